@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(s3_key_counter::main());
+}

@@ -1,0 +1,4 @@
+//! `cargo xtask`: the project's own automation (tests, CI, benchmarks, demo).
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
