@@ -1,0 +1,1 @@
+//! Dev-only bench and fault kit.
