@@ -1,0 +1,1 @@
+//! fauxqs launcher.
