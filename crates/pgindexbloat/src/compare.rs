@@ -1,0 +1,478 @@
+//! The restore method: production sizes against the sizes of the same indexes
+//! freshly built by a restore.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::{IndexRow, Snapshot};
+
+/// Which indexes to compare and report (the original script's options).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Report an index only when production/fresh*100 (truncated) is above this (`-t`, default 102).
+    pub percent_threshold: f64,
+    /// Report an index only when its bloat is above this many bytes (`-b`, default 0).
+    pub min_bloat: u64,
+    /// Compare an index only when its production size is above this (`-c`, default 100000000).
+    pub size_threshold: u64,
+    /// Do not report indexes missing from the restore (`-i`).
+    pub ignore_missing: bool,
+    /// Pair indexes whose names differ but whose definitions are the same.
+    pub match_by_definition: bool,
+    /// Scale the fresh size by production rows / restored rows when both are known.
+    pub normalise: bool,
+    pub sort: SortKey,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            percent_threshold: 102.0,
+            min_bloat: 0,
+            size_threshold: 100_000_000,
+            ignore_missing: false,
+            match_by_definition: true,
+            normalise: true,
+            sort: SortKey::Bloat,
+        }
+    }
+}
+
+/// Report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortKey {
+    /// Largest bloat in bytes first.
+    #[default]
+    Bloat,
+    /// Largest production/fresh percentage first.
+    Percent,
+    /// Largest production size first.
+    Size,
+    /// By name.
+    Name,
+}
+
+/// How a production index found its fresh counterpart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    Name,
+    Definition,
+}
+
+/// One index present on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub index: String,
+    /// The restored index's name when it differs (matched by definition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_index: Option<String>,
+    pub matched_by: MatchedBy,
+    pub production_bytes: u64,
+    pub fresh_bytes: u64,
+    /// The fresh size scaled to production's row count (equals `fresh_bytes` without row counts).
+    pub expected_bytes: u64,
+    /// production / expected * 100, truncated like the original script.
+    pub percent: u64,
+    /// production - expected; negative when production is smaller.
+    pub bloat_bytes: i64,
+    /// bloat / production * 100 (0 when not bloated): the share of the index that is bloat.
+    pub bloat_ratio: f64,
+}
+
+/// An index of production that the restore does not have.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Missing {
+    pub index: String,
+    pub production_bytes: u64,
+}
+
+/// The result of a comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// Indexes over the thresholds, sorted.
+    pub reported: Vec<Entry>,
+    /// Every compared index (over `-c`), sorted; a superset of `reported`.
+    pub compared: Vec<Entry>,
+    /// Indexes missing from the restore (empty with `ignore_missing`), by size.
+    pub missing: Vec<Missing>,
+    /// Compared indexes that are smaller in production than in the restore.
+    pub smaller: Vec<Entry>,
+    /// Sum of the reported indexes' bloat (never negative).
+    pub total_bloat: u64,
+}
+
+/// Definition without the index name: `CREATE INDEX i ON t USING btree (a)` → `CREATE INDEX ON t USING btree (a)`.
+pub fn definition_key(def: &str) -> String {
+    let Some(pos) = def.find(" INDEX ") else {
+        return def.to_string();
+    };
+    let head = &def[..pos + " INDEX ".len()];
+    let rest = &def[pos + " INDEX ".len()..];
+    let after_name = if let Some(quoted) = rest.strip_prefix('"') {
+        // "na""me" ON ...
+        let mut i = 0;
+        let bytes = quoted.as_bytes();
+        loop {
+            match bytes.get(i) {
+                None => return def.to_string(),
+                Some(b'"') if bytes.get(i + 1) == Some(&b'"') => i += 2,
+                Some(b'"') => break &quoted[i + 1..],
+                Some(_) => i += 1,
+            }
+        }
+    } else {
+        match rest.find(' ') {
+            Some(sp) => &rest[sp..],
+            None => return def.to_string(),
+        }
+    };
+    format!("{head}{}", after_name.trim_start())
+}
+
+fn percent(production: u64, expected: u64) -> u64 {
+    // expected > 0 is checked by the caller; u128 avoids overflow.
+    u64::try_from(u128::from(production) * 100 / u128::from(expected.max(1))).unwrap_or(u64::MAX)
+}
+
+fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, opts: &Options) -> Entry {
+    let expected = match (opts.normalise, a.live_tuples, b.live_tuples) {
+        (true, Some(pa), Some(pb)) if pa > 0 && pb > 0 && pa != pb => {
+            let scaled = u128::from(b.size) * u128::from(pa) / u128::from(pb);
+            u64::try_from(scaled).unwrap_or(u64::MAX).max(1)
+        }
+        _ => b.size,
+    };
+    let bloat = i128::from(a.size) - i128::from(expected);
+    let bloat_bytes = i64::try_from(bloat).unwrap_or(if bloat < 0 { i64::MIN } else { i64::MAX });
+    let bloat_ratio = if bloat > 0 && a.size > 0 {
+        (bloat as f64) * 100.0 / (a.size as f64)
+    } else {
+        0.0
+    };
+    Entry {
+        index: a.name.clone(),
+        fresh_index: (by == MatchedBy::Definition).then(|| b.name.clone()),
+        matched_by: by,
+        production_bytes: a.size,
+        fresh_bytes: b.size,
+        expected_bytes: expected,
+        percent: percent(a.size, expected),
+        bloat_bytes,
+        bloat_ratio,
+    }
+}
+
+fn sort_entries(entries: &mut [Entry], key: SortKey) {
+    entries.sort_by(|x, y| {
+        let primary = match key {
+            SortKey::Bloat => y.bloat_bytes.cmp(&x.bloat_bytes),
+            SortKey::Percent => y.percent.cmp(&x.percent),
+            SortKey::Size => y.production_bytes.cmp(&x.production_bytes),
+            SortKey::Name => std::cmp::Ordering::Equal,
+        };
+        primary.then_with(|| x.index.cmp(&y.index))
+    });
+}
+
+/// Compares production (`a`) with the fresh restore (`b`).
+///
+/// Errors only on a fresh index of size 0 (no PostgreSQL index is empty: a
+/// btree has at least its metapage), which would make the percentage undefined.
+pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison> {
+    let by_name: HashMap<&str, usize> = b
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
+    let mut used = vec![false; b.rows.len()];
+    let mut pairs: Vec<(usize, usize, MatchedBy)> = Vec::with_capacity(a.rows.len());
+    let mut unmatched: Vec<usize> = Vec::new();
+    for (ia, row) in a.rows.iter().enumerate() {
+        match by_name.get(row.name.as_str()) {
+            Some(&ib) => {
+                used[ib] = true;
+                pairs.push((ia, ib, MatchedBy::Name));
+            }
+            None => unmatched.push(ia),
+        }
+    }
+    let mut missing_rows = Vec::new();
+    if opts.match_by_definition && !unmatched.is_empty() {
+        let mut by_def: HashMap<String, Vec<usize>> = HashMap::new();
+        for (ib, row) in b.rows.iter().enumerate().rev() {
+            if let (false, Some(def)) = (used[ib], &row.definition) {
+                by_def.entry(definition_key(def)).or_default().push(ib);
+            }
+        }
+        for ia in unmatched {
+            let found = a.rows[ia]
+                .definition
+                .as_deref()
+                .and_then(|d| by_def.get_mut(&definition_key(d)))
+                .and_then(Vec::pop);
+            match found {
+                Some(ib) => pairs.push((ia, ib, MatchedBy::Definition)),
+                None => missing_rows.push(ia),
+            }
+        }
+    } else {
+        missing_rows = unmatched;
+    }
+
+    let mut out = Comparison::default();
+    for (ia, ib, by) in pairs {
+        let (ra, rb) = (&a.rows[ia], &b.rows[ib]);
+        if rb.size == 0 {
+            return Err(Error::input(&b.label, rb.line, format!("fresh index {} has size 0; a restored index has at least one page, so the bloat percentage is undefined", rb.name)));
+        }
+        if ra.size <= opts.size_threshold {
+            continue;
+        }
+        let e = entry(ra, rb, by, opts);
+        if e.bloat_bytes < 0 {
+            out.smaller.push(e.clone());
+        }
+        let over = (e.percent as f64) > opts.percent_threshold
+            && e.bloat_bytes > 0
+            && (e.bloat_bytes as u64) > opts.min_bloat;
+        if over {
+            out.total_bloat = out.total_bloat.saturating_add(e.bloat_bytes as u64);
+            out.reported.push(e.clone());
+        }
+        out.compared.push(e);
+    }
+    if !opts.ignore_missing {
+        out.missing = missing_rows
+            .into_iter()
+            .map(|i| Missing {
+                index: a.rows[i].name.clone(),
+                production_bytes: a.rows[i].size,
+            })
+            .collect();
+        out.missing.sort_by(|x, y| {
+            y.production_bytes
+                .cmp(&x.production_bytes)
+                .then_with(|| x.index.cmp(&y.index))
+        });
+    }
+    sort_entries(&mut out.reported, opts.sort);
+    sort_entries(&mut out.compared, opts.sort);
+    out.smaller.sort_by(|x, y| x.index.cmp(&y.index));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{normalise, read_csv, Toast};
+
+    pub(crate) fn snap(label: &str, csv: &str) -> Snapshot {
+        normalise(
+            read_csv(csv.as_bytes(), label).unwrap(),
+            label,
+            "file",
+            Toast::Map,
+        )
+        .unwrap()
+    }
+
+    fn seed() -> (Snapshot, Snapshot) {
+        (
+            snap("csva.csv", "public.idx1,15563390976\npublic.idx2,15563128832\npublic.idx3,15558934528\npublic.idx4,15558934528\n"),
+            snap("csvb.csv", "public.idx1,15563390976\npublic.idx2,5563128832\npublic.idx3,13258934528\n"),
+        )
+    }
+
+    #[test]
+    fn seed_example() {
+        let (a, b) = seed();
+        let c = compare(&a, &b, &Options::default()).unwrap();
+        let got: Vec<_> = c
+            .reported
+            .iter()
+            .map(|e| (e.index.as_str(), e.percent, e.bloat_bytes))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("public.idx2", 279, 10_000_000_000),
+                ("public.idx3", 117, 2_300_000_000)
+            ]
+        );
+        assert_eq!(
+            c.missing,
+            [Missing {
+                index: "public.idx4".into(),
+                production_bytes: 15_558_934_528
+            }]
+        );
+        assert_eq!(c.total_bloat, 12_300_000_000);
+        assert_eq!(c.compared.len(), 3);
+    }
+
+    #[test]
+    fn thresholds() {
+        let (a, b) = seed();
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                percent_threshold: 200.0,
+                ignore_missing: true,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.reported.len(), 1);
+        assert!(c.missing.is_empty());
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                min_bloat: 5_000_000_000,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.reported.len(), 1);
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 20_000_000_000,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(c.compared.is_empty());
+        assert_eq!(
+            c.missing.len(),
+            1,
+            "missing indexes are reported whatever their size"
+        );
+    }
+
+    #[test]
+    fn zero_size_fresh_index_is_an_error() {
+        let a = snap("a.csv", "public.i,100\n");
+        let b = snap("b.csv", "relation,size\npublic.i,0\n");
+        let e = compare(&a, &b, &Options::default()).unwrap_err();
+        assert_eq!(e.to_string(), "b.csv:2: fresh index public.i has size 0; a restored index has at least one page, so the bloat percentage is undefined");
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn negative_bloat_is_not_reported_but_listed() {
+        let a = snap("a.csv", "public.i,100\n");
+        let b = snap("b.csv", "public.i,200\n");
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 0,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(c.reported.is_empty());
+        assert_eq!(c.smaller.len(), 1);
+        assert_eq!(c.smaller[0].bloat_bytes, -100);
+        assert_eq!(c.smaller[0].percent, 50);
+        assert_eq!(c.total_bloat, 0);
+    }
+
+    #[test]
+    fn matches_by_definition() {
+        let a = snap(
+            "a.csv",
+            "public.old_name,300,public.t,CREATE INDEX old_name ON public.t USING btree (a)\n",
+        );
+        let b = snap(
+            "b.csv",
+            "public.new_name,100,public.t,CREATE INDEX new_name ON public.t USING btree (a)\n",
+        );
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 0,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(c.missing.is_empty());
+        assert_eq!(c.reported[0].matched_by, MatchedBy::Definition);
+        assert_eq!(
+            c.reported[0].fresh_index.as_deref(),
+            Some("public.new_name")
+        );
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 0,
+                match_by_definition: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.missing.len(), 1);
+    }
+
+    #[test]
+    fn normalises_for_new_rows() {
+        // Production has twice the rows of the backup: a 2x index is not bloated.
+        let a = snap("a.csv", "public.i,2000,public.t,,200\n");
+        let b = snap("b.csv", "public.i,1000,public.t,,100\n");
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 0,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.compared[0].expected_bytes, 2000);
+        assert_eq!(c.compared[0].percent, 100);
+        assert!(c.reported.is_empty());
+        let c = compare(
+            &a,
+            &b,
+            &Options {
+                size_threshold: 0,
+                normalise: false,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.reported[0].percent, 200);
+    }
+
+    #[test]
+    fn definition_keys() {
+        assert_eq!(
+            definition_key("CREATE UNIQUE INDEX foo ON public.t USING btree (a)"),
+            "CREATE UNIQUE INDEX ON public.t USING btree (a)"
+        );
+        assert_eq!(
+            definition_key(r#"CREATE INDEX "a ""b"" ON x" ON public.t USING btree (a)"#),
+            "CREATE INDEX ON public.t USING btree (a)"
+        );
+        assert_eq!(definition_key("garbage"), "garbage");
+    }
+
+    #[test]
+    fn huge_sizes_do_not_overflow() {
+        let a = snap("a.csv", &format!("public.i,{}\n", u64::MAX));
+        let b = snap("b.csv", "public.i,1\n");
+        let c = compare(&a, &b, &Options::default()).unwrap();
+        assert_eq!(c.reported[0].percent, u64::MAX);
+        assert_eq!(c.reported[0].bloat_bytes, i64::MAX);
+    }
+}

@@ -1,0 +1,152 @@
+//! Text and JSON renderings of a comparison.
+//!
+//! - pretty (`-p`): the original script's sentences, names without `public.`;
+//! - plain (default): one tab-separated line per index, raw bytes, for `awk`/`cut`:
+//!   `bloat <TAB> index <TAB> percent <TAB> production <TAB> fresh <TAB> bloat_bytes`,
+//!   `missing <TAB> index <TAB> - <TAB> production <TAB> - <TAB> -`,
+//!   `total <TAB> - <TAB> - <TAB> - <TAB> - <TAB> bloat_bytes` (with `-s`);
+//! - JSON (`-o json`): one object per line, `"type"` = `index`, `missing` or `total`.
+
+use serde::Serialize;
+
+use crate::compare::{Comparison, Entry, Missing};
+use crate::input::{display_name, Snapshot};
+use crate::size::convert_bytes;
+
+/// Text style of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Pretty,
+    Plain,
+    Json,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum JsonLine<'a> {
+    Index(&'a Entry),
+    Missing {
+        #[serde(flatten)]
+        missing: &'a Missing,
+        missing_in: &'a str,
+    },
+    Total {
+        bloat_bytes: u64,
+        indexes_compared: usize,
+        indexes_reported: usize,
+        indexes_missing: usize,
+    },
+}
+
+fn pretty_entry(e: &Entry) -> String {
+    let mut line = format!(
+        "Index {} size compare to clean import: {} % ({} vs. {})",
+        display_name(&e.index),
+        e.percent,
+        convert_bytes(e.production_bytes),
+        convert_bytes(e.fresh_bytes)
+    );
+    let mut notes = Vec::new();
+    if let Some(fresh) = &e.fresh_index {
+        notes.push(format!("restored as {}", display_name(fresh)));
+    }
+    if e.expected_bytes != e.fresh_bytes {
+        notes.push(format!(
+            "{} at production's row count",
+            convert_bytes(e.expected_bytes)
+        ));
+    }
+    if !notes.is_empty() {
+        line.push_str(&format!(" [{}]", notes.join("; ")));
+    }
+    line
+}
+
+/// The report's lines (without trailing newlines). `fresh` names the restore in
+/// "missing" lines; `sum` adds the total line (JSON always has it).
+pub fn render(c: &Comparison, fresh: &Snapshot, style: Style, sum: bool) -> Vec<String> {
+    let mut out = Vec::with_capacity(c.reported.len() + c.missing.len() + 1);
+    match style {
+        Style::Pretty => {
+            out.extend(c.reported.iter().map(pretty_entry));
+            out.extend(c.missing.iter().map(|m| {
+                format!(
+                    "Ough!  {} index is missing in the {} {}.  Likely a problem with backup!",
+                    display_name(&m.index),
+                    fresh.label,
+                    fresh.noun
+                )
+            }));
+            if sum {
+                out.push(format!(
+                    "Total index bloat: {}",
+                    convert_bytes(c.total_bloat)
+                ));
+            }
+        }
+        Style::Plain => {
+            out.extend(c.reported.iter().map(|e| {
+                format!(
+                    "bloat\t{}\t{}\t{}\t{}\t{}",
+                    e.index, e.percent, e.production_bytes, e.expected_bytes, e.bloat_bytes
+                )
+            }));
+            out.extend(
+                c.missing
+                    .iter()
+                    .map(|m| format!("missing\t{}\t-\t{}\t-\t-", m.index, m.production_bytes)),
+            );
+            if sum {
+                out.push(format!("total\t-\t-\t-\t-\t{}", c.total_bloat));
+            }
+        }
+        Style::Json => {
+            let lines = c
+                .reported
+                .iter()
+                .map(JsonLine::Index)
+                .chain(c.missing.iter().map(|m| JsonLine::Missing {
+                    missing: m,
+                    missing_in: &fresh.label,
+                }))
+                .chain(std::iter::once(JsonLine::Total {
+                    bloat_bytes: c.total_bloat,
+                    indexes_compared: c.compared.len(),
+                    indexes_reported: c.reported.len(),
+                    indexes_missing: c.missing.len(),
+                }));
+            out.extend(lines.map(|l| serde_json::to_string(&l).unwrap_or_default()));
+        }
+    }
+    out
+}
+
+/// Warnings for stderr: indexes smaller in production than in the restore.
+pub fn warnings(c: &Comparison, production: &Snapshot, fresh: &Snapshot) -> Vec<String> {
+    const SHOWN: usize = 10;
+    let mut out = Vec::new();
+    if !c.smaller.is_empty() && c.smaller.len() == c.compared.len() && c.compared.len() > 1 {
+        out.push(format!(
+            "warning: all {} compared indexes are smaller in {} than in {}; are production and restore swapped?",
+            c.compared.len(),
+            production.label,
+            fresh.label
+        ));
+        return out;
+    }
+    for e in c.smaller.iter().take(SHOWN) {
+        out.push(format!(
+            "warning: {} is smaller in production than in the restore ({} vs. {}); its bloat counts as 0",
+            e.index,
+            convert_bytes(e.production_bytes),
+            convert_bytes(e.expected_bytes)
+        ));
+    }
+    if c.smaller.len() > SHOWN {
+        out.push(format!(
+            "warning: and {} more indexes smaller in production than in the restore",
+            c.smaller.len() - SHOWN
+        ));
+    }
+    out
+}
