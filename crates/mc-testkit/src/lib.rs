@@ -1,3 +1,30 @@
 //! Dev-only test kit: real AWS emulators (ministack, moto) and throwaway
 //! PostgreSQL clusters on free 127.0.0.1 ports, started once per test process
-//! and stopped when it exits; plus a latency/fault-injecting proxy.
+//! and stopped when it exits.
+//!
+//! ```no_run
+//! let emu = mc_testkit::ministack();
+//! let mut cmd = std::process::Command::new("s3-key-counter");
+//! emu.apply_env(&mut cmd);
+//!
+//! let pg = mc_testkit::postgres();
+//! pg.create_db("bloat");
+//! assert_eq!(pg.psql("bloat", "select 1").trim(), "1");
+//! ```
+
+pub mod emulator;
+pub mod postgres;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+mod process;
+mod sys;
+
+/// The SDK crates the kit's clients come from, for tests that need their types.
+#[cfg(feature = "aws")]
+pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
+
+#[cfg(feature = "aws")]
+pub use aws::{create_bucket, create_bucket_with_acls, create_queue, list_all_keys, put_objects};
+pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
+pub use postgres::{postgres, start_private, PgCluster};

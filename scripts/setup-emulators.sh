@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the AWS emulators used by the tests into project-local venvs:
+#   .venv/ministack  (PyPI ministack, the default emulator)
+#   .venv/moto       (PyPI moto[server], for APIs ministack lacks)
+# Idempotent: a venv whose pinned version is already installed is left alone.
+# Safe to run concurrently: installs are serialised with flock on .venv/.lock.
+set -euo pipefail
+
+MINISTACK_VERSION="1.5.33"
+MOTO_VERSION="5.2.5"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venvs="$root/.venv"
+python="${PYTHON:-python3}"
+mkdir -p "$venvs"
+
+# Pinned spec per venv; a stamp file records what was installed successfully.
+install_venv() {
+    local name="$1" spec="$2" bin="$3"
+    local dir="$venvs/$name" stamp="$venvs/$name/.installed"
+    if [[ -x "$dir/bin/$bin" && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
+        return 0
+    fi
+    echo "setup-emulators: installing $spec into $dir" >&2
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+    "$dir/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "$spec"
+    if [[ ! -x "$dir/bin/$bin" ]]; then
+        echo "setup-emulators: $spec installed but $dir/bin/$bin is missing" >&2
+        exit 1
+    fi
+    printf '%s' "$spec" >"$stamp"
+}
+
+exec 9>"$venvs/.lock"
+flock 9
+install_venv ministack "ministack==$MINISTACK_VERSION" ministack
+install_venv moto "moto[server]==$MOTO_VERSION" moto_server
