@@ -1,1 +1,31 @@
-//! Shared core of the mc ops toolkit: AWS config and CLI args, retry and throttling, parallel key-space listing, output conventions.
+//! Shared core of the mc ops toolkit.
+//!
+//! Without the `aws` feature this crate is just the toolkit's output and
+//! exit-code conventions ([`output`], [`nagios`], [`exit`], [`logging`]), so a
+//! tool like `pgindexbloat` can share them without compiling the AWS SDK.
+//!
+//! With `aws` (the default) it adds what every AWS tool stands on: the shared
+//! CLI arguments and SDK configuration ([`cli`], [`config`]), retry and
+//! adaptive throttling ([`retry`]), `s3://` URLs and key encodings
+//! ([`s3url`], [`keys`]), error classification ([`error`]), and the parallel
+//! key-space lister ([`listing`]).
+
+pub mod exit;
+pub mod logging;
+pub mod nagios;
+pub mod output;
+
+#[cfg(feature = "aws")]
+pub mod cli;
+#[cfg(feature = "aws")]
+pub mod config;
+#[cfg(feature = "aws")]
+pub mod error;
+#[cfg(feature = "aws")]
+pub mod keys;
+#[cfg(feature = "aws")]
+pub mod listing;
+#[cfg(feature = "aws")]
+pub mod retry;
+#[cfg(feature = "aws")]
+pub mod s3url;

@@ -1,0 +1,145 @@
+//! Command-line arguments shared by every AWS tool (clap derive, flattened).
+
+use clap::Args;
+
+/// Where and as whom to talk to AWS. Loaded through aws-config, so profiles,
+/// SSO, environment variables, web identity and instance roles work as they
+/// do for the AWS CLI.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Named profile from ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE", global = true, help_heading = "AWS")]
+    pub profile: Option<String>,
+    /// Region (default: from the profile or environment).
+    #[arg(long, env = "AWS_REGION", global = true, help_heading = "AWS")]
+    pub region: Option<String>,
+    /// Custom endpoint (an S3-compatible store, a local emulator, a VPC endpoint).
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+    /// S3 addressing: auto uses path-style with --endpoint-url, virtual-hosted otherwise.
+    #[arg(long, value_enum, default_value_t = Addressing::Auto, env = "MC_S3_ADDRESSING", global = true, help_heading = "AWS")]
+    pub addressing: Addressing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Addressing {
+    #[default]
+    Auto,
+    Path,
+    Virtual,
+}
+
+impl AwsArgs {
+    /// Whether S3 requests use path-style addressing.
+    pub fn path_style(&self) -> bool {
+        match self.addressing {
+            Addressing::Auto => self.endpoint_url.is_some(),
+            Addressing::Path => true,
+            Addressing::Virtual => false,
+        }
+    }
+}
+
+/// How hard to push a service: concurrency, request rate, retries.
+#[derive(Debug, Clone, Args)]
+pub struct ThrottleArgs {
+    /// Maximum requests in flight (adaptive: lowered automatically on throttling).
+    #[arg(long, short = 'j', default_value_t = 64, env = "MC_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=4096), help_heading = "Throughput")]
+    pub concurrency: u32,
+    /// Cap on requests per second across the whole run (default: no cap).
+    #[arg(long, env = "MC_MAX_RPS", value_parser = parse_positive_f64, help_heading = "Throughput")]
+    pub max_rps: Option<f64>,
+    /// Attempts per request before giving up (throttling and transient errors are retried with backoff).
+    #[arg(long, default_value_t = 10, env = "MC_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "Throughput")]
+    pub max_attempts: u32,
+}
+
+impl Default for ThrottleArgs {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            max_rps: None,
+            max_attempts: 10,
+        }
+    }
+}
+
+fn parse_positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
+/// `--shard i/N`: this process lists slice i (0-based) of N of the key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("{s:?} is not a shard: expected i/N with 0 <= i < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(err)?;
+        let index: u32 = i.trim().parse().map_err(|_| err())?;
+        let count: u32 = n.trim().parse().map_err(|_| err())?;
+        if count == 0 || index >= count {
+            return Err(err());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Per-side identities for tools that read one bucket and write another,
+/// possibly in different accounts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TwoSidedArgs {
+    /// Profile for the source bucket (default: --profile).
+    #[arg(long, env = "MC_SOURCE_PROFILE", help_heading = "AWS")]
+    pub source_profile: Option<String>,
+    /// Profile for the destination bucket (default: --profile).
+    #[arg(long, env = "MC_DEST_PROFILE", help_heading = "AWS")]
+    pub dest_profile: Option<String>,
+    /// Role to assume for the source side.
+    #[arg(long, env = "MC_SOURCE_ROLE_ARN", help_heading = "AWS")]
+    pub source_role_arn: Option<String>,
+    /// Role to assume for the destination side.
+    #[arg(long, env = "MC_DEST_ROLE_ARN", help_heading = "AWS")]
+    pub dest_role_arn: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_and_validates() {
+        assert_eq!(
+            "1/4".parse::<Shard>().unwrap(),
+            Shard { index: 1, count: 4 }
+        );
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+        assert!("-1/4".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn path_style_follows_endpoint() {
+        let mut a = AwsArgs::default();
+        assert!(!a.path_style());
+        a.endpoint_url = Some("http://127.0.0.1:1".into());
+        assert!(a.path_style());
+        a.addressing = Addressing::Virtual;
+        assert!(!a.path_style());
+    }
+}

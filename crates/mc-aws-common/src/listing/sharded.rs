@@ -1,0 +1,370 @@
+//! The work-stealing engine behind [`list`], generic over [`PageSource`].
+//!
+//! Invariant (what makes exactly-once hold): a range's `after` and `upto` only
+//! change under the one lock, a page is filtered to `<= upto` and `after`
+//! advanced under that lock, and a split point is always above the range's
+//! current `after`. A request in flight during a steal may return keys beyond
+//! the new `upto`: the filter drops them and the thief lists them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{mpsc, Notify};
+
+use super::split::{log_width, split_n, Alphabet};
+use super::KeyRange;
+
+/// One page of a listing, in ascending key order.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// More keys follow the last one (S3's `IsTruncated`).
+    pub truncated: bool,
+}
+
+/// "List one page": what the engine needs from a store.
+pub trait PageSource: Send + Sync + 'static {
+    type Item: Send + 'static;
+    type Error: Send + 'static;
+
+    /// The item's key.
+    fn key(item: &Self::Item) -> &str;
+
+    /// The prefix every key starts with (keeps split points inside it).
+    fn prefix(&self) -> &str;
+
+    /// Up to one page of keys `> start_after` (all keys when `None`), ascending.
+    fn list_page(
+        &self,
+        start_after: Option<String>,
+    ) -> impl Future<Output = Result<Page<Self::Item>, Self::Error>> + Send;
+
+    /// Optional hint for the first ranges, e.g. a delimiter listing's
+    /// CommonPrefixes (256 hex prefixes give 256 ranges at once). Correctness
+    /// never depends on it.
+    fn seed_boundaries(&self) -> impl Future<Output = Result<Vec<String>, Self::Error>> + Send {
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// The keys of one page and the span of the key space they account for. The
+/// spans of all chunks of a listing are disjoint and cover the listed ranges.
+#[derive(Debug, Clone)]
+pub struct Chunk<T> {
+    pub span: KeyRange,
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListOptions {
+    /// Cursors listing at once.
+    pub concurrency: usize,
+    /// Only these ranges (a shard, or what a checkpoint says is left). `None`:
+    /// the whole prefix, seeded from a first page and [`PageSource::seed_boundaries`].
+    pub ranges: Option<Vec<KeyRange>>,
+    /// Chunks buffered ahead of the consumer (bounds memory).
+    pub buffer: usize,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            ranges: None,
+            buffer: 64,
+        }
+    }
+}
+
+/// A running listing: receive chunks with [`Listing::next`]. Dropping it stops the cursors.
+pub struct Listing<T, E> {
+    rx: mpsc::Receiver<Result<Chunk<T>, E>>,
+}
+
+impl<T, E> Listing<T, E> {
+    /// The next chunk; `None` once every range is listed. After an error, no
+    /// more chunks follow.
+    pub async fn next(&mut self) -> Option<Result<Chunk<T>, E>> {
+        self.rx.recv().await
+    }
+}
+
+#[derive(Debug)]
+struct Cursor {
+    range: KeyRange,
+    owned: bool,
+    /// The last page was full: likely more work, worth stealing from.
+    busy: bool,
+}
+
+struct State {
+    cursors: HashMap<u64, Cursor>,
+    next_id: u64,
+    alphabet: Alphabet,
+    stopped: bool,
+}
+
+struct Engine<S: PageSource> {
+    source: S,
+    state: Mutex<State>,
+    changed: Notify,
+    tx: mpsc::Sender<Result<Chunk<S::Item>, S::Error>>,
+}
+
+/// Starts listing `source` with `opts.concurrency` cursors. Must be called
+/// inside a Tokio runtime.
+pub fn list<S: PageSource>(source: S, opts: ListOptions) -> Listing<S::Item, S::Error> {
+    let (tx, rx) = mpsc::channel(opts.buffer.max(1));
+    let engine = Arc::new(Engine {
+        source,
+        state: Mutex::new(State {
+            cursors: HashMap::new(),
+            next_id: 0,
+            alphabet: Alphabet::new(),
+            stopped: false,
+        }),
+        changed: Notify::new(),
+        tx,
+    });
+    tokio::spawn(async move {
+        let concurrency = opts.concurrency.max(1);
+        let ranges = match opts.ranges {
+            Some(r) => r.into_iter().filter(|r| !r.is_empty()).collect(),
+            None => match engine.seed(concurrency).await {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        {
+            let mut st = engine.lock();
+            for range in ranges {
+                let id = st.next_id;
+                if let Some(a) = &range.after {
+                    st.alphabet.add(a);
+                }
+                if let Some(u) = &range.upto {
+                    st.alphabet.add(u);
+                }
+                st.cursors.insert(
+                    id,
+                    Cursor {
+                        range,
+                        owned: false,
+                        busy: false,
+                    },
+                );
+                st.next_id += 1;
+            }
+        }
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| tokio::spawn(engine.clone().work()))
+            .collect();
+        for w in workers {
+            let _ = w.await;
+        }
+    });
+    Listing { rx }
+}
+
+impl<S: PageSource> Engine<S> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lists the first page (emitting it) and splits the rest of the space
+    /// into about `concurrency` ranges. `None` when done or failed.
+    async fn seed(&self, concurrency: usize) -> Option<Vec<KeyRange>> {
+        let (first, bounds) =
+            tokio::join!(self.source.list_page(None), self.source.seed_boundaries());
+        let first = match first {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = self.tx.send(Err(e)).await;
+                return None;
+            }
+        };
+        // A failed hint is only a lost optimisation.
+        let bounds = bounds.unwrap_or_default();
+        let last = first.items.last().map(|i| S::key(i).to_string());
+        let done = !first.truncated || last.is_none();
+        let mut alphabet = Alphabet::new();
+        for item in &first.items {
+            alphabet.add(S::key(item));
+        }
+        let span = if done {
+            KeyRange::all()
+        } else {
+            KeyRange::new(None, last.clone())
+        };
+        if self
+            .tx
+            .send(Ok(Chunk {
+                span,
+                items: first.items,
+            }))
+            .await
+            .is_err()
+            || done
+        {
+            return None;
+        }
+        let prefix = self.source.prefix();
+        let mut points: Vec<String> = bounds
+            .into_iter()
+            .filter(|b| Some(b) > last.as_ref() && b.starts_with(prefix))
+            .collect();
+        points.sort();
+        points.dedup();
+        for p in &points {
+            alphabet.add(p);
+        }
+        let mut ranges = Vec::with_capacity(points.len() + 1);
+        let mut after = last;
+        for p in points {
+            ranges.push(KeyRange::new(after, Some(p.clone())));
+            after = Some(p);
+        }
+        ranges.push(KeyRange::new(after, None));
+        // Too few ranges: split the widest ones evenly in the observed alphabet.
+        if ranges.len() < concurrency {
+            // Widths are logs of tiny fractions: normalise before exponentiating.
+            let widths: Vec<f64> = ranges
+                .iter()
+                .map(|r| log_width(prefix, r, &alphabet))
+                .collect();
+            let widest = widths.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let weights: Vec<f64> = widths.iter().map(|w| (w - widest).exp()).collect();
+            let total: f64 = weights.iter().sum();
+            let budget = concurrency - ranges.len();
+            let mut out = Vec::with_capacity(concurrency);
+            for (r, w) in ranges.into_iter().zip(weights) {
+                let share = ((w / total) * budget as f64).round() as usize;
+                let mut after = r.after.clone();
+                for p in split_n(prefix, &r, &alphabet, share + 1) {
+                    out.push(KeyRange::new(after, Some(p.clone())));
+                    after = Some(p);
+                }
+                out.push(KeyRange::new(after, r.upto));
+            }
+            ranges = out;
+        }
+        self.lock().alphabet = alphabet;
+        Some(ranges)
+    }
+
+    /// Picks work for a cursor: an unowned range, else half of the busiest one.
+    fn take_work(&self, st: &mut State) -> Option<u64> {
+        if let Some((&id, c)) = st.cursors.iter_mut().find(|(_, c)| !c.owned) {
+            c.owned = true;
+            return Some(id);
+        }
+        let prefix = self.source.prefix();
+        let victim = st
+            .cursors
+            .iter()
+            .filter(|(_, c)| c.busy)
+            .map(|(&id, c)| (id, log_width(prefix, &c.range, &st.alphabet)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(id, _)| id)?;
+        let range = st.cursors.get(&victim)?.range.clone();
+        let m = split_n(prefix, &range, &st.alphabet, 2)
+            .into_iter()
+            .next()?;
+        let id = st.next_id;
+        st.next_id += 1;
+        if let Some(v) = st.cursors.get_mut(&victim) {
+            v.range.upto = Some(m.clone());
+        }
+        st.cursors.insert(
+            id,
+            Cursor {
+                range: KeyRange::new(Some(m), range.upto),
+                owned: true,
+                busy: false,
+            },
+        );
+        Some(id)
+    }
+
+    async fn work(self: Arc<Self>) {
+        let mut mine: Option<u64> = None;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let after = {
+                let mut st = self.lock();
+                if st.stopped {
+                    return;
+                }
+                if mine.is_none_or(|id| !st.cursors.contains_key(&id)) {
+                    mine = self.take_work(&mut st);
+                }
+                match mine.and_then(|id| st.cursors.get(&id)) {
+                    Some(c) => Some(c.range.after.clone()),
+                    None if st.cursors.is_empty() => return,
+                    None => None,
+                }
+            };
+            let (Some(after), Some(id)) = (after, mine) else {
+                // Nothing to take now; wait until a cursor finishes or a page makes a range stealable.
+                changed.await;
+                continue;
+            };
+            let page = match self.source.list_page(after).await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.lock().stopped = true;
+                    self.changed.notify_waiters();
+                    let _ = self.tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let chunk = self.absorb(id, page);
+            self.changed.notify_waiters();
+            if let Some(chunk) = chunk {
+                if self.tx.send(Ok(chunk)).await.is_err() {
+                    // The consumer is gone: stop everyone.
+                    self.lock().stopped = true;
+                    self.changed.notify_waiters();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Applies a page to cursor `id` under the lock: keeps keys `<= upto`,
+    /// advances `after`, finishes the cursor when it crossed its end.
+    fn absorb(&self, id: u64, page: Page<S::Item>) -> Option<Chunk<S::Item>> {
+        let mut st = self.lock();
+        let State {
+            cursors, alphabet, ..
+        } = &mut *st;
+        let cursor = cursors.get_mut(&id)?;
+        let mut items = page.items;
+        let upto = cursor.range.upto.clone();
+        let keep = match &upto {
+            Some(u) => items.partition_point(|i| S::key(i) <= u.as_str()),
+            None => items.len(),
+        };
+        let crossed = keep < items.len();
+        items.truncate(keep);
+        for i in &items {
+            alphabet.add(S::key(i));
+        }
+        let last = items.last().map(|i| S::key(i).to_string());
+        let reached_end = last.is_some() && last == upto;
+        let done = !page.truncated || crossed || last.is_none() || reached_end;
+        let span_after = cursor.range.after.clone();
+        let span = if done {
+            cursors.remove(&id);
+            KeyRange::new(span_after, upto)
+        } else {
+            cursor.busy = true;
+            cursor.range.after = last.clone();
+            KeyRange::new(span_after, last)
+        };
+        Some(Chunk { span, items })
+    }
+}

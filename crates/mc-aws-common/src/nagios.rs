@@ -1,0 +1,212 @@
+//! Nagios / Sensu plugin output: one status line with perfdata, exit 0/1/2/3.
+//!
+//! Format (Nagios plugin guidelines):
+//! `SERVICE STATUS - summary | 'label'=value[UOM];warn;crit;min;max ...`
+
+use std::fmt;
+
+/// Plugin status; the discriminant is the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl Status {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// Worst of two statuses, where UNKNOWN outranks CRITICAL only when
+    /// nothing is CRITICAL (a known failure is more useful than "unknown").
+    pub fn worst(self, other: Status) -> Status {
+        use Status::*;
+        match (self, other) {
+            (Critical, _) | (_, Critical) => Critical,
+            (Unknown, _) | (_, Unknown) => Unknown,
+            (Warning, _) | (_, Warning) => Warning,
+            _ => Ok,
+        }
+    }
+
+    /// Compares `value` with optional thresholds (alert when value > threshold).
+    pub fn from_thresholds(value: f64, warning: Option<f64>, critical: Option<f64>) -> Status {
+        if critical.is_some_and(|c| value > c) {
+            Status::Critical
+        } else if warning.is_some_and(|w| value > w) {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        })
+    }
+}
+
+/// One perfdata item: `'label'=value[UOM];warn;crit;min;max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perf {
+    pub label: String,
+    pub value: f64,
+    /// "", "s", "%", "B", "KB", "MB", "TB" or "c" (counter).
+    pub uom: &'static str,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Perf {
+    pub fn new(label: impl Into<String>, value: f64, uom: &'static str) -> Self {
+        Self {
+            label: label.into(),
+            value,
+            uom,
+            warn: None,
+            crit: None,
+            min: None,
+            max: None,
+        }
+    }
+
+    pub fn thresholds(mut self, warn: Option<f64>, crit: Option<f64>) -> Self {
+        self.warn = warn;
+        self.crit = crit;
+        self
+    }
+
+    pub fn min(mut self, min: f64) -> Self {
+        self.min = Some(min);
+        self
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        // Integers without a trailing ".0": Nagios graphers parse both, people read this better.
+        Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        Some(v) => format!("{v}"),
+        None => String::new(),
+    }
+}
+
+impl fmt::Display for Perf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Quotes inside labels are doubled, per the plugin guidelines; '=' is not allowed.
+        let label = self.label.replace('\'', "''").replace('=', "_");
+        let s = format!(
+            "'{label}'={}{};{};{};{};{}",
+            num(Some(self.value)),
+            self.uom,
+            num(self.warn),
+            num(self.crit),
+            num(self.min),
+            num(self.max)
+        );
+        f.write_str(s.trim_end_matches(';'))
+    }
+}
+
+/// A complete plugin result.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub service: String,
+    pub status: Status,
+    pub summary: String,
+    pub perf: Vec<Perf>,
+}
+
+impl Check {
+    pub fn new(service: impl Into<String>, status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            status,
+            summary: summary.into(),
+            perf: Vec::new(),
+        }
+    }
+
+    /// An UNKNOWN result for a failure to even measure (bad input, unreachable service).
+    pub fn unknown(service: impl Into<String>, error: impl fmt::Display) -> Self {
+        // One line: the first line of a multi-line error.
+        let msg = error.to_string();
+        let first = msg.lines().next().unwrap_or("").to_string();
+        Self::new(service, Status::Unknown, first)
+    }
+
+    /// Prints the status line on stdout and returns the exit code.
+    pub fn emit(&self) -> i32 {
+        println!("{self}");
+        self.status.code()
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let summary = self.summary.replace(['\n', '|'], " ");
+        write!(f, "{} {} - {}", self.service, self.status, summary)?;
+        if !self.perf.is_empty() {
+            f.write_str(" |")?;
+            for p in &self.perf {
+                write!(f, " {p}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_with_perfdata() {
+        let mut c = Check::new("S3KEYS", Status::Warning, "1200 objects");
+        c.perf.push(
+            Perf::new("objects", 1200.0, "")
+                .thresholds(Some(1000.0), Some(2000.0))
+                .min(0.0),
+        );
+        c.perf.push(Perf::new("it's", 1.5, "s"));
+        assert_eq!(
+            c.to_string(),
+            "S3KEYS WARNING - 1200 objects | 'objects'=1200;1000;2000;0 'it''s'=1.5s"
+        );
+    }
+
+    #[test]
+    fn thresholds_and_worst() {
+        assert_eq!(
+            Status::from_thresholds(5.0, Some(10.0), Some(20.0)),
+            Status::Ok
+        );
+        assert_eq!(
+            Status::from_thresholds(15.0, Some(10.0), Some(20.0)),
+            Status::Warning
+        );
+        assert_eq!(
+            Status::from_thresholds(25.0, Some(10.0), Some(20.0)),
+            Status::Critical
+        );
+        assert_eq!(Status::Ok.worst(Status::Unknown), Status::Unknown);
+        assert_eq!(Status::Unknown.worst(Status::Critical), Status::Critical);
+        assert_eq!(Status::Critical.code(), 2);
+    }
+
+    #[test]
+    fn unknown_is_one_line() {
+        let c = Check::unknown("PGBLOAT", "cannot read a.csv\ncaused by: x");
+        assert_eq!(c.to_string(), "PGBLOAT UNKNOWN - cannot read a.csv");
+    }
+}

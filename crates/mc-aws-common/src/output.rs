@@ -1,0 +1,212 @@
+//! Output conventions: human text or JSON lines on stdout, progress and logs
+//! on stderr, and small formatting helpers shared by every tool.
+
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+/// `--output`: what stdout carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned text for people.
+    #[default]
+    Human,
+    /// One JSON object per line, for pipelines (`jq`, log shippers).
+    Json,
+}
+
+/// `--output`, `-q`, `-v`: flattened into every tool's CLI.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Human, env = "MC_OUTPUT", global = true)]
+    pub output: Format,
+    /// Only print errors and the final result (no progress, no warnings).
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+impl OutputArgs {
+    /// Verbosity for [`crate::logging::init`].
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            i8::try_from(self.verbose).unwrap_or(i8::MAX)
+        }
+    }
+
+    /// A progress bar on stderr, or a hidden one when stderr is not a
+    /// terminal, when quiet, or when stdout is JSON piped somewhere.
+    pub fn progress(&self, len: Option<u64>, what: &str) -> ProgressBar {
+        progress_bar(len, what, !self.quiet && io::stderr().is_terminal())
+    }
+}
+
+/// A progress bar that draws on stderr only when `visible`.
+pub fn progress_bar(len: Option<u64>, what: &str, visible: bool) -> ProgressBar {
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::no_length(),
+    };
+    if !visible {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+        return bar;
+    }
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    let template = if len.is_some() {
+        "{spinner} {msg} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})"
+    } else {
+        "{spinner} {msg} [{elapsed_precise}] {human_pos} ({per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Writes lines to stdout; a closed pipe (`tool | head`) is reported as
+/// [`io::ErrorKind::BrokenPipe`] so the caller can stop quietly instead of panicking
+/// like `println!` would.
+pub struct Printer {
+    out: io::BufWriter<io::Stdout>,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Printer {
+    pub fn new() -> Self {
+        Self {
+            out: io::BufWriter::new(io::stdout()),
+        }
+    }
+
+    /// One line of text.
+    pub fn line(&mut self, text: impl std::fmt::Display) -> io::Result<()> {
+        writeln!(self.out, "{text}")
+    }
+
+    /// One JSON object on its own line.
+    pub fn json(&mut self, value: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Bytes in IEC units with two decimals: `0 B`, `1.00 KiB`, `14.49 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+/// A count with thousands separators: `25,000,000`.
+pub fn human_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Renders rows as a left-aligned text table (numbers right-aligned) with a header line.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    // Right-align what reads as a number ("1,000", "14.49 GiB", "-3", "98%").
+    let numeric = |s: &str| {
+        s.trim_start_matches('-')
+            .starts_with(|c: char| c.is_ascii_digit())
+    };
+    let mut out = String::new();
+    let mut push_row = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line = String::new();
+        for (i, cell) in cells.enumerate() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = w.saturating_sub(cell.chars().count());
+            if numeric(cell) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    };
+    push_row(&mut headers.iter().copied());
+    for row in rows {
+        push_row(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_iec_with_two_decimals() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.00 KiB");
+        assert_eq!(human_bytes(15_563_390_976), "14.49 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16.00 EiB");
+    }
+
+    #[test]
+    fn counts_get_separators() {
+        assert_eq!(human_count(0), "0");
+        assert_eq!(human_count(999), "999");
+        assert_eq!(human_count(1000), "1,000");
+        assert_eq!(human_count(25_000_000), "25,000,000");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(
+            &["bucket", "objects"],
+            &[
+                vec!["a".into(), "1,000".into()],
+                vec!["longer".into(), "5".into()],
+            ],
+        );
+        assert_eq!(t, "bucket  objects\na         1,000\nlonger        5\n");
+    }
+}
