@@ -26,6 +26,8 @@ pub mod keys;
 #[cfg(feature = "aws")]
 pub mod listing;
 #[cfg(feature = "aws")]
+pub mod acl;
+#[cfg(feature = "aws")]
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
