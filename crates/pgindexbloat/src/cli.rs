@@ -1,5 +1,6 @@
 //! Command line (clap derive).
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use mc_aws_common::output::OutputArgs;
 
@@ -76,12 +77,13 @@ pub struct Cli {
         short = 'p',
         long = "pretty-mode",
         visible_alias = "pretty",
-        env = "PGINDEXBLOAT_PRETTY"
+        env = "PGINDEXBLOAT_PRETTY",
+        value_parser = BoolishValueParser::new()
     )]
     pub pretty: bool,
 
     /// Print the total bloat at the end.
-    #[arg(short = 's', long = "sum", env = "PGINDEXBLOAT_SUM")]
+    #[arg(short = 's', long = "sum", env = "PGINDEXBLOAT_SUM", value_parser = BoolishValueParser::new())]
     pub sum: bool,
 
     /// Production: CSV file, '-' for stdin, postgres:// URL or conninfo.
@@ -104,7 +106,8 @@ pub struct CompareArgs {
         short = 'i',
         long = "ignore-missing",
         visible_alias = "ignoremissing",
-        env = "PGINDEXBLOAT_IGNORE_MISSING"
+        env = "PGINDEXBLOAT_IGNORE_MISSING",
+        value_parser = BoolishValueParser::new()
     )]
     pub ignore_missing: bool,
 
@@ -167,9 +170,10 @@ thresholds apply to every compared index (production size above -c).
 
 Examples:
   pgindexbloat check --warning-bytes 5G --critical-bytes 20G prod.csv restore.csv
-  pgindexbloat check --warning-percent 150 --critical-percent 250 postgres://prod/app postgres://restore/app
+  pgindexbloat check --critical-percent 250 postgres://prod/app postgres://restore/app
 
-Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (unreadable input, connection failure, bad usage).")]
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN (unreadable input, connection failure, bad usage).")]
     Check(CheckArgs),
 
     /// Per-index bloat without a restore: pgstatindex (pgstattuple) or a pg_stats estimate.
@@ -196,7 +200,7 @@ pub struct DumpArgs {
     pub conn: Option<String>,
 
     /// Add the table, definition and live_tuples columns.
-    #[arg(long, env = "PGINDEXBLOAT_EXTRA")]
+    #[arg(long, env = "PGINDEXBLOAT_EXTRA", value_parser = BoolishValueParser::new())]
     pub extra: bool,
 
     /// Write to FILE instead of stdout.
