@@ -1,0 +1,182 @@
+//! `cargo xtask ci [--all]`: everything CI checks, in order, stopping at the
+//! first failure:
+//!
+//! 1. `cargo fmt --all --check`
+//! 2. pgindexbloat's normal dependency tree has no AWS SDK crate
+//! 3. `cargo clippy --workspace --all-targets -- -D warnings`
+//! 4. the tests, as `cargo xtask test` (`--all` adds the slow ones)
+//! 5. `cargo install --path crates/<tool> --debug --locked` for every tool into
+//!    a temp root (sharing `target/ci-install`), and `<tool> --version` runs.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::test::{run_tests, TestArgs};
+use crate::{cargo, exit_code, step, step_done, workspace_root};
+
+/// The tool crates that ship a binary of the same name.
+pub(crate) const TOOLS: &[&str] = &[
+    "s3-key-counter",
+    "s3-copier",
+    "acl-reconciler",
+    "sqs-postman",
+    "spot-stack",
+    "pgindexbloat",
+];
+
+/// Crates that must not be in pgindexbloat's normal dependency tree.
+const AWS_CRATE_PREFIXES: &[&str] = &["aws-sdk-", "aws-config"];
+
+pub(crate) fn run(args: &[String]) -> Result<u8> {
+    let mut all = false;
+    for arg in args {
+        match arg.as_str() {
+            "--all" => all = true,
+            other => bail!("xtask ci: unknown argument `{other}` (usage: cargo xtask ci [--all])"),
+        }
+    }
+
+    run_step(
+        "cargo fmt --all --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+
+    let title = "pgindexbloat does not depend on the AWS SDK";
+    let started = step(title);
+    check_no_aws_in_pgindexbloat()?;
+    step_done(title, started);
+
+    run_step(
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+
+    let title = if all {
+        "tests (cargo xtask test --all)"
+    } else {
+        "tests (cargo xtask test)"
+    };
+    let started = step(title);
+    let code = run_tests(&TestArgs {
+        all,
+        cargo_args: Vec::new(),
+    })?;
+    if code != 0 {
+        println!("==> {title}: FAILED (exit code {code})");
+        return Ok(code);
+    }
+    step_done(title, started);
+
+    let install_root = tempfile::Builder::new()
+        .prefix("mc-ci-install-")
+        .tempdir()
+        .context("cannot create a temp dir for cargo install")?;
+    let target_dir = std::env::var_os("MC_CI_INSTALL_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/ci-install"));
+    for tool in TOOLS {
+        let title =
+            format!("cargo install --path crates/{tool} --debug --locked, then {tool} --version");
+        let started = step(&title);
+        let status = cargo()
+            .args(["install", "--debug", "--locked", "--path"])
+            .arg(workspace_root().join("crates").join(tool))
+            .arg("--root")
+            .arg(install_root.path())
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .status()
+            .with_context(|| format!("cannot run cargo install for {tool}"))?;
+        if !status.success() {
+            bail!("cargo install of {tool} failed ({status})");
+        }
+        let bin = install_root.path().join("bin").join(tool);
+        if !bin.is_file() {
+            bail!("cargo install of {tool} did not produce {}", bin.display());
+        }
+        let out = Command::new(&bin)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("cannot run {}", bin.display()))?;
+        if !out.status.success() {
+            bail!(
+                "`{tool} --version` failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        step_done(&title, started);
+    }
+
+    println!("\n==> ci: all steps passed");
+    Ok(0)
+}
+
+/// Run a command as a step; error (stopping CI) if it fails.
+fn run_step(title: &str, cmd: &mut Command) -> Result<()> {
+    let started = step(title);
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {title}"))?;
+    if !status.success() {
+        println!("==> {title}: FAILED ({status})");
+        bail!("step `{title}` failed with exit code {}", exit_code(status));
+    }
+    step_done(title, started);
+    Ok(())
+}
+
+fn check_no_aws_in_pgindexbloat() -> Result<()> {
+    let out = cargo()
+        .args([
+            "tree",
+            "-p",
+            "pgindexbloat",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .context("cannot run cargo tree")?;
+    if !out.status.success() {
+        bail!(
+            "cargo tree -p pgindexbloat failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let mut offenders: Vec<&str> = tree
+        .lines()
+        .filter(|line| {
+            AWS_CRATE_PREFIXES
+                .iter()
+                .any(|p| line.trim_start().starts_with(p))
+        })
+        .collect();
+    offenders.sort_unstable();
+    offenders.dedup();
+    if !offenders.is_empty() {
+        bail!(
+            "pgindexbloat must not pull in the AWS SDK, but its normal dependencies include:\n  {}",
+            offenders.join("\n  ")
+        );
+    }
+    println!(
+        "pgindexbloat: {} normal dependencies, none from the AWS SDK",
+        tree.lines().count()
+    );
+    Ok(())
+}
