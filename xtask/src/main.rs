@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod bench;
 mod ci;
 mod test;
 // Further subcommands (bench, demo, dist, fuzz) go here as their own modules.
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("test") => test::run(&rest),
         Some("ci") => ci::run(&rest),
-        // Some("bench") => bench::run(&rest),
+        Some("bench") => bench::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(0)

@@ -1,0 +1,113 @@
+//! `cargo xtask bench [NAME...] [--repeats N] [--keys N] [--list]`: our tools side by side with
+//! the tools their users would otherwise pick, on loopback servers from `mc-benchkit`.
+//!
+//! Each scenario sets up its servers (the S3 model, the fault proxy, fauxqs), seeds data, and
+//! returns a list of [`Contender`]s: command lines (our tool or a peer) plus the expected output.
+//! The framework runs each contender `--repeats` times and reports min/median wall seconds,
+//! client CPU seconds and max RSS of the contender's process tree (via GNU `/usr/bin/time`, which
+//! reads the child's `wait4` rusage), items/s, the ratio to the baseline contender, the model's
+//! floor (e.g. pages × page latency / concurrency) and the server's own ceiling measured by a
+//! minimal raw client in the same run. It prints one markdown table per scenario and writes
+//! `target/bench/<scenario>.md` and `.json`.
+//!
+//! # Adding a scenario
+//!
+//! Write a type implementing [`Scenario`] in its own file under `xtask/src/bench/`, and add it
+//! to [`all_scenarios`]. For example, for `s3-key-counter`:
+//!
+//! ```ignore
+//! pub struct KeyCounter;
+//! impl Scenario for KeyCounter {
+//!     fn name(&self) -> &'static str { "s3-key-counter" }
+//!     fn setup(&self, ctx: &mut Ctx) -> anyhow::Result<Plan> {
+//!         let model = ctx.model(100, ctx.keys(100_000), Distribution::Hex)?; // 100 ms pages
+//!         let ours = Contender::ours("s3-key-counter", ctx.our_tool("s3-key-counter")?)
+//!             .args(["--endpoint-url", &model.endpoint(), "s3://bench/"]).expect_stdout("100000");
+//!         let peer = Contender::peer("aws s3 ls", ctx.peer("aws")?)
+//!             .args(["s3", "ls", "--recursive", "--summarize", "s3://bench/"]).endpoint(&model.endpoint());
+//!         Ok(Plan::new("count keys", 100_000).contender(ours).contender(peer))
+//!     }
+//! }
+//! ```
+//!
+//! [`Ctx`] starts servers (kept alive until the scenario's contenders have run), finds peers
+//! (`.venv/bench` from `scripts/setup-bench.sh`, `PATH`) and our release binaries
+//! (`cargo build --release -p <tool>`, then `target/release/<tool>`).
+
+// The framework is the extension API for scenarios still to come; not all of it is used yet.
+#[allow(dead_code)]
+mod framework;
+mod kit;
+mod raw;
+
+use framework::Scenario;
+
+use anyhow::bail;
+
+/// Every registered scenario, in run order.
+pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
+    vec![Box::new(kit::Kit)]
+}
+
+const USAGE: &str = "\
+usage: cargo xtask bench [NAME...] [--repeats N] [--keys N] [--list]
+
+  NAME         scenarios to run (default: all)
+  --repeats N  runs per contender (min/median reported; default 3)
+  --keys N     override the scenario's key/message count
+  --list       list scenarios
+";
+
+/// Entry point of `cargo xtask bench`; returns the process exit code.
+pub fn run(args: &[String]) -> anyhow::Result<u8> {
+    let mut names = Vec::new();
+    let mut opts = framework::Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--repeats" => opts.repeats = parse_next(&mut it, "--repeats")?,
+            "--keys" => opts.keys = Some(parse_next(&mut it, "--keys")?),
+            "--list" => {
+                for s in all_scenarios() {
+                    println!("{:16} {}", s.name(), s.about());
+                }
+                return Ok(0);
+            }
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(0);
+            }
+            other if other.starts_with('-') => bail!("unknown option {other}\n{USAGE}"),
+            other => names.push(other.to_owned()),
+        }
+    }
+    let scenarios: Vec<_> = all_scenarios()
+        .into_iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name()))
+        .collect();
+    for n in &names {
+        if !scenarios.iter().any(|s| s.name() == n) {
+            bail!("unknown scenario {n:?} (see --list)");
+        }
+    }
+    let mut failed = 0u8;
+    for s in scenarios {
+        match framework::run_scenario(s.as_ref(), &opts) {
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("bench {}: error: {e:#}", s.name());
+                failed = 1;
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn parse_next<T: std::str::FromStr>(
+    it: &mut std::slice::Iter<'_, String>,
+    flag: &str,
+) -> anyhow::Result<T> {
+    it.next()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{flag} needs a number"))
+}
