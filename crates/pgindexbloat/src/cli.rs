@@ -143,6 +143,11 @@ pub struct CompareArgs {
     #[arg(long)]
     pub no_normalise: bool,
 
+    /// For database inputs: count every indexed table's rows (one scan each)
+    /// instead of trusting pg_class.reltuples, for the row-count normalisation.
+    #[arg(long)]
+    pub exact_counts: bool,
+
     /// pg_toast indexes: compare them through their table, or leave them out.
     #[arg(long, value_enum, default_value_t = Toast::Map, env = "PGINDEXBLOAT_TOAST")]
     pub toast: Toast,
@@ -202,6 +207,11 @@ pub struct DumpArgs {
     /// Add the table, definition and live_tuples columns.
     #[arg(long, env = "PGINDEXBLOAT_EXTRA", value_parser = BoolishValueParser::new())]
     pub extra: bool,
+
+    /// Count every indexed table's rows for live_tuples (one scan each)
+    /// instead of using pg_class.reltuples.
+    #[arg(long)]
+    pub exact_counts: bool,
 
     /// Write to FILE instead of stdout.
     #[arg(short = 'f', long = "file", value_name = "FILE")]

@@ -245,13 +245,25 @@ pub(crate) fn query_error(target: &str, e: &postgres::Error) -> Error {
 /// Every valid user index with its size; toast indexes with the table that owns
 /// them; invalid indexes (failed `CREATE INDEX CONCURRENTLY`) and temporary
 /// schemas are left out because `pg_dump` leaves them out too.
+///
+/// `live_tuples` is the table's `pg_class.reltuples` (exact right after a
+/// restore, which builds every index; in production as of the last
+/// (auto)vacuum or analyze), `pg_stat` `n_live_tup` when the table was never
+/// analyzed, or with `$1` = true an exact `count(*)` (one scan per table).
 pub const DUMP_SQL: &str = "\
+WITH counted AS MATERIALIZED (
+  SELECT t.oid,
+         (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', tn.nspname, t.relname), false, true, '')))[1]::text::bigint AS n
+  FROM pg_class t JOIN pg_namespace tn ON tn.oid = t.relnamespace
+  WHERE $1 AND t.relkind IN ('r', 'm') AND t.oid IN (SELECT indrelid FROM pg_index)
+    AND tn.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND tn.nspname !~ '^pg_(toast_)?temp_'
+)
 SELECT n.nspname || '.' || c.relname AS relation,
        pg_relation_size(c.oid) AS size,
        CASE WHEN n.nspname = 'pg_toast' THEN os.nspname || '.' || o.relname
             ELSE tn.nspname || '.' || t.relname END AS \"table\",
        pg_get_indexdef(c.oid) AS definition,
-       COALESCE(NULLIF(s.n_live_tup, 0), GREATEST(t.reltuples, 0)::bigint) AS live_tuples
+       COALESCE(k.n, CASE WHEN t.reltuples >= 0 THEN t.reltuples::bigint END, s.n_live_tup) AS live_tuples
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -260,6 +272,7 @@ JOIN pg_namespace tn ON tn.oid = t.relnamespace
 LEFT JOIN pg_class o ON n.nspname = 'pg_toast' AND o.reltoastrelid = t.oid
 LEFT JOIN pg_namespace os ON os.oid = o.relnamespace
 LEFT JOIN pg_stat_all_tables s ON s.relid = t.oid
+LEFT JOIN counted k ON k.oid = t.oid
 WHERE c.relkind = 'i' AND i.indisvalid
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast_)?temp_'
@@ -267,10 +280,11 @@ WHERE c.relkind = 'i' AND i.indisvalid
        OR (o.oid IS NOT NULL AND os.nspname NOT IN ('pg_catalog', 'information_schema') AND os.nspname !~ '^pg_temp_'))
 ORDER BY size DESC, relation";
 
-/// Reads the index list from a live database.
-pub fn dump(client: &mut Client, target: &str) -> Result<Vec<IndexRow>> {
+/// Reads the index list from a live database; `exact_counts` counts every
+/// indexed table's rows instead of using the statistics.
+pub fn dump(client: &mut Client, target: &str, exact_counts: bool) -> Result<Vec<IndexRow>> {
     let rows = client
-        .query(DUMP_SQL, &[])
+        .query(DUMP_SQL, &[&exact_counts])
         .map_err(|e| query_error(target, &e))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -103,8 +103,9 @@ pub enum Toast {
     Exclude,
 }
 
-/// Loads a source (file, stdin or database) and normalises it.
-pub fn load(source: &Source, toast: Toast) -> Result<Snapshot> {
+/// Loads a source (file, stdin or database) and normalises it;
+/// `exact_counts` makes a database source count rows (see [`crate::conn::dump`]).
+pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapshot> {
     let label = source.label();
     let rows = match source {
         Source::Stdin => read_csv(std::io::stdin().lock(), &label)?,
@@ -117,7 +118,7 @@ pub fn load(source: &Source, toast: Toast) -> Result<Snapshot> {
         }
         Source::Database(conninfo) => {
             let mut client = crate::conn::connect(Some(conninfo))?;
-            crate::conn::dump(&mut client, &label)?
+            crate::conn::dump(&mut client, &label, exact_counts)?
         }
     };
     normalise(rows, &label, source.noun(), toast)

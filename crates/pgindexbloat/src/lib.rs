@@ -114,14 +114,15 @@ pub fn load_pair(
     production: &str,
     fresh: &str,
     toast: Toast,
+    exact_counts: bool,
 ) -> Result<(Snapshot, Snapshot), Error> {
     let (sa, sb) = (Source::parse(production), Source::parse(fresh));
     if sa == Source::Stdin && sb == Source::Stdin {
         return Err(Error::Usage("A and B cannot both be '-' (stdin)".into()));
     }
     let (a, b) = std::thread::scope(|s| {
-        let ha = s.spawn(|| input::load(&sa, toast));
-        let b = input::load(&sb, toast);
+        let ha = s.spawn(|| input::load(&sa, toast, exact_counts));
+        let b = input::load(&sb, toast, exact_counts);
         let a = ha.join().unwrap_or_else(|_| {
             Err(Error::Usage(format!(
                 "reading {} failed unexpectedly",
@@ -147,7 +148,7 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
     let (Some(a), Some(b)) = (&cli.production, &cli.fresh) else {
         return Err(Error::Usage("A and B are required".into()).into());
     };
-    let (a, b) = load_pair(a, b, cli.compare.toast)?;
+    let (a, b) = load_pair(a, b, cli.compare.toast, cli.compare.exact_counts)?;
     tracing::info!(
         "{}: {} indexes ({} left out); {}: {} indexes ({} left out)",
         a.label,
@@ -183,7 +184,13 @@ fn check_command(args: &CheckArgs, out: &OutputArgs) -> i32 {
         warning_percent: args.warning_percent,
         critical_percent: args.critical_percent,
     };
-    let result = load_pair(&args.production, &args.fresh, args.compare.toast).and_then(|(a, b)| {
+    let result = load_pair(
+        &args.production,
+        &args.fresh,
+        args.compare.toast,
+        args.compare.exact_counts,
+    )
+    .and_then(|(a, b)| {
         let c = compare::compare(&a, &b, &options(&args.compare))?;
         warn(out.quiet, &report::warnings(&c, &a, &b));
         Ok(check::evaluate(&c, &b, &thresholds))
@@ -211,7 +218,7 @@ fn dump_command(args: &DumpArgs, out: &OutputArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map_or_else(|| "the PG* environment".to_string(), conn::redact);
     let mut client = conn::connect(args.conn.as_deref())?;
-    let rows = conn::dump(&mut client, &target)?;
+    let rows = conn::dump(&mut client, &target, args.exact_counts)?;
     let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| args.extra || !r.name.starts_with("pg_toast."))
