@@ -197,6 +197,63 @@ impl Ctx {
         Ok(m)
     }
 
+    /// Starts the release build of `mc-s3-model` as its own process (optimised, and not sharing
+    /// the bench runner's process) with `args` (e.g. `--seed-bucket b --seed-keys 100000`);
+    /// returns its endpoint. It is killed when the scenario ends.
+    pub fn model_process<I, S>(&mut self, args: I) -> anyhow::Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let bin = self.release_bin("mc-benchkit", "mc-s3-model")?;
+        let child = Command::new(&bin)
+            .args(["--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        let mut guard = KillOnDrop(Some(child));
+        let stdout = guard
+            .0
+            .as_mut()
+            .and_then(|c| c.stdout.take())
+            .ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(ep) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(ep.trim().to_owned());
+                }
+            }
+        });
+        let ep = rx
+            .recv_timeout(Duration::from_secs(300))
+            .map_err(|_| anyhow!("mc-s3-model did not start"))?;
+        self.guards.push(Box::new(guard));
+        Ok(ep)
+    }
+
+    /// Builds `package` in release mode and returns `target/release/<bin>`.
+    pub fn release_bin(&self, package: &str, bin: &str) -> anyhow::Result<PathBuf> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let st = Command::new(cargo)
+            .current_dir(&self.root)
+            .args(["build", "--release", "-p", package, "--bin", bin])
+            .status()?;
+        if !st.success() {
+            bail!("cargo build --release -p {package} --bin {bin} failed");
+        }
+        let p = self.root.join("target/release").join(bin);
+        if !p.is_file() {
+            bail!("{} not found after building", p.display());
+        }
+        Ok(p)
+    }
+
     /// Starts the fault proxy; it lives until the scenario ends.
     pub fn proxy(&mut self, config: ProxyConfig) -> anyhow::Result<Arc<Proxy>> {
         let p = Arc::new(Proxy::start_blocking(config)?);
@@ -255,6 +312,18 @@ impl Ctx {
     /// The scenario's scratch folder (removed afterwards).
     pub fn scratch(&self) -> &Path {
         self.scratch.path()
+    }
+}
+
+/// Kills (and reaps) a server process when the scenario ends.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

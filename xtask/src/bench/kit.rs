@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use mc_benchkit::s3model::{Distribution, LatencyModel, ModelConfig, SeedSpec};
+use mc_benchkit::s3model::Distribution;
 
 use super::framework::{Contender, Ctx, Plan, Scenario};
 use super::raw;
@@ -60,15 +60,18 @@ impl Scenario for Kit {
     fn setup(&self, ctx: &mut Ctx) -> anyhow::Result<Plan> {
         let keys = ctx.keys(100_000);
         let latency = Duration::from_millis(PAGE_MS);
-        let model = ctx.model(ModelConfig {
-            latency: LatencyModel {
-                list: latency,
-                ..LatencyModel::default()
-            },
-            ..ModelConfig::default()
-        })?;
-        model.seed(&SeedSpec::new(BUCKET, keys, Distribution::Hex))?;
-        let endpoint = model.endpoint();
+        // The release build of the model, in its own process: the measured clients and the
+        // server then share only the machine, not a (debug) process.
+        let endpoint = ctx.model_process([
+            "--seed-bucket".to_owned(),
+            BUCKET.to_owned(),
+            "--seed-keys".to_owned(),
+            keys.to_string(),
+            "--distribution".to_owned(),
+            "hex".to_owned(),
+            "--list-latency-ms".to_owned(),
+            PAGE_MS.to_string(),
+        ])?;
 
         // Page accounting for the floors.
         let mut per_prefix = [0usize; 256];
