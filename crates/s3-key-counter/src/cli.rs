@@ -1,0 +1,223 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::output::OutputArgs;
+use mc_aws_common::s3url::S3Url;
+
+use crate::threshold::Threshold;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Objects and bytes of a bucket (64 parallel listings by default)
+  s3-key-counter s3://logs-archive
+
+  # One prefix, broken down by the first two path levels and storage class
+  s3-key-counter s3://logs-archive/2024/ --by-prefix 2 --by-storage-class
+
+  # The hidden cost of versioning, and forgotten multipart uploads
+  s3-key-counter s3://assets --versions --multipart
+
+  # Migration progress: how far the destination lags the source
+  s3-key-counter s3://old-bucket s3://new-bucket --dest-profile target
+
+  # For pipelines
+  s3-key-counter s3://assets -o json | jq .bytes
+
+  # Split a huge count over 8 machines with balanced slices
+  s3-key-counter s3://big --emit-splits 8 > splits.txt
+  s3-key-counter s3://big --splits splits.txt --shard 3/8 -o json   # on machine 3
+
+  # Nagios: objects missing from the replica (alert above 1k / 100k)
+  s3-key-counter s3://src s3://replica --check diff-objects --warning 1k --critical 100k
+
+Thresholds (--warning, --critical) are Nagios ranges: N alerts outside 0..N,
+N: below N, ~:N above N, A:B outside A..B, @A:B inside A..B. Numbers take
+k M G T P (x1000) or Ki Mi Gi Ti Pi (x1024) suffixes, optionally with B.";
+
+/// What `--check` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckMetric {
+    /// Objects of each URL.
+    Objects,
+    /// Bytes of each URL.
+    Bytes,
+    /// Objects of the first URL minus those of each other URL (how far a copy lags).
+    DiffObjects,
+    /// Bytes of the first URL minus those of each other URL.
+    DiffBytes,
+}
+
+impl CheckMetric {
+    pub fn is_diff(self) -> bool {
+        matches!(self, CheckMetric::DiffObjects | CheckMetric::DiffBytes)
+    }
+}
+
+/// Count the objects and bytes of S3 buckets fast, listing each key space in
+/// parallel.
+#[derive(Debug, Parser)]
+#[command(
+    name = "s3-key-counter",
+    version,
+    about = "Count the objects and bytes of S3 buckets fast, listing the key space in parallel.",
+    long_about = "Count the objects and bytes of S3 buckets fast, listing the key space in parallel.\n\n\
+        Lists every key exactly once with many ListObjectsV2 calls at once (the key space is \
+        split as it is discovered, so skewed buckets stay fast), keeping only counters in memory. \
+        With two or more URLs, counts them all and prints how far each lags the first.",
+    after_long_help = format!("{EXAMPLES}\n\n{}", mc_aws_common::exit::HELP_TABLE),
+    after_help = "See --help for examples, thresholds and exit codes."
+)]
+pub struct Cli {
+    /// What to count: s3://bucket[/prefix]. With two or more, the first is the
+    /// reference the others are compared with.
+    #[arg(required = true, value_name = "S3_URL")]
+    pub urls: Vec<S3Url>,
+
+    /// Group counts by the first DEPTH levels of the key below the prefix.
+    #[arg(long, value_name = "DEPTH", env = "S3KC_BY_PREFIX", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Breakdowns")]
+    pub by_prefix: Option<u32>,
+    /// What separates levels for --by-prefix.
+    #[arg(
+        long,
+        default_value = "/",
+        env = "S3KC_DELIMITER",
+        help_heading = "Breakdowns"
+    )]
+    pub delimiter: String,
+    /// Group counts by storage class.
+    #[arg(long, env = "S3KC_BY_STORAGE_CLASS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue, help_heading = "Breakdowns")]
+    pub by_storage_class: bool,
+    /// Also count noncurrent versions and delete markers, with their bytes
+    /// (lists with ListObjectVersions).
+    #[arg(long, env = "S3KC_VERSIONS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue, help_heading = "Breakdowns")]
+    pub versions: bool,
+    /// Also count incomplete multipart uploads and the bytes of their parts.
+    #[arg(long, env = "S3KC_MULTIPART", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue, help_heading = "Breakdowns")]
+    pub multipart: bool,
+
+    /// Count only slice i of N (0-based) of the key space; the slices of all
+    /// i add up to the whole count.
+    #[arg(long, value_name = "i/N", env = "MC_SHARD", help_heading = "Sharding")]
+    pub shard: Option<Shard>,
+    /// Split points for --shard (from --emit-splits) instead of an even split
+    /// of a fixed alphabet.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "shard",
+        env = "S3KC_SPLITS",
+        help_heading = "Sharding"
+    )]
+    pub splits: Option<PathBuf>,
+    /// Print N-1 split points on stdout that cut this count into N balanced
+    /// slices (for --splits); the report goes to stderr.
+    #[arg(long, value_name = "N", conflicts_with_all = ["shard", "check"], value_parser = clap::value_parser!(u32).range(2..=100_000), help_heading = "Sharding")]
+    pub emit_splits: Option<u32>,
+
+    /// Nagios mode: check this value against --warning/--critical and print
+    /// one status line with perfdata (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    #[arg(long, value_enum, value_name = "METRIC", help_heading = "Nagios")]
+    pub check: Option<CheckMetric>,
+    /// Warning threshold range for --check (e.g. 1M, ~:500GiB, 10:).
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "check",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub warning: Option<Threshold>,
+    /// Critical threshold range for --check.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "check",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub critical: Option<Threshold>,
+
+    /// Keys per list request (S3's maximum is 1000; lower only for testing).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]
+    pub page_size: i32,
+
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub sides: TwoSidedArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_full_command_line() {
+        let cli = Cli::try_parse_from([
+            "s3-key-counter",
+            "s3://a-bucket/p/",
+            "s3://b-bucket",
+            "--by-prefix",
+            "2",
+            "--check",
+            "diff-objects",
+            "--warning",
+            "~:10",
+            "--critical",
+            "@-5:-1",
+            "-j",
+            "256",
+        ])
+        .unwrap();
+        assert_eq!(cli.urls.len(), 2);
+        assert_eq!(cli.urls[0].prefix, "p/");
+        assert_eq!(cli.by_prefix, Some(2));
+        assert_eq!(cli.check, Some(CheckMetric::DiffObjects));
+        assert_eq!(cli.warning.unwrap().as_str(), "~:10");
+        assert_eq!(cli.critical.unwrap().low, Some(-5.0));
+        assert_eq!(cli.throttle.concurrency, 256);
+    }
+
+    #[test]
+    fn rejects_conflicts() {
+        for args in [
+            &["s3-key-counter"][..],
+            &["s3-key-counter", "bucket"],
+            &["s3-key-counter", "s3://abc", "--splits", "f"],
+            &["s3-key-counter", "s3://abc", "--warning", "5"],
+            &[
+                "s3-key-counter",
+                "s3://abc",
+                "--emit-splits",
+                "4",
+                "--shard",
+                "0/4",
+            ],
+            &["s3-key-counter", "s3://abc", "--emit-splits", "1"],
+            &["s3-key-counter", "s3://abc", "--shard", "4/4"],
+            &[
+                "s3-key-counter",
+                "s3://abc",
+                "--check",
+                "objects",
+                "--warning",
+                "x",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Counting one `s3://bucket/prefix` with the sharded lister.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use indicatif::ProgressBar;
+use mc_aws_common::error::ToolError;
+use mc_aws_common::listing::s3::S3Source;
+use mc_aws_common::listing::{self, KeyRange, ListOptions, PageSource};
+use mc_aws_common::retry::{StatsSnapshot, Throttle};
+use mc_aws_common::s3url::S3Url;
+
+use crate::multipart::{self, MultipartTally};
+use crate::splits::SplitRecorder;
+use crate::tally::{Countable, PrefixGrouping, Tally};
+use crate::versions::VersionSource;
+
+/// How to count.
+#[derive(Debug, Clone)]
+pub struct CountOptions {
+    /// Cursors listing at once.
+    pub concurrency: usize,
+    /// Keys per list request (1..=1000).
+    pub page_size: i32,
+    /// Only this part of the key space (`--shard`).
+    pub range: Option<KeyRange>,
+    /// `--by-prefix DEPTH` with its delimiter.
+    pub by_prefix: Option<(usize, String)>,
+    pub by_storage_class: bool,
+    /// List versions and delete markers (ListObjectVersions).
+    pub versions: bool,
+    /// Also count incomplete multipart uploads.
+    pub multipart: bool,
+    /// Record per-chunk counts for `--emit-splits`.
+    pub record_splits: bool,
+}
+
+/// The result of counting one URL.
+#[derive(Debug)]
+pub struct Count {
+    pub url: S3Url,
+    pub tally: Tally,
+    pub multipart: Option<MultipartTally>,
+    pub elapsed: Duration,
+    pub requests: StatsSnapshot,
+    pub splits: Option<SplitRecorder>,
+}
+
+impl Count {
+    /// Entries listed per second.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.tally.total.entries() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Counts `url` with `client` (bound to the bucket's region).
+pub async fn count_url(
+    client: Client,
+    throttle: Arc<Throttle>,
+    url: S3Url,
+    opts: &CountOptions,
+    progress: &ProgressBar,
+) -> Result<Count, ToolError> {
+    let start = Instant::now();
+    let grouping = opts
+        .by_prefix
+        .as_ref()
+        .map(|(depth, delimiter)| PrefixGrouping {
+            base: url.prefix.clone(),
+            depth: *depth,
+            delimiter: delimiter.clone(),
+        });
+    let tally = Tally::new(grouping, opts.by_storage_class);
+    let multipart = async {
+        if opts.multipart {
+            multipart::count(
+                &client,
+                &throttle,
+                &url.bucket,
+                &url.prefix,
+                opts.range.as_ref(),
+                opts.concurrency,
+            )
+            .await
+            .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let listed = async {
+        if opts.versions {
+            let source = VersionSource::new(
+                client.clone(),
+                url.bucket.clone(),
+                url.prefix.clone(),
+                throttle.clone(),
+            )
+            .page_size(opts.page_size);
+            drain(source, tally, opts, progress).await
+        } else {
+            let source = S3Source::new(
+                client.clone(),
+                url.bucket.clone(),
+                url.prefix.clone(),
+                throttle.clone(),
+            )
+            .page_size(opts.page_size);
+            drain(source, tally, opts, progress).await
+        }
+    };
+    let ((tally, splits), multipart) = futures::try_join!(listed, multipart)?;
+    Ok(Count {
+        url,
+        tally,
+        multipart,
+        elapsed: start.elapsed(),
+        requests: throttle.stats(),
+        splits,
+    })
+}
+
+/// Runs the lister over `source` and tallies every chunk as it arrives.
+async fn drain<S>(
+    source: S,
+    mut tally: Tally,
+    opts: &CountOptions,
+    progress: &ProgressBar,
+) -> Result<(Tally, Option<SplitRecorder>), ToolError>
+where
+    S: PageSource<Error = ToolError>,
+    S::Item: Countable,
+{
+    let mut recorder = opts.record_splits.then(SplitRecorder::new);
+    let mut listing = listing::list(
+        source,
+        ListOptions {
+            concurrency: opts.concurrency.max(1),
+            ranges: opts.range.clone().map(|r| vec![r]),
+            buffer: opts.concurrency.max(16),
+        },
+    );
+    while let Some(chunk) = listing.next().await {
+        let chunk = chunk?;
+        for item in &chunk.items {
+            tally.add(item);
+        }
+        let n = chunk.items.len() as u64;
+        if let Some(r) = &mut recorder {
+            r.record(&chunk.span, n);
+        }
+        progress.inc(n);
+    }
+    Ok((tally, recorder))
+}
