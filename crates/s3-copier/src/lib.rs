@@ -1,6 +1,67 @@
-//! Zero-downtime S3 bucket migration: parallel server-side sync, live replication from S3 events, verification.
+//! Zero-downtime S3 bucket migration: parallel server-side sync, live
+//! replication from S3 events, verification.
+//!
+//! - [`sync`]: list both sides range by range ([`compare`]), copy what is
+//!   missing or different ([`copy`]), checkpoint finished ranges ([`state`]);
+//! - [`verify`]: the same merge-join, reporting instead of copying;
+//! - [`worker`] / [`lambda`]: copy the objects named by S3 event
+//!   notifications ([`events`]) from SQS, or as an AWS Lambda handler and
+//!   S3 Batch Operations target;
+//! - [`iam`]: the least-privilege policy each mode needs;
+//! - [`preflight`]: what is checked before anything is written.
+
+pub mod cli;
+pub mod compare;
+pub mod copy;
+pub mod options;
+pub mod preflight;
+pub mod report;
+pub mod state;
+pub mod sync;
+
+use clap::Parser;
+use mc_aws_common::exit;
+
+use crate::cli::{Cli, Command};
 
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    mc_aws_common::logging::init(cli.output.verbosity(), None);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("s3-copier: error: cannot start the async runtime: {e}");
+            return exit::SERVICE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sync(a) => sync::run(a, &cli.aws, &cli.output).await,
+            Command::Verify(_) | Command::Worker(_) | Command::IamPolicy(_) => Err(
+                mc_aws_common::error::ToolError::Other("not implemented yet".into()),
+            ),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("s3-copier: error: {e}");
+            e.exit_code()
+        }
+    }
 }

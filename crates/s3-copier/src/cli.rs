@@ -1,0 +1,234 @@
+//! The command line: `sync`, `verify`, `worker`, `iam-policy`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::output::OutputArgs;
+use mc_aws_common::s3url::S3Url;
+
+use crate::options::{parse_size, AclMode};
+
+const ABOUT: &str =
+    "Zero-downtime S3 bucket migration: parallel server-side sync, live replication from S3 events, verification.";
+
+const LONG_ABOUT: &str = "\
+Zero-downtime S3 bucket migration.
+
+A migration is: start `worker` (or the Lambda handler) on the source bucket's
+ObjectCreated events, run `sync` until it reports nothing left to copy, check
+with `verify`, then switch the application to the destination bucket.
+
+Every copy is server-side (CopyObject, or UploadPartCopy above the multipart
+threshold) and keeps user metadata, content headers, tags, storage class and,
+by default, the object's ACL grant for grant. Nothing is ever made more public
+than it was: an explicit canned ACL is only used when asked for with --acl.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # What would be copied (writes nothing)
+  s3-copier sync --dry-run s3://old-bucket s3://new-bucket
+  # Bulk copy, resumable after a crash or Ctrl-C
+  s3-copier sync --state migrate.json s3://old-bucket s3://new-bucket
+  # Four machines, one shard each
+  s3-copier sync --shard 2/4 --state shard2.json s3://old s3://new
+  # Live replication from S3 event notifications delivered to SQS
+  s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/old-bucket-events s3://old-bucket s3://new-bucket
+  # Anything missing or different? (JSON lines for jq; Nagios check)
+  s3-copier verify -o json s3://old-bucket s3://new-bucket | jq -c 'select(.status != \"summary\")'
+  s3-copier verify --nagios --warning 100 --critical 10000 s3://old-bucket s3://new-bucket
+  # Least-privilege IAM policy for the worker
+  s3-copier iam-policy --mode worker s3://old-bucket s3://new-bucket";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "s3-copier",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = format!("{EXAMPLES}\n\n{}", mc_aws_common::exit::HELP_TABLE),
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy every object that is missing or different at the destination.
+    #[command(after_long_help = format!("{EXAMPLES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Sync(SyncArgs),
+    /// Compare source and destination: missing, different and extra keys.
+    #[command(after_long_help = format!("{VERIFY_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Verify(VerifyArgs),
+    /// Replicate live: copy the objects named by S3 event notifications from an SQS queue.
+    #[command(after_long_help = format!("{WORKER_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Worker(WorkerArgs),
+    /// Print the least-privilege IAM policy a mode needs.
+    IamPolicy(IamPolicyArgs),
+}
+
+/// Source and destination, with per-side identities.
+#[derive(Debug, Clone, Args)]
+pub struct Endpoints {
+    /// Source: s3://bucket[/prefix].
+    pub source: S3Url,
+    /// Destination: s3://bucket[/prefix] (keys keep their path relative to the prefixes).
+    pub dest: S3Url,
+    #[command(flatten)]
+    pub sides: TwoSidedArgs,
+}
+
+/// How each object is copied (shared by `sync` and `worker`).
+#[derive(Debug, Clone, Args)]
+pub struct CopyArgs {
+    /// ACLs: `copy` the source object's grants (owner mapped to the destination
+    /// owner, never widened), `skip` (destination default: private to the bucket
+    /// owner), or a canned ACL for every object (private, public-read, ...).
+    #[arg(long, default_value = "copy", env = "S3_COPIER_ACL", value_parser = AclMode::parse, help_heading = "Copy")]
+    pub acl: AclMode,
+    /// Storage class for every copy (default: keep the source object's class).
+    #[arg(long, env = "S3_COPIER_STORAGE_CLASS", help_heading = "Copy")]
+    pub storage_class: Option<String>,
+    /// Encrypt copies with this KMS key (default: the destination bucket's default encryption).
+    #[arg(long, env = "S3_COPIER_SSE_KMS_KEY_ID", help_heading = "Copy")]
+    pub sse_kms_key_id: Option<String>,
+    /// Objects larger than this are copied in parts (UploadPartCopy); CopyObject's limit is 5 GiB.
+    #[arg(long, default_value = "5GiB", value_parser = parse_size, env = "S3_COPIER_MULTIPART_THRESHOLD", help_heading = "Copy")]
+    pub multipart_threshold: u64,
+    /// Part size for multipart copies (5 MiB to 5 GiB; raised automatically to stay within 10,000 parts).
+    #[arg(long, default_value = "256MiB", value_parser = parse_size, env = "S3_COPIER_PART_SIZE", help_heading = "Copy")]
+    pub part_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+    /// Show what would be copied (and deleted) without writing anything.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Also delete destination objects that do not exist at the source.
+    #[arg(long)]
+    pub delete: bool,
+    /// Compare sizes only (for SSE-KMS sources, whose ETags differ from copy to copy).
+    #[arg(long)]
+    pub size_only: bool,
+    /// Checkpoint file: finished key ranges are recorded, and a rerun lists only what is left.
+    #[arg(long, env = "S3_COPIER_STATE")]
+    pub state: Option<PathBuf>,
+    /// Work on slice i of N of the key space (run N machines with 0/N .. N-1/N).
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// N-1 split keys, one per line (e.g. from `s3-key-counter --emit-splits N`), for --shard.
+    #[arg(long, requires = "shard")]
+    pub splits: Option<PathBuf>,
+}
+
+const VERIFY_NOTES: &str = "\
+Output: with -o json, one JSON object per line for each missing, different or
+extra key, then a summary line. Exit code 1 when anything is missing or
+different (extra keys alone do not fail the check).
+
+Nagios: --nagios prints one status line with perfdata; the thresholds apply to
+missing + different objects (migration lag). Example command definition:
+  define command {
+    command_name check_s3_migration
+    command_line /usr/local/bin/s3-copier verify --nagios --warning $ARG3$ --critical $ARG4$ s3://$ARG1$ s3://$ARG2$
+  }";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+    /// Compare sizes only.
+    #[arg(long)]
+    pub size_only: bool,
+    /// Also compare ACLs of objects present on both sides (owner mapped).
+    #[arg(long)]
+    pub acl: bool,
+    /// Work on slice i of N of the key space.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3.
+    #[arg(long)]
+    pub nagios: bool,
+    /// Nagios WARNING above this many missing + different objects.
+    #[arg(long, requires = "nagios")]
+    pub warning: Option<u64>,
+    /// Nagios CRITICAL above this many missing + different objects.
+    #[arg(long, requires = "nagios")]
+    pub critical: Option<u64>,
+}
+
+const WORKER_NOTES: &str = "\
+Wiring: the source bucket's event notification configuration sends
+s3:ObjectCreated:* (and optionally s3:ObjectRemoved:*, s3:ObjectAcl:Put) to an
+SQS queue, directly or through SNS. Give the queue a redrive policy to a
+dead-letter queue: a message is deleted only after every record in it was
+handled, so failures come back after the visibility timeout and end in the
+DLQ after maxReceiveCount attempts. Any number of workers can share a queue.";
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// URL of the SQS queue receiving the source bucket's event notifications.
+    #[arg(long, env = "S3_COPIER_QUEUE")]
+    pub queue: String,
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+    /// Messages handled at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000), env = "S3_COPIER_MESSAGES")]
+    pub messages: u32,
+    /// Visibility timeout in seconds for received messages; extended while a copy runs.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(10..=43200))]
+    pub visibility_timeout: u32,
+    /// Also delete destination objects on s3:ObjectRemoved:* events (only when the source object is really gone).
+    #[arg(long, env = "S3_COPIER_PROPAGATE_DELETES")]
+    pub propagate_deletes: bool,
+    /// Exit after the queue has been empty for this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub exit_when_idle: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyMode {
+    Sync,
+    Worker,
+    Lambda,
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Which mode the policy is for.
+    #[arg(long, value_enum, default_value_t = PolicyMode::Sync)]
+    pub mode: PolicyMode,
+    /// Source (default: a SOURCE_BUCKET placeholder).
+    pub source: Option<S3Url>,
+    /// Destination (default: a DEST_BUCKET placeholder).
+    pub dest: Option<S3Url>,
+    /// Leave out the ACL permissions (for --acl skip).
+    #[arg(long)]
+    pub no_acl: bool,
+    /// Include s3:DeleteObject on the destination (sync --delete, --propagate-deletes).
+    #[arg(long)]
+    pub delete: bool,
+    /// The worker's queue ARN (default: a placeholder).
+    #[arg(long)]
+    pub queue_arn: Option<String>,
+}

@@ -1,0 +1,530 @@
+//! Copying one object server-side, with everything that makes it the same
+//! object: user metadata, content headers, tags, storage class, and the ACL.
+//!
+//! - Up to the multipart threshold (at most 5 GiB): one CopyObject with
+//!   `MetadataDirective=COPY` and `TaggingDirective=COPY`, so S3 itself
+//!   carries metadata, content headers and tags over.
+//! - Above it: HeadObject + GetObjectTagging, CreateMultipartUpload with all
+//!   of that set explicitly, UploadPartCopy of the parts in parallel (each
+//!   pinned to the source ETag with `x-amz-copy-source-if-match`, so an object
+//!   overwritten mid-copy fails instead of mixing two versions), then
+//!   CompleteMultipartUpload; AbortMultipartUpload on any failure.
+//!
+//! ACLs (`--acl copy`) travel in the same request as `x-amz-grant-*` headers
+//! built by the shared [`mc_aws_common::acl`] module from the source
+//! object's ACL, the source owner mapped to the destination owner: a copy is
+//! never more public than its source.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, MetadataDirective, ServerSideEncryption, StorageClass,
+    TaggingDirective,
+};
+use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::http::Response;
+use futures::{StreamExt, TryStreamExt};
+use mc_aws_common::acl::{self, Acl};
+use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::keys::copy_source;
+use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::retry::Throttle;
+use mc_aws_common::s3url::S3Url;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::options::{part_ranges, AclMode, CopyOptions};
+
+/// Parts of one multipart copy in flight at once (all requests still go
+/// through the shared throttle).
+const PART_PARALLELISM: usize = 16;
+
+/// One side of the migration: a bucket + prefix and a client in its region.
+#[derive(Clone, Debug)]
+pub struct Side {
+    pub client: Client,
+    pub url: S3Url,
+}
+
+impl Side {
+    pub fn bucket(&self) -> &str {
+        &self.url.bucket
+    }
+}
+
+/// Why one object was not copied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CopyError {
+    /// The source object no longer exists (deleted since it was listed or notified).
+    #[error("source object is gone")]
+    Gone,
+    /// A failure; `temporary` when retrying later can help (throttling, 5xx, network).
+    #[error("{message}")]
+    Failed { message: String, temporary: bool },
+}
+
+impl CopyError {
+    fn from_tool(e: ToolError) -> Self {
+        match e {
+            ToolError::NotFound { ref code, .. }
+                if code == "NoSuchKey" || code == "HTTP 404" || code == "NotFound" =>
+            {
+                CopyError::Gone
+            }
+            other => CopyError::Failed {
+                temporary: matches!(other, ToolError::Service { .. }),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn sdk<E>(err: &SdkError<E, Response>, what: &str) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        Self::from_tool(describe_sdk_error(err, what))
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            CopyError::Failed {
+                temporary: true,
+                ..
+            }
+        )
+    }
+}
+
+/// A finished copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    pub bytes: u64,
+    pub multipart: bool,
+}
+
+/// Copies objects from one side to the other.
+pub struct Copier {
+    pub src: Side,
+    pub dst: Side,
+    pub throttle: Arc<Throttle>,
+    pub opts: CopyOptions,
+    /// The destination bucket owner's canonical ID: the source owner's grants
+    /// become grants to it.
+    pub dest_owner: Option<String>,
+    /// False when the source bucket has ACLs disabled: every source object is
+    /// then private to its bucket owner, so there is no ACL to read.
+    pub source_acls: bool,
+}
+
+/// Tags go in `x-amz-tagging` form-encoded.
+const TAG_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// What the copy of one object carries besides its bytes.
+enum AclPlan {
+    None,
+    Canned(aws_sdk_s3::types::ObjectCannedAcl),
+    Grants(Acl),
+}
+
+impl Copier {
+    /// The destination key of a source key, `None` for keys outside the source prefix.
+    pub fn dest_key(&self, src_key: &str) -> Option<String> {
+        let rel = src_key.strip_prefix(self.src.url.prefix.as_str())?;
+        Some(format!("{}{rel}", self.dst.url.prefix))
+    }
+
+    fn src_what(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.src.bucket())
+    }
+
+    fn dst_what(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.dst.bucket())
+    }
+
+    /// Copies `src_key`. `listed` is what a listing said about it (saves a
+    /// HeadObject on the single-request path); without it the source is
+    /// read with HeadObject first.
+    pub async fn copy(
+        &self,
+        src_key: &str,
+        listed: Option<&ObjectEntry>,
+    ) -> Result<Copied, CopyError> {
+        let dst_key = self.dest_key(src_key).ok_or_else(|| CopyError::Failed {
+            message: format!(
+                "{src_key:?} is outside the source prefix {:?}",
+                self.src.url.prefix
+            ),
+            temporary: false,
+        })?;
+        let (size, class, head) = match listed {
+            Some(e) => (e.size, e.storage_class.clone(), None),
+            None => {
+                let h = self.head_source(src_key).await?;
+                let size = h
+                    .content_length()
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0);
+                let class = h.storage_class().map(|c| c.as_str().to_string());
+                (size, class, Some(h))
+            }
+        };
+        let acl = self.acl_plan(src_key).await?;
+        let class = self.target_class(class.as_deref());
+        if self.opts.is_multipart(size) {
+            let head = match head {
+                Some(h) => h,
+                None => self.head_source(src_key).await?,
+            };
+            self.copy_multipart(src_key, &dst_key, &head, class, &acl)
+                .await?;
+        } else {
+            self.copy_single(src_key, &dst_key, class, &acl).await?;
+        }
+        if let AclPlan::Grants(a) = &acl {
+            // Headers cannot say "no grant at all": set such an ACL afterwards.
+            if a.grant_headers().is_empty() {
+                acl::put_acl(
+                    &self.dst.client,
+                    &self.throttle,
+                    self.dst.bucket(),
+                    &dst_key,
+                    a,
+                )
+                .await
+                .map_err(CopyError::from_tool)?;
+            }
+        }
+        Ok(Copied {
+            bytes: size,
+            multipart: self.opts.is_multipart(size),
+        })
+    }
+
+    /// Re-applies the source object's ACL to its copy (`s3:ObjectAcl:Put`).
+    pub async fn sync_acl(&self, src_key: &str) -> Result<(), CopyError> {
+        let dst_key = self.dest_key(src_key).ok_or_else(|| CopyError::Failed {
+            message: format!("{src_key:?} is outside the source prefix"),
+            temporary: false,
+        })?;
+        let want = match self.acl_plan(src_key).await? {
+            AclPlan::Grants(a) => a,
+            // --acl skip or a canned ACL: source ACL changes are not followed.
+            _ => return Ok(()),
+        };
+        acl::put_acl(
+            &self.dst.client,
+            &self.throttle,
+            self.dst.bucket(),
+            &dst_key,
+            &want,
+        )
+        .await
+        .map_err(CopyError::from_tool)
+    }
+
+    /// Deletes the copy of `src_key`, but only if the source object is really
+    /// gone (a stale ObjectRemoved event must not delete a re-created object).
+    pub async fn propagate_delete(&self, src_key: &str) -> Result<bool, CopyError> {
+        match self.head_source(src_key).await {
+            Ok(_) => return Ok(false),
+            Err(CopyError::Gone) => {}
+            Err(e) => return Err(e),
+        }
+        let Some(dst_key) = self.dest_key(src_key) else {
+            return Ok(false);
+        };
+        self.delete_dest(&dst_key).await?;
+        Ok(true)
+    }
+
+    /// Deletes a destination object.
+    pub async fn delete_dest(&self, dst_key: &str) -> Result<(), CopyError> {
+        let c = &self.dst.client;
+        self.throttle
+            .call(|| {
+                c.delete_object()
+                    .bucket(self.dst.bucket())
+                    .key(dst_key)
+                    .send()
+            })
+            .await
+            .map_err(|e| CopyError::sdk(&e, &self.dst_what(dst_key)))?;
+        Ok(())
+    }
+
+    async fn head_source(&self, key: &str) -> Result<HeadObjectOutput, CopyError> {
+        let c = &self.src.client;
+        self.throttle
+            .call(|| c.head_object().bucket(self.src.bucket()).key(key).send())
+            .await
+            .map_err(|e| CopyError::sdk(&e, &self.src_what(key)))
+    }
+
+    async fn acl_plan(&self, src_key: &str) -> Result<AclPlan, CopyError> {
+        match &self.opts.acl {
+            AclMode::Skip => Ok(AclPlan::None),
+            AclMode::Canned(c) => Ok(AclPlan::Canned(c.clone())),
+            AclMode::Copy if !self.source_acls => Ok(AclPlan::None),
+            AclMode::Copy => {
+                let src =
+                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), src_key)
+                        .await
+                        .map_err(CopyError::from_tool)?;
+                Ok(AclPlan::Grants(src.desired_for(self.dest_owner.as_deref())))
+            }
+        }
+    }
+
+    fn target_class(&self, source: Option<&str>) -> Option<StorageClass> {
+        match (&self.opts.storage_class, source) {
+            (Some(c), _) => Some(StorageClass::from(c.as_str())),
+            // STANDARD is what S3 uses when none is given.
+            (None, Some(c)) if c != "STANDARD" => Some(StorageClass::from(c)),
+            _ => None,
+        }
+    }
+
+    async fn copy_single(
+        &self,
+        src_key: &str,
+        dst_key: &str,
+        class: Option<StorageClass>,
+        acl: &AclPlan,
+    ) -> Result<(), CopyError> {
+        let c = &self.dst.client;
+        let source = copy_source(self.src.bucket(), src_key, None);
+        let kms = self.opts.sse_kms_key_id.clone();
+        self.throttle
+            .call(|| {
+                let mut b = c
+                    .copy_object()
+                    .bucket(self.dst.bucket())
+                    .key(dst_key)
+                    .copy_source(&source)
+                    .metadata_directive(MetadataDirective::Copy)
+                    .tagging_directive(TaggingDirective::Copy)
+                    .set_storage_class(class.clone());
+                if let Some(k) = &kms {
+                    b = b
+                        .server_side_encryption(ServerSideEncryption::AwsKms)
+                        .ssekms_key_id(k);
+                }
+                match acl {
+                    AclPlan::None => {}
+                    AclPlan::Canned(a) => b = b.acl(a.clone()),
+                    AclPlan::Grants(a) => b = a.grant_headers().apply_copy_object(b),
+                }
+                b.send()
+            })
+            .await
+            .map_err(|e| CopyError::sdk(&e, &self.src_what(src_key)))?;
+        Ok(())
+    }
+
+    async fn copy_multipart(
+        &self,
+        src_key: &str,
+        dst_key: &str,
+        head: &HeadObjectOutput,
+        class: Option<StorageClass>,
+        acl: &AclPlan,
+    ) -> Result<(), CopyError> {
+        let src = &self.src.client;
+        let dst = &self.dst.client;
+        let size = head
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
+        let etag = head.e_tag().map(str::to_string);
+        let tags = self
+            .throttle
+            .call(|| {
+                src.get_object_tagging()
+                    .bucket(self.src.bucket())
+                    .key(src_key)
+                    .send()
+            })
+            .await
+            .map_err(|e| CopyError::sdk(&e, &self.src_what(src_key)))?;
+        let tagging: Vec<String> = tags
+            .tag_set()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(t.key(), TAG_ENCODE),
+                    utf8_percent_encode(t.value(), TAG_ENCODE)
+                )
+            })
+            .collect();
+        let expires = head.expires_string().and_then(|s| {
+            aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::HttpDate)
+                .ok()
+        });
+        let kms = self.opts.sse_kms_key_id.clone();
+        let created = self
+            .throttle
+            .call(|| {
+                let mut b = dst
+                    .create_multipart_upload()
+                    .bucket(self.dst.bucket())
+                    .key(dst_key)
+                    .set_metadata(head.metadata().cloned())
+                    .set_content_type(head.content_type().map(str::to_string))
+                    .set_content_encoding(head.content_encoding().map(str::to_string))
+                    .set_content_disposition(head.content_disposition().map(str::to_string))
+                    .set_content_language(head.content_language().map(str::to_string))
+                    .set_cache_control(head.cache_control().map(str::to_string))
+                    .set_website_redirect_location(
+                        head.website_redirect_location().map(str::to_string),
+                    )
+                    .set_expires(expires)
+                    .set_storage_class(class.clone());
+                if !tagging.is_empty() {
+                    b = b.tagging(tagging.join("&"));
+                }
+                if let Some(k) = &kms {
+                    b = b
+                        .server_side_encryption(ServerSideEncryption::AwsKms)
+                        .ssekms_key_id(k);
+                }
+                match acl {
+                    AclPlan::None => {}
+                    AclPlan::Canned(a) => b = b.acl(a.clone()),
+                    AclPlan::Grants(a) => b = a.grant_headers().apply_create_multipart_upload(b),
+                }
+                b.send()
+            })
+            .await
+            .map_err(|e| CopyError::sdk(&e, &self.dst_what(dst_key)))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let result = self
+            .copy_parts(src_key, dst_key, &upload_id, size, etag.as_deref())
+            .await;
+        let parts = match result {
+            Ok(p) => p,
+            Err(e) => {
+                self.abort(dst_key, &upload_id).await;
+                return Err(e);
+            }
+        };
+        let done = self
+            .throttle
+            .call(|| {
+                dst.complete_multipart_upload()
+                    .bucket(self.dst.bucket())
+                    .key(dst_key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts.clone()))
+                            .build(),
+                    )
+                    .send()
+            })
+            .await;
+        if let Err(e) = done {
+            self.abort(dst_key, &upload_id).await;
+            return Err(CopyError::sdk(&e, &self.dst_what(dst_key)));
+        }
+        if !tags.tag_set().is_empty() {
+            // AWS applies `x-amz-tagging` from CreateMultipartUpload; some
+            // S3-compatible stores ignore it. Setting the tags again is
+            // idempotent and costs one request per tagged multipart object.
+            let tagging = aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(tags.tag_set().to_vec()))
+                .build()
+                .map_err(|e| CopyError::Failed {
+                    message: e.to_string(),
+                    temporary: false,
+                })?;
+            self.throttle
+                .call(|| {
+                    dst.put_object_tagging()
+                        .bucket(self.dst.bucket())
+                        .key(dst_key)
+                        .tagging(tagging.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| CopyError::sdk(&e, &self.dst_what(dst_key)))?;
+        }
+        Ok(())
+    }
+
+    async fn copy_parts(
+        &self,
+        src_key: &str,
+        dst_key: &str,
+        upload_id: &str,
+        size: u64,
+        etag: Option<&str>,
+    ) -> Result<Vec<CompletedPart>, CopyError> {
+        let dst = &self.dst.client;
+        let source = copy_source(self.src.bucket(), src_key, None);
+        let part_size = self.opts.part_size_for(size);
+        let ranges = part_ranges(size, part_size);
+        let source = &source;
+        let mut parts: Vec<CompletedPart> = futures::stream::iter(ranges.into_iter().enumerate())
+            .map(|(i, (first, last))| async move {
+                let number = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                let out = self
+                    .throttle
+                    .call(|| {
+                        dst.upload_part_copy()
+                            .bucket(self.dst.bucket())
+                            .key(dst_key)
+                            .upload_id(upload_id)
+                            .part_number(number)
+                            .copy_source(source)
+                            .copy_source_range(format!("bytes={first}-{last}"))
+                            .set_copy_source_if_match(etag.map(str::to_string))
+                            .send()
+                    })
+                    .await
+                    .map_err(|e| CopyError::sdk(&e, &self.src_what(src_key)))?;
+                let tag = out
+                    .copy_part_result()
+                    .and_then(|r| r.e_tag())
+                    .map(str::to_string);
+                Ok::<_, CopyError>(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(tag)
+                        .build(),
+                )
+            })
+            .buffer_unordered(PART_PARALLELISM)
+            .try_collect()
+            .await?;
+        parts.sort_by_key(|p| p.part_number());
+        Ok(parts)
+    }
+
+    async fn abort(&self, dst_key: &str, upload_id: &str) {
+        let c = &self.dst.client;
+        let r = self
+            .throttle
+            .call(|| {
+                c.abort_multipart_upload()
+                    .bucket(self.dst.bucket())
+                    .key(dst_key)
+                    .upload_id(upload_id)
+                    .send()
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(
+                "could not abort the multipart upload of {}: {} (a lifecycle rule AbortIncompleteMultipartUpload cleans these up)",
+                self.dst_what(dst_key),
+                describe_sdk_error(&e, "upload")
+            );
+        }
+    }
+}

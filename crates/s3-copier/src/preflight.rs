@@ -1,0 +1,228 @@
+//! Connecting to both sides and checking, before anything is written, that
+//! the migration can do what was asked.
+//!
+//! - both buckets reachable, each with a client in its own region and, when
+//!   asked, its own identity (`--source-profile`, `--dest-role-arn`, ...);
+//! - the destination's Object Ownership: with BucketOwnerEnforced, ACLs
+//!   cannot be copied, so the run stops (exit 5) unless `--acl skip`;
+//! - the destination's Block Public Access against public grants;
+//! - versioning, noted.
+
+use std::sync::Arc;
+
+use mc_aws_common::acl::{self, BucketAclSettings};
+use mc_aws_common::cli::AwsArgs;
+use mc_aws_common::config;
+use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::retry::Throttle;
+
+use crate::cli::Endpoints;
+use crate::copy::Side;
+use crate::options::AclMode;
+
+/// Builds the two sides: each with its own identity and region.
+pub async fn connect(aws: &AwsArgs, ends: &Endpoints) -> Result<(Side, Side), ToolError> {
+    check_not_overlapping(ends)?;
+    let s = &ends.sides;
+    let (src_conf, dst_conf) = tokio::join!(
+        config::load(
+            aws,
+            s.source_profile.as_deref(),
+            s.source_role_arn.as_deref()
+        ),
+        config::load(aws, s.dest_profile.as_deref(), s.dest_role_arn.as_deref()),
+    );
+    let (src, dst) = tokio::join!(
+        config::client_for_bucket(&src_conf, aws, &ends.source.bucket),
+        config::client_for_bucket(&dst_conf, aws, &ends.dest.bucket),
+    );
+    Ok((
+        Side {
+            client: src?,
+            url: ends.source.clone(),
+        },
+        Side {
+            client: dst?,
+            url: ends.dest.clone(),
+        },
+    ))
+}
+
+/// Copying a prefix onto itself or into itself would never end well.
+pub fn check_not_overlapping(ends: &Endpoints) -> Result<(), ToolError> {
+    let (a, b) = (&ends.source, &ends.dest);
+    if a.bucket == b.bucket && (a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix))
+    {
+        return Err(ToolError::Invalid {
+            what: format!("{a} -> {b}"),
+            message: "source and destination overlap (same bucket, one prefix inside the other)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// What pre-flight found out, for the copier and the report.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    /// The destination bucket owner's canonical ID (ACL owner mapping).
+    pub dest_owner: Option<String>,
+    /// Whether the source bucket has ACLs enabled.
+    pub source_acls: bool,
+    pub notes: Vec<String>,
+}
+
+/// Runs the checks; fails with a clear error when the run cannot do what `acl` asks.
+pub async fn check(
+    src: &Side,
+    dst: &Side,
+    throttle: &Arc<Throttle>,
+    acl_mode: &AclMode,
+) -> Result<Preflight, ToolError> {
+    let mut notes = Vec::new();
+    let mut pf = Preflight {
+        dest_owner: None,
+        source_acls: false,
+        notes: Vec::new(),
+    };
+    if acl_mode != &AclMode::Skip {
+        let (s, d) = tokio::join!(
+            acl::bucket_acl_settings(&src.client, throttle, src.bucket()),
+            acl::bucket_acl_settings(&dst.client, throttle, dst.bucket()),
+        );
+        let (s, d) = (s?, d?);
+        check_acl_settings(dst.bucket(), &d, acl_mode)?;
+        if d.ignores_public_acls() && acl_mode == &AclMode::Copy {
+            notes.push(format!(
+                "destination bucket {} ignores public ACLs (IgnorePublicAcls): public grants are copied but have no effect there",
+                dst.bucket()
+            ));
+        }
+        if d.refuses_public_acls() && acl_mode == &AclMode::Copy {
+            notes.push(format!(
+                "destination bucket {} blocks public ACLs (BlockPublicAcls): objects whose ACL is public at the source will fail to copy (listed in the report)",
+                dst.bucket()
+            ));
+        }
+        pf.source_acls = s.acls_enabled();
+        if !pf.source_acls {
+            notes.push(format!(
+                "source bucket {} has ACLs disabled: every copy gets the destination's private default",
+                src.bucket()
+            ));
+        }
+        if acl_mode == &AclMode::Copy {
+            pf.dest_owner = bucket_owner(dst, throttle).await?;
+        }
+    }
+    let (sv, dv) = tokio::join!(versioning(src, throttle), versioning(dst, throttle));
+    if sv.as_deref() == Some("Enabled") {
+        notes.push(format!(
+            "source bucket {} is versioned: only current versions are copied",
+            src.bucket()
+        ));
+    }
+    if dv.as_deref() == Some("Enabled") {
+        notes.push(format!(
+            "destination bucket {} is versioned: overwrites and deletes keep older versions",
+            dst.bucket()
+        ));
+    }
+    pf.notes = notes;
+    Ok(pf)
+}
+
+/// The part of pre-flight that needs no network: can `mode` be honoured at
+/// a destination with `settings`?
+pub fn check_acl_settings(
+    bucket: &str,
+    settings: &BucketAclSettings,
+    mode: &AclMode,
+) -> Result<(), ToolError> {
+    if !settings.acls_enabled() && mode.needs_acls() {
+        return Err(ToolError::AclsDisabled {
+            what: format!("destination bucket {bucket}"),
+        });
+    }
+    if settings.refuses_public_acls() && mode.is_public_canned() {
+        return Err(ToolError::Invalid {
+            what: format!("destination bucket {bucket}"),
+            message: format!(
+                "Block Public Access (BlockPublicAcls) refuses --acl {mode}; choose another ACL or change the bucket's settings deliberately"
+            ),
+        });
+    }
+    Ok(())
+}
+
+async fn bucket_owner(side: &Side, throttle: &Arc<Throttle>) -> Result<Option<String>, ToolError> {
+    let c = &side.client;
+    let out = throttle
+        .call(|| c.get_bucket_acl().bucket(side.bucket()).send())
+        .await
+        .map_err(|e| describe_sdk_error(&e, &format!("bucket {}", side.bucket())))?;
+    Ok(out.owner().and_then(|o| o.id()).map(str::to_string))
+}
+
+async fn versioning(side: &Side, throttle: &Arc<Throttle>) -> Option<String> {
+    let c = &side.client;
+    // Only a note: a missing permission here must not stop the run.
+    throttle
+        .call(|| c.get_bucket_versioning().bucket(side.bucket()).send())
+        .await
+        .ok()
+        .and_then(|v| v.status().map(|s| s.as_str().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mc_aws_common::acl::{ObjectOwnership, PublicAccessBlock};
+
+    fn settings(o: ObjectOwnership, block: bool) -> BucketAclSettings {
+        BucketAclSettings {
+            ownership: o,
+            public_access_block: PublicAccessBlock {
+                block_public_acls: block,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn owner_enforced_refuses_acl_copy_unless_skipped() {
+        let s = settings(ObjectOwnership::BucketOwnerEnforced, true);
+        let err = check_acl_settings("b", &s, &AclMode::Copy).unwrap_err();
+        assert_eq!(err.exit_code(), mc_aws_common::exit::UNSUPPORTED);
+        assert!(err.to_string().contains("--acl skip"), "{err}");
+        check_acl_settings("b", &s, &AclMode::Skip).unwrap();
+        check_acl_settings(
+            "b",
+            &s,
+            &AclMode::parse("bucket-owner-full-control").unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn block_public_acls_refuses_public_canned() {
+        let s = settings(ObjectOwnership::ObjectWriter, true);
+        assert!(check_acl_settings("b", &s, &AclMode::parse("public-read").unwrap()).is_err());
+        check_acl_settings("b", &s, &AclMode::Copy).unwrap();
+        let open = settings(ObjectOwnership::ObjectWriter, false);
+        check_acl_settings("b", &open, &AclMode::parse("public-read").unwrap()).unwrap();
+    }
+
+    #[test]
+    fn overlap_is_refused() {
+        let e = |s: &str, d: &str| Endpoints {
+            source: s.parse().unwrap(),
+            dest: d.parse().unwrap(),
+            sides: Default::default(),
+        };
+        assert!(check_not_overlapping(&e("s3://abc/x/", "s3://abc/x/y/")).is_err());
+        assert!(check_not_overlapping(&e("s3://abc", "s3://abc/x/")).is_err());
+        check_not_overlapping(&e("s3://abc/x/", "s3://abc/y/")).unwrap();
+        check_not_overlapping(&e("s3://abc", "s3://abd")).unwrap();
+    }
+}

@@ -1,0 +1,471 @@
+//! `sync`: copy every object that is missing or different at the destination.
+//!
+//! The source is listed with the shared sharded lister, which yields chunks
+//! (the keys of one page plus the span of the key space they account for).
+//! For each chunk the same span of the destination is listed and the two
+//! sorted lists merge-joined, so memory holds a bounded number of chunks
+//! whatever the bucket size. A chunk's span is recorded in the checkpoint
+//! (`--state`) only once every copy and delete in it succeeded.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use mc_aws_common::cli::{AwsArgs, Shard};
+use mc_aws_common::error::ToolError;
+use mc_aws_common::exit;
+use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
+use mc_aws_common::listing::{self, shard_ranges, Chunk, KeyRange, ListOptions, RangeSet};
+use mc_aws_common::output::{Format, OutputArgs, Printer};
+use mc_aws_common::retry::Throttle;
+use serde::Serialize;
+
+use crate::cli::SyncArgs;
+use crate::compare::{intersect, map_span, merge_join, Pair};
+use crate::copy::{Copier, CopyError, Side};
+use crate::options::CopyOptions;
+use crate::preflight;
+use crate::report::{Counts, Failure, SyncReport};
+use crate::state::Checkpoint;
+
+/// How often the checkpoint is written while a run makes progress.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(3);
+
+/// The source ranges to list: the shard (or everything), minus what the
+/// checkpoint says is done. `None` means "the whole prefix" (lets the lister
+/// seed its ranges from the first page).
+pub fn ranges_to_list(
+    prefix: &str,
+    shard: Option<Shard>,
+    splits: Option<&[String]>,
+    done: &RangeSet,
+) -> Option<Vec<KeyRange>> {
+    let scope = shard.map(|s| shard_ranges(prefix, s, splits));
+    if done.ranges().is_empty() {
+        return scope.map(|s| vec![s]);
+    }
+    let left = done.complement();
+    Some(match scope {
+        None => left,
+        Some(s) => left.iter().filter_map(|r| intersect(r, &s)).collect(),
+    })
+}
+
+/// Lists the destination span matching a source span.
+pub async fn list_dest_span(
+    dst: &S3Source,
+    span: &KeyRange,
+    src_prefix: &str,
+    dst_prefix: &str,
+) -> Result<Vec<ObjectEntry>, ToolError> {
+    match map_span(span, src_prefix, dst_prefix) {
+        Some(s) => dst.list_span(&s).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// One line per planned action with --dry-run (and per failure in JSON mode).
+#[derive(Debug, Serialize)]
+struct ActionLine<'a> {
+    action: &'a str,
+    key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+struct Job {
+    copier: Arc<Copier>,
+    dst_source: S3Source,
+    size_only: bool,
+    delete: bool,
+    dry_run: bool,
+    concurrency: usize,
+    format: Format,
+    printer: Mutex<Printer>,
+}
+
+/// What one chunk came to.
+struct ChunkDone {
+    span: KeyRange,
+    counts: Counts,
+    failures: Vec<Failure>,
+}
+
+enum Action<'a> {
+    Copy(&'a ObjectEntry),
+    Delete(&'a ObjectEntry),
+}
+
+impl Job {
+    fn print(&self, line: ActionLine<'_>) {
+        let mut p = self.printer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = match self.format {
+            Format::Json => p.json(&line),
+            Format::Human => {
+                let mut s = format!("{}: {}", line.action, line.key);
+                if let Some(r) = line.reason {
+                    s.push_str(&format!(" ({r})"));
+                }
+                p.line(s)
+            }
+        };
+    }
+
+    async fn chunk(&self, chunk: Chunk<ObjectEntry>) -> ChunkDone {
+        let mut counts = Counts {
+            listed: chunk.items.len() as u64,
+            ..Counts::default()
+        };
+        let src_prefix = &self.copier.src.url.prefix;
+        let dst_prefix = &self.copier.dst.url.prefix;
+        let dst_items =
+            match list_dest_span(&self.dst_source, &chunk.span, src_prefix, dst_prefix).await {
+                Ok(d) => d,
+                Err(e) => {
+                    let key = chunk.span.after.clone().unwrap_or_default();
+                    tracing::warn!("listing the destination after {key:?}: {e}");
+                    counts.failed += 1;
+                    return ChunkDone {
+                        span: chunk.span,
+                        counts,
+                        failures: vec![Failure {
+                            key: format!("(destination span after {key:?})"),
+                            reason: e.to_string(),
+                        }],
+                    };
+                }
+            };
+        let pairs = merge_join(
+            &chunk.items,
+            src_prefix,
+            &dst_items,
+            dst_prefix,
+            self.size_only,
+        );
+        let mut actions = Vec::new();
+        for p in &pairs {
+            match p {
+                Pair::Missing(s) => {
+                    counts.missing += 1;
+                    actions.push((Action::Copy(s), "missing"));
+                }
+                Pair::Different(s, _, why) => {
+                    counts.different += 1;
+                    actions.push((Action::Copy(s), why.as_str()));
+                }
+                Pair::Same(..) => counts.skipped += 1,
+                Pair::Extra(d) => {
+                    counts.extra += 1;
+                    if self.delete {
+                        actions.push((Action::Delete(d), "not at source"));
+                    }
+                }
+            }
+        }
+        if self.dry_run {
+            for (a, reason) in &actions {
+                let (action, e) = match a {
+                    Action::Copy(e) => ("copy", e),
+                    Action::Delete(e) => ("delete", e),
+                };
+                if matches!(a, Action::Copy(_)) {
+                    counts.copied += 1;
+                    counts.copied_bytes += e.size;
+                } else {
+                    counts.deleted += 1;
+                }
+                self.print(ActionLine {
+                    action,
+                    key: &e.key,
+                    reason: Some(reason),
+                    size: Some(e.size),
+                });
+            }
+            return ChunkDone {
+                span: chunk.span,
+                counts,
+                failures: Vec::new(),
+            };
+        }
+        let results: Vec<_> = futures::stream::iter(actions)
+            .map(|(a, _)| async move {
+                match a {
+                    Action::Copy(e) => (e, true, self.copier.copy(&e.key, Some(e)).await.map(Some)),
+                    Action::Delete(e) => (
+                        e,
+                        false,
+                        self.copier.delete_dest(&e.key).await.map(|()| None),
+                    ),
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        for (e, is_copy, r) in results {
+            match r {
+                Ok(Some(c)) => {
+                    counts.copied += 1;
+                    counts.copied_bytes += c.bytes;
+                    counts.multipart += u64::from(c.multipart);
+                }
+                Ok(None) => counts.deleted += 1,
+                Err(CopyError::Gone) if is_copy => {
+                    tracing::info!(
+                        "{}: deleted at the source since it was listed; skipped",
+                        e.key
+                    );
+                    counts.gone += 1;
+                }
+                Err(err) => {
+                    let action = if is_copy { "copy" } else { "delete" };
+                    tracing::warn!("{action} {}: {err}", e.key);
+                    counts.failed += 1;
+                    failures.push(Failure {
+                        key: e.key.clone(),
+                        reason: err.to_string(),
+                    });
+                }
+            }
+        }
+        ChunkDone {
+            span: chunk.span,
+            counts,
+            failures,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn read_splits(path: &PathBuf) -> Result<Vec<String>, ToolError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ToolError::Invalid {
+        what: format!("splits file {}", path.display()),
+        message: e.to_string(),
+    })?;
+    let splits: Vec<String> = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if splits.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ToolError::Invalid {
+            what: format!("splits file {}", path.display()),
+            message: "split keys must be sorted and distinct".into(),
+        });
+    }
+    Ok(splits)
+}
+
+/// Runs `sync`; returns the exit code.
+pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+    let started = Instant::now();
+    let opts = CopyOptions::from_args(&args.copy).map_err(|m| ToolError::Invalid {
+        what: "sync".into(),
+        message: m,
+    })?;
+    let ends = &args.endpoints;
+    let splits = args.splits.as_ref().map(read_splits).transpose()?;
+    let mut checkpoint = match &args.state {
+        Some(p) => Some(
+            Checkpoint::load_or_new(p, &ends.source.to_string(), &ends.dest.to_string()).map_err(
+                |e| ToolError::Invalid {
+                    what: "--state".into(),
+                    message: e.to_string(),
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let throttle = Throttle::from_args(&args.throttle);
+    let (src, dst): (Side, Side) = preflight::connect(aws, ends).await?;
+    let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
+    for n in &pf.notes {
+        tracing::warn!("{n}");
+    }
+    let done = checkpoint
+        .as_ref()
+        .map(|c| c.done.clone())
+        .unwrap_or_default();
+    let ranges = ranges_to_list(&ends.source.prefix, args.shard, splits.as_deref(), &done);
+    let concurrency = args.throttle.concurrency as usize;
+    let src_source = S3Source::new(
+        src.client.clone(),
+        src.bucket(),
+        &ends.source.prefix,
+        throttle.clone(),
+    );
+    let dst_source = S3Source::new(
+        dst.client.clone(),
+        dst.bucket(),
+        &ends.dest.prefix,
+        throttle.clone(),
+    );
+    let copier = Arc::new(Copier {
+        src,
+        dst,
+        throttle: throttle.clone(),
+        opts,
+        dest_owner: pf.dest_owner.clone(),
+        source_acls: pf.source_acls,
+    });
+    let job = Arc::new(Job {
+        copier,
+        dst_source,
+        size_only: args.size_only,
+        delete: args.delete,
+        dry_run: args.dry_run,
+        concurrency,
+        format: out.output,
+        printer: Mutex::new(Printer::new()),
+    });
+    let mut report = SyncReport::new(ends.source.to_string(), ends.dest.to_string(), args.dry_run);
+    report.notes = pf.notes.clone();
+    let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
+    let mut listing = listing::list(
+        src_source,
+        ListOptions {
+            concurrency: concurrency.clamp(1, 256),
+            ranges,
+            buffer: 64,
+        },
+    );
+    let bar = out.progress(None, "compared");
+    // Chunks (pages of up to 1000 keys) being compared and copied at once.
+    let max_chunks = (concurrency / 4).clamp(4, 64);
+    let mut inflight = FuturesUnordered::new();
+    let mut listing_done = nothing_left;
+    let mut stop = false;
+    let mut fatal: Option<ToolError> = None;
+    let mut dirty = false;
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    let signal = interrupted();
+    tokio::pin!(signal);
+    loop {
+        if (listing_done || stop) && inflight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            _ = &mut signal, if !stop => {
+                tracing::warn!("interrupted: finishing the copies in flight, then saving the checkpoint");
+                stop = true;
+                report.complete = false;
+            }
+            Some(d) = inflight.next(), if !inflight.is_empty() => {
+                let d: ChunkDone = d;
+                bar.inc(d.counts.listed);
+                report.counts.add(&d.counts);
+                let ok = d.failures.is_empty();
+                report.keep_failures(d.failures);
+                bar.set_message(format!("compared; {} to copy, {} failed", report.counts.copied, report.counts.failed));
+                if ok {
+                    if let Some(cp) = checkpoint.as_mut() {
+                        cp.done.insert(d.span);
+                        dirty = true;
+                    }
+                }
+            }
+            next = listing.next(), if !listing_done && !stop && inflight.len() < max_chunks => {
+                match next {
+                    None => listing_done = true,
+                    Some(Err(e)) => {
+                        fatal = Some(e);
+                        listing_done = true;
+                        report.complete = false;
+                    }
+                    Some(Ok(chunk)) => {
+                        let job = job.clone();
+                        inflight.push(async move { job.chunk(chunk).await });
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if dirty && !args.dry_run {
+                    save(checkpoint.as_ref(), args.state.as_ref());
+                    dirty = false;
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if !args.dry_run {
+        save(checkpoint.as_ref(), args.state.as_ref());
+    }
+    report.finish(throttle.stats(), started.elapsed());
+    {
+        let mut p = job.printer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = match out.output {
+            Format::Json => p.json(&report),
+            Format::Human => p.line(report.human().trim_end()),
+        };
+        let _ = p.flush();
+    }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    Ok(if stop {
+        exit::INTERRUPTED
+    } else if report.counts.failed > 0 {
+        exit::PARTIAL_FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+fn save(cp: Option<&Checkpoint>, path: Option<&PathBuf>) {
+    if let (Some(cp), Some(path)) = (cp, path) {
+        if let Err(e) = cp.save(path) {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(a: Option<&str>, u: Option<&str>) -> KeyRange {
+        KeyRange::new(a.map(Into::into), u.map(Into::into))
+    }
+
+    #[test]
+    fn ranges_left_after_a_checkpoint() {
+        let empty = RangeSet::new();
+        assert_eq!(ranges_to_list("", None, None, &empty), None);
+        let mut done = RangeSet::new();
+        done.insert(r(None, Some("m")));
+        assert_eq!(
+            ranges_to_list("", None, None, &done),
+            Some(vec![r(Some("m"), None)])
+        );
+        done.insert(r(Some("m"), None));
+        assert_eq!(ranges_to_list("", None, None, &done), Some(vec![]));
+        // A shard limits what is left to its own slice.
+        let shard: Shard = "0/2".parse().unwrap();
+        let splits = vec!["k".to_string()];
+        let mut done = RangeSet::new();
+        done.insert(r(None, Some("c")));
+        assert_eq!(
+            ranges_to_list("", Some(shard), Some(&splits), &done),
+            Some(vec![r(Some("c"), Some("k"))])
+        );
+    }
+}
