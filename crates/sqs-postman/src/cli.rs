@@ -1,0 +1,394 @@
+//! Command line: `message` and `stats`, compatible with the Node `sqs-postman`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mc_aws_common::cli::AwsArgs;
+use mc_aws_common::output::OutputArgs;
+
+const ABOUT: &str =
+    "Send thousands to millions of SQS messages fast, and never claim success falsely.";
+
+const EXAMPLES: &str = "\
+Examples:
+  # 1 message (the file's JSON) to a queue by name
+  sqs-postman message jobs -m message.json
+
+  # 100,000 messages from 50 concurrent producers, a fresh UUID in each
+  echo '{\"id\":\"%unique%\",\"n\":%seq%,\"at\":\"%timestamp%\"}' > msg.json
+  sqs-postman message jobs -m msg.json -t 100000 -c 50
+
+  # Every line of an NDJSON stream is one message
+  jq -c '.events[]' dump.json | sqs-postman message jobs -m - --lines
+
+  # Steady load: 200 messages/s for 10 minutes, JSON summary
+  sqs-postman message jobs -m msg.json --rate 200/s --duration 10m -o json
+
+  # FIFO queue, round-robin over 8 message groups
+  sqs-postman message orders.fifo -m msg.json -t 1000 --groups 8
+
+  # Queue depth, and a Nagios check on it
+  sqs-postman stats jobs
+  sqs-postman stats jobs --nagios --warning 1000 --critical 10000
+
+Templates (message bodies and --attribute values):
+  %unique%          fresh UUID v4 per message
+  %seq%             sequence number in this run, from 1
+  %timestamp%       send time, RFC 3339 UTC with milliseconds
+  %epoch_ms%        send time, Unix milliseconds
+  %rand_int(A,B)%   random integer in A..=B
+  %rand_hex(N)%     N random hex digits (1..=4096)
+  Anything else between % signs is sent as it is.
+
+Debug logs: DEBUG=sqs-postman (or RUST_LOG=sqs_postman=debug, or -vv).
+";
+
+#[derive(Debug, Parser)]
+#[command(name = "sqs-postman", version, about = ABOUT, after_help = EXAMPLES,
+          after_long_help = format!("{EXAMPLES}\n{}", mc_aws_common::exit::HELP_TABLE))]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub aws: ConnArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send messages to a queue.
+    #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Message(MessageArgs),
+    /// Show a queue's depth: visible, in flight, delayed messages.
+    #[command(after_long_help = mc_aws_common::exit::HELP_TABLE)]
+    Stats(StatsArgs),
+}
+
+/// Where and as whom to talk to AWS (the original's `--aws-profile` and
+/// `--aws-region` are aliases).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Named profile from ~/.aws/config.
+    #[arg(
+        long,
+        short = 'p',
+        visible_alias = "aws-profile",
+        env = "AWS_PROFILE",
+        global = true,
+        help_heading = "AWS"
+    )]
+    pub profile: Option<String>,
+    /// Region (default: from the profile, the environment, or the queue URL).
+    #[arg(
+        long,
+        short = 'r',
+        visible_alias = "aws-region",
+        env = "AWS_REGION",
+        global = true,
+        help_heading = "AWS"
+    )]
+    pub region: Option<String>,
+    /// Custom endpoint (a local emulator, a VPC endpoint).
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+}
+
+impl ConnArgs {
+    /// The shared [`AwsArgs`] for `mc_aws_common::config::load`.
+    pub fn to_aws_args(&self) -> AwsArgs {
+        AwsArgs {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            ..AwsArgs::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MessageArgs {
+    /// Queue name, URL or ARN.
+    pub queue: String,
+
+    /// File with the message body (a template), or `-` for stdin.
+    #[arg(
+        long,
+        short = 'm',
+        env = "SQS_POSTMAN_MESSAGE_SOURCE",
+        help_heading = "Messages"
+    )]
+    pub message_source: PathBuf,
+
+    /// How many messages to send (default 1; with --lines or --duration: no limit).
+    #[arg(
+        long,
+        short = 't',
+        env = "SQS_POSTMAN_TOTAL",
+        help_heading = "Messages"
+    )]
+    pub total: Option<u64>,
+
+    /// Every line of the source is one message (NDJSON), streamed; empty lines are skipped.
+    #[arg(long, help_heading = "Messages")]
+    pub lines: bool,
+
+    /// Send bodies as they are, without checking that they are JSON.
+    #[arg(long, help_heading = "Messages")]
+    pub raw: bool,
+
+    /// Message attribute, repeatable: NAME=VALUE (String) or NAME:Number=VALUE; values are templates.
+    #[arg(long = "attribute", short = 'a', value_name = "NAME[:TYPE]=VALUE", value_parser = parse_attribute, help_heading = "Messages")]
+    pub attributes: Vec<AttributeArg>,
+
+    /// Delay before the messages become visible, 0..=900 seconds (standard queues only).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=900), help_heading = "Messages")]
+    pub delay_seconds: Option<i32>,
+
+    /// FIFO: the MessageGroupId (with --groups: the prefix of the group ids).
+    #[arg(long, default_value = "sqs-postman", help_heading = "FIFO queues")]
+    pub group_id: String,
+
+    /// FIFO: round-robin over K message groups, GROUP_ID-0 .. GROUP_ID-(K-1).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "group_per_message", help_heading = "FIFO queues")]
+    pub groups: Option<u64>,
+
+    /// FIFO: every message in its own group, GROUP_ID-SEQ (no ordering between messages).
+    #[arg(long, help_heading = "FIFO queues")]
+    pub group_per_message: bool,
+
+    /// Concurrent producers: SendMessageBatch requests in flight (lowered automatically on throttling).
+    #[arg(long, short = 'c', default_value_t = 10, env = "SQS_POSTMAN_CONCURRENT_PRODUCERS", value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Throughput")]
+    pub concurrent_producers: u32,
+
+    /// Steady load: at most this many messages per second (N, N/s, N/m or N/h).
+    #[arg(long, value_parser = parse_rate, help_heading = "Throughput")]
+    pub rate: Option<f64>,
+
+    /// Stop generating messages after this long (e.g. 90s, 10m, 1h).
+    #[arg(long, value_parser = parse_duration, help_heading = "Throughput")]
+    pub duration: Option<Duration>,
+
+    /// Attempts per request and per failed batch entry before giving up.
+    #[arg(long, default_value_t = 10, env = "MC_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=100), help_heading = "Throughput")]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatsArgs {
+    /// Queue name, URL or ARN.
+    pub queue: String,
+    /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3.
+    #[arg(long, help_heading = "Nagios")]
+    pub nagios: bool,
+    /// Which count the thresholds apply to.
+    #[arg(long, value_enum, default_value_t = Metric::Visible, help_heading = "Nagios")]
+    pub metric: Metric,
+    /// WARNING when the metric is above this.
+    #[arg(long, short = 'w', help_heading = "Nagios")]
+    pub warning: Option<u64>,
+    /// CRITICAL when the metric is above this.
+    #[arg(long, short = 'c', help_heading = "Nagios")]
+    pub critical: Option<u64>,
+}
+
+/// A queue-depth count for `stats --nagios`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Metric {
+    /// Messages available for retrieval.
+    Visible,
+    /// Received but not yet deleted.
+    InFlight,
+    /// Not yet visible (delay queues, DelaySeconds).
+    Delayed,
+    /// All three together.
+    Total,
+}
+
+/// Data types SQS accepts for message attributes that we can render from text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    String,
+    Number,
+}
+
+impl AttrType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrType::String => "String",
+            AttrType::Number => "Number",
+        }
+    }
+}
+
+/// `--attribute NAME[:TYPE]=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeArg {
+    pub name: String,
+    pub data_type: AttrType,
+    pub value: String,
+}
+
+fn parse_attribute(s: &str) -> Result<AttributeArg, String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=VALUE or NAME:Number=VALUE"))?;
+    let (name, data_type) = match key.split_once(':') {
+        None => (key, AttrType::String),
+        Some((n, t)) => match t.to_ascii_lowercase().as_str() {
+            "string" => (n, AttrType::String),
+            "number" => (n, AttrType::Number),
+            _ => return Err(format!("{s:?}: attribute type must be String or Number")),
+        },
+    };
+    let valid_name = !name.is_empty()
+        && name.len() <= 256
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && !name.to_ascii_lowercase().starts_with("aws.")
+        && !name.to_ascii_lowercase().starts_with("amazon.");
+    if !valid_name {
+        return Err(format!(
+            "{name:?} is not a valid attribute name (letters, digits, _ - . ; at most 256; not starting with AWS. or Amazon.)"
+        ));
+    }
+    if value.is_empty() {
+        return Err(format!("attribute {name}: the value must not be empty"));
+    }
+    Ok(AttributeArg {
+        name: name.to_string(),
+        data_type,
+        value: value.to_string(),
+    })
+}
+
+/// `100`, `100/s`, `6000/m`, `3600/h` → messages per second.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let (n, per) = match s.split_once('/') {
+        Some((n, unit)) => {
+            let per = match unit.trim() {
+                "s" | "sec" | "second" => 1.0,
+                "m" | "min" | "minute" => 60.0,
+                "h" | "hour" => 3600.0,
+                _ => return Err(format!("{s:?}: the unit must be /s, /m or /h")),
+            };
+            (n, per)
+        }
+        None => (s, 1.0),
+    };
+    match n.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v / per),
+        _ => Err(format!("{s:?} is not a positive rate, e.g. 100/s")),
+    }
+}
+
+/// `90`, `90s`, `500ms`, `10m`, `1h` → a duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: expected a duration like 500ms, 90s, 10m or 1h"
+            ))
+        }
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && (v * scale).is_finite() => Ok(Duration::from_secs_f64(v * scale)),
+        _ => Err(format!("{s:?}: expected a positive duration like 90s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn original_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "sqs-postman",
+            "message",
+            "q",
+            "-m",
+            "f.json",
+            "-t",
+            "15",
+            "-c",
+            "20",
+            "-p",
+            "prof",
+            "-r",
+            "us-east-1",
+        ])
+        .unwrap();
+        assert_eq!(cli.aws.profile.as_deref(), Some("prof"));
+        assert_eq!(cli.aws.region.as_deref(), Some("us-east-1"));
+        let Command::Message(m) = cli.command else {
+            panic!("not message")
+        };
+        assert_eq!(m.total, Some(15));
+        assert_eq!(m.concurrent_producers, 20);
+        let cli = Cli::try_parse_from([
+            "sqs-postman",
+            "message",
+            "q",
+            "--message-source",
+            "f",
+            "--aws-profile",
+            "p",
+            "--aws-region",
+            "eu-west-1",
+            "--concurrent-producers",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(cli.aws.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn rates_and_durations() {
+        assert_eq!(parse_rate("100").unwrap(), 100.0);
+        assert_eq!(parse_rate("100/s").unwrap(), 100.0);
+        assert_eq!(parse_rate("60/m").unwrap(), 1.0);
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("5/d").is_err());
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn attributes() {
+        let a = parse_attribute("source=bench").unwrap();
+        assert_eq!(a.data_type, AttrType::String);
+        let a = parse_attribute("n:Number=%seq%").unwrap();
+        assert_eq!(
+            (a.name.as_str(), a.data_type, a.value.as_str()),
+            ("n", AttrType::Number, "%seq%")
+        );
+        assert!(parse_attribute("novalue").is_err());
+        assert!(parse_attribute("AWS.x=1").is_err());
+        assert!(parse_attribute("a:Binary=1").is_err());
+        assert!(parse_attribute("a=").is_err());
+    }
+}
