@@ -1,0 +1,129 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::output::OutputArgs;
+use mc_aws_common::s3url::S3Url;
+
+const EXAMPLES: &str = "\
+Examples:
+  # What would change? (reads only; prints the plan)
+  acl-reconciler s3://old-bucket/media/ s3://new-bucket/media/
+
+  # Fix the drift, keeping an audit trail of every change
+  acl-reconciler --apply -o json s3://old-bucket s3://new-bucket > acl-fixes.jsonl
+
+  # Only the keys a moderation job touched today
+  jq -r .key moderated.jsonl | acl-reconciler --apply --keys-from - s3://src s3://dst
+
+  # Large buckets: 4 machines, each resumable after an interruption
+  acl-reconciler --apply --shard 2/4 --state acl-2.state s3://src s3://dst
+
+  # Nagios: WARNING above 10 drifted keys, CRITICAL above 100
+  acl-reconciler --nagios --warning 10 --critical 100 --keys-from recent.txt s3://src s3://dst
+";
+
+fn after_help() -> String {
+    format!(
+        "{EXAMPLES}
+Comparison: the same set of grants regardless of order; the source object's
+owner is mapped to the destination object's owner (canonical IDs differ
+across accounts); FULL_CONTROL equals READ+WRITE+READ_ACP+WRITE_ACP.
+
+Safety: nothing is written without --apply. A fix that would add a grant to
+AllUsers or AuthenticatedUsers is skipped without --allow-public, and never
+forced past the destination's Block Public Access (BlockPublicAcls). If
+either bucket has ACLs disabled (Object Ownership = BucketOwnerEnforced), the
+tool says so, lists the keys that are public on the source (they need a
+bucket policy instead) and exits with 5.
+
+{}",
+        mc_aws_common::exit::HELP_TABLE
+    )
+}
+
+/// Find and fix object-ACL drift between two S3 buckets.
+///
+/// For every key present in both buckets, reads both ACLs, compares them and,
+/// with --apply, sets the destination's ACL to match the source.
+#[derive(Debug, Parser)]
+#[command(name = "acl-reconciler", version, after_long_help = after_help())]
+pub struct Cli {
+    /// Source: s3://bucket[/prefix] (the ACLs to copy).
+    #[arg(value_name = "SOURCE")]
+    pub source: S3Url,
+
+    /// Destination: s3://bucket[/prefix] (the ACLs to fix). Keys map by their
+    /// path relative to the prefixes.
+    #[arg(value_name = "DESTINATION")]
+    pub destination: S3Url,
+
+    /// Write: set the destination ACLs (default: only print the plan).
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Allow fixes that add a grant to AllUsers or AuthenticatedUsers (making
+    /// objects public).
+    #[arg(long)]
+    pub allow_public: bool,
+
+    /// Check only these source keys, one per line ('-' for stdin), instead of
+    /// listing the source. Keys are full keys in the source bucket.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        conflicts_with = "shard",
+        help_heading = "Keys"
+    )]
+    pub keys_from: Option<PathBuf>,
+
+    /// Check only slice i of N of the key space (0-based), e.g. to spread a
+    /// huge bucket over machines.
+    #[arg(
+        long,
+        value_name = "i/N",
+        env = "ACL_RECONCILER_SHARD",
+        help_heading = "Keys"
+    )]
+    pub shard: Option<Shard>,
+
+    /// Checkpoint file: finished parts are recorded here and skipped when
+    /// the same command runs again (written atomically).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ACL_RECONCILER_STATE",
+        help_heading = "Keys"
+    )]
+    pub state: Option<PathBuf>,
+
+    /// Also print keys whose ACLs already match.
+    #[arg(long, help_heading = "Output")]
+    pub show_equal: bool,
+
+    /// Nagios plugin mode: read-only, one status line with perfdata; exit 0/1/2/3.
+    #[arg(long, conflicts_with = "apply", help_heading = "Nagios")]
+    pub nagios: bool,
+
+    /// Nagios: WARNING when more keys than this have drifted.
+    #[arg(long, value_name = "N", requires = "nagios", help_heading = "Nagios")]
+    pub warning: Option<u64>,
+
+    /// Nagios: CRITICAL when more keys than this have drifted.
+    #[arg(long, value_name = "N", requires = "nagios", help_heading = "Nagios")]
+    pub critical: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub sides: TwoSidedArgs,
+}

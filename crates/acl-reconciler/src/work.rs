@@ -1,0 +1,230 @@
+//! Where keys come from: the sharded lister (spans of the source key space)
+//! or a key file. Both arrive as batches of [`Work`] on a channel, so the
+//! driver can wait on them and on finished batches at once.
+
+use std::path::Path;
+
+use mc_aws_common::listing::{self, s3::S3Source, KeyRange, ListOptions};
+use mc_aws_common::s3url::S3Url;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::mpsc;
+
+use crate::error::Error;
+
+/// Keys per batch read from a key file.
+pub const LINES_PER_BATCH: u64 = 500;
+
+/// A batch of source keys and what finishing it records in the state.
+#[derive(Debug)]
+pub enum Work {
+    /// All source keys of a span of the key space (from the lister).
+    Span { span: KeyRange, keys: Vec<String> },
+    /// Lines `first..first + count` of the key file (blank lines included).
+    Lines {
+        first: u64,
+        count: u64,
+        keys: Vec<String>,
+    },
+}
+
+/// Starts the sharded lister over `ranges` (`None`: the whole prefix) and
+/// forwards its chunks as [`Work`].
+pub fn from_listing(
+    source: S3Source,
+    ranges: Option<Vec<KeyRange>>,
+    cursors: usize,
+    buffer: usize,
+) -> mpsc::Receiver<Result<Work, Error>> {
+    let (tx, rx) = mpsc::channel(buffer.max(1));
+    let mut listing = listing::list(
+        source,
+        ListOptions {
+            concurrency: cursors,
+            ranges,
+            buffer,
+        },
+    );
+    tokio::spawn(async move {
+        while let Some(chunk) = listing.next().await {
+            let work = chunk.map_err(Error::from).map(|c| Work::Span {
+                span: c.span,
+                keys: c.items.into_iter().map(|o| o.key).collect(),
+            });
+            if tx.send(work).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads keys, one per line, from `path` (`-`: stdin), skipping the first
+/// `skip` lines (already done), in batches of [`LINES_PER_BATCH`].
+pub async fn from_file(
+    path: &Path,
+    skip: u64,
+    buffer: usize,
+) -> Result<mpsc::Receiver<Result<Work, Error>>, Error> {
+    let reader: Box<dyn AsyncRead + Send + Unpin> = if path == Path::new("-") {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(
+            tokio::fs::File::open(path)
+                .await
+                .map_err(|e| Error::io(path, e))?,
+        )
+    };
+    let (tx, rx) = mpsc::channel(buffer.max(1));
+    let path = path.to_path_buf();
+    tokio::spawn(async move {
+        if let Err(e) = read_lines(reader, &path, skip, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    Ok(rx)
+}
+
+async fn read_lines(
+    reader: Box<dyn AsyncRead + Send + Unpin>,
+    path: &Path,
+    skip: u64,
+    tx: &mpsc::Sender<Result<Work, Error>>,
+) -> Result<(), Error> {
+    let mut lines = BufReader::new(reader).lines();
+    let mut line_no = 0u64;
+    let mut first = skip;
+    let mut keys = Vec::new();
+    loop {
+        let line = lines.next_line().await.map_err(|e| {
+            let e = if e.kind() == std::io::ErrorKind::InvalidData {
+                std::io::Error::other(format!("line {}: not valid UTF-8", line_no + 1))
+            } else {
+                e
+            };
+            Error::io(path, e)
+        })?;
+        let Some(line) = line else { break };
+        line_no += 1;
+        if line_no <= skip {
+            continue;
+        }
+        let key = line.strip_suffix('\r').unwrap_or(&line);
+        if !key.is_empty() {
+            keys.push(key.to_string());
+        }
+        if line_no - first >= LINES_PER_BATCH {
+            let work = Work::Lines {
+                first,
+                count: line_no - first,
+                keys: std::mem::take(&mut keys),
+            };
+            first = line_no;
+            if tx.send(Ok(work)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if line_no > first {
+        let _ = tx
+            .send(Ok(Work::Lines {
+                first,
+                count: line_no - first,
+                keys,
+            }))
+            .await;
+    }
+    Ok(())
+}
+
+/// Where a bound of a source span falls in the destination's key space.
+#[derive(Debug, PartialEq, Eq)]
+enum Mapped {
+    Key(String),
+    /// Below every key under the prefix.
+    Below,
+    /// Above every key under the prefix.
+    Above,
+}
+
+fn map_bound(key: &str, src: &S3Url, dst: &S3Url) -> Mapped {
+    match key.strip_prefix(src.prefix.as_str()) {
+        Some(rel) => Mapped::Key(format!("{}{rel}", dst.prefix)),
+        None if key < src.prefix.as_str() => Mapped::Below,
+        None => Mapped::Above,
+    }
+}
+
+/// The destination span holding the same relative keys as source `span`.
+pub fn dest_span(span: &KeyRange, src: &S3Url, dst: &S3Url) -> KeyRange {
+    let empty = || KeyRange::new(Some(dst.prefix.clone()), Some(dst.prefix.clone()));
+    let after = match span.after.as_deref().map(|k| map_bound(k, src, dst)) {
+        None | Some(Mapped::Below) => None,
+        Some(Mapped::Key(k)) => Some(k),
+        Some(Mapped::Above) => return empty(),
+    };
+    let upto = match span.upto.as_deref().map(|k| map_bound(k, src, dst)) {
+        None | Some(Mapped::Above) => None,
+        Some(Mapped::Key(k)) => Some(k),
+        Some(Mapped::Below) => return empty(),
+    };
+    KeyRange::new(after, upto)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> S3Url {
+        s.parse().unwrap()
+    }
+
+    fn r(a: Option<&str>, u: Option<&str>) -> KeyRange {
+        KeyRange::new(a.map(String::from), u.map(String::from))
+    }
+
+    #[test]
+    fn spans_map_between_prefixes() {
+        let (s, d) = (url("s3://src/a/"), url("s3://dst/b/"));
+        assert_eq!(
+            dest_span(&r(Some("a/k"), Some("a/m")), &s, &d),
+            r(Some("b/k"), Some("b/m"))
+        );
+        assert_eq!(dest_span(&r(None, None), &s, &d), r(None, None));
+        assert_eq!(dest_span(&r(Some("0"), Some("z")), &s, &d), r(None, None));
+        assert!(dest_span(&r(Some("z"), None), &s, &d).is_empty());
+        assert!(dest_span(&r(None, Some("0")), &s, &d).is_empty());
+        let (s, d) = (url("s3://src"), url("s3://dst"));
+        assert_eq!(
+            dest_span(&r(Some("k"), Some("m")), &s, &d),
+            r(Some("k"), Some("m"))
+        );
+    }
+
+    #[tokio::test]
+    async fn key_file_batches_skip_and_strip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.txt");
+        let mut text = String::new();
+        for i in 0..(LINES_PER_BATCH + 3) {
+            text.push_str(&format!("k{i}\r\n"));
+        }
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        let mut rx = from_file(&path, 2, 4).await.unwrap();
+        let mut batches = Vec::new();
+        while let Some(w) = rx.recv().await {
+            match w.unwrap() {
+                Work::Lines { first, count, keys } => batches.push((first, count, keys)),
+                Work::Span { .. } => unreachable!(),
+            }
+        }
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].0, 2);
+        assert_eq!(batches[0].1, LINES_PER_BATCH);
+        assert_eq!(batches[0].2[0], "k2");
+        assert_eq!(batches[1].0, LINES_PER_BATCH + 2);
+        // The blank last line counts as a line but yields no key.
+        assert_eq!(batches[1].1, 2);
+        assert_eq!(batches[1].2, vec![format!("k{}", LINES_PER_BATCH + 2)]);
+    }
+}
