@@ -35,8 +35,8 @@ Examples:
 Templates (message bodies and --attribute values):
   %unique%          fresh UUID v4 per message
   %seq%             sequence number in this run, from 1
-  %timestamp%       send time, RFC 3339 UTC with milliseconds
-  %epoch_ms%        send time, Unix milliseconds
+  %timestamp%       generation time, RFC 3339 UTC with milliseconds
+  %epoch_ms%        generation time, Unix milliseconds
   %rand_int(A,B)%   random integer in A..=B
   %rand_hex(N)%     N random hex digits (1..=4096)
   Anything else between % signs is sent as it is.
@@ -44,9 +44,13 @@ Templates (message bodies and --attribute values):
 Debug logs: DEBUG=sqs-postman (or RUST_LOG=sqs_postman=debug, or -vv).
 ";
 
+const EXIT_NOTE: &str = "\
+sqs-postman exits 1 when any message was not delivered (failed or never sent),
+and 0 only when every message was accepted by SQS. stats --nagios exits 0/1/2/3.";
+
 #[derive(Debug, Parser)]
 #[command(name = "sqs-postman", version, about = ABOUT, after_help = EXAMPLES,
-          after_long_help = format!("{EXAMPLES}\n{}", mc_aws_common::exit::HELP_TABLE))]
+          after_long_help = format!("{EXAMPLES}\n{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,10 +63,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send messages to a queue.
-    #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n{}", mc_aws_common::exit::HELP_TABLE))]
+    #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
     Message(MessageArgs),
     /// Show a queue's depth: visible, in flight, delayed messages.
-    #[command(after_long_help = mc_aws_common::exit::HELP_TABLE)]
+    #[command(after_long_help = format!("{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
     Stats(StatsArgs),
 }
 

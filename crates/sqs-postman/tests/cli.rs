@@ -1,0 +1,77 @@
+//! `--help` snapshots and argument errors, without any AWS endpoint.
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+
+fn postman() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("sqs-postman"));
+    // A clean environment: `[env: X=value]` in --help must not show the caller's settings.
+    c.env_clear();
+    c
+}
+
+fn help(args: &[&str]) -> String {
+    let out = postman().args(args).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_snapshots() {
+    insta::assert_snapshot!("help", help(&["--help"]));
+    insta::assert_snapshot!("message_help", help(&["message", "--help"]));
+    insta::assert_snapshot!("stats_help", help(&["stats", "--help"]));
+}
+
+#[test]
+fn version() {
+    let out = help(&["--version"]);
+    assert!(out.starts_with("sqs-postman "), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = postman().args(["message", "q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--message-source"), "{err}");
+    let out = postman()
+        .args(["message", "q", "-m", "f", "--delay-seconds", "901"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_source_fails_before_any_aws_call() {
+    // No region, no credentials, no endpoint: the file is checked first.
+    let out = postman()
+        .args(["message", "q", "-m", "/no/such/file"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        "sqs-postman: error: message source /no/such/file: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn no_region_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let src = dir.path().join("m.json");
+    std::fs::write(&src, "{}").unwrap();
+    let out = postman()
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["message", "q", "-m", src.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no AWS region"), "{err}");
+}
