@@ -1,0 +1,281 @@
+//! A hand-written SVG chart of a simulation, by hour: cost stacked by market
+//! on top (the picture the write-up's team had from Netflix's Ice), capacity
+//! by market with the demand line below.
+
+use std::fmt::Write;
+
+use crate::simulate::Report;
+
+const W: f64 = 960.0;
+const H: f64 = 560.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 20.0;
+const OD_COLOR: &str = "#d9534f";
+const SPOT_COLOR: &str = "#5cb85c";
+const DEMAND_COLOR: &str = "#222";
+
+struct Panel {
+    top: f64,
+    height: f64,
+    max: f64,
+}
+
+impl Panel {
+    fn y(&self, v: f64) -> f64 {
+        self.top + self.height - v / self.max * self.height
+    }
+}
+
+/// A "nice" axis maximum (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) above `v`.
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let mag = 10f64.powf(v.log10().floor());
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|m| *m >= v * 1.0001)
+        .unwrap_or(10.0 * mag)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Renders the chart. `title` goes on top (escaped).
+pub fn chart(report: &Report, title: &str) -> String {
+    let hours = &report.hours;
+    let n = hours.len().max(1) as f64;
+    let plot_w = W - LEFT - RIGHT;
+    let bar_w = plot_w / n;
+    let x = |i: usize| LEFT + i as f64 * bar_w;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(out, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+    let _ = writeln!(
+        out,
+        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
+        esc(title)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{LEFT}" y="40" fill="dimgray">cost ${:.2} vs ${:.2} all on-demand (saving {:.1}%), {} minutes short of capacity</text>"#,
+        report.cost, report.all_on_demand_cost, report.saving_percent, report.short_minutes
+    );
+
+    // Cost panel.
+    let cost_max = nice_max(
+        hours
+            .iter()
+            .map(|h| h.on_demand_cost + h.spot_cost)
+            .fold(0.0, f64::max),
+    );
+    let cost = Panel {
+        top: 70.0,
+        height: 190.0,
+        max: cost_max,
+    };
+    axis(&mut out, &cost, "USD per hour", |v| {
+        format!("${}", crate::fmt_num(v))
+    });
+    for (i, h) in hours.iter().enumerate() {
+        let y_od = cost.y(h.on_demand_cost);
+        let y_all = cost.y(h.on_demand_cost + h.spot_cost);
+        let bw = (bar_w - 2.0).max(1.0);
+        let _ = writeln!(
+            out,
+            r#"<rect x="{:.1}" y="{y_od:.1}" width="{bw:.1}" height="{:.1}" fill="{OD_COLOR}"><title>hour {}: on-demand ${:.3}</title></rect>"#,
+            x(i) + 1.0,
+            cost.top + cost.height - y_od,
+            h.hour,
+            h.on_demand_cost
+        );
+        let _ = writeln!(
+            out,
+            r#"<rect x="{:.1}" y="{y_all:.1}" width="{bw:.1}" height="{:.1}" fill="{SPOT_COLOR}"><title>hour {}: spot ${:.3}</title></rect>"#,
+            x(i) + 1.0,
+            y_od - y_all,
+            h.hour,
+            h.spot_cost
+        );
+    }
+
+    // Capacity panel: stacked areas (on-demand below, spot above) + demand.
+    let cap_max = nice_max(
+        hours
+            .iter()
+            .map(|h| (h.on_demand_instances + h.spot_instances).max(h.demand))
+            .fold(0.0, f64::max),
+    );
+    let cap = Panel {
+        top: 320.0,
+        height: 190.0,
+        max: cap_max,
+    };
+    axis(&mut out, &cap, "instances", |v| format!("{v:.0}"));
+    let mid = |i: usize| x(i) + bar_w / 2.0;
+    let base = cap.top + cap.height;
+    let area = |lower: &dyn Fn(usize) -> f64, upper: &dyn Fn(usize) -> f64| {
+        let mut pts = String::new();
+        for i in 0..hours.len() {
+            let _ = write!(pts, "{:.1},{:.1} ", mid(i), cap.y(upper(i)));
+        }
+        for i in (0..hours.len()).rev() {
+            let _ = write!(pts, "{:.1},{:.1} ", mid(i), cap.y(lower(i)));
+        }
+        pts
+    };
+    let od = |i: usize| hours[i].on_demand_instances;
+    let total = |i: usize| hours[i].on_demand_instances + hours[i].spot_instances;
+    let zero = |_: usize| 0.0;
+    let _ = writeln!(
+        out,
+        r#"<polygon points="{}" fill="{OD_COLOR}" fill-opacity="0.85"/>"#,
+        area(&zero, &od).trim_end()
+    );
+    let _ = writeln!(
+        out,
+        r#"<polygon points="{}" fill="{SPOT_COLOR}" fill-opacity="0.85"/>"#,
+        area(&od, &total).trim_end()
+    );
+    let demand: Vec<String> = hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("{:.1},{:.1}", mid(i), cap.y(h.demand)))
+        .collect();
+    let _ = writeln!(
+        out,
+        r#"<polyline points="{}" fill="none" stroke="{DEMAND_COLOR}" stroke-width="2" stroke-dasharray="5,3"/>"#,
+        demand.join(" ")
+    );
+    for (i, h) in hours.iter().enumerate() {
+        if h.short_minutes > 0 {
+            let _ = writeln!(
+                out,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="4" fill="orange"><title>hour {}: {} minutes short</title></rect>"#,
+                x(i),
+                base + 2.0,
+                bar_w,
+                h.hour,
+                h.short_minutes
+            );
+        }
+    }
+
+    // Hour labels under both panels.
+    let step = (hours.len() / 12).max(1);
+    for (i, h) in hours.iter().enumerate().step_by(step) {
+        for panel in [&cost, &cap] {
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="dimgray">{:02}:00</text>"#,
+                mid(i),
+                panel.top + panel.height + 18.0,
+                h.hour % 24
+            );
+        }
+    }
+
+    // Legend.
+    let ly = H - 18.0;
+    let mut lx = LEFT;
+    for (color, label, dashed) in [
+        (OD_COLOR, "on-demand", false),
+        (SPOT_COLOR, "spot", false),
+        (DEMAND_COLOR, "demand (instances at 100% CPU)", true),
+    ] {
+        if dashed {
+            let _ = writeln!(
+                out,
+                r#"<line x1="{lx}" y1="{}" x2="{}" y2="{}" stroke="{color}" stroke-width="2" stroke-dasharray="5,3"/>"#,
+                ly - 4.0,
+                lx + 14.0,
+                ly - 4.0
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                r#"<rect x="{lx}" y="{}" width="14" height="10" fill="{color}"/>"#,
+                ly - 9.0
+            );
+        }
+        let _ = writeln!(out, r#"<text x="{}" y="{ly}">{label}</text>"#, lx + 20.0);
+        lx += 40.0 + label.len() as f64 * 6.5;
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn axis(out: &mut String, p: &Panel, label: &str, fmt: impl Fn(f64) -> String) {
+    let right = W - RIGHT;
+    for k in 0..=4 {
+        let v = p.max * f64::from(k) / 4.0;
+        let y = p.y(v);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#ddd"/>"##
+        );
+        let _ = writeln!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="dimgray">{}</text>"##,
+            LEFT - 6.0,
+            y + 4.0,
+            fmt(v)
+        );
+    }
+    let _ = writeln!(
+        out,
+        r##"<text x="{LEFT}" y="{:.1}" font-weight="bold">{label}</text>"##,
+        p.top - 8.0
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::Hour;
+
+    #[test]
+    fn nice_maxima() {
+        assert_eq!(nice_max(0.0), 1.0);
+        assert_eq!(nice_max(0.9), 1.0);
+        assert_eq!(nice_max(1.0), 1.5);
+        assert_eq!(nice_max(3.0), 4.0);
+        assert_eq!(nice_max(11.0), 15.0);
+        assert_eq!(nice_max(0.21), 0.25);
+    }
+
+    #[test]
+    fn chart_is_well_formed_and_escaped() {
+        let report = Report {
+            hours: vec![
+                Hour {
+                    hour: 0,
+                    on_demand_cost: 0.12,
+                    spot_cost: 0.04,
+                    on_demand_instances: 1.0,
+                    spot_instances: 2.0,
+                    demand: 1.2,
+                    short_minutes: 3,
+                },
+                Hour {
+                    hour: 1,
+                    ..Hour::default()
+                },
+            ],
+            ..Report::default()
+        };
+        let svg = chart(&report, "a < b & c");
+        assert!(svg.starts_with("<svg "));
+        assert!(svg.ends_with("</svg>\n"));
+        assert!(svg.contains("a &lt; b &amp; c"));
+        assert!(svg.contains("3 minutes short"));
+        assert!(!svg.contains("NaN"));
+    }
+}
