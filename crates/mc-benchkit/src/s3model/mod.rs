@@ -24,7 +24,7 @@
 //! | `Get/PutObjectAcl` | 20 ms | metadata-only calls, as HEAD |
 //! | multipart create/upload/complete/abort | 30 ms | as PUT |
 //! | bucket calls (create/head/location/list buckets) | 20 ms | as HEAD |
-//! | request-rate limit | 3,500 PUT/COPY/POST/DELETE and 5,500 GET/HEAD/LIST per second per prefix | AWS, *Best practices design patterns: optimizing Amazon S3 performance* |
+//! | request-rate limit | 3,500 PUT/COPY/POST/DELETE and 5,500 GET/HEAD/LIST per second per prefix | AWS, *Best practices design patterns: optimizing Amazon S3 performance* (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html>): "at least 3,500 … or 5,500 … requests per second per partitioned prefix" |
 //!
 //! AWS's performance guidelines quote "consistent small object latencies (and first-byte-out
 //! latencies with larger objects) of roughly 100–200 milliseconds" as a conservative bound; the
