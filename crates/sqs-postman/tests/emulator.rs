@@ -637,3 +637,61 @@ async fn permanent_failures_exit_non_zero() {
     assert!(text(&out.stderr).contains("30 message(s) not delivered (30 failed, 0 not sent)"));
     assert!(receive_all(emu, &url).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_and_duration_bound_the_load() {
+    let emu = ministack();
+    let name = unique_name("postman-rate");
+    let url = queue(emu, &name, &[]).await;
+    let tpl = file(r#"{"n":%seq%}"#);
+    let out = run(
+        postman(emu, None),
+        &[
+            "message",
+            &name,
+            "-m",
+            tpl.path().to_str().unwrap(),
+            "--rate",
+            "40/s",
+            "--duration",
+            "1s",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let s = summary(&out);
+    let sent = s["sent"].as_u64().unwrap();
+    // Evenly spaced at 40/s for one second: never more than 41.
+    assert!((1..=41).contains(&sent), "sent {sent}");
+    assert!(s["requested"].is_null());
+    assert_eq!(receive_all(emu, &url).await.len() as u64, sent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_env_turns_on_debug_logs() {
+    let emu = ministack();
+    let name = unique_name("postman-debug");
+    queue(emu, &name, &[]).await;
+    let tpl = file("{}");
+    let mut cmd = postman(emu, None);
+    cmd.env("DEBUG", "sqs-postman");
+    let out = run(
+        cmd,
+        &["message", &name, "-m", tpl.path().to_str().unwrap()],
+        None,
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("queue resolved"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        postman(emu, None),
+        &["message", &name, "-m", tpl.path().to_str().unwrap()],
+        None,
+    );
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
