@@ -132,6 +132,9 @@ pub struct SyncArgs {
     /// N-1 split keys, one per line (e.g. from `s3-key-counter --emit-splits N`), for --shard.
     #[arg(long, requires = "shard")]
     pub splits: Option<PathBuf>,
+    /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
+    #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub list_page_size: i32,
 }
 
 const VERIFY_NOTES: &str = "\

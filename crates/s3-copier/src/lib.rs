@@ -18,6 +18,7 @@ pub mod preflight;
 pub mod report;
 pub mod state;
 pub mod sync;
+pub mod verify;
 
 use clap::Parser;
 use mc_aws_common::exit;
@@ -52,7 +53,8 @@ pub fn main() -> i32 {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sync(a) => sync::run(a, &cli.aws, &cli.output).await,
-            Command::Verify(_) | Command::Worker(_) | Command::IamPolicy(_) => Err(
+            Command::Verify(a) => verify::run(a, &cli.aws, &cli.output).await,
+            Command::Worker(_) | Command::IamPolicy(_) => Err(
                 mc_aws_common::error::ToolError::Other("not implemented yet".into()),
             ),
         }

@@ -312,7 +312,8 @@ pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32,
         src.bucket(),
         &ends.source.prefix,
         throttle.clone(),
-    );
+    )
+    .page_size(args.list_page_size);
     let dst_source = S3Source::new(
         dst.client.clone(),
         dst.bucket(),

@@ -1,0 +1,328 @@
+//! `verify`: the merge-join of `sync`, reporting instead of copying.
+//!
+//! Missing and different objects (and, with `--acl`, objects whose ACL does
+//! not match the source's with the owner mapped) fail the check; extra
+//! objects are reported but do not.
+
+use std::sync::{Arc, Mutex};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use mc_aws_common::acl;
+use mc_aws_common::cli::AwsArgs;
+use mc_aws_common::error::ToolError;
+use mc_aws_common::exit;
+use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
+use mc_aws_common::listing::{self, Chunk, ListOptions, RangeSet};
+use mc_aws_common::nagios::{Check, Perf, Status};
+use mc_aws_common::output::{human_count, Format, OutputArgs, Printer};
+use mc_aws_common::retry::Throttle;
+use serde::Serialize;
+
+use crate::cli::VerifyArgs;
+use crate::compare::{merge_join, Pair};
+use crate::copy::Side;
+use crate::preflight;
+use crate::sync::{list_dest_span, ranges_to_list};
+
+/// One finding, or the summary (`status: "summary"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub status: &'static str,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Totals of a verification.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub checked: u64,
+    pub same: u64,
+    pub missing: u64,
+    pub different: u64,
+    pub extra: u64,
+    pub acl_different: u64,
+    /// Objects whose ACL could not be read (deleted meanwhile, access denied).
+    pub errors: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.checked += o.checked;
+        self.same += o.same;
+        self.missing += o.missing;
+        self.different += o.different;
+        self.extra += o.extra;
+        self.acl_different += o.acl_different;
+        self.errors += o.errors;
+    }
+
+    /// Objects not (yet) correctly at the destination: the migration lag.
+    pub fn lag(&self) -> u64 {
+        self.missing + self.different + self.acl_different
+    }
+}
+
+struct Ctx {
+    src: Side,
+    dst: Side,
+    dst_source: S3Source,
+    throttle: Arc<Throttle>,
+    size_only: bool,
+    acl: bool,
+    concurrency: usize,
+}
+
+impl Ctx {
+    async fn chunk(&self, chunk: Chunk<ObjectEntry>) -> Result<(Totals, Vec<Finding>), ToolError> {
+        let (sp, dp) = (&self.src.url.prefix, &self.dst.url.prefix);
+        let dst = list_dest_span(&self.dst_source, &chunk.span, sp, dp).await?;
+        let mut t = Totals {
+            checked: chunk.items.len() as u64,
+            ..Totals::default()
+        };
+        let mut found = Vec::new();
+        let mut same = Vec::new();
+        for p in merge_join(&chunk.items, sp, &dst, dp, self.size_only) {
+            match p {
+                Pair::Missing(s) => {
+                    t.missing += 1;
+                    found.push(finding("missing", &s.key, None));
+                }
+                Pair::Different(s, d, why) => {
+                    t.different += 1;
+                    let detail = format!(
+                        "{}: source {} B etag {}, destination {} B etag {}",
+                        why.as_str(),
+                        s.size,
+                        s.etag,
+                        d.size,
+                        d.etag
+                    );
+                    found.push(finding("different", &s.key, Some(detail)));
+                }
+                Pair::Same(s, d) => {
+                    t.same += 1;
+                    if self.acl {
+                        same.push((s.key.clone(), d.key.clone()));
+                    }
+                }
+                Pair::Extra(d) => {
+                    t.extra += 1;
+                    found.push(finding("extra", &d.key, None));
+                }
+            }
+        }
+        let acl_results: Vec<_> = futures::stream::iter(same)
+            .map(|(sk, dk)| async move {
+                let (a, b) = tokio::join!(
+                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), &sk),
+                    acl::get_acl(&self.dst.client, &self.throttle, self.dst.bucket(), &dk),
+                );
+                (sk, a, b)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (key, a, b) in acl_results {
+            match (a, b) {
+                (Ok(a), Ok(b)) if a.matches(&b) => {}
+                (Ok(a), Ok(b)) => {
+                    t.acl_different += 1;
+                    t.same -= 1;
+                    let want = a.desired_for(b.owner.as_deref());
+                    found.push(finding(
+                        "acl-different",
+                        &key,
+                        Some(format!("source: {want}; destination: {b}")),
+                    ));
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    t.errors += 1;
+                    found.push(finding("error", &key, Some(e.to_string())));
+                }
+            }
+        }
+        Ok((t, found))
+    }
+}
+
+fn finding(status: &'static str, key: &str, detail: Option<String>) -> Finding {
+    Finding {
+        status,
+        key: key.to_string(),
+        detail,
+    }
+}
+
+/// Runs `verify`; returns the exit code.
+pub async fn run(args: VerifyArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+    if args.nagios {
+        return Ok(match verify(&args, aws, None).await {
+            Ok(t) => nagios_check(&t, args.warning, args.critical).emit(),
+            Err(e) => Check::unknown("S3COPIER", e).emit(),
+        });
+    }
+    let printer = Mutex::new(Printer::new());
+    let t = verify(&args, aws, Some((&printer, out.output))).await?;
+    let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = match out.output {
+        Format::Json => p.json(&serde_json::json!({"status": "summary", "totals": t})),
+        Format::Human => p.line(format!(
+            "checked {}: {} up to date, {} missing, {} different, {} ACL different, {} extra{}",
+            human_count(t.checked),
+            human_count(t.same),
+            human_count(t.missing),
+            human_count(t.different),
+            human_count(t.acl_different),
+            human_count(t.extra),
+            if t.errors > 0 {
+                format!(", {} errors", human_count(t.errors))
+            } else {
+                String::new()
+            }
+        )),
+    };
+    let _ = p.flush();
+    Ok(if t.lag() > 0 || t.errors > 0 {
+        exit::PARTIAL_FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// The Nagios result for totals: thresholds apply to missing + different.
+pub fn nagios_check(t: &Totals, warning: Option<u64>, critical: Option<u64>) -> Check {
+    let lag = t.lag();
+    let (w, c) = (warning.map(|v| v as f64), critical.map(|v| v as f64));
+    let status = Status::from_thresholds(lag as f64, w, c);
+    let mut check = Check::new(
+        "S3COPIER",
+        status,
+        format!(
+            "{} of {} objects not yet at the destination ({} missing, {} different, {} ACL different)",
+            human_count(lag),
+            human_count(t.checked),
+            human_count(t.missing),
+            human_count(t.different),
+            human_count(t.acl_different)
+        ),
+    );
+    check.perf = vec![
+        Perf::new("lag", lag as f64, "").thresholds(w, c).min(0.0),
+        Perf::new("missing", t.missing as f64, "").min(0.0),
+        Perf::new("different", t.different as f64, "").min(0.0),
+        Perf::new("acl_different", t.acl_different as f64, "").min(0.0),
+        Perf::new("extra", t.extra as f64, "").min(0.0),
+        Perf::new("checked", t.checked as f64, "").min(0.0),
+    ];
+    check
+}
+
+async fn verify(
+    args: &VerifyArgs,
+    aws: &AwsArgs,
+    print: Option<(&Mutex<Printer>, Format)>,
+) -> Result<Totals, ToolError> {
+    let throttle = Throttle::from_args(&args.throttle);
+    let (src, dst) = preflight::connect(aws, &args.endpoints).await?;
+    let concurrency = args.throttle.concurrency as usize;
+    let ranges = ranges_to_list(&src.url.prefix, args.shard, None, &RangeSet::new());
+    let src_source = S3Source::new(
+        src.client.clone(),
+        src.bucket(),
+        &src.url.prefix,
+        throttle.clone(),
+    );
+    let dst_source = S3Source::new(
+        dst.client.clone(),
+        dst.bucket(),
+        &dst.url.prefix,
+        throttle.clone(),
+    );
+    let ctx = Arc::new(Ctx {
+        src,
+        dst,
+        dst_source,
+        throttle,
+        size_only: args.size_only,
+        acl: args.acl,
+        concurrency,
+    });
+    let mut listing = listing::list(
+        src_source,
+        ListOptions {
+            concurrency: concurrency.clamp(1, 256),
+            ranges,
+            buffer: 64,
+        },
+    );
+    let max_chunks = (concurrency / 4).clamp(4, 64);
+    let mut inflight = FuturesUnordered::new();
+    let mut totals = Totals::default();
+    let mut listing_done = false;
+    loop {
+        if listing_done && inflight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(r) = inflight.next(), if !inflight.is_empty() => {
+                let (t, found): (Totals, Vec<Finding>) = r?;
+                totals.add(&t);
+                if let Some((p, format)) = print {
+                    let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+                    for f in &found {
+                        let _ = match format {
+                            Format::Json => p.json(f),
+                            Format::Human => p.line(format!(
+                                "{:<13} {}{}",
+                                f.status,
+                                f.key,
+                                f.detail.as_deref().map(|d| format!("  ({d})")).unwrap_or_default()
+                            )),
+                        };
+                    }
+                }
+            }
+            next = listing.next(), if !listing_done && inflight.len() < max_chunks => {
+                match next {
+                    None => listing_done = true,
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(chunk)) => {
+                        let ctx = ctx.clone();
+                        inflight.push(async move { ctx.chunk(chunk).await });
+                    }
+                }
+            }
+        }
+    }
+    Ok(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nagios_line_has_lag_and_perfdata() {
+        let t = Totals {
+            checked: 1000,
+            same: 880,
+            missing: 100,
+            different: 20,
+            extra: 3,
+            ..Totals::default()
+        };
+        let c = nagios_check(&t, Some(50), Some(500));
+        assert_eq!(c.status, Status::Warning);
+        assert_eq!(
+            c.to_string(),
+            "S3COPIER WARNING - 120 of 1,000 objects not yet at the destination (100 missing, 20 different, 0 ACL different) | 'lag'=120;50;500;0 'missing'=100;;;0 'different'=20;;;0 'acl_different'=0;;;0 'extra'=3;;;0 'checked'=1000;;;0"
+        );
+        assert_eq!(
+            nagios_check(&Totals::default(), Some(1), Some(2)).status,
+            Status::Ok
+        );
+    }
+}
