@@ -34,6 +34,7 @@
 //! (`.venv/bench` from `scripts/setup-bench.sh`, `PATH`) and our release binaries
 //! (`cargo build --release -p <tool>`, then `target/release/<tool>`).
 
+mod acl_reconciler;
 // The framework is the extension API for scenarios still to come; not all of it is used yet.
 #[allow(dead_code)]
 mod framework;
@@ -46,7 +47,7 @@ use anyhow::bail;
 
 /// Every registered scenario, in run order.
 pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(kit::Kit)]
+    vec![Box::new(kit::Kit), Box::new(acl_reconciler::AclReconciler)]
 }
 
 const USAGE: &str = "\

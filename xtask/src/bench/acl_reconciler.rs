@@ -1,0 +1,175 @@
+//! `acl-reconciler`: reconcile 20k keys with 10% ACL drift on the S3 model, against a
+//! straightforward boto3 thread pool doing the same (get both ACLs, compare, put).
+//!
+//! Every run must see the same drift, but a run fixes it. So the destination flips: the
+//! setup makes three buckets with the same keys, `src` (every 10th key public-read), `ref`
+//! (all private) and `dst` (all private), and a tiny wrapper reconciles `dst` from `src`
+//! and from `ref` on alternate runs (a toggle file shared by all contenders). Each run
+//! therefore fixes exactly 10% of the keys, widening on one run and narrowing on the next.
+
+use mc_benchkit::s3model::Distribution;
+
+use super::framework::{Contender, Ctx, Plan, Scenario};
+
+const THREADS: usize = 64;
+const ACL_MS: u64 = 20;
+
+/// Copies the seeded `src` to `ref` and `dst`, makes every 10th `src` key public-read.
+const SETUP: &str = r#"
+import sys, concurrent.futures as cf
+import boto3, botocore.config
+endpoint = sys.argv[1]
+cfg = botocore.config.Config(max_pool_connections=128, s3={"addressing_style": "path"},
+                             retries={"mode": "standard", "max_attempts": 10})
+s3 = boto3.client("s3", endpoint_url=endpoint, config=cfg, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="src")
+        for o in p.get("Contents", [])]
+def one(ik):
+    i, k = ik
+    for b in ("ref", "dst"):
+        s3.copy_object(Bucket=b, Key=k, CopySource={"Bucket": "src", "Key": k})
+    if i % 10 == 0:
+        s3.put_object_acl(Bucket="src", Key=k, ACL="public-read")
+with cf.ThreadPoolExecutor(128) as ex:
+    list(ex.map(one, enumerate(keys)))
+print(len(keys))
+"#;
+
+/// The peer: what the original team ran.
+const PEER: &str = r#"
+import sys, concurrent.futures as cf
+import boto3, botocore.config
+endpoint, threads, src, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cfg = botocore.config.Config(max_pool_connections=threads, s3={"addressing_style": "path"},
+                             retries={"mode": "standard", "max_attempts": 10})
+s3 = boto3.client("s3", endpoint_url=endpoint, config=cfg, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+
+def norm(acl):
+    owner = acl["Owner"]["ID"]
+    out = set()
+    for g in acl.get("Grants", []):
+        e = g["Grantee"]
+        who = e.get("URI") or ("owner" if e.get("ID") == owner else e.get("ID")) or e.get("EmailAddress")
+        out.add((who, g["Permission"]))
+    return out
+
+def one(key):
+    try:
+        a = s3.get_object_acl(Bucket=src, Key=key)
+        b = s3.get_object_acl(Bucket=dst, Key=key)
+        if norm(a) == norm(b):
+            return 0, 0
+        grants = []
+        for g in a["Grants"]:
+            e = dict(g["Grantee"])
+            if e.get("ID") == a["Owner"]["ID"]:
+                e["ID"] = b["Owner"]["ID"]
+            e.pop("DisplayName", None)
+            grants.append({"Grantee": e, "Permission": g["Permission"]})
+        s3.put_object_acl(Bucket=dst, Key=key,
+                          AccessControlPolicy={"Grants": grants, "Owner": {"ID": b["Owner"]["ID"]}})
+        return 1, 0
+    except Exception as exc:
+        print(key, exc, file=sys.stderr)
+        return 0, 1
+
+keys = (o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=src)
+        for o in p.get("Contents", []))
+fixed = errors = 0
+with cf.ThreadPoolExecutor(threads) as ex:
+    for f, e in ex.map(one, keys):
+        fixed += f
+        errors += e
+print(f"fixed={fixed} errors={errors}")
+"#;
+
+/// Alternates the source between `src` and `ref`; prints `fixed=N errors=E`.
+const WRAPPER: &str = r#"#!/bin/sh
+# usage: flip.sh TOGGLE_FILE (ours|peer) COMMAND... ; appends "s3 source/dest" arguments
+toggle="$1"; kind="$2"; shift 2
+if [ -f "$toggle" ]; then src=ref; else src=src; fi
+if [ "$kind" = ours ]; then
+    out=$("$@" "s3://$src" "s3://dst" | tail -n 1 | sed -E 's/.*"fixed":([0-9]+).*"errors":([0-9]+).*/fixed=\1 errors=\2/') || exit 1
+else
+    out=$("$@" "$src" "dst" | tail -n 1) || exit 1
+fi
+echo "$out"
+if [ -f "$toggle" ]; then rm "$toggle"; else : > "$toggle"; fi
+"#;
+
+/// The `acl-reconciler` scenario.
+pub struct AclReconciler;
+
+impl Scenario for AclReconciler {
+    fn name(&self) -> &'static str {
+        "acl-reconciler"
+    }
+
+    fn about(&self) -> &'static str {
+        "reconcile 20k keys with 10% ACL drift vs a boto3 thread pool (get both, compare, put)"
+    }
+
+    fn setup(&self, ctx: &mut Ctx) -> anyhow::Result<Plan> {
+        let keys = ctx.keys(20_000);
+        let drift = keys.div_ceil(10);
+        let endpoint = ctx.model_process([
+            "--seed-bucket".to_owned(),
+            "src".to_owned(),
+            "--seed-keys".to_owned(),
+            keys.to_string(),
+            "--distribution".to_owned(),
+            "hex".to_owned(),
+            "--bucket".to_owned(),
+            "ref".to_owned(),
+            "--bucket".to_owned(),
+            "dst".to_owned(),
+            "--acl-latency-ms".to_owned(),
+            ACL_MS.to_string(),
+        ])?;
+        debug_assert!(Distribution::Hex.key(0).len() > 3);
+        let py = ctx.python()?;
+        let setup = ctx.write_script("acl_setup.py", SETUP)?;
+        let st = std::process::Command::new(&py)
+            .arg(&setup)
+            .arg(&endpoint)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .status()?;
+        anyhow::ensure!(st.success(), "acl-reconciler bench setup failed");
+
+        let peer = ctx.write_script("acl_peer.py", PEER)?;
+        let wrapper = ctx.write_script("acl_flip.sh", WRAPPER)?;
+        let toggle = ctx.scratch().join("acl_toggle").display().to_string();
+        let ours_bin = ctx.our_tool("acl-reconciler")?;
+        let want = format!("fixed={drift} errors=0");
+        let wrapper = wrapper.display().to_string();
+
+        let ours = Contender::ours("acl-reconciler -j 256", "/bin/sh")
+            .args([wrapper.as_str(), &toggle, "ours"])
+            .arg(ours_bin.display().to_string())
+            .args(["--endpoint-url", &endpoint, "--apply", "--allow-public"])
+            .args(["-j", "256", "-q", "-o", "json"])
+            .expect_stdout(&want);
+        let boto = Contender::peer(format!("boto3 {THREADS}-thread pool"), "/bin/sh")
+            .args([wrapper.as_str(), &toggle, "peer"])
+            .arg(py.display().to_string())
+            .arg(peer.display().to_string())
+            .args([endpoint.as_str(), &THREADS.to_string()])
+            .expect_stdout(&want)
+            .baseline();
+        // Two GetObjectAcl per key plus a PutObjectAcl per drifted key, 20 ms each.
+        let requests = 2 * keys + drift;
+        let floor = std::time::Duration::from_millis(ACL_MS) * requests as u32 / 256;
+        Ok(Plan::new(
+            format!("reconcile {keys} keys, {drift} drifted, {ACL_MS} ms per ACL call (S3 model)"),
+            keys as u64,
+        )
+        .contender(
+            ours.floor(floor, format!("{requests} ACL calls × {ACL_MS} ms / 256 in flight")),
+        )
+        .contender(boto)
+        .note("each run fixes 10% of the keys: the source alternates between a bucket with every 10th key public-read and an all-private one")
+        .note("model times model S3 (per-call latency + per-prefix rate limits); they are not a measurement of S3"))
+    }
+}
