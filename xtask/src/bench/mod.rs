@@ -40,6 +40,7 @@ mod acl_reconciler;
 mod framework;
 mod kit;
 mod raw;
+mod sqs_postman;
 
 use framework::Scenario;
 
@@ -47,7 +48,14 @@ use anyhow::bail;
 
 /// Every registered scenario, in run order.
 pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(kit::Kit), Box::new(acl_reconciler::AclReconciler)]
+    vec![
+        Box::new(kit::Kit),
+        Box::new(acl_reconciler::AclReconciler),
+        Box::new(sqs_postman::SqsPostman::K10),
+        Box::new(sqs_postman::SqsPostman::K100),
+        Box::new(sqs_postman::SqsPostman::M1),
+        Box::new(sqs_postman::SqsPostman::AWSCLI),
+    ]
 }
 
 const USAGE: &str = "\
