@@ -71,8 +71,11 @@ impl Sender {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff.delay(attempt)).await;
             }
-            let entries: Vec<SendMessageBatchRequestEntry> =
-                batch.iter().map(|p| p.entry.clone()).collect();
+            // The first attempt takes the entries; only a retried request rebuilds them.
+            let entries = |b: &[Pending]| -> Vec<SendMessageBatchRequestEntry> {
+                b.iter().map(|p| p.entry.clone()).collect()
+            };
+            let mut first = Some(entries(&batch));
             let result = self
                 .throttle
                 .call(|| {
@@ -80,7 +83,7 @@ impl Sender {
                         .client
                         .send_message_batch()
                         .queue_url(&self.queue_url)
-                        .set_entries(Some(entries.clone()));
+                        .set_entries(Some(first.take().unwrap_or_else(|| entries(&batch))));
                     async move {
                         let start = Instant::now();
                         let r = req.send().await;
