@@ -22,11 +22,10 @@ Examples:
 
   # Watch it and see what spot saves
   spot-stack status  --config stack.toml --stack-name web-tier
-  spot-stack savings --config stack.toml --days 30 -o json | jq .saving_percent
+  spot-stack savings --config stack.toml --days 30 -o json | tail -1 | jq .saving_percent
   spot-stack delete  --stack-name web-tier";
 
-const EXIT_EXTRA: &str = "
-  1    deploy/delete: the stack operation failed and rolled back (the failing resource's reason is printed)";
+const EXIT_EXTRA: &str = "\n\nFor deploy and delete, exit code 1 means the stack operation ran and failed (rolled back);\nthe failing resource and its reason are printed.";
 
 /// The `--help` trailer: examples, then the exit codes.
 pub fn after_long_help() -> String {

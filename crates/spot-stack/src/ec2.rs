@@ -163,6 +163,26 @@ impl Ec2 {
         Ok(out)
     }
 
+    /// Any EC2 Query action (`Action` and `Version` are added): the raw XML
+    /// response. For fixtures and one-off calls; `what` names it in errors.
+    pub async fn action(
+        &self,
+        throttle: &Throttle,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<String, ToolError> {
+        let mut all: Vec<(String, String)> = vec![
+            ("Action".into(), action.into()),
+            ("Version".into(), API_VERSION.into()),
+        ];
+        all.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let body = throttle
+            .call(|| self.call(&all))
+            .await
+            .map_err(|e| e.describe(&format!("EC2 {action}")))?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// One signed form POST; the response body on HTTP 200.
     async fn call(&self, params: &[(String, String)]) -> Result<Vec<u8>, QueryError> {
         let body = form_encode(params);

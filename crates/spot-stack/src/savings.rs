@@ -12,6 +12,7 @@ use crate::cli::SavingsArgs;
 use crate::config::StackConfig;
 use crate::ec2::{Ec2, SpotPrice};
 use crate::prices::{OnDemandPrices, Source, TABLE_DATE, TABLE_REGION};
+use crate::template::price_str;
 use crate::{fmt_num, Error};
 
 /// Spot prices of one type in one zone over the window.
@@ -217,10 +218,10 @@ pub async fn run(
                     vec![
                         r.stats.instance_type.clone(),
                         r.stats.zone.clone(),
-                        format!("{:.4}", r.stats.average),
-                        format!("{:.4}", r.stats.min),
-                        format!("{:.4}", r.stats.max),
-                        format!("{:.4}", r.on_demand_price),
+                        price_str(r.stats.average),
+                        price_str(r.stats.min),
+                        price_str(r.stats.max),
+                        price_str(r.on_demand_price),
                         format!("{:.1}%", r.stats.available * 100.0),
                         format!("{:.1}%", r.spot_saving_percent),
                     ]

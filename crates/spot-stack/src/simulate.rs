@@ -149,6 +149,8 @@ pub struct Report {
     pub demand_instance_hours: f64,
     /// Minutes in which demand exceeded the capacity in service.
     pub short_minutes: u32,
+    /// The longest run of consecutive short minutes.
+    pub longest_short_streak: u32,
     /// Minutes in which spot instances were reclaimed.
     pub reclaim_events: u32,
     pub spot_instances_reclaimed: u32,
@@ -265,6 +267,7 @@ pub fn run(params: &Params, demand: &Series, spot_price: &Series) -> Report {
     let mut hour = Hour::default();
     let mut od_minutes = 0u64;
     let mut spot_minutes = 0u64;
+    let mut streak = 0u32;
     for t in 0..minutes {
         let price = spot_price.at(t);
         let available = price <= params.max_price;
@@ -305,6 +308,10 @@ pub fn run(params: &Params, demand: &Series, spot_price: &Series) -> Report {
         if short {
             report.short_minutes += 1;
             hour.short_minutes += 1;
+            streak += 1;
+            report.longest_short_streak = report.longest_short_streak.max(streak);
+        } else {
+            streak = 0;
         }
         if t % 60 == 59 || t + 1 == minutes {
             let n = f64::from(t % 60 + 1);

@@ -250,7 +250,8 @@ pub async fn deploy(
             }
             tokio::time::sleep(poll(&a.wait).min(Duration::from_secs(2))).await;
         }
-        cfn.throttle
+        let executed = cfn
+            .throttle
             .call(|| {
                 cfn.client
                     .execute_change_set()
@@ -259,7 +260,17 @@ pub async fn deploy(
                     .send()
             })
             .await
-            .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: execute change set")))?;
+            .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: execute change set")));
+        if let Err(e) = executed {
+            if create {
+                // Do not leave an empty REVIEW_IN_PROGRESS stack behind.
+                let _ = cfn
+                    .throttle
+                    .call(|| cfn.client.delete_stack().stack_name(&stack_id).send())
+                    .await;
+            }
+            return Err(e.into());
+        }
         stack_id
     };
     if format == Format::Human {

@@ -15,7 +15,7 @@ use crate::cli::StatusArgs;
 use crate::config::StackConfig;
 use crate::ec2::Ec2;
 use crate::prices::OnDemandPrices;
-use crate::template::ids;
+use crate::template::{ids, price_str};
 use crate::{fmt_num, Error};
 
 #[derive(Debug, Serialize)]
@@ -294,8 +294,8 @@ fn print_human(s: &Status, out: &mut Printer) -> Result<(), Error> {
             out.line(format!(
                 "spot price {}: ${}-${}/h across {} zones; max price {max}: {verdict}",
                 spot.instance_type,
-                fmt_num(lo),
-                fmt_num(hi),
+                price_str(lo),
+                price_str(hi),
                 spot.zones.len()
             ))?;
         }

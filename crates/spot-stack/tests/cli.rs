@@ -1,0 +1,209 @@
+//! The real binary: template snapshots, --help, and each bad input.
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/stack.toml")
+}
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("spot-stack").unwrap();
+    for var in [
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "MC_S3_ADDRESSING",
+        "MC_OUTPUT",
+        "SPOT_STACK_NAME",
+        "SPOT_STACK_POLL_SECONDS",
+    ] {
+        c.env_remove(var);
+    }
+    c.env_remove("SPOT_STACK_CONFIG")
+        .env_remove("SPOT_STACK_STRATEGY")
+        .env_remove("SPOT_STACK_MAX_PRICE")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100");
+    c
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = cmd()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn template_two_groups_seed_defaults() {
+    let c = example();
+    insta::assert_snapshot!(stdout(&["template", "--config", c.to_str().unwrap()]));
+}
+
+#[test]
+fn template_mixed_seed_defaults() {
+    let c = example();
+    insta::assert_snapshot!(stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--strategy",
+        "mixed"
+    ]));
+}
+
+#[test]
+fn template_json_parses_and_has_max_price() {
+    let c = example();
+    let out = stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--format",
+        "json",
+        "--max-price",
+        "0.05",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["Resources"]["SpotLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+            ["InstanceMarketOptions"]["SpotOptions"]["MaxPrice"],
+        "0.05"
+    );
+}
+
+#[test]
+fn help_snapshot() {
+    insta::assert_snapshot!(stdout(&["--help"]));
+}
+
+#[test]
+fn validate_local_ok_on_example() {
+    let c = example();
+    let out = stdout(&["validate", "--local", "--config", c.to_str().unwrap()]);
+    assert_eq!(out, "ok: local checks passed (0 warnings)\n");
+}
+
+fn write_config(dir: &tempfile::TempDir, extra: &str) -> PathBuf {
+    let base = std::fs::read_to_string(example()).unwrap();
+    // Drop the example's threshold sections so `extra` can set them.
+    let head = base
+        .split("[on_demand]")
+        .next()
+        .unwrap()
+        .replace("user_data_file = \"user-data.sh\"", "");
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, format!("{head}\n{extra}")).unwrap();
+    path
+}
+
+#[test]
+fn validate_reports_each_broken_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, needle) in [
+        ("[on_demand]\nscale_down = { threshold = 85.0, adjustment = 1, cooldown = 900 }\n", "error: on_demand.scale_up.threshold: scale-up threshold (80%) must be above the scale-down threshold (85%)"),
+        ("[spot]\nscale_up = { threshold = 90.0, adjustment = 2, cooldown = 300 }\n", "error: spot.scale_up.threshold: spot scale-up threshold (90%) must be below on-demand's (80%) so spot scales first"),
+        ("[spot]\nscale_down = { threshold = 70.0, adjustment = 1, cooldown = 300 }\nscale_up = { threshold = 75.0, adjustment = 2, cooldown = 300 }\n", "so on-demand is removed first"),
+        ("[on_demand]\nmin = 4\nmax = 2\n", "error: on_demand.min: min (4) is above max (2)"),
+        ("[spot]\nperiod = 45\n", "error: spot.period: 45 s: CloudWatch periods are 10, 30 or a multiple of 60 seconds"),
+        ("[on_demand]\nevaluation_periods = 0\n", "error: on_demand.evaluation_periods: 0: must be at least 1"),
+    ] {
+        let path = write_config(&dir, extra);
+        cmd()
+            .args(["validate", "--local", "--config"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::contains(needle))
+            .stderr(predicate::str::starts_with("spot-stack: error: invalid configuration: "));
+        // deploy refuses before touching AWS.
+        cmd()
+            .args(["deploy", "--stack-name", "x", "--config"])
+            .arg(&path)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("invalid configuration"));
+    }
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Missing config file: not found.
+    cmd()
+        .args(["template", "--config", "/nonexistent/stack.toml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with(
+            "spot-stack: error: /nonexistent/stack.toml: ",
+        ));
+    // Broken TOML.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[spot\n").unwrap();
+    cmd()
+        .args(["template", "--config"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::starts_with("spot-stack: error: ")
+                .and(predicate::str::contains("bad.toml")),
+        );
+    // Unknown key.
+    std::fs::write(&bad, "[spot]\nbid = 0.1\n").unwrap();
+    cmd()
+        .args(["template", "--config"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown field `bid`"));
+    // No config: no AMI.
+    cmd()
+        .arg("template")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("instances.ami: not set"));
+    // Bad CSV and missing CSV for simulate.
+    let csv = dir.path().join("d.csv");
+    std::fs::write(&csv, "minute,demand\n0,1\n1,lots\n").unwrap();
+    cmd()
+        .args(["simulate", "--demand"])
+        .arg(&csv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3: \"lots\" is not a number"));
+    cmd()
+        .args(["simulate", "--spot-prices", "/nonexistent.csv"])
+        .assert()
+        .code(3);
+    // Bad flags.
+    cmd()
+        .args(["simulate", "--max-price", "-1"])
+        .assert()
+        .code(2);
+    cmd()
+        .args(["template", "--strategy", "cheap"])
+        .assert()
+        .code(2);
+    cmd().args(["status"]).assert().code(2);
+}
+
+#[test]
+fn simulate_writes_an_svg_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("day.svg");
+    let out = stdout(&["simulate", "-o", "json", "--svg", svg.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["minutes"], 1440);
+    assert_eq!(v["hours"].as_array().unwrap().len(), 24);
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+}
