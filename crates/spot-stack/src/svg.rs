@@ -118,7 +118,7 @@ pub fn chart(report: &Report, title: &str) -> String {
         height: 190.0,
         max: cap_max,
     };
-    axis(&mut out, &cap, "instances", |v| format!("{v:.0}"));
+    axis(&mut out, &cap, "instances", crate::fmt_num);
     let mid = |i: usize| x(i) + bar_w / 2.0;
     let base = cap.top + cap.height;
     let area = |lower: &dyn Fn(usize) -> f64, upper: &dyn Fn(usize) -> f64| {
