@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
 use mc_aws_common::output::OutputArgs;
-use mc_aws_common::s3url::S3Url;
+use mc_aws_common::s3url::{S3Url, S3UrlError};
 
 use crate::threshold::Threshold;
 
@@ -73,8 +73,9 @@ impl CheckMetric {
 pub struct Cli {
     /// What to count: s3://bucket[/prefix]. With two or more, the first is the
     /// reference the others are compared with.
+    /// (Parsed by [`Cli::parsed_urls`], so a bad one gets one clear line.)
     #[arg(required = true, value_name = "S3_URL")]
-    pub urls: Vec<S3Url>,
+    pub urls: Vec<String>,
 
     /// Group counts by the first DEPTH levels of the key below the prefix.
     #[arg(long, value_name = "DEPTH", env = "S3KC_BY_PREFIX", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Breakdowns")]
@@ -141,7 +142,7 @@ pub struct Cli {
     pub critical: Option<Threshold>,
 
     /// Keys per list request (S3's maximum is 1000; lower only for testing).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]
+    #[arg(long, default_value_t = 1000, env = "S3KC_PAGE_SIZE", value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]
     pub page_size: i32,
 
     #[command(flatten)]
@@ -152,6 +153,13 @@ pub struct Cli {
     pub sides: TwoSidedArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+impl Cli {
+    /// The URLs, parsed; the error names the first bad one.
+    pub fn parsed_urls(&self) -> Result<Vec<S3Url>, S3UrlError> {
+        self.urls.iter().map(|u| u.parse()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +191,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.urls.len(), 2);
-        assert_eq!(cli.urls[0].prefix, "p/");
+        assert_eq!(cli.parsed_urls().unwrap()[0].prefix, "p/");
         assert_eq!(cli.by_prefix, Some(2));
         assert_eq!(cli.check, Some(CheckMetric::DiffObjects));
         assert_eq!(cli.warning.unwrap().as_str(), "~:10");
@@ -195,7 +203,6 @@ mod tests {
     fn rejects_conflicts() {
         for args in [
             &["s3-key-counter"][..],
-            &["s3-key-counter", "bucket"],
             &["s3-key-counter", "s3://abc", "--splits", "f"],
             &["s3-key-counter", "s3://abc", "--warning", "5"],
             &[

@@ -35,6 +35,7 @@ use crate::cli::Cli;
 use crate::count::{Count, CountOptions};
 use crate::report::Difference;
 use crate::splits::SplitsError;
+use mc_aws_common::s3url::S3Url;
 
 /// Everything that can stop a run, each with a documented exit code.
 #[derive(Debug, thiserror::Error)]
@@ -134,13 +135,13 @@ fn fail(cli: &Cli, e: &Error) -> i32 {
 
 /// Checks what clap cannot: combinations that depend on the number of URLs
 /// and the splits file. Returns each URL's key range (`--shard`).
-fn plan_ranges(cli: &Cli) -> Result<Vec<Option<KeyRange>>, Error> {
-    if cli.check.is_some_and(cli::CheckMetric::is_diff) && cli.urls.len() < 2 {
+fn plan_ranges(cli: &Cli, urls: &[S3Url]) -> Result<Vec<Option<KeyRange>>, Error> {
+    if cli.check.is_some_and(cli::CheckMetric::is_diff) && urls.len() < 2 {
         return Err(Error::Usage(
             "--check diff-objects/diff-bytes needs two or more URLs: the reference first".into(),
         ));
     }
-    if cli.emit_splits.is_some() && cli.urls.len() != 1 {
+    if cli.emit_splits.is_some() && urls.len() != 1 {
         return Err(Error::Usage(
             "--emit-splits works on one URL at a time".into(),
         ));
@@ -150,7 +151,7 @@ fn plan_ranges(cli: &Cli) -> Result<Vec<Option<KeyRange>>, Error> {
         None => None,
     };
     let Some(shard) = cli.shard else {
-        return Ok(vec![None; cli.urls.len()]);
+        return Ok(vec![None; urls.len()]);
     };
     if let (Some(points), Some(path)) = (&points, &cli.splits) {
         let needed = shard.count as usize - 1;
@@ -164,8 +165,7 @@ fn plan_ranges(cli: &Cli) -> Result<Vec<Option<KeyRange>>, Error> {
             .into());
         }
     }
-    cli.urls
-        .iter()
+    urls.iter()
         .map(|url| {
             if let (Some(points), Some(path)) = (&points, &cli.splits) {
                 if let Some(p) = points.iter().find(|p| !p.starts_with(&url.prefix)) {
@@ -183,14 +183,15 @@ fn plan_ranges(cli: &Cli) -> Result<Vec<Option<KeyRange>>, Error> {
 }
 
 async fn execute(cli: &Cli) -> Result<i32, Error> {
-    let ranges = plan_ranges(cli)?;
+    let urls = cli.parsed_urls().map_err(|e| Error::Usage(e.to_string()))?;
+    let ranges = plan_ranges(cli, &urls)?;
     let source_config = config::load(
         &cli.aws,
         cli.sides.source_profile.as_deref(),
         cli.sides.source_role_arn.as_deref(),
     )
     .await;
-    let dest_config = if cli.urls.len() > 1
+    let dest_config = if urls.len() > 1
         && (cli.sides.dest_profile.is_some() || cli.sides.dest_role_arn.is_some())
     {
         Some(
@@ -207,7 +208,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
     let progress = if cli.check.is_some() {
         mc_aws_common::output::progress_bar(None, "", false)
     } else {
-        let what = match cli.urls.as_slice() {
+        let what = match urls.as_slice() {
             [one] => format!("counting {one}"),
             many => format!("counting {} URLs", many.len()),
         };
@@ -223,8 +224,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         multipart: cli.multipart,
         record_splits: cli.emit_splits.is_some(),
     };
-    let jobs = cli
-        .urls
+    let jobs = urls
         .iter()
         .zip(ranges)
         .enumerate()
@@ -295,14 +295,25 @@ fn write_report(w: &mut impl Write, cli: &Cli, counts: &[Count]) -> io::Result<(
         }
         return Ok(());
     }
-    for (i, c) in counts.iter().enumerate() {
-        if i > 0 {
-            writeln!(w)?;
+    // Several URLs: one comparison table, with each URL's details only when
+    // a breakdown asks for more than the table shows.
+    let details = counts.len() == 1
+        || cli.by_prefix.is_some()
+        || cli.by_storage_class
+        || cli.versions
+        || cli.multipart;
+    if details {
+        for (i, c) in counts.iter().enumerate() {
+            if i > 0 {
+                writeln!(w)?;
+            }
+            write!(w, "{}", report::human(c, cli.versions, shard.as_deref()))?;
         }
-        write!(w, "{}", report::human(c, cli.versions, shard.as_deref()))?;
     }
     if counts.len() > 1 {
-        writeln!(w)?;
+        if details {
+            writeln!(w)?;
+        }
         write!(
             w,
             "{}",

@@ -78,7 +78,9 @@ pub struct Difference {
 impl Difference {
     pub fn between(from: &Count, to: &Count) -> Self {
         let (a, b) = (&from.tally.total, &to.tally.total);
-        let pct = |x: u64, y: u64| (x > 0).then(|| y as f64 * 100.0 / x as f64);
+        // Two decimals are plenty for a progress figure.
+        let pct =
+            |x: u64, y: u64| (x > 0).then(|| (y as f64 * 10_000.0 / x as f64).round() / 100.0);
         Self {
             kind: "difference",
             from: from.url.to_string(),
@@ -288,10 +290,14 @@ pub fn human_comparison(counts: &[Count], diffs: &[Difference]) -> String {
                 human_count(c.tally.total.objects),
                 human_bytes(c.tally.total.bytes),
                 human_count(c.tally.total.bytes),
+                format!("{:.2} s", c.elapsed.as_secs_f64()),
             ]
         })
         .collect();
-    let mut out = table(&["url", "objects", "bytes", "exact bytes"], &rows);
+    let mut out = table(
+        &["url", "objects", "bytes", "exact bytes", "elapsed"],
+        &rows,
+    );
     for d in diffs {
         out.push_str(&d.sentence());
         out.push('\n');

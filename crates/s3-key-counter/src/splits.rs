@@ -81,7 +81,7 @@ pub fn write_points(mut w: impl Write, points: &[String]) -> io::Result<()> {
 /// Why a splits file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SplitsError {
-    #[error("{path}: {source}")]
+    #[error("cannot read the splits file {path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path}:{line}: not a JSON string: {message}")]
     Json {
