@@ -13,12 +13,16 @@
 pub mod cli;
 pub mod compare;
 pub mod copy;
+pub mod events;
+pub mod iam;
+pub mod lambda;
 pub mod options;
 pub mod preflight;
 pub mod report;
 pub mod state;
 pub mod sync;
 pub mod verify;
+pub mod worker;
 
 use clap::Parser;
 use mc_aws_common::exit;
@@ -54,9 +58,15 @@ pub fn main() -> i32 {
         match cli.command {
             Command::Sync(a) => sync::run(a, &cli.aws, &cli.output).await,
             Command::Verify(a) => verify::run(a, &cli.aws, &cli.output).await,
-            Command::Worker(_) | Command::IamPolicy(_) => Err(
-                mc_aws_common::error::ToolError::Other("not implemented yet".into()),
-            ),
+            Command::Worker(a) => worker::run(a, &cli.aws, &cli.output).await,
+            Command::IamPolicy(a) => {
+                let policy = iam::policy(&a);
+                let text = serde_json::to_string_pretty(&policy).unwrap_or_default();
+                let mut p = mc_aws_common::output::Printer::new();
+                let _ = p.line(text);
+                let _ = p.flush();
+                Ok(exit::SUCCESS)
+            }
         }
     });
     match result {

@@ -1,0 +1,190 @@
+//! `iam-policy`: the least-privilege IAM policy each mode needs.
+
+use serde_json::{json, Value};
+
+use crate::cli::{IamPolicyArgs, PolicyMode};
+
+/// Object ARN pattern for a bucket + prefix.
+fn objects(bucket: &str, prefix: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{prefix}*")
+}
+
+fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+/// Builds the policy document for `args`.
+pub fn policy(args: &IamPolicyArgs) -> Value {
+    let (sb, sp) = args
+        .source
+        .as_ref()
+        .map(|u| (u.bucket.clone(), u.prefix.clone()))
+        .unwrap_or(("SOURCE_BUCKET".into(), String::new()));
+    let (db, dp) = args
+        .dest
+        .as_ref()
+        .map(|u| (u.bucket.clone(), u.prefix.clone()))
+        .unwrap_or(("DEST_BUCKET".into(), String::new()));
+    let acl = !args.no_acl;
+    let mode = args.mode;
+    let mut statements = Vec::new();
+
+    // Listing: both sides for sync and verify; HeadBucket (region discovery) needs ListBucket too.
+    let list_cond = |prefix: &str| {
+        if prefix.is_empty() {
+            None
+        } else {
+            Some(json!({"StringLike": {"s3:prefix": [format!("{prefix}*"), ""]}}))
+        }
+    };
+    for (sid, b, p) in [("ListSource", &sb, &sp), ("ListDestination", &db, &dp)] {
+        let mut s = json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": bucket_arn(b),
+        });
+        if let Some(c) = list_cond(p) {
+            s["Condition"] = c;
+        }
+        statements.push(s);
+    }
+
+    let mut src_read = vec!["s3:GetObject"];
+    if mode != PolicyMode::Verify {
+        src_read.push("s3:GetObjectTagging");
+    }
+    if acl {
+        src_read.push("s3:GetObjectAcl");
+    }
+    statements.push(json!({
+        "Sid": "ReadSourceObjects",
+        "Effect": "Allow",
+        "Action": src_read,
+        "Resource": objects(&sb, &sp),
+    }));
+
+    let mut bucket_reads = vec!["s3:GetBucketVersioning"];
+    if acl {
+        bucket_reads.extend([
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketAcl",
+        ]);
+    }
+    if mode != PolicyMode::Verify {
+        statements.push(json!({
+            "Sid": "PreflightBucketSettings",
+            "Effect": "Allow",
+            "Action": bucket_reads,
+            "Resource": [bucket_arn(&sb), bucket_arn(&db)],
+        }));
+        let mut write = vec![
+            "s3:PutObject",
+            "s3:PutObjectTagging",
+            "s3:AbortMultipartUpload",
+        ];
+        if acl {
+            write.push("s3:PutObjectAcl");
+        }
+        if args.delete {
+            write.push("s3:DeleteObject");
+        }
+        statements.push(json!({
+            "Sid": "WriteDestinationObjects",
+            "Effect": "Allow",
+            "Action": write,
+            "Resource": objects(&db, &dp),
+        }));
+    } else {
+        let mut dst_read = vec!["s3:GetObject"];
+        if acl {
+            dst_read.push("s3:GetObjectAcl");
+        }
+        statements.push(json!({
+            "Sid": "ReadDestinationObjects",
+            "Effect": "Allow",
+            "Action": dst_read,
+            "Resource": objects(&db, &dp),
+        }));
+    }
+
+    if mode == PolicyMode::Worker {
+        statements.push(json!({
+            "Sid": "ConsumeEventQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            "Resource": args.queue_arn.clone().unwrap_or("arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME".into()),
+        }));
+    }
+    if mode == PolicyMode::Lambda {
+        statements.push(json!({
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*",
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(mode: PolicyMode) -> IamPolicyArgs {
+        IamPolicyArgs {
+            mode,
+            source: Some("s3://old/img/".parse().unwrap()),
+            dest: Some("s3://new".parse().unwrap()),
+            no_acl: false,
+            delete: false,
+            queue_arn: None,
+        }
+    }
+
+    fn actions(p: &Value) -> Vec<String> {
+        p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| {
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sync_policy_is_scoped_and_has_no_delete_by_default() {
+        let p = policy(&args(PolicyMode::Sync));
+        let a = actions(&p);
+        assert!(a.contains(&"s3:PutObjectAcl".to_string()));
+        assert!(!a.contains(&"s3:DeleteObject".to_string()));
+        assert!(!a.iter().any(|x| x.starts_with("sqs:")));
+        let text = p.to_string();
+        assert!(text.contains("arn:aws:s3:::old/img/*"), "{text}");
+        assert!(text.contains("arn:aws:s3:::new/*"), "{text}");
+        assert!(!text.contains("\"*\""), "no wildcard resources: {text}");
+    }
+
+    #[test]
+    fn modes_add_what_they_need() {
+        let mut w = args(PolicyMode::Worker);
+        w.delete = true;
+        let a = actions(&policy(&w));
+        assert!(a.contains(&"sqs:ChangeMessageVisibility".to_string()));
+        assert!(a.contains(&"s3:DeleteObject".to_string()));
+        assert!(
+            actions(&policy(&args(PolicyMode::Lambda))).contains(&"logs:PutLogEvents".to_string())
+        );
+        let v = actions(&policy(&args(PolicyMode::Verify)));
+        assert!(!v.iter().any(|x| x.starts_with("s3:Put")), "{v:?}");
+        let mut skip = args(PolicyMode::Sync);
+        skip.no_acl = true;
+        assert!(!actions(&policy(&skip)).iter().any(|x| x.contains("Acl")));
+    }
+}

@@ -1,0 +1,524 @@
+//! The AWS Lambda handler: S3 event notifications (direct, or through SNS or
+//! SQS) and S3 Batch Operations invocations (schema 1.0 and 2.0).
+//!
+//! The logic here has no Lambda runtime dependency, so it is unit-tested on
+//! the documented payloads; the `s3-copier-lambda` binary (cargo feature
+//! `lambda`) wires it to `lambda_runtime`. Configuration comes from the
+//! environment: `S3_COPIER_SOURCE` and `S3_COPIER_DEST` (`s3://bucket[/prefix]`),
+//! and optionally `S3_COPIER_ACL`, `S3_COPIER_STORAGE_CLASS`,
+//! `S3_COPIER_SSE_KMS_KEY_ID`, `S3_COPIER_MULTIPART_THRESHOLD`,
+//! `S3_COPIER_PART_SIZE`, `S3_COPIER_PROPAGATE_DELETES`.
+
+use std::sync::Mutex;
+
+use futures::StreamExt;
+use mc_aws_common::keys::decode_event_key;
+use serde::{Deserialize, Serialize};
+
+use crate::copy::CopyError;
+use crate::events::{self, Outcome, Replicator, Sequencers};
+
+/// Records of one S3 event handled at once.
+const RECORD_PARALLELISM: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("{0}")]
+    Event(#[from] events::EventError),
+    #[error("{failed} of {total} records failed; first: {first}")]
+    Records {
+        failed: usize,
+        total: usize,
+        first: String,
+    },
+    #[error("batch operations invocation: {0}")]
+    Batch(String),
+}
+
+/// An S3 Batch Operations invocation (schema 1.0 or 2.0).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInvocation {
+    pub invocation_schema_version: String,
+    pub invocation_id: String,
+    #[serde(default)]
+    pub job: serde_json::Value,
+    pub tasks: Vec<BatchTask>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchTask {
+    pub task_id: String,
+    /// URL-encoded, as in the manifest.
+    pub s3_key: String,
+    #[serde(default)]
+    pub s3_version_id: Option<String>,
+    /// Schema 1.0.
+    #[serde(default)]
+    pub s3_bucket_arn: Option<String>,
+    /// Schema 2.0.
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+}
+
+impl BatchTask {
+    /// The bucket name: 2.0 gives it, 1.0 gives an ARN ending in it.
+    pub fn bucket(&self) -> Option<&str> {
+        self.s3_bucket.as_deref().or_else(|| {
+            self.s3_bucket_arn
+                .as_deref()
+                .and_then(|a| a.rsplit(':').next())
+        })
+    }
+}
+
+/// The answer S3 Batch Operations expects.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub invocation_schema_version: String,
+    pub treat_missing_keys_as: &'static str,
+    pub invocation_id: String,
+    pub results: Vec<BatchResult>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    pub task_id: String,
+    pub result_code: &'static str,
+    pub result_string: String,
+}
+
+/// Copies the objects of a Batch Operations invocation; each task gets
+/// Succeeded, TemporaryFailure (throttling, 5xx: S3 retries it) or
+/// PermanentFailure.
+pub async fn handle_batch<R: Replicator>(r: &R, inv: BatchInvocation) -> BatchResponse {
+    let results = futures::stream::iter(inv.tasks)
+        .map(|t| async move {
+            let (code, text) = batch_task(r, &t).await;
+            BatchResult {
+                task_id: t.task_id,
+                result_code: code,
+                result_string: text,
+            }
+        })
+        .buffered(RECORD_PARALLELISM)
+        .collect()
+        .await;
+    BatchResponse {
+        invocation_schema_version: inv.invocation_schema_version,
+        treat_missing_keys_as: "PermanentFailure",
+        invocation_id: inv.invocation_id,
+        results,
+    }
+}
+
+async fn batch_task<R: Replicator>(r: &R, t: &BatchTask) -> (&'static str, String) {
+    const OK: &str = "Succeeded";
+    const TEMP: &str = "TemporaryFailure";
+    const PERM: &str = "PermanentFailure";
+    let key = match decode_event_key(&t.s3_key) {
+        Ok(k) => k,
+        Err(e) => return (PERM, e.to_string()),
+    };
+    if t.bucket() != Some(r.source_bucket()) {
+        return (
+            PERM,
+            format!(
+                "bucket {:?} is not the configured source {:?}",
+                t.bucket().unwrap_or(""),
+                r.source_bucket()
+            ),
+        );
+    }
+    if !r.in_scope(&key) {
+        return (PERM, format!("{key:?} is outside the source prefix"));
+    }
+    match r.copy(&key).await {
+        Ok(bytes) => (OK, format!("copied {bytes} bytes")),
+        Err(CopyError::Gone) => (PERM, "source object does not exist".into()),
+        Err(e) if e.is_temporary() => (TEMP, e.to_string()),
+        Err(e) => (PERM, e.to_string()),
+    }
+}
+
+/// Summary returned for an S3 event.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct EventSummary {
+    pub records: usize,
+    pub copied: usize,
+    pub acl_applied: usize,
+    pub deleted: usize,
+    pub ignored: usize,
+    pub stale: usize,
+    pub gone: usize,
+}
+
+/// Handles S3 event records; fails (so Lambda retries the invocation, or
+/// SQS redelivers the message) when any record failed.
+pub async fn handle_records<R: Replicator>(
+    r: &R,
+    records: Vec<events::Record>,
+    propagate_deletes: bool,
+    seq: &Mutex<Sequencers>,
+) -> Result<EventSummary, HandlerError> {
+    let lock = || seq.lock().unwrap_or_else(|e| e.into_inner());
+    let mut summary = EventSummary {
+        records: records.len(),
+        ..EventSummary::default()
+    };
+    let results: Vec<_> = futures::stream::iter(records)
+        .map(|rec| async move {
+            if lock().is_stale(&rec) {
+                return (rec, None);
+            }
+            let out = events::handle(r, &rec, propagate_deletes).await;
+            (rec, Some(out))
+        })
+        .buffer_unordered(RECORD_PARALLELISM)
+        .collect()
+        .await;
+    let mut failures = Vec::new();
+    for (rec, out) in results {
+        match out {
+            None => summary.stale += 1,
+            Some(Ok(o)) => {
+                lock().handled(&rec);
+                match o {
+                    Outcome::Copied { .. } => summary.copied += 1,
+                    Outcome::AclApplied => summary.acl_applied += 1,
+                    Outcome::Deleted => summary.deleted += 1,
+                    Outcome::Ignored { why } => {
+                        tracing::debug!("{} {}: ignored ({why})", rec.event_name, rec.key);
+                        summary.ignored += 1;
+                    }
+                    Outcome::Gone => {
+                        tracing::info!(
+                            "{} {}: the source object is gone since; skipped",
+                            rec.event_name,
+                            rec.key
+                        );
+                        summary.gone += 1;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                tracing::warn!("{} {}: {e}", rec.event_name, rec.key);
+                failures.push(format!("{}: {e}", rec.key));
+            }
+        }
+    }
+    if let Some(first) = failures.first() {
+        return Err(HandlerError::Records {
+            failed: failures.len(),
+            total: summary.records,
+            first: first.clone(),
+        });
+    }
+    Ok(summary)
+}
+
+/// Handles any payload the function can be invoked with.
+pub async fn handle_payload<R: Replicator>(
+    r: &R,
+    payload: serde_json::Value,
+    propagate_deletes: bool,
+    seq: &Mutex<Sequencers>,
+) -> Result<serde_json::Value, HandlerError> {
+    if payload.get("invocationSchemaVersion").is_some() {
+        let inv: BatchInvocation =
+            serde_json::from_value(payload).map_err(|e| HandlerError::Batch(e.to_string()))?;
+        let resp = handle_batch(r, inv).await;
+        return serde_json::to_value(resp).map_err(|e| HandlerError::Batch(e.to_string()));
+    }
+    let text = payload.to_string();
+    let records = events::parse(&text)?;
+    let summary = handle_records(r, records, propagate_deletes, seq).await?;
+    serde_json::to_value(summary).map_err(|e| HandlerError::Batch(e.to_string()))
+}
+
+/// The Lambda entry point (`s3-copier-lambda`).
+#[cfg(feature = "lambda")]
+pub mod runtime {
+    use std::sync::{Arc, Mutex};
+
+    use lambda_runtime::{service_fn, LambdaEvent};
+    use mc_aws_common::cli::{AwsArgs, ThrottleArgs, TwoSidedArgs};
+    use mc_aws_common::retry::Throttle;
+    use mc_aws_common::s3url::S3Url;
+
+    use crate::cli::{CopyArgs, Endpoints};
+    use crate::copy::Copier;
+    use crate::events::Sequencers;
+    use crate::options::{parse_size, AclMode, CopyOptions};
+    use crate::preflight;
+
+    fn env(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+
+    fn url(name: &str) -> Result<S3Url, String> {
+        env(name)
+            .ok_or_else(|| format!("{name} is not set (s3://bucket[/prefix])"))?
+            .parse()
+            .map_err(|e| format!("{name}: {e}"))
+    }
+
+    async fn copier() -> Result<Copier, String> {
+        let ends = Endpoints {
+            source: url("S3_COPIER_SOURCE")?,
+            dest: url("S3_COPIER_DEST")?,
+            sides: TwoSidedArgs {
+                dest_role_arn: env("S3_COPIER_DEST_ROLE_ARN"),
+                ..TwoSidedArgs::default()
+            },
+        };
+        let size = |name: &str, default: &str| parse_size(&env(name).unwrap_or(default.into()));
+        let copy = CopyArgs {
+            acl: AclMode::parse(&env("S3_COPIER_ACL").unwrap_or("copy".into()))?,
+            storage_class: env("S3_COPIER_STORAGE_CLASS"),
+            sse_kms_key_id: env("S3_COPIER_SSE_KMS_KEY_ID"),
+            multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
+            part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
+        };
+        let opts = CopyOptions::from_args(&copy)?;
+        let aws = AwsArgs {
+            endpoint_url: env("AWS_ENDPOINT_URL"),
+            ..AwsArgs::default()
+        };
+        let throttle = Throttle::from_args(&ThrottleArgs::default());
+        let (src, dst) = preflight::connect(&aws, &ends)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pf = preflight::check(&src, &dst, &throttle, &opts.acl)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Copier {
+            src,
+            dst,
+            throttle,
+            opts,
+            dest_owner: pf.dest_owner,
+            source_acls: pf.source_acls,
+        })
+    }
+
+    /// Runs the Lambda handler loop.
+    pub async fn run() -> Result<(), lambda_runtime::Error> {
+        mc_aws_common::logging::init(0, None);
+        let copier = Arc::new(
+            copier()
+                .await
+                .map_err(|e| format!("s3-copier-lambda: {e}"))?,
+        );
+        let propagate = env("S3_COPIER_PROPAGATE_DELETES").is_some_and(|v| v == "true" || v == "1");
+        let seq = Arc::new(Mutex::new(Sequencers::default()));
+        lambda_runtime::run(service_fn(move |ev: LambdaEvent<serde_json::Value>| {
+            let (copier, seq) = (copier.clone(), seq.clone());
+            async move {
+                super::handle_payload(copier.as_ref(), ev.payload, propagate, &seq)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        }))
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A replicator that answers from a table: key -> result.
+    struct Fake {
+        answers: HashMap<&'static str, Result<u64, CopyError>>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(answers: Vec<(&'static str, Result<u64, CopyError>)>) -> Self {
+            Self {
+                answers: answers.into_iter().collect(),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Replicator for Fake {
+        fn source_bucket(&self) -> &str {
+            "amzn-s3-demo-bucket"
+        }
+        fn in_scope(&self, _key: &str) -> bool {
+            true
+        }
+        async fn copy(&self, key: &str) -> Result<u64, CopyError> {
+            self.calls.lock().unwrap().push(format!("copy {key}"));
+            self.answers.get(key).cloned().unwrap_or(Ok(1))
+        }
+        async fn apply_acl(&self, key: &str) -> Result<(), CopyError> {
+            self.calls.lock().unwrap().push(format!("acl {key}"));
+            Ok(())
+        }
+        async fn remove(&self, key: &str) -> Result<bool, CopyError> {
+            self.calls.lock().unwrap().push(format!("remove {key}"));
+            Ok(true)
+        }
+    }
+
+    /// Schema 1.0, as in the S3 documentation (bucket ARN).
+    const BATCH_1_0: &str = r#"{
+      "invocationSchemaVersion": "1.0",
+      "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+      "job": {"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"},
+      "tasks": [
+        {"taskId": "dGFza2lkZ29lc2hlcmUK", "s3Key": "customerImage1.jpg", "s3VersionId": "1", "s3BucketArn": "arn:aws:s3:us-east-1:0123456788:amzn-s3-demo-bucket"},
+        {"taskId": "dGFza2lkZ29lc2hlcmUL", "s3Key": "photos/my+cat%2B1.jpg", "s3VersionId": null, "s3BucketArn": "arn:aws:s3:::amzn-s3-demo-bucket"},
+        {"taskId": "t3", "s3Key": "gone.jpg", "s3BucketArn": "arn:aws:s3:::amzn-s3-demo-bucket"},
+        {"taskId": "t4", "s3Key": "slow.jpg", "s3BucketArn": "arn:aws:s3:::amzn-s3-demo-bucket"},
+        {"taskId": "t5", "s3Key": "denied.jpg", "s3BucketArn": "arn:aws:s3:::amzn-s3-demo-bucket"},
+        {"taskId": "t6", "s3Key": "x.jpg", "s3BucketArn": "arn:aws:s3:::another-bucket"}
+      ]
+    }"#;
+
+    /// Schema 2.0, as in the S3 documentation (bucket name, user arguments).
+    const BATCH_2_0: &str = r#"{
+      "invocationSchemaVersion": "2.0",
+      "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+      "job": {"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce", "userArguments": {"k1": "v1", "k2": "v2"}},
+      "tasks": [
+        {"taskId": "dGFza2lkZ29lc2hlcmUK", "s3Key": "customerImage1.jpg", "s3VersionId": null, "s3Bucket": "amzn-s3-demo-bucket"}
+      ]
+    }"#;
+
+    fn fake() -> Fake {
+        Fake::new(vec![
+            ("gone.jpg", Err(CopyError::Gone)),
+            (
+                "slow.jpg",
+                Err(CopyError::Failed {
+                    message: "SlowDown".into(),
+                    temporary: true,
+                }),
+            ),
+            (
+                "denied.jpg",
+                Err(CopyError::Failed {
+                    message: "access denied".into(),
+                    temporary: false,
+                }),
+            ),
+        ])
+    }
+
+    async fn run(r: &Fake, payload: &str) -> Result<serde_json::Value, HandlerError> {
+        let seq = Mutex::new(Sequencers::default());
+        handle_payload(r, serde_json::from_str(payload).unwrap(), false, &seq).await
+    }
+
+    #[tokio::test]
+    async fn batch_1_0_result_codes() {
+        let r = fake();
+        let out = run(&r, BATCH_1_0).await.unwrap();
+        assert_eq!(out["invocationSchemaVersion"], "1.0");
+        assert_eq!(
+            out["invocationId"],
+            "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo"
+        );
+        assert_eq!(out["treatMissingKeysAs"], "PermanentFailure");
+        let codes: Vec<(&str, &str)> = out["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["taskId"].as_str().unwrap(),
+                    r["resultCode"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("dGFza2lkZ29lc2hlcmUK", "Succeeded"),
+                ("dGFza2lkZ29lc2hlcmUL", "Succeeded"),
+                ("t3", "PermanentFailure"),
+                ("t4", "TemporaryFailure"),
+                ("t5", "PermanentFailure"),
+                ("t6", "PermanentFailure"),
+            ]
+        );
+        // Manifest keys are URL-encoded: decoded before copying.
+        assert!(r
+            .calls
+            .lock()
+            .unwrap()
+            .contains(&"copy photos/my cat+1.jpg".to_string()));
+    }
+
+    #[tokio::test]
+    async fn batch_2_0_uses_the_bucket_name() {
+        let r = fake();
+        let out = run(&r, BATCH_2_0).await.unwrap();
+        assert_eq!(out["invocationSchemaVersion"], "2.0");
+        assert_eq!(out["results"][0]["resultCode"], "Succeeded");
+        assert_eq!(out["results"][0]["taskId"], "dGFza2lkZ29lc2hlcmUK");
+    }
+
+    fn event(records: &[(&str, &str, &str)]) -> String {
+        let recs: Vec<serde_json::Value> = records
+            .iter()
+            .map(|(name, key, seq)| {
+                serde_json::json!({
+                    "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                    "eventTime": "2024-01-01T00:00:00.000Z", "eventName": name,
+                    "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "amzn-s3-demo-bucket", "arn": "arn:aws:s3:::amzn-s3-demo-bucket"},
+                           "object": {"key": key, "size": 1, "sequencer": seq}}
+                })
+            })
+            .collect();
+        serde_json::json!({ "Records": recs }).to_string()
+    }
+
+    #[tokio::test]
+    async fn s3_event_batches_decode_keys_skip_stale_and_gone() {
+        let r = fake();
+        let payload = event(&[
+            ("ObjectCreated:Put", "a+b%2Bc", "0A"),
+            ("ObjectCreated:Put", "gone.jpg", "0B"),
+            ("ObjectAcl:Put", "a+b%2Bc", "0C"),
+            ("ObjectRemoved:Delete", "old", "0D"),
+        ]);
+        let out = run(&r, &payload).await.unwrap();
+        assert_eq!(out["copied"], 1);
+        assert_eq!(out["gone"], 1);
+        assert_eq!(out["acl_applied"], 1);
+        assert_eq!(out["ignored"], 1, "deletes are not propagated by default");
+        let calls = r.calls.lock().unwrap().clone();
+        assert!(calls.contains(&"copy a b+c".to_string()), "{calls:?}");
+
+        // Stale: an event older than one already handled for the key is skipped.
+        let seq = Mutex::new(Sequencers::default());
+        let newer = event(&[("ObjectCreated:Put", "k", "0055AED6DCD90281E6")]);
+        let older = event(&[("ObjectCreated:Put", "k", "55AED6DCD90281E5")]);
+        let v = |s: &str| serde_json::from_str(s).unwrap();
+        handle_payload(&r, v(&newer), false, &seq).await.unwrap();
+        let out = handle_payload(&r, v(&older), false, &seq).await.unwrap();
+        assert_eq!(out["stale"], 1);
+    }
+
+    #[tokio::test]
+    async fn failed_records_fail_the_invocation() {
+        let r = fake();
+        let err = run(&r, &event(&[("ObjectCreated:Put", "slow.jpg", "01")]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("1 of 1 records failed"), "{err}");
+        assert!(matches!(
+            run(&r, r#"{"hello": 1}"#).await,
+            Err(HandlerError::Event(_))
+        ));
+    }
+}

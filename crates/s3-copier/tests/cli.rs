@@ -1,0 +1,142 @@
+//! The command line: --help snapshots, bad input, iam-policy (no AWS needed).
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("s3-copier").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("MC_") || k.starts_with("S3_COPIER_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("COLUMNS", "100");
+    c
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = cmd().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_snapshots() {
+    insta::assert_snapshot!("help", stdout(&["--help"]));
+    insta::assert_snapshot!("sync_help", stdout(&["sync", "--help"]));
+    insta::assert_snapshot!("verify_help", stdout(&["verify", "--help"]));
+    insta::assert_snapshot!("worker_help", stdout(&["worker", "--help"]));
+    insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
+}
+
+#[test]
+fn version() {
+    cmd()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("s3-copier "));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["sync", "old-bucket", "s3://new-bucket"],
+        &["sync", "s3://old-bucket", "s3://x"],
+        &[
+            "sync",
+            "--acl",
+            "world-readable",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--shard",
+            "4/4",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--part-size",
+            "lots",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--part-size",
+            "1MiB",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--multipart-threshold",
+            "6GiB",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &["sync", "s3://same-bucket/a/", "s3://same-bucket/a/b/"],
+        &[
+            "verify",
+            "--warning",
+            "3",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &["worker", "s3://old-bucket", "s3://new-bucket"],
+    ];
+    for args in cases {
+        let out = cmd().args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn foreign_state_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    std::fs::write(&state, "not json").unwrap();
+    cmd()
+        .args([
+            "sync",
+            "--state",
+            state.to_str().unwrap(),
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "s3-copier: error: --state: state file",
+        ));
+}
+
+#[test]
+fn iam_policy_prints_valid_json() {
+    let text = stdout(&[
+        "iam-policy",
+        "--mode",
+        "worker",
+        "--delete",
+        "s3://old-bucket/img/",
+        "s3://new-bucket",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["Version"], "2012-10-17");
+    assert!(text.contains("sqs:DeleteMessage") && text.contains("s3:DeleteObject"));
+    insta::assert_snapshot!(
+        "iam_policy_sync",
+        stdout(&["iam-policy", "s3://old-bucket", "s3://new-bucket"])
+    );
+}
