@@ -16,6 +16,8 @@ pub mod nagios;
 pub mod output;
 
 #[cfg(feature = "aws")]
+pub mod acl;
+#[cfg(feature = "aws")]
 pub mod cli;
 #[cfg(feature = "aws")]
 pub mod config;
@@ -25,8 +27,6 @@ pub mod error;
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod listing;
-#[cfg(feature = "aws")]
-pub mod acl;
 #[cfg(feature = "aws")]
 pub mod retry;
 #[cfg(feature = "aws")]

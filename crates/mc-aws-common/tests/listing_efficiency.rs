@@ -35,7 +35,10 @@ impl PageSource for Model {
         tokio::time::sleep(LATENCY).await;
         let start = start_after.map_or(0, |a| self.keys.partition_point(|k| *k <= a));
         let end = (start + PAGE).min(self.keys.len());
-        Ok(Page { items: self.keys[start..end].to_vec(), truncated: end < self.keys.len() })
+        Ok(Page {
+            items: self.keys[start..end].to_vec(),
+            truncated: end < self.keys.len(),
+        })
     }
 
     async fn seed_boundaries(&self) -> Result<Vec<String>, String> {
@@ -43,7 +46,11 @@ impl PageSource for Model {
         if !self.delimiter_hints {
             return Ok(Vec::new());
         }
-        let mut p: Vec<String> = self.keys.iter().filter_map(|k| k.find('/').map(|i| k[..=i].to_string())).collect();
+        let mut p: Vec<String> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.find('/').map(|i| k[..=i].to_string()))
+            .collect();
         p.dedup();
         Ok(p)
     }
@@ -55,24 +62,61 @@ fn measure(mut keys: Vec<String>, concurrency: usize, hints: bool) -> (f64, usiz
     keys.dedup();
     let n = keys.len();
     let calls = Arc::new(AtomicUsize::new(0));
-    let model = Model { keys: Arc::new(keys), calls: calls.clone(), delimiter_hints: hints };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    let model = Model {
+        keys: Arc::new(keys),
+        calls: calls.clone(),
+        delimiter_hints: hints,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
     let elapsed = rt.block_on(async move {
         let start = tokio::time::Instant::now();
-        let mut listing = list(model, ListOptions { concurrency, ranges: None, buffer: 1024 });
+        let mut listing = list(
+            model,
+            ListOptions {
+                concurrency,
+                ranges: None,
+                buffer: 1024,
+            },
+        );
         let mut count = 0;
+        let mut timeline = std::collections::BTreeMap::<u64, (usize, usize)>::new();
         while let Some(c) = listing.next().await {
-            count += c.unwrap().items.len();
+            let n = c.unwrap().items.len();
+            count += n;
+            let e = timeline
+                .entry(start.elapsed().as_millis() as u64 / 100)
+                .or_default();
+            e.0 += 1;
+            e.1 += n;
+        }
+        if std::env::var("TIMELINE").is_ok() {
+            eprintln!("{timeline:?}");
         }
         assert_eq!(count, n);
         start.elapsed().as_secs_f64()
     });
     let pages = n.div_ceil(PAGE) as f64;
-    (elapsed, calls.load(Ordering::Relaxed), pages * LATENCY.as_secs_f64() / concurrency as f64)
+    (
+        elapsed,
+        calls.load(Ordering::Relaxed),
+        pages * LATENCY.as_secs_f64() / concurrency as f64,
+    )
 }
 
 fn hex_keys(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{:02x}/{:016x}", (i * 2654435761) % 256, (i as u64).wrapping_mul(0x9E3779B97F4A7C15))).collect()
+    (0..n)
+        .map(|i| {
+            format!(
+                "{:02x}/{:016x}",
+                (i * 2654435761) % 256,
+                (i as u64).wrapping_mul(0x9E3779B97F4A7C15)
+            )
+        })
+        .collect()
 }
 
 fn skewed_sequential(n: usize) -> Vec<String> {
@@ -84,7 +128,14 @@ fn skewed_sequential(n: usize) -> Vec<String> {
 
 fn skewed_uuid(n: usize) -> Vec<String> {
     let hot = n * 9 / 10;
-    let mut v: Vec<String> = (0..hot).map(|i| format!("images/{:032x}.jpg", (i as u128).wrapping_mul(0x9E3779B97F4A7C15F39CC0605CEDC835))).collect();
+    let mut v: Vec<String> = (0..hot)
+        .map(|i| {
+            format!(
+                "images/{:032x}.jpg",
+                (i as u128).wrapping_mul(0x9E3779B97F4A7C15F39CC0605CEDC835)
+            )
+        })
+        .collect();
     v.extend((0..n - hot).map(|i| format!("{:02x}/x{i}", i % 256)));
     v
 }
@@ -105,8 +156,14 @@ fn listing_stays_near_the_floor() {
         ("hex-no-hints", hex_keys(n), false),
     ] {
         let (secs, calls, floor) = measure(keys, c, hints);
-        eprintln!("{name:20} {secs:6.2}s  floor {floor:5.2}s  ratio {:4.2}  requests {calls}", secs / floor);
+        eprintln!(
+            "{name:20} {secs:6.2}s  floor {floor:5.2}s  ratio {:4.2}  requests {calls}",
+            secs / floor
+        );
         // Ramp-up costs a few round trips over the floor; a multiple means the splitting is broken.
-        assert!(secs < floor * 2.0 + 1.0, "{name}: {secs:.2}s vs floor {floor:.2}s");
+        assert!(
+            secs < floor * 2.0 + 1.0,
+            "{name}: {secs:.2}s vs floor {floor:.2}s"
+        );
     }
 }

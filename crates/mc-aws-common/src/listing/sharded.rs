@@ -96,7 +96,13 @@ struct Cursor {
     owned: bool,
     /// The last page was full: likely more work, worth stealing from.
     busy: bool,
+    /// Log-width of the last full page's span: with the range's remaining
+    /// width it estimates the pages left (exactly, for evenly spread keys).
+    page_log_width: f64,
 }
+
+/// A busy range is split only if about this many pages seem left in it.
+const MIN_PAGES_TO_SPLIT: f64 = 3.0;
 
 struct State {
     cursors: HashMap<u64, Cursor>,
@@ -152,6 +158,7 @@ pub fn list<S: PageSource>(source: S, opts: ListOptions) -> Listing<S::Item, S::
                         range,
                         owned: false,
                         busy: false,
+                        page_log_width: 0.0,
                     },
                 );
                 st.next_id += 1;
@@ -260,13 +267,22 @@ impl<S: PageSource> Engine<S> {
             return Some(id);
         }
         let prefix = self.source.prefix();
-        let victim = st
+        // The range with the most pages left, if it has enough to be worth a
+        // split: each split costs a partial page on both sides.
+        let (victim, log_pages_left) = st
             .cursors
             .iter()
             .filter(|(_, c)| c.busy)
-            .map(|(&id, c)| (id, log_width(prefix, &c.range, &st.alphabet)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(id, _)| id)?;
+            .map(|(&id, c)| {
+                (
+                    id,
+                    log_width(prefix, &c.range, &st.alphabet) - c.page_log_width,
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        if log_pages_left < MIN_PAGES_TO_SPLIT.ln() {
+            return None;
+        }
         let range = st.cursors.get(&victim)?.range.clone();
         let m = split_n(prefix, &range, &st.alphabet, 2)
             .into_iter()
@@ -282,6 +298,7 @@ impl<S: PageSource> Engine<S> {
                 range: KeyRange::new(Some(m), range.upto),
                 owned: true,
                 busy: false,
+                page_log_width: 0.0,
             },
         );
         Some(id)
@@ -362,6 +379,11 @@ impl<S: PageSource> Engine<S> {
             KeyRange::new(span_after, upto)
         } else {
             cursor.busy = true;
+            cursor.page_log_width = log_width(
+                self.source.prefix(),
+                &KeyRange::new(span_after.clone(), last.clone()),
+                alphabet,
+            );
             cursor.range.after = last.clone();
             KeyRange::new(span_after, last)
         };
