@@ -6,7 +6,9 @@
 //! 3. `cargo clippy --workspace --all-targets -- -D warnings`
 //! 4. the tests, as `cargo xtask test` (`--all` adds the slow ones)
 //! 5. `cargo install --path crates/<tool> --debug --locked` for every tool into
-//!    a temp root (sharing `target/ci-install`), and `<tool> --version` runs.
+//!    a temp root, and `<tool> --version` runs. The installs share the
+//!    workspace's `target/` so they reuse the test build's artifacts
+//!    (`MC_CI_INSTALL_TARGET_DIR` overrides).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -82,7 +84,7 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
         .context("cannot create a temp dir for cargo install")?;
     let target_dir = std::env::var_os("MC_CI_INSTALL_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/ci-install"));
+        .unwrap_or_else(|| workspace_root().join("target"));
     for tool in TOOLS {
         let title =
             format!("cargo install --path crates/{tool} --debug --locked, then {tool} --version");
