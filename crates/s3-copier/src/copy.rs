@@ -143,6 +143,14 @@ impl Copier {
         format!("s3://{}/{key}", self.src.bucket())
     }
 
+    fn copy_what(&self, src_key: &str, dst_key: &str) -> String {
+        format!(
+            "copy {} -> {}",
+            self.src_what(src_key),
+            self.dst_what(dst_key)
+        )
+    }
+
     fn dst_what(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.dst.bucket())
     }
@@ -323,7 +331,7 @@ impl Copier {
                 b.send()
             })
             .await
-            .map_err(|e| CopyError::sdk(&e, &self.src_what(src_key)))?;
+            .map_err(|e| CopyError::sdk(&e, &self.copy_what(src_key, dst_key)))?;
         Ok(())
     }
 
@@ -488,7 +496,7 @@ impl Copier {
                             .send()
                     })
                     .await
-                    .map_err(|e| CopyError::sdk(&e, &self.src_what(src_key)))?;
+                    .map_err(|e| CopyError::sdk(&e, &self.copy_what(src_key, dst_key)))?;
                 let tag = out
                     .copy_part_result()
                     .and_then(|r| r.e_tag())
