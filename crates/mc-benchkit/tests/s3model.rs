@@ -631,3 +631,132 @@ async fn slowdown_above_per_prefix_limit() {
         .expect("other prefix");
     assert!(model.slowdowns() >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ownership_controls_and_bucket_acl_settings() {
+    use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule};
+    let model = S3Model::start(ModelConfig::instant()).await.expect("start");
+    let s3 = client(&model.endpoint());
+
+    // No ownership controls: ACLs enabled, as on buckets made before April 2023.
+    s3.create_bucket()
+        .bucket("old")
+        .send()
+        .await
+        .expect("create");
+    let e = s3
+        .get_bucket_ownership_controls()
+        .bucket("old")
+        .send()
+        .await
+        .expect_err("no controls");
+    assert_eq!(e.code(), Some("OwnershipControlsNotFoundError"));
+    let e = s3
+        .get_public_access_block()
+        .bucket("old")
+        .send()
+        .await
+        .expect_err("no block");
+    assert_eq!(e.code(), Some("NoSuchPublicAccessBlockConfiguration"));
+    let acl = s3.get_bucket_acl().bucket("old").send().await.expect("acl");
+    assert_eq!(acl.owner().and_then(|o| o.id()), Some(OWNER_ID));
+    let v = s3
+        .get_bucket_versioning()
+        .bucket("old")
+        .send()
+        .await
+        .expect("versioning");
+    assert!(v.status().is_none());
+    s3.put_object()
+        .bucket("old")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("ACLs are allowed");
+
+    // BucketOwnerEnforced (the default on AWS since 2023): ACLs refused.
+    s3.create_bucket()
+        .bucket("new")
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        .send()
+        .await
+        .expect("create");
+    let got = s3
+        .get_bucket_ownership_controls()
+        .bucket("new")
+        .send()
+        .await
+        .expect("controls");
+    let rule = got
+        .ownership_controls()
+        .and_then(|c| c.rules().first())
+        .map(|r| r.object_ownership().clone());
+    assert_eq!(rule, Some(ObjectOwnership::BucketOwnerEnforced));
+    let e = s3
+        .copy_object()
+        .bucket("new")
+        .key("k")
+        .copy_source("old/k")
+        .grant_read("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")
+        .send()
+        .await
+        .expect_err("grants refused");
+    assert_eq!(e.code(), Some("AccessControlListNotSupported"));
+    let e = s3
+        .put_object_acl()
+        .bucket("old")
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await;
+    assert!(e.is_ok(), "old bucket still takes ACLs");
+    for acl in [None, Some(ObjectCannedAcl::BucketOwnerFullControl)] {
+        s3.copy_object()
+            .bucket("new")
+            .key("k")
+            .copy_source("old/k")
+            .set_acl(acl)
+            .send()
+            .await
+            .expect("no ACL or bucket-owner-full-control is accepted");
+    }
+
+    // Switching to ObjectWriter enables ACLs again.
+    s3.put_bucket_ownership_controls()
+        .bucket("new")
+        .ownership_controls(
+            OwnershipControls::builder()
+                .rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ObjectOwnership::ObjectWriter)
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("controls"),
+        )
+        .send()
+        .await
+        .expect("put controls");
+    s3.put_object_acl()
+        .bucket("new")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect("ACLs enabled again");
+    s3.delete_bucket_ownership_controls()
+        .bucket("new")
+        .send()
+        .await
+        .expect("delete controls");
+    let e = s3
+        .get_bucket_ownership_controls()
+        .bucket("new")
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(e.code(), Some("OwnershipControlsNotFoundError"));
+}

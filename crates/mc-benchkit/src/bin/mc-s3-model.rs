@@ -21,10 +21,11 @@ struct Args {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Bucket to create and seed.
-    #[arg(long)]
-    seed_bucket: Option<String>,
-    /// Number of keys to seed into --seed-bucket.
+    /// Bucket to create and seed (repeatable: each gets the same keys, seeded in order, so
+    /// a later one is an up-to-date copy of an earlier one).
+    #[arg(long = "seed-bucket")]
+    seed_buckets: Vec<String>,
+    /// Number of keys to seed into each --seed-bucket.
     #[arg(long, default_value_t = 0)]
     seed_keys: usize,
     /// Key layout: hex (256 hex prefixes), skewed (90% under hot/), flat.
@@ -105,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     for b in &a.buckets {
         model.create_bucket(b)?;
     }
-    if let Some(bucket) = &a.seed_bucket {
+    for bucket in &a.seed_buckets {
         let n = model.seed(&SeedSpec {
             bucket: bucket.clone(),
             keys: a.seed_keys,

@@ -401,7 +401,7 @@ impl S3Model {
             .map_err(|_| anyhow!("lock poisoned"))?;
         b.entry(bucket.to_owned()).or_insert_with(|| BucketState {
             created: Some(SystemTime::now()),
-            objects: Default::default(),
+            ..Default::default()
         });
         Ok(())
     }

@@ -115,6 +115,30 @@ impl ModelS3 {
         f(st)
     }
 
+    /// The ACL a write request asks for (see [`acl_from_request`]), refused like S3 does when
+    /// the bucket's Object Ownership is `BucketOwnerEnforced` (ACLs disabled): only no ACL or
+    /// `bucket-owner-full-control` is accepted there.
+    fn request_acl(
+        &self,
+        bucket: &str,
+        canned: Option<&ObjectCannedACL>,
+        grants: &[(Option<&String>, &str)],
+    ) -> S3Result<Option<Vec<GrantRec>>> {
+        let acl = acl_from_request(canned, grants)?;
+        let enforced = self.with_bucket(bucket, |b| {
+            Ok(b.ownership.as_deref() == Some(ObjectOwnership::BUCKET_OWNER_ENFORCED))
+        })?;
+        let owner_full_control =
+            canned.is_some_and(|c| c.as_str() == ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL);
+        if enforced && acl.is_some() && !owner_full_control {
+            return Err(s3_error!(
+                AccessControlListNotSupported,
+                "The bucket does not allow ACLs"
+            ));
+        }
+        Ok(acl)
+    }
+
     fn get_obj(&self, bucket: &str, key: &str) -> S3Result<ObjectRec> {
         self.with_bucket(bucket, |b| {
             b.objects
@@ -441,7 +465,7 @@ impl S3 for ModelS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         self.enter(ModelOp::Bucket, "", "").await?;
-        let name = req.input.bucket;
+        let name = req.input.bucket.clone();
         let mut b = self.state.buckets.write().map_err(lock_err)?;
         if b.contains_key(&name) {
             return Err(s3_error!(BucketAlreadyOwnedByYou));
@@ -451,6 +475,11 @@ impl S3 for ModelS3 {
             BucketState {
                 created: Some(SystemTime::now()),
                 objects: Default::default(),
+                ownership: req
+                    .input
+                    .object_ownership
+                    .as_ref()
+                    .map(|o| o.as_str().to_owned()),
             },
         );
         Ok(S3Response::new(CreateBucketOutput {
@@ -492,6 +521,98 @@ impl S3 for ModelS3 {
         }
         b.remove(&req.input.bucket);
         Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        let o = self.with_bucket(&req.input.bucket, |b| Ok(b.ownership.clone()))?;
+        let o = o.ok_or_else(|| {
+            s3_error!(
+                OwnershipControlsNotFoundError,
+                "The bucket ownership controls were not found"
+            )
+        })?;
+        Ok(S3Response::new(GetBucketOwnershipControlsOutput {
+            ownership_controls: Some(OwnershipControls {
+                rules: vec![OwnershipControlsRule {
+                    object_ownership: ObjectOwnership::from(o),
+                }],
+            }),
+        }))
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        let i = req.input;
+        let o = i
+            .ownership_controls
+            .rules
+            .first()
+            .map(|r| r.object_ownership.as_str().to_owned())
+            .ok_or_else(|| s3_error!(MalformedXML, "no ownership rule"))?;
+        self.with_bucket_mut(&i.bucket, |b| {
+            b.ownership = Some(o);
+            Ok(())
+        })?;
+        Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.ownership = None;
+            Ok(())
+        })?;
+        Ok(S3Response::new(
+            DeleteBucketOwnershipControlsOutput::default(),
+        ))
+    }
+
+    /// The model has no Block Public Access configuration on any bucket.
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        self.with_bucket(&req.input.bucket, |_| Ok(()))?;
+        let mut e = S3Error::with_message(
+            s3s::S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into()),
+            "The public access block configuration was not found",
+        );
+        e.set_status_code(http::StatusCode::NOT_FOUND);
+        Err(e)
+    }
+
+    /// Every bucket belongs to the one account, with FULL_CONTROL.
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        self.with_bucket(&req.input.bucket, |_| Ok(()))?;
+        Ok(S3Response::new(GetBucketAclOutput {
+            grants: Some(to_dto_grants(&[owner_grant("FULL_CONTROL")])),
+            owner: Some(owner()),
+        }))
+    }
+
+    /// Versioning is never enabled on the model.
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        self.enter(ModelOp::Bucket, "", "").await?;
+        self.with_bucket(&req.input.bucket, |_| Ok(()))?;
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 
     async fn list_objects_v2(
@@ -589,16 +710,18 @@ impl S3 for ModelS3 {
         let i = req.input;
         self.enter(ModelOp::Put, &i.bucket, key_prefix(&i.key))
             .await?;
-        let acl = acl_from_request(
-            i.acl.as_ref(),
-            &[
-                (i.grant_full_control.as_ref(), "FULL_CONTROL"),
-                (i.grant_read.as_ref(), "READ"),
-                (i.grant_read_acp.as_ref(), "READ_ACP"),
-                (i.grant_write_acp.as_ref(), "WRITE_ACP"),
-            ],
-        )?
-        .map_or_else(|| canned_acl("private"), Ok)?;
+        let acl = self
+            .request_acl(
+                &i.bucket,
+                i.acl.as_ref(),
+                &[
+                    (i.grant_full_control.as_ref(), "FULL_CONTROL"),
+                    (i.grant_read.as_ref(), "READ"),
+                    (i.grant_read_acp.as_ref(), "READ_ACP"),
+                    (i.grant_write_acp.as_ref(), "WRITE_ACP"),
+                ],
+            )?
+            .map_or_else(|| canned_acl("private"), Ok)?;
         let body = read_body(i.body).await?;
         let e = md5_hex(&body);
         let size = body.len() as i64;
@@ -704,16 +827,18 @@ impl S3 for ModelS3 {
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             ));
         }
-        let acl = acl_from_request(
-            i.acl.as_ref(),
-            &[
-                (i.grant_full_control.as_ref(), "FULL_CONTROL"),
-                (i.grant_read.as_ref(), "READ"),
-                (i.grant_read_acp.as_ref(), "READ_ACP"),
-                (i.grant_write_acp.as_ref(), "WRITE_ACP"),
-            ],
-        )?
-        .map_or_else(|| canned_acl("private"), Ok)?;
+        let acl = self
+            .request_acl(
+                &i.bucket,
+                i.acl.as_ref(),
+                &[
+                    (i.grant_full_control.as_ref(), "FULL_CONTROL"),
+                    (i.grant_read.as_ref(), "READ"),
+                    (i.grant_read_acp.as_ref(), "READ_ACP"),
+                    (i.grant_write_acp.as_ref(), "WRITE_ACP"),
+                ],
+            )?
+            .map_or_else(|| canned_acl("private"), Ok)?;
         let (content_type, metadata) = if replace {
             (i.content_type, i.metadata.unwrap_or_default())
         } else {
@@ -754,16 +879,18 @@ impl S3 for ModelS3 {
         self.enter(ModelOp::Multipart, &i.bucket, key_prefix(&i.key))
             .await?;
         self.with_bucket(&i.bucket, |_| Ok(()))?;
-        let acl = acl_from_request(
-            i.acl.as_ref(),
-            &[
-                (i.grant_full_control.as_ref(), "FULL_CONTROL"),
-                (i.grant_read.as_ref(), "READ"),
-                (i.grant_read_acp.as_ref(), "READ_ACP"),
-                (i.grant_write_acp.as_ref(), "WRITE_ACP"),
-            ],
-        )?
-        .map_or_else(|| canned_acl("private"), Ok)?;
+        let acl = self
+            .request_acl(
+                &i.bucket,
+                i.acl.as_ref(),
+                &[
+                    (i.grant_full_control.as_ref(), "FULL_CONTROL"),
+                    (i.grant_read.as_ref(), "READ"),
+                    (i.grant_read_acp.as_ref(), "READ_ACP"),
+                    (i.grant_write_acp.as_ref(), "WRITE_ACP"),
+                ],
+            )?
+            .map_or_else(|| canned_acl("private"), Ok)?;
         let id = format!(
             "mc-upload-{:016x}",
             self.state.next_upload.fetch_add(1, Ordering::Relaxed)
@@ -996,7 +1123,8 @@ impl S3 for ModelS3 {
         let i = req.input;
         self.enter(ModelOp::PutAcl, &i.bucket, key_prefix(&i.key))
             .await?;
-        let from_headers = acl_from_request(
+        let from_headers = self.request_acl(
+            &i.bucket,
             i.acl.as_ref(),
             &[
                 (i.grant_full_control.as_ref(), "FULL_CONTROL"),

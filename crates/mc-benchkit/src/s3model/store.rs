@@ -57,6 +57,9 @@ pub struct Upload {
 pub struct BucketState {
     pub created: Option<SystemTime>,
     pub objects: BTreeMap<String, ObjectRec>,
+    /// Object Ownership (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`);
+    /// `None`: no ownership controls, ACLs enabled (as on buckets made before April 2023).
+    pub ownership: Option<String>,
 }
 
 /// One entry of a listing page.
