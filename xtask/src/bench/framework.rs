@@ -48,6 +48,13 @@ pub trait Scenario {
 /// A server's own best time for a contender's workload, measured by a minimal raw client.
 pub type Ceiling = Box<dyn Fn() -> anyhow::Result<Duration>>;
 
+/// Untimed preparation before each run (e.g. a fresh destination bucket).
+pub type BeforeEach = Box<dyn Fn() -> anyhow::Result<()>>;
+
+/// Untimed check after each successful run, given its stdout: an error fails the run (so a
+/// fast but wrong result cannot win); `Some(note)` is reported under the table.
+pub type Check = Box<dyn Fn(&str) -> anyhow::Result<Option<String>>>;
+
 /// One command line to measure.
 pub struct Contender {
     pub name: String,
@@ -63,6 +70,8 @@ pub struct Contender {
     /// The model's lower bound for this workload, and how it was computed.
     pub floor: Option<(Duration, String)>,
     pub ceiling: Option<Ceiling>,
+    pub before_each: Option<BeforeEach>,
+    pub check: Option<Check>,
 }
 
 impl Contender {
@@ -78,6 +87,8 @@ impl Contender {
             expect_stdout: None,
             floor: None,
             ceiling: None,
+            before_each: None,
+            check: None,
         }
     }
 
@@ -127,6 +138,21 @@ impl Contender {
 
     pub fn ceiling(mut self, f: impl Fn() -> anyhow::Result<Duration> + 'static) -> Self {
         self.ceiling = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` (untimed) before each run, e.g. to create a fresh destination.
+    pub fn before_each(mut self, f: impl Fn() -> anyhow::Result<()> + 'static) -> Self {
+        self.before_each = Some(Box::new(f));
+        self
+    }
+
+    /// Checks each successful run (untimed) with its stdout; see [`Check`].
+    pub fn check(
+        mut self,
+        f: impl Fn(&str) -> anyhow::Result<Option<String>> + 'static,
+    ) -> Self {
+        self.check = Some(Box::new(f));
         self
     }
 
@@ -363,7 +389,12 @@ struct Sample {
     max_rss_kib: Option<u64>,
 }
 
-fn measure(c: &Contender, scratch: &Path, timeout: Duration) -> anyhow::Result<Sample> {
+/// Runs `c` once; returns the sample and the run's stdout.
+fn measure(
+    c: &Contender,
+    scratch: &Path,
+    timeout: Duration,
+) -> anyhow::Result<(Sample, String)> {
     let time_bin = Path::new("/usr/bin/time");
     let time_out = scratch.join("time.out");
     let _ = std::fs::remove_file(&time_out);
@@ -447,11 +478,14 @@ fn measure(c: &Contender, scratch: &Path, timeout: Duration) -> anyhow::Result<S
             Some((Some(u + sy), Some(m)))
         })
         .unwrap_or((None, None));
-    Ok(Sample {
-        wall,
-        cpu,
-        max_rss_kib: rss,
-    })
+    Ok((
+        Sample {
+            wall,
+            cpu,
+            max_rss_kib: rss,
+        },
+        stdout,
+    ))
 }
 
 struct Row {
@@ -461,6 +495,8 @@ struct Row {
     error: Option<String>,
     floor: Option<(Duration, String)>,
     ceiling: Option<Result<Duration, String>>,
+    /// Notes from the contender's check, one per run.
+    run_notes: Vec<String>,
 }
 
 impl Row {
@@ -498,6 +534,7 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
             error: None,
             floor: c.floor.clone(),
             ceiling: None,
+            run_notes: Vec::new(),
         };
         for r in 0..opts.repeats.max(1) {
             eprintln!(
@@ -507,9 +544,27 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
                 r + 1,
                 opts.repeats
             );
-            match measure(c, ctx.scratch(), opts.timeout) {
-                Ok(sample) => {
+            if let Some(prepare) = &c.before_each {
+                if let Err(e) = prepare() {
+                    eprintln!("  preparation failed: {e:#}");
+                    row.error = Some(format!("preparation: {e:#}"));
+                    break;
+                }
+            }
+            let checked = measure(c, ctx.scratch(), opts.timeout).and_then(|(sample, out)| {
+                let note = match &c.check {
+                    Some(check) => check(&out).context("check")?,
+                    None => None,
+                };
+                Ok((sample, note))
+            });
+            match checked {
+                Ok((sample, note)) => {
                     eprintln!("  {:.3} s", sample.wall.as_secs_f64());
+                    if let Some(n) = note {
+                        eprintln!("  {n}");
+                        row.run_notes.push(format!("run {}: {n}", r + 1));
+                    }
                     row.samples.push(sample);
                 }
                 Err(e) => {
@@ -608,6 +663,9 @@ fn render_markdown(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>
         if let Some(Err(e)) = &r.ceiling {
             s.push_str(&format!("- ceiling for {} failed: {e}\n", r.name));
         }
+        for n in &r.run_notes {
+            s.push_str(&format!("- {}, {n}\n", r.name));
+        }
     }
     for n in &plan.notes {
         s.push_str(&format!("- {n}\n"));
@@ -638,6 +696,7 @@ fn render_json(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>) ->
             "floor_s": r.floor.as_ref().map(|(d, _)| d.as_secs_f64()),
             "floor_how": r.floor.as_ref().map(|(_, h)| h.clone()),
             "ceiling_s": r.ceiling.as_ref().and_then(|c| c.as_ref().ok()).map(|d| d.as_secs_f64()),
+            "run_notes": r.run_notes,
         })).collect::<Vec<_>>(),
     })
 }

@@ -30,10 +30,28 @@ impl RawConn {
 
     /// `GET path_and_query`; returns (status, body).
     pub fn get(&mut self, path_and_query: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-        let req = format!(
-            "GET {path_and_query} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mc-bench-raw\r\n\r\n",
+        self.request("GET", path_and_query, &[])
+    }
+
+    /// A bodyless `method path_and_query` (not HEAD: a body is read) with extra `headers`;
+    /// returns (status, body).
+    pub fn request(
+        &mut self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut req = format!(
+            "{method} {path_and_query} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mc-bench-raw\r\n",
             self.host
         );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if method != "GET" {
+            req.push_str("Content-Length: 0\r\n");
+        }
+        req.push_str("\r\n");
         self.reader.get_mut().write_all(req.as_bytes())?;
         let mut line = String::new();
         self.reader.read_line(&mut line)?;
