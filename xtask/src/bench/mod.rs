@@ -40,6 +40,7 @@ mod acl_reconciler;
 mod framework;
 mod kit;
 mod raw;
+mod s3_key_counter;
 mod sqs_postman;
 
 use framework::Scenario;
@@ -55,6 +56,9 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(sqs_postman::SqsPostman::K100),
         Box::new(sqs_postman::SqsPostman::M1),
         Box::new(sqs_postman::SqsPostman::AWSCLI),
+        Box::new(s3_key_counter::KeyCounter::HEX),
+        Box::new(s3_key_counter::KeyCounter::SKEWED),
+        Box::new(s3_key_counter::KeyCounter::M1),
     ]
 }
 
