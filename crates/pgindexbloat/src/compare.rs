@@ -1,7 +1,9 @@
 //! The restore method: production sizes against the sizes of the same indexes
 //! freshly built by a restore.
 
+use std::collections::hash_map::Entry as Entry_;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use serde::Serialize;
 
@@ -95,7 +97,7 @@ pub struct Missing {
 pub struct Comparison {
     /// Indexes over the thresholds, sorted.
     pub reported: Vec<Entry>,
-    /// Every compared index (over `-c`), sorted; a superset of `reported`.
+    /// Every compared index (over `-c`), in production's order; a superset of `reported`.
     pub compared: Vec<Entry>,
     /// Indexes missing from the restore (empty with `ignore_missing`), by size.
     pub missing: Vec<Missing>,
@@ -167,7 +169,8 @@ fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, opts: &Options) -> Entry {
 }
 
 fn sort_entries(entries: &mut [Entry], key: SortKey) {
-    entries.sort_by(|x, y| {
+    // Names are unique, so the unstable sort is deterministic.
+    entries.sort_unstable_by(|x, y| {
         let primary = match key {
             SortKey::Bloat => y.bloat_bytes.cmp(&x.bloat_bytes),
             SortKey::Percent => y.percent.cmp(&x.percent),
@@ -178,34 +181,120 @@ fn sort_entries(entries: &mut [Entry], key: SortKey) {
     });
 }
 
-/// Compares production (`a`) with the fresh restore (`b`).
+fn duplicate(snap: &Snapshot, first: usize, dup: usize) -> Error {
+    let (first, dup) = (&snap.rows[first], &snap.rows[dup]);
+    let what = if dup.line == 0 {
+        String::new()
+    } else {
+        format!(" (first on line {})", first.line)
+    };
+    Error::input(
+        &snap.label,
+        dup.line,
+        format!("duplicate index {}{what}", dup.name),
+    )
+}
+
+type Pairs = (Vec<(usize, usize, MatchedBy)>, Vec<usize>);
+
+/// Pairs A's indexes with B's by name and finds duplicates on both sides.
+/// The names are split into two hash shards handled by two threads: the work
+/// is hash-map lookups that wait on memory, and 1M-index lists are the target.
+fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
+    let hasher = std::hash::RandomState::new();
+    let shard = |name: &str| (hasher.hash_one(name) & 1) as usize;
+    let work = |which: usize| -> Result<Pairs> {
+        // name -> (index in B, index in A that matched it)
+        let mut by_name: HashMap<&str, (usize, usize)> =
+            HashMap::with_capacity(b.rows.len() / 2 + 16);
+        for (ib, r) in b.rows.iter().enumerate() {
+            if shard(&r.name) != which {
+                continue;
+            }
+            match by_name.entry(r.name.as_str()) {
+                Entry_::Occupied(first) => return Err(duplicate(b, first.get().0, ib)),
+                Entry_::Vacant(v) => {
+                    v.insert((ib, usize::MAX));
+                }
+            }
+        }
+        let mut pairs = Vec::with_capacity(a.rows.len() / 2 + 16);
+        let mut unmatched = Vec::new();
+        for (ia, row) in a.rows.iter().enumerate() {
+            if shard(&row.name) != which {
+                continue;
+            }
+            match by_name.get_mut(row.name.as_str()) {
+                Some((_, first)) if *first != usize::MAX => return Err(duplicate(a, *first, ia)),
+                Some((ib, first)) => {
+                    *first = ia;
+                    pairs.push((ia, *ib, MatchedBy::Name));
+                }
+                None => unmatched.push(ia),
+            }
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(unmatched.len());
+        for &ia in &unmatched {
+            if let Some(first) = seen.insert(a.rows[ia].name.as_str(), ia) {
+                return Err(duplicate(a, first, ia));
+            }
+        }
+        Ok((pairs, unmatched))
+    };
+    let (r0, r1) = std::thread::scope(|s| {
+        let h = s.spawn(|| work(1));
+        let r0 = work(0);
+        let r1 = h
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("comparison thread failed".into())));
+        (r0, r1)
+    });
+    let ((mut pairs, mut unmatched), (p1, u1)) = match (r0, r1) {
+        (Ok(x), Ok(y)) => (x, y),
+        // Both failed: report the earlier line, whatever the thread timing.
+        (Err(e0), Err(e1)) => return Err(earlier(e0, e1)),
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    pairs.extend(p1);
+    unmatched.extend(u1);
+    // Production's order, independent of the shards.
+    pairs.sort_unstable_by_key(|p| p.0);
+    unmatched.sort_unstable();
+    Ok((pairs, unmatched))
+}
+
+fn earlier(x: Error, y: Error) -> Error {
+    match (&x, &y) {
+        (
+            Error::Input {
+                file: fx, line: lx, ..
+            },
+            Error::Input {
+                file: fy, line: ly, ..
+            },
+        ) if (fy, ly) < (fx, lx) => y,
+        _ => x,
+    }
+}
+
+/// Compares production (`a`) with the fresh restore (`b`); both as made by
+/// [`crate::input::normalise`] (unique names).
 ///
 /// Errors only on a fresh index of size 0 (no PostgreSQL index is empty: a
 /// btree has at least its metapage), which would make the percentage undefined.
 pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison> {
-    let by_name: HashMap<&str, usize> = b
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.name.as_str(), i))
-        .collect();
-    let mut used = vec![false; b.rows.len()];
-    let mut pairs: Vec<(usize, usize, MatchedBy)> = Vec::with_capacity(a.rows.len());
-    let mut unmatched: Vec<usize> = Vec::new();
-    for (ia, row) in a.rows.iter().enumerate() {
-        match by_name.get(row.name.as_str()) {
-            Some(&ib) => {
-                used[ib] = true;
-                pairs.push((ia, ib, MatchedBy::Name));
-            }
-            None => unmatched.push(ia),
-        }
+    let (pairs, unmatched) = pair_by_name(a, b)?;
+    const NONE: usize = usize::MAX;
+    let mut used = vec![NONE; b.rows.len()];
+    for &(ia, ib, _) in &pairs {
+        used[ib] = ia;
     }
+    let mut pairs = pairs;
     let mut missing_rows = Vec::new();
     if opts.match_by_definition && !unmatched.is_empty() {
         let mut by_def: HashMap<String, Vec<usize>> = HashMap::new();
         for (ib, row) in b.rows.iter().enumerate().rev() {
-            if let (false, Some(def)) = (used[ib], &row.definition) {
+            if let (NONE, Some(def)) = (used[ib], &row.definition) {
                 by_def.entry(definition_key(def)).or_default().push(ib);
             }
         }
@@ -254,14 +343,14 @@ pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison>
                 production_bytes: a.rows[i].size,
             })
             .collect();
-        out.missing.sort_by(|x, y| {
+        out.missing.sort_unstable_by(|x, y| {
             y.production_bytes
                 .cmp(&x.production_bytes)
                 .then_with(|| x.index.cmp(&y.index))
         });
     }
+    // `compared` stays in A's order (deterministic); only the report is sorted.
     sort_entries(&mut out.reported, opts.sort);
-    sort_entries(&mut out.compared, opts.sort);
     out.smaller.sort_by(|x, y| x.index.cmp(&y.index));
     Ok(out)
 }
@@ -354,6 +443,28 @@ mod tests {
             c.missing.len(),
             1,
             "missing indexes are reported whatever their size"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_errors() {
+        let err = |a: &str, b: &str| {
+            compare(&snap("a.csv", a), &snap("b.csv", b), &Options::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let dup = "relation,size\npublic.idx1,1\nidx2,2\nidx1,3\n";
+        assert_eq!(
+            err(dup, "idx1,1\n"),
+            "a.csv:4: duplicate index public.idx1 (first on line 2)"
+        );
+        assert_eq!(
+            err(dup, "idx3,1\n"),
+            "a.csv:4: duplicate index public.idx1 (first on line 2)"
+        );
+        assert_eq!(
+            err("idx1,1\n", dup),
+            "b.csv:4: duplicate index public.idx1 (first on line 2)"
         );
     }
 

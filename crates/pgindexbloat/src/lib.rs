@@ -148,7 +148,9 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
     let (Some(a), Some(b)) = (&cli.production, &cli.fresh) else {
         return Err(Error::Usage("A and B are required".into()).into());
     };
+    let started = std::time::Instant::now();
     let (a, b) = load_pair(a, b, cli.compare.toast, cli.compare.exact_counts)?;
+    tracing::debug!("loaded in {:?}", started.elapsed());
     tracing::info!(
         "{}: {} indexes ({} left out); {}: {} indexes ({} left out)",
         a.label,
@@ -159,6 +161,7 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
         b.excluded
     );
     let c = compare::compare(&a, &b, &options(&cli.compare))?;
+    tracing::debug!("compared in {:?}", started.elapsed());
     warn(cli.output.quiet, &report::warnings(&c, &a, &b));
     let style = match (cli.output.output, cli.pretty) {
         (Format::Json, _) => report::Style::Json,
@@ -170,6 +173,7 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
         p.line(line)?;
     }
     p.flush()?;
+    tracing::debug!("printed in {:?}", started.elapsed());
     Ok(if c.missing.is_empty() {
         exit::SUCCESS
     } else {
