@@ -10,7 +10,7 @@ use std::process::{Command as Proc, Stdio};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use mc_testkit_pg as testkit;
+use mc_testkit as testkit;
 use serde_json::Value;
 
 const PROD: &str = "bloat_prod";
