@@ -40,6 +40,7 @@ mod acl_reconciler;
 mod framework;
 mod kit;
 mod raw;
+mod s3_copier;
 mod s3_key_counter;
 mod sqs_postman;
 
@@ -59,6 +60,10 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(s3_key_counter::KeyCounter::HEX),
         Box::new(s3_key_counter::KeyCounter::SKEWED),
         Box::new(s3_key_counter::KeyCounter::M1),
+        Box::new(s3_copier::S3Copier::COPY),
+        Box::new(s3_copier::S3Copier::COPY_HOT),
+        Box::new(s3_copier::S3Copier::RESYNC),
+        Box::new(s3_copier::S3Copier::RESYNC_1M),
     ]
 }
 
