@@ -71,7 +71,15 @@ pub async fn client_for_bucket(
             let region = bucket_region_header(&err);
             // A redirect to another region is not an error for us; anything else is.
             if region.is_none() || !is_redirect(&err) {
-                return Err(describe_sdk_error(&err, &format!("bucket {bucket}")));
+                return Err(match describe_sdk_error(&err, &format!("bucket {bucket}")) {
+                    // HEAD answers carry no error body: say what permission is missing.
+                    ToolError::AccessDenied { what, code, hint } if hint.is_empty() => ToolError::AccessDenied {
+                        what,
+                        code,
+                        hint: ": needs s3:ListBucket on it (and the bucket policy must allow this identity)".to_string(),
+                    },
+                    other => other,
+                });
             }
             region
         }

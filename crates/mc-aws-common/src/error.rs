@@ -159,11 +159,28 @@ where
             ctx.raw().status().as_u16(),
             ctx.err().message().unwrap_or("").to_string(),
         ),
-        other => {
-            let detail = DisplayErrorContext(other).to_string();
+        SdkError::TimeoutError(_) => {
             return ToolError::Service {
                 what,
-                message: first_line(&detail),
+                message: "request timed out".to_string(),
+            };
+        }
+        other => {
+            // The root cause reads best ("Connection refused (os error 111)");
+            // the SDK's own layers only say "dispatch failure".
+            let mut cause: &(dyn StdError + 'static) = other;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let root = first_line(&cause.to_string());
+            let message = if root.is_empty() {
+                first_line(&DisplayErrorContext(other).to_string())
+            } else {
+                root
+            };
+            return ToolError::Service {
+                what,
+                message: format!("cannot reach the service: {message}"),
             };
         }
     };

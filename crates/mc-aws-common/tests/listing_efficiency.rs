@@ -30,7 +30,11 @@ impl PageSource for Model {
         ""
     }
 
-    async fn list_page(&self, start_after: Option<String>) -> Result<Page<String>, String> {
+    async fn list_page(
+        &self,
+        start_after: Option<String>,
+        _upto: Option<String>,
+    ) -> Result<Page<String>, String> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(LATENCY).await;
         let start = start_after.map_or(0, |a| self.keys.partition_point(|k| *k <= a));

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mc_aws_common::listing::{list, KeyRange, ListOptions, Page, PageSource, RangeSet};
+use mc_aws_common::listing::{
+    list, narrowed_prefix, KeyRange, ListOptions, Page, PageSource, RangeSet,
+};
 use proptest::prelude::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -70,19 +72,24 @@ impl PageSource for MemSource {
         &self.prefix
     }
 
-    async fn list_page(&self, start_after: Option<String>) -> Result<Page<String>, String> {
+    async fn list_page(
+        &self,
+        start_after: Option<String>,
+        upto: Option<String>,
+    ) -> Result<Page<String>, String> {
         *self.calls.lock().unwrap() += 1;
         self.jitter().await;
+        // Like S3 given the narrowed prefix the S3 source sends.
+        let prefix = narrowed_prefix(&self.prefix, start_after.as_deref(), upto.as_deref());
         let start = match &start_after {
             Some(a) => self.keys.partition_point(|k| k <= a),
             None => 0,
         };
-        let end = (start + self.page).min(self.keys.len());
+        let mut matching = self.keys[start..].iter().filter(|k| k.starts_with(&prefix));
+        let items: Vec<String> = matching.by_ref().take(self.page).cloned().collect();
+        let truncated = matching.next().is_some();
         self.jitter().await;
-        Ok(Page {
-            items: self.keys[start..end].to_vec(),
-            truncated: end < self.keys.len(),
-        })
+        Ok(Page { items, truncated })
     }
 
     async fn seed_boundaries(&self) -> Result<Vec<String>, String> {

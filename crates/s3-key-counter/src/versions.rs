@@ -256,6 +256,7 @@ impl PageSource for VersionSource {
     async fn list_page(
         &self,
         start_after: Option<String>,
+        _upto: Option<String>,
     ) -> Result<Page<VersionEntry>, ToolError> {
         whole_keys_page(self, start_after).await
     }

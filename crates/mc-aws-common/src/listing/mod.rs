@@ -23,3 +23,40 @@ mod split;
 pub use range::{KeyRange, RangeSet};
 pub use sharded::{list, Chunk, ListOptions, Listing, Page, PageSource};
 pub use split::{shard_ranges, split_n, Alphabet};
+
+/// The longest prefix every key in `(after, upto]` must start with: `base`
+/// (the listing's prefix), or the longer prefix both ends share, since any
+/// string between two strings shares their common prefix. Listing with it
+/// keeps a page from carrying keys past the range's end.
+pub fn narrowed_prefix(base: &str, after: Option<&str>, upto: Option<&str>) -> String {
+    let (Some(a), Some(u)) = (after, upto) else {
+        return base.to_string();
+    };
+    let common = a
+        .char_indices()
+        .zip(u.chars())
+        .take_while(|((_, x), y)| x == y)
+        .last()
+        .map_or(0, |((i, c), _)| i + c.len_utf8());
+    let shared = &a[..common];
+    if shared.len() > base.len() && shared.starts_with(base) {
+        shared.to_string()
+    } else {
+        base.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::narrowed_prefix;
+
+    #[test]
+    fn narrows_to_what_both_ends_share() {
+        assert_eq!(narrowed_prefix("", Some("3f/abc"), Some("3f/xyz")), "3f/");
+        assert_eq!(narrowed_prefix("3f/", Some("3f/a"), Some("3f/b")), "3f/");
+        assert_eq!(narrowed_prefix("p/", None, Some("p/zz")), "p/");
+        assert_eq!(narrowed_prefix("p/", Some("p/a"), None), "p/");
+        assert_eq!(narrowed_prefix("", Some("日本a"), Some("日本b")), "日本");
+        assert_eq!(narrowed_prefix("", Some("ab"), Some("ab")), "ab");
+    }
+}

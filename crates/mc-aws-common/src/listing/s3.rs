@@ -63,7 +63,7 @@ impl S3Source {
         let mut out = Vec::new();
         let mut after = span.after.clone();
         loop {
-            let page = self.list_page(after.clone()).await?;
+            let page = self.list_page(after.clone(), span.upto.clone()).await?;
             let upto = span.upto.as_deref();
             let mut crossed = false;
             for item in page.items {
@@ -103,14 +103,19 @@ impl PageSource for S3Source {
         &self.prefix
     }
 
-    async fn list_page(&self, start_after: Option<String>) -> Result<Page<ObjectEntry>, ToolError> {
+    async fn list_page(
+        &self,
+        start_after: Option<String>,
+        upto: Option<String>,
+    ) -> Result<Page<ObjectEntry>, ToolError> {
+        let prefix = super::narrowed_prefix(&self.prefix, start_after.as_deref(), upto.as_deref());
         let out = self
             .throttle
             .call(|| {
                 self.client
                     .list_objects_v2()
                     .bucket(&self.bucket)
-                    .set_prefix(Some(self.prefix.clone()).filter(|p| !p.is_empty()))
+                    .set_prefix(Some(prefix.clone()).filter(|p| !p.is_empty()))
                     .set_start_after(start_after.clone())
                     .max_keys(self.page_size)
                     .send()

@@ -35,9 +35,13 @@ pub trait PageSource: Send + Sync + 'static {
     fn prefix(&self) -> &str;
 
     /// Up to one page of keys `> start_after` (all keys when `None`), ascending.
+    /// `upto` is the cursor's range end at request time: keys above it will be
+    /// dropped, so a source may narrow its request with it (see
+    /// [`super::narrowed_prefix`]); ignoring it is always correct.
     fn list_page(
         &self,
         start_after: Option<String>,
+        upto: Option<String>,
     ) -> impl Future<Output = Result<Page<Self::Item>, Self::Error>> + Send;
 
     /// Optional hint for the first ranges, e.g. a delimiter listing's
@@ -182,8 +186,10 @@ impl<S: PageSource> Engine<S> {
     /// Lists the first page (emitting it) and splits the rest of the space
     /// into about `concurrency` ranges. `None` when done or failed.
     async fn seed(&self, concurrency: usize) -> Option<Vec<KeyRange>> {
-        let (first, bounds) =
-            tokio::join!(self.source.list_page(None), self.source.seed_boundaries());
+        let (first, bounds) = tokio::join!(
+            self.source.list_page(None, None),
+            self.source.seed_boundaries()
+        );
         let first = match first {
             Ok(p) => p,
             Err(e) => {
@@ -319,17 +325,17 @@ impl<S: PageSource> Engine<S> {
                     mine = self.take_work(&mut st);
                 }
                 match mine.and_then(|id| st.cursors.get(&id)) {
-                    Some(c) => Some(c.range.after.clone()),
+                    Some(c) => Some((c.range.after.clone(), c.range.upto.clone())),
                     None if st.cursors.is_empty() => return,
                     None => None,
                 }
             };
-            let (Some(after), Some(id)) = (after, mine) else {
+            let (Some((after, upto)), Some(id)) = (after, mine) else {
                 // Nothing to take now; wait until a cursor finishes or a page makes a range stealable.
                 changed.await;
                 continue;
             };
-            let page = match self.source.list_page(after).await {
+            let page = match self.source.list_page(after, upto).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.lock().stopped = true;
