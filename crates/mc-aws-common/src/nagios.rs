@@ -145,9 +145,11 @@ impl Check {
         Self::new(service, Status::Unknown, first)
     }
 
-    /// Prints the status line on stdout and returns the exit code.
+    /// Prints the status line on stdout and returns the exit code. A closed
+    /// stdout is ignored: the exit code is the plugin's real answer.
     pub fn emit(&self) -> i32 {
-        println!("{self}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{self}");
         self.status.code()
     }
 }
