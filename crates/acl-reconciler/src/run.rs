@@ -135,9 +135,15 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
         None => State::new(run_id.clone()),
     });
 
-    let chunks_in_flight = (job.width / 16).clamp(4, 64);
+    // Batches are as small as a listing page of a narrow span, so what is
+    // bounded is the keys in flight (enough to keep every request slot busy
+    // while batches wait for their destination listing), not batches.
+    let max_pending_keys = job.width * 4;
+    let max_batches = 1024;
+    let buffer = 64;
+    let cursors = (job.width / 4).clamp(8, 64);
     let mut input = match &cli.keys_from {
-        Some(path) => work::from_file(path, state.lines_done, chunks_in_flight).await?,
+        Some(path) => work::from_file(path, state.lines_done, buffer).await?,
         None => {
             let ranges = (resumed || cli.shard.is_some()).then(|| state.remaining());
             if ranges.as_ref().is_some_and(Vec::is_empty) {
@@ -149,7 +155,7 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                 &cli.source.prefix,
                 throttle.clone(),
             );
-            work::from_listing(source, ranges, 8, chunks_in_flight)
+            work::from_listing(source, ranges, cursors, buffer)
         }
     };
 
@@ -161,6 +167,7 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
     let mut stopping = false;
     let mut interrupted = false;
     let mut fatal: Option<Error> = None;
+    let mut pending_keys = 0usize;
     let mut lines_finished: BTreeMap<u64, u64> = BTreeMap::new();
     let mut last_save = Instant::now();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -199,7 +206,8 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                     inflight.clear();
                 }
             }
-            Some(done) = inflight.next(), if !inflight.is_empty() => {
+            Some((keys, done)) = inflight.next(), if !inflight.is_empty() => {
+                pending_keys -= keys;
                 // Every record of the batch was sent before it finished.
                 while let Ok(rec) = rec_rx.try_recv() {
                     if !emit(rec, &mut summary, reporter) {
@@ -227,9 +235,14 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                     }
                 }
             }
-            next = input.recv(), if !input_done && !stopping && inflight.len() < chunks_in_flight => {
+            next = input.recv(), if !input_done && !stopping && pending_keys < max_pending_keys && inflight.len() < max_batches => {
                 match next {
-                    Some(Ok(w)) => inflight.push(process(job.clone(), w, rec_tx.clone())),
+                    Some(Ok(w)) => {
+                        let keys = w.len();
+                        pending_keys += keys;
+                        let batch = process(job.clone(), w, rec_tx.clone());
+                        inflight.push(async move { (keys, batch.await) });
+                    }
                     Some(Err(e)) => {
                         fatal.get_or_insert(e);
                         stopping = true;

@@ -27,6 +27,19 @@ pub enum Work {
     },
 }
 
+impl Work {
+    /// Keys in the batch.
+    pub fn len(&self) -> usize {
+        match self {
+            Work::Span { keys, .. } | Work::Lines { keys, .. } => keys.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Starts the sharded lister over `ranges` (`None`: the whole prefix) and
 /// forwards its chunks as [`Work`].
 pub fn from_listing(

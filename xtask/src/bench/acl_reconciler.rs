@@ -87,15 +87,17 @@ print(f"fixed={fixed} errors={errors}")
 
 /// Alternates the source between `src` and `ref`; prints `fixed=N errors=E`.
 const WRAPPER: &str = r#"#!/bin/sh
-# usage: flip.sh TOGGLE_FILE (ours|peer) COMMAND... ; appends "s3 source/dest" arguments
+# usage: flip.sh TOGGLE_FILE (ours|peer) COMMAND... ; appends the source and destination
 toggle="$1"; kind="$2"; shift 2
 if [ -f "$toggle" ]; then src=ref; else src=src; fi
+out="$toggle.out"
+if [ "$kind" = ours ]; then set -- "$@" "s3://$src" "s3://dst"; else set -- "$@" "$src" dst; fi
+"$@" > "$out" || { rc=$?; echo "exit $rc" >&2; exit "$rc"; }
 if [ "$kind" = ours ]; then
-    out=$("$@" "s3://$src" "s3://dst" | tail -n 1 | sed -E 's/.*"fixed":([0-9]+).*"errors":([0-9]+).*/fixed=\1 errors=\2/') || exit 1
+    tail -n 1 "$out" | sed -E 's/.*"fixed":([0-9]+).*"errors":([0-9]+).*/fixed=\1 errors=\2/'
 else
-    out=$("$@" "$src" "dst" | tail -n 1) || exit 1
+    tail -n 1 "$out"
 fi
-echo "$out"
 if [ -f "$toggle" ]; then rm "$toggle"; else : > "$toggle"; fi
 "#;
 
