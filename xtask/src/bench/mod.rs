@@ -40,6 +40,7 @@ mod acl_reconciler;
 mod framework;
 mod kit;
 mod raw;
+mod raw_sqs;
 mod s3_copier;
 mod s3_key_counter;
 mod sqs_postman;

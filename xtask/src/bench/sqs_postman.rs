@@ -13,6 +13,7 @@ use std::time::Duration;
 use mc_benchkit::proxy::{Latency, ProxyConfig};
 
 use super::framework::{Contender, Ctx, Plan, Scenario};
+use super::raw_sqs;
 
 const LATENCY_MS: u64 = 20;
 const QUEUE: &str = "bench";
@@ -144,6 +145,20 @@ impl Scenario for SqsPostman {
                 format!("{batches} batches × {LATENCY_MS} ms / {inflight} in flight"),
             )
         };
+        let repeats = ctx.opts.repeats.max(1);
+        // The server's own ceiling at the same number of requests in flight: the kit's raw
+        // client (prebuilt, unsigned requests on keep-alive connections) through the same proxy.
+        let ceiling = |c: usize| {
+            let (fauxqs, endpoint, url) = (fauxqs.clone(), endpoint.clone(), url.clone());
+            move || {
+                let mut best = Duration::MAX;
+                for _ in 0..repeats {
+                    raw_sqs::purge(&fauxqs, &url)?;
+                    best = best.min(raw_sqs::send_batches(&endpoint, &url, n, c)?);
+                }
+                Ok(best)
+            }
+        };
         let ours = |c: usize| {
             let (f, how) = floor(c);
             wrap(Contender::ours(format!("sqs-postman -c {c}"), "/bin/sh"))
@@ -151,6 +166,7 @@ impl Scenario for SqsPostman {
                 .arg(msg.display().to_string())
                 .args(["-t", &n.to_string(), "-c", &c.to_string(), "-q"])
                 .floor(f, how)
+                .ceiling(ceiling(c))
         };
 
         let mut plan = Plan::new(
@@ -197,6 +213,7 @@ impl Scenario for SqsPostman {
         }
         Ok(plan
             .note("every run starts from an empty queue (PurgeQueue on fauxqs, inside the measured run: a curl of a few ms)")
+            .note("raw-client ceiling: the best of the runs of the kit's raw SQS client (std threads, one keep-alive connection per request in flight, prebuilt unsigned SendMessageBatch requests) at the same concurrency through the same proxy")
             .note("sqs-postman exits non-zero unless every message was accepted; peers must print N accepted")
             .note("fauxqs times model SQS (O(1) per send + the proxy's fixed latency); they are not a measurement of SQS"))
     }
