@@ -5,6 +5,7 @@
 //! * [`template`]: message templates (`%unique%`, `%seq%`, ...), parsed once;
 //! * [`source`]: lazy message generation and batch packing within SQS limits;
 //! * [`send`]: the producers, with partial-failure resends;
+//! * [`wire`]: the lean, signed SendMessageBatch request the producers send;
 //! * [`report`], [`histogram`]: counters and the final summary;
 //! * [`queue`], [`stats`]: naming queues and reading their depth.
 
@@ -18,13 +19,17 @@ pub mod send;
 pub mod source;
 pub mod stats;
 pub mod template;
+pub mod wire;
 
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_config::Region;
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnectorSettings, SharedHttpConnector,
+};
 use clap::Parser;
 use mc_aws_common::exit;
 use mc_aws_common::output::{Format, Printer};
@@ -40,6 +45,7 @@ use crate::report::{RunInfo, Summary, Tally};
 use crate::send::Sender;
 use crate::source::{Fifo, Groups, Input, Pace, Packer};
 use crate::template::Template;
+use crate::wire::{EndpointCapture, Wire};
 
 const TOOL: &str = "sqs-postman";
 
@@ -98,13 +104,22 @@ async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// SDK client, limiter and resolved queue.
+/// SDK config and client, their HTTP connector, the limiter and the resolved queue.
+struct Connection {
+    sdk: aws_config::SdkConfig,
+    client: aws_sdk_sqs::Client,
+    /// The connection pool shared by the SDK client and [`wire::Wire`].
+    connector: SharedHttpConnector,
+    throttle: Arc<Throttle>,
+    queue: Queue,
+}
+
 async fn connect(
     conn: &ConnArgs,
     queue: &QueueRef,
     concurrency: usize,
     max_attempts: u32,
-) -> Result<(aws_sdk_sqs::Client, Arc<Throttle>, Queue)> {
+) -> Result<Connection> {
     let mut sdk = mc_aws_common::config::load(&conn.to_aws_args(), None, None).await;
     if conn.region.is_none() {
         if let Some(r) = queue.region_hint() {
@@ -116,19 +131,42 @@ async fn connect(
             "no AWS region: pass --region, set AWS_REGION, or name the queue by URL or ARN".into(),
         ));
     }
+    // One connector (TLS set up once, one pool) for the SDK's calls and ours.
+    let settings = HttpConnectorSettings::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .build();
+    let connector = aws_smithy_http_client::default_connector(&settings, sdk.sleep_impl())
+        .ok_or_else(|| Error::Input("no HTTPS connector available".into()))?;
+    let shared = connector.clone();
+    let sdk = sdk
+        .into_builder()
+        .http_client(http_client_fn(move |_, _| shared.clone()))
+        .build();
     let client = aws_sdk_sqs::Client::new(&sdk);
     let backoff = Backoff {
         max_attempts,
         ..Backoff::default()
     };
     let throttle = Throttle::new(concurrency, None, backoff);
-    let resolved = queue::resolve(&client, &throttle, queue).await?;
-    Ok((client, throttle, resolved))
+    let queue = queue::resolve(&client, &throttle, queue).await?;
+    Ok(Connection {
+        sdk,
+        client,
+        connector,
+        throttle,
+        queue,
+    })
 }
 
 async fn stats_cmd(cli: &Cli, args: &StatsArgs) -> Result<i32> {
     let queue = QueueRef::parse(&args.queue);
-    let (client, throttle, queue) = connect(&cli.aws, &queue, 4, 5).await?;
+    let Connection {
+        client,
+        throttle,
+        queue,
+        ..
+    } = connect(&cli.aws, &queue, 4, 5).await?;
     let depth = stats::depth(&client, &throttle, &queue).await?;
     if args.nagios {
         return Ok(stats::check(&queue, &depth, args).emit());
@@ -260,10 +298,26 @@ async fn message(cli: &Cli, args: &MessageArgs) -> Result<i32> {
     };
 
     let producers = args.concurrent_producers as usize;
-    let (client, throttle, queue) =
-        connect(&cli.aws, &queue_ref, producers, args.max_attempts).await?;
-    let max_message = queue::max_message_size(&client, &throttle, &queue).await?;
-    tracing::debug!(url = %queue.url, max_message, fifo = queue.fifo, "queue resolved");
+    let Connection {
+        sdk,
+        client,
+        connector,
+        throttle,
+        queue,
+    } = connect(&cli.aws, &queue_ref, producers, args.max_attempts).await?;
+    let endpoint = EndpointCapture::default();
+    let max_message = queue::max_message_size(&client, &throttle, &queue, &endpoint).await?;
+    let endpoint = endpoint.get().ok_or_else(|| {
+        Error::Input(format!(
+            "queue {}: no SQS endpoint was resolved for it",
+            queue.name
+        ))
+    })?;
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .unwrap_or_default();
+    tracing::debug!(url = %queue.url, %endpoint, max_message, fifo = queue.fifo, "queue resolved");
 
     let fifo = queue.fifo.then(|| Fifo {
         groups: match (args.groups, args.group_per_message) {
@@ -301,9 +355,15 @@ async fn message(cli: &Cli, args: &MessageArgs) -> Result<i32> {
     let tally = Arc::new(Tally::default());
     let ctl = Arc::new(Control::default());
     let progress = cli.output.progress(total, "sending");
+    let wire = Wire::new(
+        connector,
+        endpoint,
+        region,
+        sdk.credentials_provider(),
+        &queue.url,
+    );
     let sender = Arc::new(Sender {
-        client,
-        queue_url: queue.url.clone(),
+        wire,
         queue_name: queue.name.clone(),
         throttle: throttle.clone(),
         backoff: Backoff {

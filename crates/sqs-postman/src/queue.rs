@@ -8,6 +8,7 @@ use mc_aws_common::error::describe_sdk_error;
 use mc_aws_common::retry::Throttle;
 
 use crate::error::Result;
+use crate::wire::EndpointCapture;
 
 /// The largest message and batch payload SQS accepts (1 MiB).
 pub const SQS_MAX_BYTES: usize = 1024 * 1024;
@@ -121,11 +122,13 @@ pub async fn resolve(client: &Client, throttle: &Arc<Throttle>, queue: &QueueRef
 }
 
 /// The queue's MaximumMessageSize (bytes), capped at [`SQS_MAX_BYTES`].
-/// Also proves the queue exists and the credentials work, before anything is sent.
+/// Also proves the queue exists and the credentials work, before anything is
+/// sent, and records the endpoint the SDK resolved in `endpoint`.
 pub async fn max_message_size(
     client: &Client,
     throttle: &Arc<Throttle>,
     queue: &Queue,
+    endpoint: &EndpointCapture,
 ) -> Result<usize> {
     let out = throttle
         .call(|| {
@@ -133,6 +136,8 @@ pub async fn max_message_size(
                 .get_queue_attributes()
                 .queue_url(&queue.url)
                 .attribute_names(QueueAttributeName::MaximumMessageSize)
+                .customize()
+                .interceptor(endpoint.clone())
                 .send()
         })
         .await

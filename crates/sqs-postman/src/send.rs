@@ -1,26 +1,24 @@
-//! The producers: each takes a batch, sends it with SendMessageBatch through
-//! the shared [`Throttle`], and resends only the entries SQS failed through
-//! no fault of ours, with backoff, until they succeed or run out of attempts.
+//! The producers: each takes a batch, sends it with SendMessageBatch (see
+//! [`crate::wire`]) through the shared [`Throttle`], and resends only the
+//! entries SQS failed through no fault of ours, with backoff, until they
+//! succeed or run out of attempts.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_sqs::error::ProvideErrorMetadata;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use aws_sdk_sqs::Client;
-use mc_aws_common::error::{classify, describe_sdk_error, ErrorClass, ToolError};
-use mc_aws_common::retry::{Backoff, Throttle};
+use mc_aws_common::error::{ErrorClass, ToolError};
+use mc_aws_common::retry::{Backoff, Classify, Throttle};
 use tokio::sync::{mpsc, Mutex};
 
 use crate::control::Control;
 use crate::report::Tally;
 use crate::source::Pending;
+use crate::wire::Wire;
 
 /// Everything a producer needs.
 pub struct Sender {
-    pub client: Client,
-    pub queue_url: String,
+    pub wire: Wire,
     pub queue_name: String,
     pub throttle: Arc<Throttle>,
     /// Backoff and attempts for resending failed entries.
@@ -71,31 +69,19 @@ impl Sender {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff.delay(attempt)).await;
             }
-            // The first attempt takes the entries; only a retried request rebuilds them.
-            let entries = |b: &[Pending]| -> Vec<SendMessageBatchRequestEntry> {
-                b.iter().map(|p| p.entry.clone()).collect()
-            };
-            let mut first = Some(entries(&batch));
             let result = self
                 .throttle
-                .call(|| {
-                    let req = self
-                        .client
-                        .send_message_batch()
-                        .queue_url(&self.queue_url)
-                        .set_entries(Some(first.take().unwrap_or_else(|| entries(&batch))));
-                    async move {
-                        let start = Instant::now();
-                        let r = req.send().await;
-                        self.tally.latency.record(start.elapsed());
-                        r
-                    }
+                .call(|| async {
+                    let start = Instant::now();
+                    let r = self.wire.send(&batch).await;
+                    self.tally.latency.record(start.elapsed());
+                    r
                 })
                 .await;
             let out = match result {
                 Ok(out) => out,
                 Err(err) => {
-                    let code = err.code().unwrap_or("");
+                    let code = err.code();
                     if TOO_LONG.contains(&code) && batch.len() > 1 {
                         tracing::debug!(
                             entries = batch.len(),
@@ -109,11 +95,11 @@ impl Sender {
                     }
                     let n = batch.len() as u64;
                     let what = format!("queue {}", self.queue_name);
-                    let class = classify(&err);
+                    let class = err.class();
                     let described = if class == ErrorClass::Permanent {
-                        describe_sdk_error(&err, &what)
+                        err.describe(&what)
                     } else {
-                        let detail = describe_sdk_error(&err, &what).to_string();
+                        let detail = err.describe(&what).to_string();
                         let detail = detail.strip_prefix(&format!("{what}: ")).unwrap_or(&detail);
                         ToolError::Service {
                             what,
@@ -123,58 +109,44 @@ impl Sender {
                             ),
                         }
                     };
-                    let code = if code.is_empty() {
-                        "RequestFailed"
-                    } else {
-                        code
-                    };
                     self.tally.fail(n, code, || described.to_string());
                     // A request that fails for good (access denied, queue gone,
                     // retries exhausted) would fail for every other batch too.
-                    tracing::debug!(?class, "SendMessageBatch failed: {err:?}");
+                    tracing::debug!(?class, "SendMessageBatch failed: {err}");
                     self.ctl.abort(described.into());
                     continue;
                 }
             };
             self.tally.batches.fetch_add(1, Ordering::Relaxed);
             let mut done = vec![false; batch.len()];
-            let find = |id: &str| batch.iter().position(|p| p.entry.id == id);
             let mut sent = 0u64;
-            for ok in out.successful() {
-                if let Some(i) = find(ok.id()) {
-                    if !done[i] {
-                        done[i] = true;
-                        sent += 1;
-                    }
+            for &i in &out.successful {
+                if !done[i] {
+                    done[i] = true;
+                    sent += 1;
                 }
             }
             self.tally.sent.fetch_add(sent, Ordering::Relaxed);
             self.progress.inc(sent);
             let mut retry = Vec::new();
             let attempts_left = attempt + 1 < self.backoff.max_attempts;
-            for f in out.failed() {
-                let Some(i) = find(f.id()) else { continue };
-                if done[i] {
+            for f in &out.failed {
+                if done[f.index] {
                     continue;
                 }
-                done[i] = true;
-                let p = &batch[i];
-                if f.sender_fault() || !attempts_left {
-                    let why = if f.sender_fault() {
+                done[f.index] = true;
+                let p = &batch[f.index];
+                if f.sender_fault || !attempts_left {
+                    let why = if f.sender_fault {
                         "rejected"
                     } else {
                         "still failing after retries"
                     };
-                    self.tally.fail(1, f.code(), || {
-                        format!(
-                            "message {}: {why}: {} ({})",
-                            p.seq,
-                            f.message().unwrap_or(""),
-                            f.code()
-                        )
+                    self.tally.fail(1, &f.code, || {
+                        format!("message {}: {why}: {} ({})", p.seq, f.message, f.code)
                     });
                 } else {
-                    tracing::debug!(seq = p.seq, code = f.code(), "entry failed, will resend");
+                    tracing::debug!(seq = p.seq, code = %f.code, "entry failed, will resend");
                     retry.push(p.clone());
                 }
             }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::mpsc;
 
@@ -19,6 +18,7 @@ use crate::cli::{AttrType, AttributeArg};
 use crate::control::Control;
 use crate::report::Tally;
 use crate::template::{Template, TemplateError};
+use crate::wire::push_json_str;
 
 /// Entries per SendMessageBatch (SQS limit).
 pub const BATCH_MAX_ENTRIES: usize = 10;
@@ -31,12 +31,15 @@ const MAX_LAG: Duration = Duration::from_secs(1);
 /// How many rejected input lines are logged one by one.
 const MAX_LOGGED_REJECTS: u64 = 10;
 
-/// A message on its way: its batch entry and its size as SQS counts it.
+/// A message on its way: its batch entry, encoded once, and its size as SQS counts it.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub seq: u64,
     pub size: usize,
-    pub entry: SendMessageBatchRequestEntry,
+    /// The entry's JSON members after its `"Id"`, each with a leading comma
+    /// (`,"MessageBody":"…","MessageAttributes":{…}`): the request is these
+    /// concatenated, whichever batch and position the entry ends up in.
+    pub json: Vec<u8>,
 }
 
 /// FIFO message groups.
@@ -126,10 +129,10 @@ impl Packer {
             .sum()
     }
 
-    /// Builds message `seq`'s entry (id `id` in its batch) from its body.
-    pub fn pack(&self, seq: u64, body: String) -> Result<Pending, Reject> {
+    /// Builds message `seq`'s batch entry from its body.
+    pub fn pack(&self, seq: u64, body: &str) -> Result<Pending, Reject> {
         if self.check_json {
-            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body) {
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(body) {
                 return Err(Reject {
                     code: "InvalidJson",
                     message: format!("not valid JSON ({e}); use --raw to send it anyway"),
@@ -143,22 +146,34 @@ impl Packer {
             });
         }
         let mut size = body.len();
-        let mut entry = SendMessageBatchRequestEntry::builder()
-            .id(String::new())
-            .message_body(body)
-            .set_delay_seconds(self.delay_seconds);
         for a in &self.attributes {
-            let value = a.value.render(seq);
-            size += a.name.len() + a.data_type.as_str().len() + value.len();
-            let v = MessageAttributeValue::builder()
-                .data_type(a.data_type.as_str())
-                .string_value(value)
-                .build()
-                .map_err(|e| Reject {
-                    code: "InvalidAttribute",
-                    message: e.to_string(),
-                })?;
-            entry = entry.message_attributes(a.name.clone(), v);
+            size += a.name.len() + a.data_type.as_str().len();
+        }
+        // Attribute values are rendered once, straight into the entry.
+        let mut json = Vec::with_capacity(body.len() + body.len() / 8 + 32);
+        json.extend_from_slice(b",\"MessageBody\":");
+        push_json_str(&mut json, body);
+        if let Some(d) = self.delay_seconds {
+            json.extend_from_slice(format!(",\"DelaySeconds\":{d}").as_bytes());
+        }
+        if !self.attributes.is_empty() {
+            json.extend_from_slice(b",\"MessageAttributes\":{");
+            let mut value = String::new();
+            for (i, a) in self.attributes.iter().enumerate() {
+                value.clear();
+                a.value.render_into(seq, &mut value);
+                size += value.len();
+                if i > 0 {
+                    json.push(b',');
+                }
+                push_json_str(&mut json, &a.name);
+                json.extend_from_slice(b":{\"DataType\":");
+                push_json_str(&mut json, a.data_type.as_str());
+                json.extend_from_slice(b",\"StringValue\":");
+                push_json_str(&mut json, &value);
+                json.push(b'}');
+            }
+            json.push(b'}');
         }
         if size > self.max_message {
             return Err(Reject {
@@ -170,15 +185,12 @@ impl Packer {
             });
         }
         if let Some(f) = &self.fifo {
-            entry = entry
-                .message_group_id(f.groups.id(seq))
-                .message_deduplication_id(format!("{}-{seq}", f.run_id));
+            json.extend_from_slice(b",\"MessageGroupId\":");
+            push_json_str(&mut json, &f.groups.id(seq));
+            json.extend_from_slice(b",\"MessageDeduplicationId\":");
+            push_json_str(&mut json, &format!("{}-{seq}", f.run_id));
         }
-        let entry = entry.build().map_err(|e| Reject {
-            code: "InvalidEntry",
-            message: e.to_string(),
-        })?;
-        Ok(Pending { seq, size, entry })
+        Ok(Pending { seq, size, json })
     }
 }
 
@@ -241,8 +253,6 @@ impl Batcher<'_> {
         if full && !self.flush().await {
             return false;
         }
-        let mut p = p;
-        p.entry.id = self.cur.len().to_string();
         self.bytes += p.size;
         self.cur.push(p);
         if self.first_due.is_none() {
@@ -271,6 +281,8 @@ pub async fn generate(
         first_due: None,
     };
     let mut schedule = pace.rate.map(|r| Schedule::new(r, Instant::now()));
+    // Each body is rendered into this one buffer and encoded into its entry from there.
+    let mut body = String::new();
     let mut lines = match input {
         Input::Template(t) => {
             let mut seq = 0u64;
@@ -280,7 +292,9 @@ pub async fn generate(
                     Some(due) => due,
                     None => break,
                 };
-                match packer.pack(seq, t.render(seq)) {
+                body.clear();
+                t.render_into(seq, &mut body);
+                match packer.pack(seq, &body) {
                     Ok(p) => {
                         if !batcher.push(p, due).await {
                             return Ok(());
@@ -326,7 +340,11 @@ pub async fn generate(
         } else {
             match std::str::from_utf8(&buf) {
                 Ok(text) => match Template::parse(text) {
-                    Ok(t) => packer.pack(seq, t.render(seq)),
+                    Ok(t) => {
+                        body.clear();
+                        t.render_into(seq, &mut body);
+                        packer.pack(seq, &body)
+                    }
                     Err(e) => Err(Reject {
                         code: "BadPlaceholder",
                         message: e.to_string(),
@@ -471,20 +489,29 @@ mod tests {
         Packer::new(&[], None, None, max, check_json).unwrap()
     }
 
+    /// The entry as SQS receives it.
+    fn entry(p: &Pending) -> serde_json::Value {
+        let mut text = br#"{"Id":"0""#.to_vec();
+        text.extend_from_slice(&p.json);
+        text.push(b'}');
+        serde_json::from_slice(&text).unwrap()
+    }
+
     #[test]
     fn pack_checks_json_and_size() {
         let p = packer(20, true);
-        assert!(p.pack(1, r#"{"a":1}"#.into()).is_ok());
-        assert_eq!(p.pack(1, "{".into()).unwrap_err().code, "InvalidJson");
+        let ok = p.pack(1, r#"{"a":1}"#).unwrap();
+        assert_eq!(entry(&ok)["MessageBody"], r#"{"a":1}"#);
+        assert_eq!(p.pack(1, "{").unwrap_err().code, "InvalidJson");
         assert_eq!(
-            p.pack(1, format!("\"{}\"", "x".repeat(30)))
+            p.pack(1, &format!("\"{}\"", "x".repeat(30)))
                 .unwrap_err()
                 .code,
             "MessageTooLong"
         );
-        assert!(packer(20, false).pack(1, "not json".into()).is_ok());
+        assert!(packer(20, false).pack(1, "not json").is_ok());
         assert_eq!(
-            packer(20, false).pack(1, String::new()).unwrap_err().code,
+            packer(20, false).pack(1, "").unwrap_err().code,
             "EmptyMessage"
         );
     }
@@ -497,10 +524,11 @@ mod tests {
             value: "%seq%".into(),
         }];
         let p = Packer::new(&attrs, None, None, 1000, true).unwrap();
-        let m = p.pack(123, "1".into()).unwrap();
+        let m = p.pack(123, "1").unwrap();
         assert_eq!(m.size, 1 + 1 + "Number".len() + 3);
-        let a = &m.entry.message_attributes.as_ref().unwrap()["n"];
-        assert_eq!(a.string_value(), Some("123"));
+        let a = &entry(&m)["MessageAttributes"]["n"];
+        assert_eq!(a["StringValue"], "123");
+        assert_eq!(a["DataType"], "Number");
         assert_eq!(p.attributes_max_len(Some(999)), 1 + 6 + 3);
     }
 
@@ -516,20 +544,15 @@ mod tests {
         let p = Packer::new(&[], Some(fifo), None, 1000, false).unwrap();
         let groups: Vec<String> = (1..=4)
             .map(|s| {
-                p.pack(s, "x".into())
+                entry(&p.pack(s, "x").unwrap())["MessageGroupId"]
+                    .as_str()
                     .unwrap()
-                    .entry
-                    .message_group_id
-                    .unwrap()
+                    .to_string()
             })
             .collect();
         assert_eq!(groups, ["g-0", "g-1", "g-2", "g-0"]);
-        let d = p
-            .pack(7, "x".into())
-            .unwrap()
-            .entry
-            .message_deduplication_id;
-        assert_eq!(d.as_deref(), Some("run-7"));
+        let d = entry(&p.pack(7, "x").unwrap());
+        assert_eq!(d["MessageDeduplicationId"], "run-7");
         assert_eq!(Groups::PerMessage { prefix: "g".into() }.id(5), "g-5");
         assert_eq!(Groups::Fixed("g".into()).id(5), "g");
     }
@@ -584,7 +607,7 @@ mod tests {
         assert_eq!(sizes, [10, 10, 5]);
         let seqs: Vec<u64> = batches.iter().flatten().map(|p| p.seq).collect();
         assert_eq!(seqs, (1..=25).collect::<Vec<_>>());
-        assert_eq!(batches[0][3].entry.id, "3");
+        assert_eq!(entry(&batches[0][3])["MessageBody"], "4");
         assert_eq!(tally.generated.load(Ordering::Relaxed), 25);
     }
 
@@ -607,10 +630,10 @@ mod tests {
         let data: &'static [u8] = b"{\"a\":1}\n\nnot json\n{\"b\":%seq%}\n";
         let p = packer(1000, true);
         let (batches, tally) = collect(Input::Lines(Box::new(data)), Pace::default(), &p).await;
-        let bodies: Vec<&str> = batches
+        let bodies: Vec<String> = batches
             .iter()
             .flatten()
-            .map(|p| p.entry.message_body.as_str())
+            .map(|p| entry(p)["MessageBody"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(bodies, [r#"{"a":1}"#, r#"{"b":3}"#]);
         assert_eq!(tally.failed.load(Ordering::Relaxed), 1);
