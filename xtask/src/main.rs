@@ -10,6 +10,8 @@ use std::time::Instant;
 
 mod bench;
 mod ci;
+mod demo;
+mod dist;
 mod test;
 // Further subcommands (bench, demo, dist, fuzz) go here as their own modules.
 
@@ -20,6 +22,11 @@ commands:
   test [--all] [-- <cargo test args>]   run the workspace tests against one shared
                                         ministack and moto (--all: also slow tests)
   ci [--all]                            fmt, clippy, tests, install every tool (what CI runs)
+  demo [--objects N] [--keep] [--release]
+                                        a live zero-downtime bucket migration with the real
+                                        tools on a private local ministack (nothing on AWS)
+  dist [--out DIR]                      shell completions and man pages for every tool
+                                        (default target/dist)
   help                                  this text
 ";
 
@@ -31,6 +38,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("ci") => ci::run(&rest),
         Some("bench") => bench::run(&rest),
+        Some("demo") => demo::run(&rest),
+        Some("dist") => dist::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(0)

@@ -2,8 +2,9 @@
 //!
 //! Installs the emulators if needed, starts one ministack and one moto for
 //! the whole run, exports `MC_TEST_MINISTACK_URL` / `MC_TEST_MOTO_URL` so every
-//! test process uses them, runs `cargo test --workspace --exclude xtask`, and
-//! stops the emulators. `--all` also sets `MC_TEST_SLOW=1` (slow reliability
+//! test process uses them, runs `cargo test --workspace` (xtask's own tests
+//! included: `xtask/tests/demo.rs` runs `cargo xtask demo` at a small size),
+//! and stops the emulators. `--all` also sets `MC_TEST_SLOW=1` (slow reliability
 //! tests). The exit code is cargo test's.
 
 use anyhow::{bail, Context, Result};
@@ -64,7 +65,7 @@ pub(crate) fn run_tests(args: &TestArgs) -> Result<u8> {
         .iter()
         .any(|a| a == "-p" || a.starts_with("--package") || a.starts_with("-p"));
     if !selects_packages {
-        cmd.args(["--workspace", "--exclude", "xtask"]);
+        cmd.arg("--workspace");
     }
     cmd.args(&args.cargo_args)
         .env(EmulatorKind::Ministack.url_env_var(), ministack.endpoint())
