@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use mc_aws_common::acl::{self, BucketAclSettings, ObjectOwnership};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::listing::s3::S3Source;
@@ -13,6 +13,7 @@ use mc_aws_common::listing::{shard_ranges, KeyRange};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::{config, exit};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::cli::Cli;
 use crate::error::Error;
@@ -161,7 +162,8 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
 
     let progress = cli.output.progress(None, "keys");
     let (rec_tx, mut rec_rx) = mpsc::unbounded_channel::<Record>();
-    let mut inflight = FuturesUnordered::new();
+    // Each batch is its own task, so batches run on all cores.
+    let mut inflight: JoinSet<(usize, Result<Finished, Error>)> = JoinSet::new();
     let mut summary = Summary::default();
     let mut input_done = false;
     let mut stopping = false;
@@ -197,16 +199,22 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                 tracing::warn!("interrupted: saving state and stopping");
                 interrupted = true;
                 stopping = true;
-                // Unfinished batches are dropped; their spans stay to do.
-                inflight.clear();
+                // Unfinished batches are cancelled; their spans stay to do.
+                inflight.abort_all();
             }
             Some(rec) = rec_rx.recv() => {
                 if !emit(rec, &mut summary, reporter) {
                     stopping = true;
-                    inflight.clear();
+                    inflight.abort_all();
                 }
             }
-            Some((keys, done)) = inflight.next(), if !inflight.is_empty() => {
+            Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
+                let (keys, done) = match joined {
+                    Ok(j) => j,
+                    // Cancelled after an interruption: nothing to record.
+                    Err(e) if e.is_cancelled() => continue,
+                    Err(e) => (0, Err(Error::Aws(ToolError::Other(format!("internal error: {e}"))))),
+                };
                 pending_keys -= keys;
                 // Every record of the batch was sent before it finished.
                 while let Ok(rec) = rec_rx.try_recv() {
@@ -225,7 +233,7 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                     Err(e) => {
                         fatal.get_or_insert(e);
                         stopping = true;
-                        inflight.clear();
+                        inflight.abort_all();
                     }
                 }
                 if let Some(p) = state_path {
@@ -241,7 +249,7 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
                         let keys = w.len();
                         pending_keys += keys;
                         let batch = process(job.clone(), w, rec_tx.clone());
-                        inflight.push(async move { (keys, batch.await) });
+                        inflight.spawn(async move { (keys, batch.await) });
                     }
                     Some(Err(e)) => {
                         fatal.get_or_insert(e);
