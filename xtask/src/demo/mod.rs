@@ -132,7 +132,7 @@ impl DemoArgs {
 
 pub(crate) fn run(args: &[String]) -> Result<u8> {
     let args = DemoArgs::parse(args)?;
-    let total = Instant::now();
+    let setup = Instant::now();
     println!(
         "xtask demo: a zero-downtime migration of a live bucket ({} objects to start with), \
          on a private local ministack; nothing touches AWS.",
@@ -148,7 +148,9 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
     );
 
     let started = heading("0", "Start a private ministack");
-    let emulator = Emulator::start(EmulatorKind::Ministack);
+    // Installs the emulators into .venv/ on first use (as `cargo xtask test` does).
+    crate::test::setup_emulators()?;
+    let emulator = start_ministack()?;
     println!(
         "    ministack at {} (region {}), ready in {}",
         emulator.endpoint(),
@@ -164,6 +166,8 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
         .context("cannot start the tokio runtime")?;
     // Set once the queue exists, for --keep.
     let queue_url = OnceLock::new();
+    let setup = setup.elapsed();
+    let migration = Instant::now();
     let outcome = runtime.block_on(async {
         tokio::select! {
             r = migrate(&emulator, &tools, &args, &queue_url) => r.map(Some),
@@ -172,7 +176,7 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
     });
     let code = match outcome {
         Ok(Some(problems)) => {
-            verdict(&problems, total.elapsed());
+            verdict(&problems, migration.elapsed(), setup);
             u8::from(!problems.is_empty())
         }
         Ok(None) => {
@@ -195,6 +199,23 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
     drop(runtime);
     emulator.stop();
     Ok(code)
+}
+
+/// A private ministack; the kit panics when it cannot start one, which is
+/// turned into an error here (the panic message is the explanation).
+fn start_ministack() -> Result<Emulator> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let started = std::panic::catch_unwind(|| Emulator::start(EmulatorKind::Ministack));
+    std::panic::set_hook(hook);
+    started.map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "unknown reason".into());
+        anyhow::anyhow!("cannot start ministack: {message}")
+    })
 }
 
 /// `==> [1/6] title`; returns the start time.
@@ -687,17 +708,16 @@ async fn drain(
 }
 
 /// The final line: complete and exact, or what is wrong.
-fn verdict(problems: &[String], total: Duration) {
+fn verdict(problems: &[String], migration: Duration, setup: Duration) {
+    let took = format!(
+        "the migration took {}, building the tools and starting ministack {}",
+        secs(migration),
+        secs(setup)
+    );
     if problems.is_empty() {
-        println!(
-            "\nxtask demo: MIGRATION COMPLETE AND EXACT, zero downtime (total {})",
-            secs(total)
-        );
+        println!("\nxtask demo: MIGRATION COMPLETE AND EXACT, with zero downtime ({took})");
     } else {
-        println!(
-            "\nxtask demo: MIGRATION INCOMPLETE (total {}):",
-            secs(total)
-        );
+        println!("\nxtask demo: MIGRATION INCOMPLETE ({took}):");
         for p in problems {
             println!("    - {p}");
         }
