@@ -148,10 +148,7 @@ impl Contender {
     }
 
     /// Checks each successful run (untimed) with its stdout; see [`Check`].
-    pub fn check(
-        mut self,
-        f: impl Fn(&str) -> anyhow::Result<Option<String>> + 'static,
-    ) -> Self {
+    pub fn check(mut self, f: impl Fn(&str) -> anyhow::Result<Option<String>> + 'static) -> Self {
         self.check = Some(Box::new(f));
         self
     }
@@ -390,11 +387,7 @@ struct Sample {
 }
 
 /// Runs `c` once; returns the sample and the run's stdout.
-fn measure(
-    c: &Contender,
-    scratch: &Path,
-    timeout: Duration,
-) -> anyhow::Result<(Sample, String)> {
+fn measure(c: &Contender, scratch: &Path, timeout: Duration) -> anyhow::Result<(Sample, String)> {
     let time_bin = Path::new("/usr/bin/time");
     let time_out = scratch.join("time.out");
     let _ = std::fs::remove_file(&time_out);
