@@ -388,8 +388,10 @@ impl S3Copier {
             .args(["-j", &OURS_J.to_string(), "-o", "json", "-q"])
             .args(["s3://src/", "s3://dst/"])
             .floor(
-                page * pages * 2 / OURS_J,
-                format!("2 × {pages} list pages × {PAGE_MS} ms / {OURS_J} in flight"),
+                page * (2 * pages).div_ceil(OURS_J),
+                format!(
+                    "2 × {pages} list pages × {PAGE_MS} ms / {OURS_J} in flight (at least one page)"
+                ),
             )
             .check(move |out| check_ours(out, 0, n).map(Some))
             .baseline();
