@@ -15,6 +15,7 @@ pub mod compare;
 pub mod copy;
 pub mod events;
 pub mod iam;
+pub mod interrupt;
 pub mod lambda;
 pub mod options;
 pub mod preflight;
@@ -55,10 +56,11 @@ pub fn main() -> i32 {
         }
     };
     let result = runtime.block_on(async {
+        let stop = interrupt::Interrupt::install("s3-copier");
         match cli.command {
-            Command::Sync(a) => sync::run(a, &cli.aws, &cli.output).await,
-            Command::Verify(a) => verify::run(a, &cli.aws, &cli.output).await,
-            Command::Worker(a) => worker::run(a, &cli.aws, &cli.output).await,
+            Command::Sync(a) => sync::run(a, &cli.aws, &cli.output, stop).await,
+            Command::Verify(a) => verify::run(a, &cli.aws, &cli.output, stop).await,
+            Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
             Command::IamPolicy(a) => {
                 let policy = iam::policy(&a);
                 let text = serde_json::to_string_pretty(&policy).unwrap_or_default();

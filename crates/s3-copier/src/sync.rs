@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::cli::SyncArgs;
 use crate::compare::{intersect, map_span, merge_join, Pair};
 use crate::copy::{Copier, CopyError, Side};
+use crate::interrupt::{Interrupt, GRACE};
 use crate::options::CopyOptions;
 use crate::preflight;
 use crate::report::{Counts, Failure, SyncReport};
@@ -86,6 +87,8 @@ struct Job {
     concurrency: usize,
     format: Format,
     printer: Mutex<Printer>,
+    /// Once set, no new request is started.
+    stop: Interrupt,
 }
 
 /// What one chunk came to.
@@ -93,6 +96,8 @@ struct ChunkDone {
     span: KeyRange,
     counts: Counts,
     failures: Vec<Failure>,
+    /// Stopped by a signal before every action was started: not finished.
+    interrupted: bool,
 }
 
 enum Action<'a> {
@@ -122,6 +127,14 @@ impl Job {
         };
         let src_prefix = &self.copier.src.url.prefix;
         let dst_prefix = &self.copier.dst.url.prefix;
+        if self.stop.is_set() {
+            return ChunkDone {
+                span: chunk.span,
+                counts: Counts::default(),
+                failures: Vec::new(),
+                interrupted: true,
+            };
+        }
         let dst_items =
             match list_dest_span(&self.dst_source, &chunk.span, src_prefix, dst_prefix).await {
                 Ok(d) => d,
@@ -136,6 +149,7 @@ impl Job {
                             key: format!("(destination span after {key:?})"),
                             reason: e.to_string(),
                         }],
+                        interrupted: false,
                     };
                 }
             };
@@ -189,24 +203,32 @@ impl Job {
                 span: chunk.span,
                 counts,
                 failures: Vec::new(),
+                interrupted: false,
             };
         }
         let results: Vec<_> = futures::stream::iter(actions)
             .map(|(a, _)| async move {
-                match a {
+                if self.stop.is_set() {
+                    return None;
+                }
+                Some(match a {
                     Action::Copy(e) => (e, true, self.copier.copy(&e.key, Some(e)).await.map(Some)),
                     Action::Delete(e) => (
                         e,
                         false,
                         self.copier.delete_dest(&e.key).await.map(|()| None),
                     ),
-                }
+                })
             })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut failures = Vec::new();
-        for (e, is_copy, r) in results {
+        let mut interrupted = false;
+        for (e, is_copy, r) in results.into_iter().filter_map(|r| {
+            interrupted |= r.is_none();
+            r
+        }) {
             match r {
                 Ok(Some(c)) => {
                     counts.copied += 1;
@@ -236,24 +258,9 @@ impl Job {
             span: chunk.span,
             counts,
             failures,
+            interrupted,
         }
     }
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn read_splits(path: &PathBuf) -> Result<Vec<String>, ToolError> {
@@ -276,7 +283,12 @@ fn read_splits(path: &PathBuf) -> Result<Vec<String>, ToolError> {
 }
 
 /// Runs `sync`; returns the exit code.
-pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+pub async fn run(
+    args: SyncArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<i32, ToolError> {
     let started = Instant::now();
     let opts = CopyOptions::from_args(&args.copy).map_err(|m| ToolError::Invalid {
         what: "sync".into(),
@@ -337,6 +349,7 @@ pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32,
         concurrency,
         format: out.output,
         printer: Mutex::new(Printer::new()),
+        stop: stop.clone(),
     });
     let mut report = SyncReport::new(ends.source.to_string(), ends.dest.to_string(), args.dry_run);
     report.notes = pf.notes.clone();
@@ -354,27 +367,46 @@ pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32,
     let max_chunks = (concurrency / 4).clamp(4, 64);
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
-    let mut stop = false;
+    let mut stopping = false;
     let mut fatal: Option<ToolError> = None;
     let mut dirty = false;
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    let signal = interrupted();
+    let signal = stop.wait();
     tokio::pin!(signal);
+    // After a signal: how long the requests in flight may take.
+    let grace = tokio::time::sleep(GRACE);
+    tokio::pin!(grace);
     loop {
-        if (listing_done || stop) && inflight.is_empty() {
+        if (listing_done || stopping) && inflight.is_empty() {
             break;
         }
         tokio::select! {
-            _ = &mut signal, if !stop => {
-                tracing::warn!("interrupted: finishing the copies in flight, then saving the checkpoint");
-                stop = true;
+            _ = &mut signal, if !stopping => {
+                tracing::warn!(
+                    "interrupted: finishing the copies in flight (at most {}s), then saving the checkpoint",
+                    GRACE.as_secs()
+                );
+                stopping = true;
                 report.complete = false;
+                grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
+                if dirty && !args.dry_run {
+                    save(checkpoint.as_ref(), args.state.as_ref());
+                    dirty = false;
+                }
+            }
+            _ = &mut grace, if stopping => {
+                tracing::warn!(
+                    "{} chunks still in flight after {}s: abandoned (they are not in the checkpoint)",
+                    inflight.len(),
+                    GRACE.as_secs()
+                );
+                break;
             }
             Some(d) = inflight.next(), if !inflight.is_empty() => {
                 let d: ChunkDone = d;
                 bar.inc(d.counts.listed);
                 report.counts.add(&d.counts);
-                let ok = d.failures.is_empty();
+                let ok = d.failures.is_empty() && !d.interrupted;
                 report.keep_failures(d.failures);
                 bar.set_message(format!("compared; {} to copy, {} failed", report.counts.copied, report.counts.failed));
                 if ok {
@@ -384,7 +416,7 @@ pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32,
                     }
                 }
             }
-            next = listing.next(), if !listing_done && !stop && inflight.len() < max_chunks => {
+            next = listing.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
                 match next {
                     None => listing_done = true,
                     Some(Err(e)) => {
@@ -422,7 +454,7 @@ pub async fn run(args: SyncArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32,
     if let Some(e) = fatal {
         return Err(e);
     }
-    Ok(if stop {
+    Ok(if stopping {
         exit::INTERRUPTED
     } else if report.counts.failed > 0 {
         exit::PARTIAL_FAILURE

@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::cli::VerifyArgs;
 use crate::compare::{merge_join, Pair};
 use crate::copy::Side;
+use crate::interrupt::Interrupt;
 use crate::preflight;
 use crate::sync::{list_dest_span, ranges_to_list};
 
@@ -157,20 +158,32 @@ fn finding(status: &'static str, key: &str, detail: Option<String>) -> Finding {
 }
 
 /// Runs `verify`; returns the exit code.
-pub async fn run(args: VerifyArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+pub async fn run(
+    args: VerifyArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<i32, ToolError> {
     if args.nagios {
-        return Ok(match verify(&args, aws, None).await {
-            Ok(t) => nagios_check(&t, args.warning, args.critical).emit(),
+        return Ok(match verify(&args, aws, None, &stop).await {
+            Ok((_, true)) => {
+                Check::unknown("S3COPIER", "interrupted before the check finished").emit()
+            }
+            Ok((t, false)) => nagios_check(&t, args.warning, args.critical).emit(),
             Err(e) => Check::unknown("S3COPIER", e).emit(),
         });
     }
     let printer = Mutex::new(Printer::new());
-    let t = verify(&args, aws, Some((&printer, out.output))).await?;
+    let (t, interrupted) = verify(&args, aws, Some((&printer, out.output)), &stop).await?;
     let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = match out.output {
-        Format::Json => p.json(&serde_json::json!({"status": "summary", "totals": t})),
-        Format::Human => p.line(format!(
-            "checked {}: {} up to date, {} missing, {} different, {} ACL different, {} extra{}",
+    let _ =
+        match out.output {
+            Format::Json => p.json(
+                &serde_json::json!({"status": "summary", "totals": t, "complete": !interrupted}),
+            ),
+            Format::Human => p.line(format!(
+            "{}checked {}: {} up to date, {} missing, {} different, {} ACL different, {} extra{}",
+            if interrupted { "interrupted, so far: " } else { "" },
             human_count(t.checked),
             human_count(t.same),
             human_count(t.missing),
@@ -183,9 +196,11 @@ pub async fn run(args: VerifyArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i3
                 String::new()
             }
         )),
-    };
+        };
     let _ = p.flush();
-    Ok(if t.lag() > 0 || t.errors > 0 {
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if t.lag() > 0 || t.errors > 0 {
         exit::PARTIAL_FAILURE
     } else {
         exit::SUCCESS
@@ -224,7 +239,8 @@ async fn verify(
     args: &VerifyArgs,
     aws: &AwsArgs,
     print: Option<(&Mutex<Printer>, Format)>,
-) -> Result<Totals, ToolError> {
+    stop: &Interrupt,
+) -> Result<(Totals, bool), ToolError> {
     let throttle = Throttle::from_args(&args.throttle);
     let (src, dst) = preflight::connect(aws, &args.endpoints).await?;
     let concurrency = args.throttle.concurrency as usize;
@@ -262,11 +278,15 @@ async fn verify(
     let mut inflight = FuturesUnordered::new();
     let mut totals = Totals::default();
     let mut listing_done = false;
+    let signal = stop.wait();
+    tokio::pin!(signal);
     loop {
         if listing_done && inflight.is_empty() {
             break;
         }
         tokio::select! {
+            // Only reads: what is in flight is simply dropped.
+            _ = &mut signal => return Ok((totals, true)),
             Some(r) = inflight.next(), if !inflight.is_empty() => {
                 let (t, found): (Totals, Vec<Finding>) = r?;
                 totals.add(&t);
@@ -297,7 +317,7 @@ async fn verify(
             }
         }
     }
-    Ok(totals)
+    Ok((totals, false))
 }
 
 #[cfg(test)]

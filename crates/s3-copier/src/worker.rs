@@ -25,10 +25,10 @@ use tokio::sync::Semaphore;
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
+use crate::interrupt::{Interrupt, GRACE};
 use crate::lambda::{handle_records, EventSummary};
 use crate::options::CopyOptions;
 use crate::preflight;
-use crate::sync::interrupted;
 
 /// Totals of a worker's run, printed when it stops.
 #[derive(Debug, Default, Serialize)]
@@ -159,7 +159,12 @@ impl Ctx {
 }
 
 /// Runs the worker until SIGINT/SIGTERM (or `--exit-when-idle`).
-pub async fn run(args: WorkerArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+pub async fn run(
+    args: WorkerArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<i32, ToolError> {
     let opts = CopyOptions::from_args(&args.copy).map_err(|m| ToolError::Invalid {
         what: "worker".into(),
         message: m,
@@ -214,7 +219,7 @@ pub async fn run(args: WorkerArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i3
     tracing::info!("worker: polling {}", args.queue);
     let slots = Arc::new(Semaphore::new(args.messages as usize));
     let mut last_message = Instant::now();
-    let signal = interrupted();
+    let signal = stop.wait();
     tokio::pin!(signal);
     let mut stopped_by_signal = false;
     loop {
@@ -262,10 +267,24 @@ pub async fn run(args: WorkerArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i3
         }
     }
     if stopped_by_signal {
-        tracing::warn!("stopping: finishing the messages in flight");
+        tracing::warn!(
+            "stopping: finishing the messages in flight (at most {}s)",
+            GRACE.as_secs()
+        );
+        // Messages still in flight after the grace period are not deleted:
+        // they come back after their visibility timeout.
+        let all = tokio::time::timeout(GRACE, slots.acquire_many(args.messages)).await;
+        if all.is_err() {
+            let left = args.messages as usize - slots.available_permits();
+            tracing::warn!(
+                "{left} messages still in flight after {}s: left on the queue for redelivery",
+                GRACE.as_secs()
+            );
+        }
+    } else {
+        // Wait for every message in flight.
+        let _all = slots.acquire_many(args.messages).await;
     }
-    // Wait for every message in flight.
-    let _all = slots.acquire_many(args.messages).await;
     let report = std::mem::take(&mut *ctx.lock_report());
     let mut p = Printer::new();
     let _ = match out.output {
@@ -283,7 +302,9 @@ pub async fn run(args: WorkerArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i3
         )),
     };
     let _ = p.flush();
-    Ok(if report.failed_messages > 0 {
+    Ok(if stopped_by_signal {
+        exit::INTERRUPTED
+    } else if report.failed_messages > 0 {
         exit::PARTIAL_FAILURE
     } else {
         exit::SUCCESS

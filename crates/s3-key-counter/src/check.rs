@@ -165,6 +165,7 @@ mod tests {
             elapsed: Duration::from_millis(1500),
             requests: StatsSnapshot::default(),
             splits: None,
+            interrupted: false,
         }
     }
 

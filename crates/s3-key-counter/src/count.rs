@@ -11,6 +11,7 @@ use mc_aws_common::listing::{self, KeyRange, ListOptions, PageSource};
 use mc_aws_common::retry::{StatsSnapshot, Throttle};
 use mc_aws_common::s3url::S3Url;
 
+use crate::interrupt::Interrupt;
 use crate::multipart::{self, MultipartTally};
 use crate::splits::SplitRecorder;
 use crate::tally::{Countable, PrefixGrouping, Tally};
@@ -45,6 +46,8 @@ pub struct Count {
     pub elapsed: Duration,
     pub requests: StatsSnapshot,
     pub splits: Option<SplitRecorder>,
+    /// Stopped by SIGINT/SIGTERM: the numbers are what was counted so far.
+    pub interrupted: bool,
 }
 
 impl Count {
@@ -66,6 +69,7 @@ pub async fn count_url(
     url: S3Url,
     opts: &CountOptions,
     progress: &ProgressBar,
+    stop: &Interrupt,
 ) -> Result<Count, ToolError> {
     let start = Instant::now();
     let grouping = opts
@@ -79,16 +83,19 @@ pub async fn count_url(
     let tally = Tally::new(grouping, opts.by_storage_class);
     let multipart = async {
         if opts.multipart {
-            multipart::count(
+            let counted = multipart::count(
                 &client,
                 &throttle,
                 &url.bucket,
                 &url.prefix,
                 opts.range.as_ref(),
                 opts.concurrency,
-            )
-            .await
-            .map(Some)
+            );
+            tokio::select! {
+                r = counted => r.map(Some),
+                // Interrupted: no partial upload count (it is not summable).
+                () = stop.wait() => Ok(None),
+            }
         } else {
             Ok(None)
         }
@@ -102,7 +109,7 @@ pub async fn count_url(
                 throttle.clone(),
             )
             .page_size(opts.page_size);
-            drain(source, tally, opts, progress).await
+            drain(source, tally, opts, progress, stop).await
         } else {
             let source = S3Source::new(
                 client.clone(),
@@ -111,10 +118,10 @@ pub async fn count_url(
                 throttle.clone(),
             )
             .page_size(opts.page_size);
-            drain(source, tally, opts, progress).await
+            drain(source, tally, opts, progress, stop).await
         }
     };
-    let ((tally, splits), multipart) = futures::try_join!(listed, multipart)?;
+    let ((tally, splits, interrupted), multipart) = futures::try_join!(listed, multipart)?;
     Ok(Count {
         url,
         tally,
@@ -122,6 +129,7 @@ pub async fn count_url(
         elapsed: start.elapsed(),
         requests: throttle.stats(),
         splits,
+        interrupted,
     })
 }
 
@@ -131,7 +139,8 @@ async fn drain<S>(
     mut tally: Tally,
     opts: &CountOptions,
     progress: &ProgressBar,
-) -> Result<(Tally, Option<SplitRecorder>), ToolError>
+    stop: &Interrupt,
+) -> Result<(Tally, Option<SplitRecorder>, bool), ToolError>
 where
     S: PageSource<Error = ToolError>,
     S::Item: Countable,
@@ -145,8 +154,17 @@ where
             buffer: opts.concurrency.max(16),
         },
     );
-    while let Some(chunk) = listing.next().await {
-        let chunk = chunk?;
+    let signal = stop.wait();
+    tokio::pin!(signal);
+    loop {
+        let chunk = tokio::select! {
+            // The requests in flight are dropped with the lister: they only read.
+            () = &mut signal => return Ok((tally, recorder, true)),
+            next = listing.next() => match next {
+                Some(chunk) => chunk?,
+                None => break,
+            },
+        };
         for item in &chunk.items {
             tally.add(item);
         }
@@ -156,5 +174,5 @@ where
         }
         progress.inc(n);
     }
-    Ok((tally, recorder))
+    Ok((tally, recorder, false))
 }

@@ -11,6 +11,7 @@
 pub mod check;
 pub mod cli;
 pub mod count;
+pub mod interrupt;
 pub mod multipart;
 pub mod report;
 pub mod splits;
@@ -183,6 +184,7 @@ fn plan_ranges(cli: &Cli, urls: &[S3Url]) -> Result<Vec<Option<KeyRange>>, Error
 }
 
 async fn execute(cli: &Cli) -> Result<i32, Error> {
+    let stop = interrupt::Interrupt::install("s3-key-counter");
     let urls = cli.parsed_urls().map_err(|e| Error::Usage(e.to_string()))?;
     let ranges = plan_ranges(cli, &urls)?;
     let source_config = config::load(
@@ -235,16 +237,20 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             };
             let opts = opts(range);
             let progress = &progress;
+            let stop = &stop;
             async move {
                 let client = config::client_for_bucket(sdk, &cli.aws, &url.bucket).await?;
                 let throttle = Throttle::from_args(&cli.throttle);
-                count::count_url(client, throttle, url.clone(), &opts, progress).await
+                count::count_url(client, throttle, url.clone(), &opts, progress, stop).await
             }
         });
     let result = try_join_all(jobs).await;
     progress.finish_and_clear();
     let mut counts = result?;
 
+    if counts.iter().any(|c| c.interrupted) || stop.is_set() {
+        return interrupted(cli, &counts);
+    }
     if let Some(metric) = cli.check {
         let check = check::evaluate(metric, &counts, cli.warning.as_ref(), cli.critical.as_ref());
         return Ok(check.emit());
@@ -271,6 +277,27 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
     write_report(&mut out, cli, &counts)?;
     out.flush()?;
     Ok(exit::SUCCESS)
+}
+
+/// After SIGINT/SIGTERM: the counts so far (marked partial), exit 130;
+/// UNKNOWN in Nagios mode (a partial count must not pass a threshold).
+fn interrupted(cli: &Cli, counts: &[Count]) -> Result<i32, Error> {
+    if cli.check.is_some() {
+        return Ok(Check::unknown(check::SERVICE, "interrupted before the count finished").emit());
+    }
+    if cli.emit_splits.is_some() {
+        // No split points from a partial count; stdout stays empty.
+        write_report(&mut io::stderr().lock(), cli, counts)?;
+    } else {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        write_report(&mut out, cli, counts)?;
+        out.flush()?;
+    }
+    let _ = writeln!(
+        io::stderr(),
+        "s3-key-counter: interrupted: the counts are partial (what was listed before the signal)"
+    );
+    Ok(exit::INTERRUPTED)
 }
 
 fn differences(counts: &[Count]) -> Vec<Difference> {

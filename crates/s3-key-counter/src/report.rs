@@ -32,6 +32,9 @@ pub struct CountLine<'a> {
     pub by_storage_class: Option<Vec<GroupJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart: Option<&'a MultipartTally>,
+    /// Only when stopped by a signal: the numbers are partial.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// `--versions` totals.
@@ -167,6 +170,7 @@ pub fn json_line<'a>(c: &'a Count, versions: bool, shard: Option<String>) -> Cou
         by_prefix: c.tally.by_prefix().map(|m| groups(m, with_versions)),
         by_storage_class: c.tally.by_storage_class().map(|m| groups(m, with_versions)),
         multipart: c.multipart.as_ref(),
+        interrupted: c.interrupted,
     }
 }
 
@@ -233,6 +237,9 @@ pub fn human(c: &Count, versions: bool, shard: Option<&str>) -> String {
         Some(s) => format!("{} (shard {s})\n", c.url),
         None => format!("{}\n", c.url),
     };
+    if c.interrupted {
+        out.push_str("  interrupted: partial count (what was listed before the signal)\n");
+    }
     for (k, v) in rows {
         out.push_str(&format!("  {k:<width$}  {v}\n"));
     }
