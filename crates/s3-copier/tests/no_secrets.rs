@@ -1,0 +1,224 @@
+//! No credential, session token or request signature ever reaches stdout or
+//! stderr, at any verbosity: the real binary runs against the emulator with
+//! recognisable fake credentials (and a session token), once with `-vvv` and
+//! once with `RUST_LOG=trace`, and both streams are searched for them.
+//!
+//! The access key id must not appear either: AWS calls it non-secret, but it
+//! names the key pair and many teams keep it out of logs. The SDK already
+//! hides the secret key, the token and the `Authorization` header; the key id
+//! (which it prints in its credential debug lines) is masked by
+//! `mc_aws_common::logging`, which redacts every log line.
+//!
+//! The helpers below are the same in every tool's `tests/no_secrets.rs`.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+const BIN: &str = "s3-copier";
+
+use aws_sdk_s3::types::ObjectCannedAcl;
+use mc_aws_common::acl::Acl;
+
+/// Two fresh buckets with ACLs enabled; the source holds one public-read and
+/// one private object.
+async fn buckets(prefix: &str) -> (aws_sdk_s3::Client, String, String) {
+    let s3 = mc_testkit::ministack().s3().await;
+    let src = mc_testkit::unique_name(&format!("{prefix}-src"));
+    let dst = mc_testkit::unique_name(&format!("{prefix}-dst"));
+    mc_testkit::create_bucket_with_acls(&s3, &src).await;
+    mc_testkit::create_bucket_with_acls(&s3, &dst).await;
+    for (key, acl) in [
+        ("public", ObjectCannedAcl::PublicRead),
+        ("private", ObjectCannedAcl::Private),
+    ] {
+        s3.put_object()
+            .bucket(&src)
+            .key(key)
+            .acl(acl)
+            .body(b"data".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    (s3, src, dst)
+}
+
+async fn acl_of(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Acl {
+    let a = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    Acl::from_sdk(a.owner(), a.grants())
+}
+
+/// `s3-copier <args> s3://src s3://dst`, plain (no secrets check), asserting success.
+fn copier(args: &[&str], src: &str, dst: &str) {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin(BIN));
+    mc_testkit::ministack().apply_env(&mut cmd);
+    let out = cmd
+        .env_remove("RUST_LOG")
+        .args(args)
+        .arg(format!("s3://{src}"))
+        .arg(format!("s3://{dst}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_verify_print_no_secret_at_any_verbosity() {
+    let emu = mc_testkit::ministack();
+    let (_s3, src, dst) = buckets("nosec").await;
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let outs = tokio::task::spawn_blocking(move || {
+        let sync = run_checked(emu, &["sync", "-o", "json", &s, &d]);
+        let verify = run_checked(emu, &["verify", "-o", "json", "--acl", &s, &d]);
+        (sync, verify)
+    })
+    .await
+    .unwrap();
+    for out in outs.0.iter().chain(&outs.1) {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    // verify after sync: nothing missing, nothing different.
+    let report = stdout(&outs.1[1]);
+    assert!(report.contains("\"missing\":0"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acl_skip_and_private_never_copy_a_public_grant() {
+    for mode in ["skip", "private"] {
+        let (s3, src, dst) = buckets(&format!("acl-{mode}")).await;
+        let (s, d) = (src.clone(), dst.clone());
+        tokio::task::spawn_blocking(move || copier(&["sync", "--acl", mode], &s, &d))
+            .await
+            .unwrap();
+        for key in ["public", "private"] {
+            let acl = acl_of(&s3, &dst, key).await;
+            assert!(!acl.is_public(), "--acl {mode}: {key} became public: {acl}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_canned_acl_applies_only_when_asked_for() {
+    let (s3, src, dst) = buckets("acl-copy").await;
+    let (s, d) = (src.clone(), dst.clone());
+    // Default `--acl copy`: the private object stays private, the public one stays public.
+    tokio::task::spawn_blocking(move || copier(&["sync"], &s, &d))
+        .await
+        .unwrap();
+    assert!(!acl_of(&s3, &dst, "private").await.is_public());
+    assert!(acl_of(&s3, &dst, "public").await.is_public());
+
+    // Explicit `--acl public-read` into a fresh destination: every object, as asked.
+    let dst2 = mc_testkit::unique_name("acl-pub-dst");
+    mc_testkit::create_bucket_with_acls(&s3, &dst2).await;
+    let (s, d) = (src.clone(), dst2.clone());
+    tokio::task::spawn_blocking(move || copier(&["sync", "--acl", "public-read"], &s, &d))
+        .await
+        .unwrap();
+    assert!(acl_of(&s3, &dst2, "private").await.is_public());
+}
+
+const ACCESS_KEY_ID: &str = "AKIAFAKEDONOTPRINT";
+const SECRET_ACCESS_KEY: &str = "SeCrEtKeY-do-not-print-0123456789";
+const SESSION_TOKEN: &str = "SeSsIoNtOkEn-do-not-print-9876543210abcdefSESSION";
+
+/// The tool with the emulator's environment, the fake credentials above and
+/// the most logging one way or the other: `-vvv`, or `RUST_LOG=trace`.
+fn tool(emu: &mc_testkit::Emulator, verbose: bool) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin(BIN));
+    emu.apply_env(&mut cmd);
+    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    if verbose {
+        cmd.arg("-vvv");
+    } else {
+        cmd.env("RUST_LOG", "trace");
+    }
+    cmd
+}
+
+/// Runs `args` at `-vvv` and at `RUST_LOG=trace` and checks that neither
+/// stream of either run holds a credential, a token or a signature, and that
+/// both really logged. Returns the two outputs (`-vvv` first) for the caller
+/// to check the command did its job.
+fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
+    [true, false].map(|verbose| {
+        let out = tool(emu, verbose).args(args).output().unwrap();
+        let what = format!(
+            "{BIN} {} ({})",
+            args.join(" "),
+            if verbose { "-vvv" } else { "RUST_LOG=trace" }
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Without the SDK's debug lines the test would prove nothing.
+        assert!(
+            stderr.contains(" DEBUG ") || stderr.contains(" TRACE "),
+            "{what}: nothing logged:\n{stderr}"
+        );
+        assert_no_secrets(&what, &out);
+        out
+    })
+}
+
+/// Fails if either stream holds a credential, a token or a signature.
+fn assert_no_secrets(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        let lower = text.to_ascii_lowercase();
+        for secret in [ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN] {
+            assert!(
+                !text.contains(secret),
+                "{what}: {stream} leaks `{secret}`:\n{}",
+                line_with(&text, secret)
+            );
+        }
+        // A header or query parameter may be named, never given a value.
+        for marker in [
+            "x-amz-signature=",
+            "x-amz-security-token:",
+            "x-amz-security-token=",
+        ] {
+            for (i, _) in lower.match_indices(marker) {
+                let value = lower[i + marker.len()..].trim_start();
+                assert!(
+                    value.is_empty() || value.starts_with("**") || value.starts_with(';'),
+                    "{what}: {stream} gives `{marker}` a value:\n{}",
+                    line_with(&lower, marker)
+                );
+            }
+        }
+        // `Signature=<64 hex>`: an Authorization header or a presigned URL.
+        for (i, _) in text.match_indices("Signature=") {
+            let sig: String = text[i + "Signature=".len()..].chars().take(64).collect();
+            assert!(
+                sig.len() < 64 || !sig.chars().all(|c| c.is_ascii_hexdigit()),
+                "{what}: {stream} leaks a request signature:\n{}",
+                line_with(&text, &sig)
+            );
+        }
+    }
+}
+
+/// The first line of `text` holding `needle`, to show what leaked.
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_default()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
