@@ -386,15 +386,21 @@ async fn migrate(
         .iter()
         .filter(|l| matches!(l["action"].as_str(), Some("plan" | "skipped-public")))
         .collect();
+    let in_flight = match num(&summary["missing_in_destination"]) {
+        0 => String::new(),
+        n => format!(
+            "; {} new ones not at the destination yet (the worker has them)",
+            human_count(n)
+        ),
+    };
     println!(
-        "    checked {} keys in {}: {} drifted ({} to fix, {} would make objects public: need --allow-public); \
-         {} not at the destination yet (new, the worker has them)",
+        "    checked {} keys in {}: {} drifted ({} to fix, {} would make objects public: \
+         need --allow-public){in_flight}",
         human_count(num(&summary["checked"])),
         secs(plan.elapsed),
         human_count(num(&summary["drift"])),
         human_count(num(&summary["planned"])),
         human_count(num(&summary["skipped_public"])),
-        human_count(num(&summary["missing_in_destination"]))
     );
     // A few of each kind.
     for action in ["plan", "skipped-public"] {
@@ -492,7 +498,7 @@ async fn migrate(
     let worker = worker.stop(Duration::from_secs(30)).await?;
     let wr = worker.last_with("copied")?;
     println!(
-        "    s3-copier worker: {} messages, copied {}, {} failed (exit code {})",
+        "    s3-copier worker stopped with SIGTERM: {} messages, copied {}, {} failed (exit code {})",
         human_count(num(&wr["messages"])),
         human_count(num(&wr["copied"])),
         human_count(num(&wr["failed_messages"])),
@@ -578,7 +584,9 @@ async fn migrate(
         worker_failed: num(&wr["failed_messages"]),
     };
     let mut problems = end.problems();
-    if worker.code != 0 {
+    // Stopped by our SIGTERM, the worker finishes what it holds and exits
+    // 130 ("interrupted"); 0 if it had already gone idle. Anything else is a failure.
+    if !matches!(worker.code, 0 | INTERRUPTED) {
         problems.push(format!("s3-copier worker exited with code {}", worker.code));
     }
     if problems.is_empty() {
