@@ -1,11 +1,17 @@
-//! `cargo xtask ci [--all]`: everything CI checks, in order, stopping at the
-//! first failure:
+//! `cargo xtask ci [--all] [--advisories]`: everything CI checks, in order,
+//! stopping at the first failure:
 //!
 //! 1. `cargo fmt --all --check`
-//! 2. pgindexbloat's normal dependency tree has no AWS SDK crate
-//! 3. `cargo clippy --workspace --all-targets -- -D warnings`
-//! 4. the tests, as `cargo xtask test` (`--all` adds the slow ones)
-//! 5. `cargo install --path crates/<tool> --debug --locked` for every tool into
+//! 2. `cargo deny check licenses bans sources` against `deny.toml` (plus
+//!    `advisories` with `--advisories`: the RustSec database comes from
+//!    GitHub, which not every machine can reach). cargo-deny is installed with
+//!    `cargo install cargo-deny --locked` when missing (a few minutes of
+//!    compiling, once per machine or CI cache); if that fails the step is
+//!    skipped with a message, or fails when `CI` is set in the environment.
+//! 3. pgindexbloat's normal dependency tree has no AWS SDK crate
+//! 4. `cargo clippy --workspace --all-targets -- -D warnings`
+//! 5. the tests, as `cargo xtask test` (`--all` adds the slow ones)
+//! 6. `cargo install --path crates/<tool> --debug --locked` for every tool into
 //!    a temp root, and `<tool> --version` runs. The installs share the
 //!    workspace's `target/` so they reuse the test build's artifacts
 //!    (`MC_CI_INSTALL_TARGET_DIR` overrides).
@@ -33,10 +39,14 @@ const AWS_CRATE_PREFIXES: &[&str] = &["aws-sdk-", "aws-config"];
 
 pub(crate) fn run(args: &[String]) -> Result<u8> {
     let mut all = false;
+    let mut advisories = false;
     for arg in args {
         match arg.as_str() {
             "--all" => all = true,
-            other => bail!("xtask ci: unknown argument `{other}` (usage: cargo xtask ci [--all])"),
+            "--advisories" => advisories = true,
+            other => bail!(
+                "xtask ci: unknown argument `{other}` (usage: cargo xtask ci [--all] [--advisories])"
+            ),
         }
     }
 
@@ -44,6 +54,22 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
         "cargo fmt --all --check",
         cargo().args(["fmt", "--all", "--check"]),
     )?;
+
+    let checks: &[&str] = if advisories {
+        &["advisories", "licenses", "bans", "sources"]
+    } else {
+        &["licenses", "bans", "sources"]
+    };
+    let title = format!("cargo deny check {} (deny.toml)", checks.join(" "));
+    if ensure_cargo_deny()? {
+        run_step(
+            &title,
+            cargo()
+                // Duplicate versions print as warnings (deny.toml), without the trees.
+                .args(["deny", "check", "--hide-inclusion-graph"])
+                .args(checks),
+        )?;
+    }
 
     let title = "pgindexbloat does not depend on the AWS SDK";
     let started = step(title);
@@ -122,6 +148,39 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
 
     println!("\n==> ci: all steps passed");
     Ok(0)
+}
+
+/// Whether `cargo deny` can run, installing it if missing. An install that
+/// fails (no network) skips the check with a message, except under CI.
+fn ensure_cargo_deny() -> Result<bool> {
+    let present = |cmd: &mut Command| {
+        cmd.args(["deny", "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present(&mut cargo()) {
+        return Ok(true);
+    }
+    let title = "cargo install cargo-deny --locked (not installed; takes a few minutes, once)";
+    let started = step(title);
+    let installed = cargo()
+        .args(["install", "cargo-deny", "--locked"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if installed && present(&mut cargo()) {
+        step_done(title, started);
+        return Ok(true);
+    }
+    if std::env::var_os("CI").is_some() {
+        bail!("cargo-deny is not installed and `cargo install cargo-deny --locked` failed");
+    }
+    println!(
+        "==> SKIPPED the dependency check (licenses, bans, sources): cargo-deny is not \
+         installed and could not be installed; run `cargo install cargo-deny --locked`"
+    );
+    Ok(false)
 }
 
 /// Run a command as a step; error (stopping CI) if it fails.
