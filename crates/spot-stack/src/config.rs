@@ -318,10 +318,10 @@ impl StackConfig {
         (
             self.mixed
                 .min
-                .unwrap_or(self.on_demand.min + self.spot.group.min),
+                .unwrap_or(self.on_demand.min.saturating_add(self.spot.group.min)),
             self.mixed
                 .max
-                .unwrap_or(self.on_demand.max + self.spot.group.max),
+                .unwrap_or(self.on_demand.max.saturating_add(self.spot.group.max)),
         )
     }
 }

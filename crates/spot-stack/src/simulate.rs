@@ -234,12 +234,15 @@ impl Group {
         }
         let p = self.policy;
         if self.alarm(|cpu| cpu > p.scale_up.threshold) {
-            let next = (self.desired + p.scale_up.adjustment).min(p.max);
+            let next = self
+                .desired
+                .saturating_add(p.scale_up.adjustment)
+                .min(p.max);
             if next != self.desired {
                 self.desired = next;
                 self.scale_ups += 1;
             }
-            self.cooldown_until = t + boot + p.scale_up.cooldown.div_ceil(60);
+            self.cooldown_until = (t + boot).saturating_add(p.scale_up.cooldown.div_ceil(60));
         } else if self.alarm(|cpu| cpu < p.scale_down.threshold) {
             let next = self
                 .desired
@@ -249,7 +252,7 @@ impl Group {
                 self.desired = next;
                 self.scale_downs += 1;
             }
-            self.cooldown_until = t + p.scale_down.cooldown.div_ceil(60);
+            self.cooldown_until = t.saturating_add(p.scale_down.cooldown.div_ceil(60));
         }
     }
 }

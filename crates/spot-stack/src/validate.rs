@@ -195,6 +195,9 @@ pub fn check(
     p.0
 }
 
+/// A sanity bound far above real groups (the simulator keeps one entry per instance).
+const MAX_GROUP_SIZE: u32 = 100_000;
+
 fn group(p: &mut Problems, name: &str, g: &GroupPolicy) {
     if g.min > g.max {
         p.error(
@@ -206,6 +209,12 @@ fn group(p: &mut Problems, name: &str, g: &GroupPolicy) {
         p.error(
             format!("{name}.max"),
             "0: the group can never run an instance",
+        );
+    }
+    if g.max > MAX_GROUP_SIZE {
+        p.error(
+            format!("{name}.max"),
+            format!("{} is above {MAX_GROUP_SIZE} instances per group", g.max),
         );
     }
     for (which, step) in [("scale_up", &g.scale_up), ("scale_down", &g.scale_down)] {
