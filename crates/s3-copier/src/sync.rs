@@ -308,7 +308,7 @@ pub async fn run(
         None => None,
     };
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst): (Side, Side) = preflight::connect(aws, ends).await?;
+    let (src, dst): (Side, Side) = preflight::connect(aws, ends, &throttle).await?;
     let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
     for n in &pf.notes {
         tracing::warn!("{n}");

@@ -242,7 +242,7 @@ async fn verify(
     stop: &Interrupt,
 ) -> Result<(Totals, bool), ToolError> {
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst) = preflight::connect(aws, &args.endpoints).await?;
+    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle).await?;
     let concurrency = args.throttle.concurrency as usize;
     let ranges = ranges_to_list(&src.url.prefix, args.shard, None, &RangeSet::new());
     let src_source = S3Source::new(

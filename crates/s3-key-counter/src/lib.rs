@@ -239,8 +239,9 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             let progress = &progress;
             let stop = &stop;
             async move {
-                let client = config::client_for_bucket(sdk, &cli.aws, &url.bucket).await?;
                 let throttle = Throttle::from_args(&cli.throttle);
+                let client =
+                    count::client_for_bucket(sdk, &cli.aws, &url.bucket, &throttle).await?;
                 count::count_url(client, throttle, url.clone(), &opts, progress, stop).await
             }
         });

@@ -52,3 +52,36 @@ pub fn outputs(child: &mut std::process::Child) -> (String, String) {
     eprintln!("--- stdout\n{out}--- stderr\n{err}---");
     (out, err)
 }
+
+/// A seed for a randomised test: `MC_TEST_SEED` when set (to replay a
+/// failure), else the clock. Printed, so a failing run can be replayed.
+pub fn seed(test: &str) -> u64 {
+    let seed = std::env::var("MC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    eprintln!("{test}: seed {seed} (replay with MC_TEST_SEED={seed})");
+    seed
+}
+
+/// The fault proxy of the bench kit in front of ministack: `slowdown` of the
+/// S3 requests answered `503 SlowDown`, `reset` of them reset without answer.
+pub fn fault_proxy(slowdown: f64, reset: f64, seed: u64) -> mc_benchkit::proxy::Proxy {
+    use mc_benchkit::proxy::{Faults, Proxy, ProxyConfig};
+    Proxy::start_blocking(ProxyConfig {
+        upstream: mc_testkit::ministack().endpoint().to_string(),
+        faults: Faults {
+            slowdown,
+            reset,
+            ..Faults::default()
+        },
+        seed,
+        ..ProxyConfig::default()
+    })
+    .unwrap()
+}
