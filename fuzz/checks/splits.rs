@@ -1,0 +1,23 @@
+//! s3-key-counter's `--splits` file: reading never panics, points are
+//! strictly increasing, and writing them back reads back the same points.
+
+pub fn check(data: &[u8]) {
+    use s3_key_counter::splits::{read_points, write_points};
+    let path = std::env::temp_dir().join(format!("mc-fuzz-{}-splits.txt", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let read = read_points(&path);
+    let Ok(points) = read else {
+        let _ = std::fs::remove_file(&path);
+        return;
+    };
+    assert!(points.windows(2).all(|w| w[0] < w[1]));
+    let mut out = Vec::new();
+    write_points(&mut out, &points).expect("writing to memory");
+    let again = std::fs::write(&path, &out).map(|()| read_points(&path));
+    let _ = std::fs::remove_file(&path);
+    if let Ok(again) = again {
+        assert_eq!(again.expect("written points read back"), points);
+    }
+}
