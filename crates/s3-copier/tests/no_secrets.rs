@@ -88,6 +88,57 @@ async fn sync_and_verify_print_no_secret_at_any_verbosity() {
     assert!(report.contains("\"missing\":0"), "{report}");
 }
 
+/// The live path: SQS receive/delete and the copies, at full verbosity; the
+/// private object is still private at the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_prints_no_secret_at_any_verbosity() {
+    let emu = mc_testkit::ministack();
+    let (s3, src, dst) = buckets("nosec-live").await;
+    let sqs = emu.sqs().await;
+    let queue = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name("nosec-events")).await;
+    for (n, key) in ["public", "private"].iter().enumerate() {
+        let event = serde_json::json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": emu.region(),
+            "eventTime": "2024-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": src, "arn": format!("arn:aws:s3:::{src}")},
+                   "object": {"key": key, "size": 4, "sequencer": format!("0{n}")}}
+        }]});
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(event.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let outs = tokio::task::spawn_blocking(move || {
+        let args = [
+            "worker",
+            "-o",
+            "json",
+            "--queue",
+            &queue,
+            "--exit-when-idle",
+            "1",
+            &s,
+            &d,
+        ];
+        run_checked(emu, &args)
+    })
+    .await
+    .unwrap();
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr(out));
+    }
+    assert!(
+        stdout(&outs[0]).contains("\"copied\":2"),
+        "{}",
+        stdout(&outs[0])
+    );
+    assert!(!acl_of(&s3, &dst, "private").await.is_public());
+    assert!(acl_of(&s3, &dst, "public").await.is_public());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acl_skip_and_private_never_copy_a_public_grant() {
     for mode in ["skip", "private"] {
