@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod faultkit;
 
 use std::time::{Duration, Instant};
 
@@ -25,10 +26,87 @@ fn keys_done(state: &std::path::Path, n: usize) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn killed_run_resumes_without_recopying_finished_work() {
-    let (s3, src, dst) = buckets("resume").await;
-    let n = 300;
+/// SplitMix64: a tiny seeded generator for the kill points.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// Starts the slow sync, SIGKILLs it `delay` after its checkpoint first
+/// covers more than `done_before` keys, and checks what a kill leaves:
+/// the checkpoint never claims a key that is not at the destination.
+/// Returns the keys at the destination and the keys the checkpoint covers.
+async fn kill_after(
+    s3: &aws_sdk_s3::Client,
+    args: &[&str],
+    dst: &str,
+    state: &std::path::Path,
+    n: usize,
+    done_before: usize,
+    delay: Duration,
+) -> (usize, usize) {
+    let mut child = copier()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while keys_done(state, n) <= done_before {
+        assert!(Instant::now() < deadline, "the slow sync made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sync finished before it could be killed: slow it down"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(delay).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "sync finished before it could be killed: slow it down"
+    );
+    // SIGKILL: no chance to save anything more.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_dest: std::collections::BTreeSet<String> = mc_testkit::list_all_keys(s3, dst, "")
+        .await
+        .into_iter()
+        .collect();
+    let done = keys_done(state, n);
+    let claimed_missing = (0..n)
+        .map(|i| format!("obj/{i:04}"))
+        .filter(|k| keys_done_contains(state, k) && !at_dest.contains(k))
+        .count();
+    assert_eq!(
+        claimed_missing, 0,
+        "the checkpoint claims keys never copied"
+    );
+    (at_dest.len(), done)
+}
+
+/// Whether `key` lies in the checkpoint's finished ranges.
+fn keys_done_contains(state: &std::path::Path, key: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(state) else {
+        return false;
+    };
+    let cp: serde_json::Value = serde_json::from_str(&text).unwrap();
+    cp["done"]["ranges"].as_array().unwrap().iter().any(|r| {
+        r["after"].as_str().is_none_or(|a| key > a) && r["upto"].as_str().is_none_or(|u| key <= u)
+    })
+}
+
+/// `sync --state` SIGKILLed at seeded random points (`kills` times), each
+/// time resumed: nothing missing at the end, and a resumed run neither lists
+/// the ranges the checkpoint had finished nor copies an object already there.
+async fn killed_at_random_points_then_resumed(name: &str, kills: usize) {
+    let (s3, src, dst) = buckets(name).await;
+    let n = 400;
     mc_testkit::put_objects(
         &s3,
         &src,
@@ -55,32 +133,20 @@ async fn killed_run_resumes_without_recopying_finished_work() {
         &s,
         &d,
     ];
-    let mut child = copier()
-        .args(slow)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let copied = mc_testkit::list_all_keys(&s3, &dst, "").await.len();
-        if copied >= 80 && keys_done(&state, n) > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the slow sync made no progress");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "sync finished before it could be killed: slow it down"
-        );
+    let mut rng = Rng(faultkit::seed(name));
+    let mut before = 0;
+    let mut done = 0;
+    for _ in 0..kills {
+        // A random point after the checkpoint moved (it is written every 3 s):
+        // at 25 requests/s a run copies ~20 objects a second, so the kills
+        // leave work for the resumed run.
+        let delay = Duration::from_millis(rng.below(1500));
+        eprintln!("kill {delay:?} after the checkpoint passed {done} keys");
+        let (b, dn) = kill_after(&s3, &slow, &dst, &state, n, done, delay).await;
+        assert!(b >= before && dn >= done, "progress was lost");
+        (before, done) = (b, dn);
     }
-    // SIGKILL: no chance to save anything more.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let before = mc_testkit::list_all_keys(&s3, &dst, "").await.len();
     assert!(before < n, "everything was copied before the kill");
-    // Keys in ranges the checkpoint records as finished (it only grows, so > 0).
-    let done = keys_done(&state, n);
-    assert!(done > 0);
 
     let out = run(&[
         "sync",
@@ -121,7 +187,21 @@ async fn killed_run_resumes_without_recopying_finished_work() {
     assert_eq!(out.status.code(), Some(0));
     let summary = report(&out);
     assert_eq!(summary["totals"]["missing"], 0);
+    assert_eq!(summary["totals"]["different"], 0);
     assert_eq!(summary["totals"]["checked"], n);
+}
+
+#[tokio::test]
+async fn killed_run_resumes_without_recopying_finished_work() {
+    killed_at_random_points_then_resumed("resume", 1).await;
+}
+
+#[tokio::test]
+async fn killed_three_times_resumes_without_recopying_finished_work() {
+    if !faultkit::slow_tests("killed_three_times_resumes_without_recopying_finished_work") {
+        return;
+    }
+    killed_at_random_points_then_resumed("resume3", 3).await;
 }
 
 #[tokio::test]
