@@ -12,6 +12,7 @@ mod bench;
 mod ci;
 mod demo;
 mod dist;
+mod fuzz;
 mod test;
 // Further subcommands (bench, demo, dist, fuzz) go here as their own modules.
 
@@ -27,6 +28,8 @@ commands:
                                         tools on a private local ministack (nothing on AWS)
   dist [--out DIR]                      shell completions and man pages for every tool
                                         (default target/dist)
+  fuzz [--seconds N] [--merge] [--list] [TARGET...]
+                                        run the fuzz targets in fuzz/ for N s each (default 60)
   help                                  this text
 ";
 
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&rest),
         Some("demo") => demo::run(&rest),
         Some("dist") => dist::run(&rest),
+        Some("fuzz") => fuzz::run(&rest),
         None | Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(0)
