@@ -54,8 +54,8 @@ pub fn evaluate(c: &Comparison, fresh: &Snapshot, t: &Thresholds) -> Check {
         "total bloat {} in {} of {} compared index{}",
         convert_bytes(c.total_bloat),
         c.reported.len(),
-        c.compared.len(),
-        if c.compared.len() == 1 { "" } else { "es" }
+        c.indexes_compared,
+        if c.indexes_compared == 1 { "" } else { "es" }
     );
     match total_status {
         Status::Critical => total.push_str(&format!(

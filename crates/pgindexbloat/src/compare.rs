@@ -3,11 +3,11 @@
 
 use std::collections::hash_map::Entry as Entry_;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::hash::{hash_name, BuildPassThrough, Key};
 use crate::input::{IndexRow, Snapshot};
 
 /// Which indexes to compare and report (the original script's options).
@@ -26,6 +26,9 @@ pub struct Options {
     /// Scale the fresh size by production rows / restored rows when both are known.
     pub normalise: bool,
     pub sort: SortKey,
+    /// Keep every compared index in [`Comparison::compared`] (the Nagios
+    /// check's perfdata needs them; a report needs only the reported ones).
+    pub keep_compared: bool,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             match_by_definition: true,
             normalise: true,
             sort: SortKey::Bloat,
+            keep_compared: true,
         }
     }
 }
@@ -97,8 +101,11 @@ pub struct Missing {
 pub struct Comparison {
     /// Indexes over the thresholds, sorted.
     pub reported: Vec<Entry>,
-    /// Every compared index (over `-c`), in production's order; a superset of `reported`.
+    /// Every compared index (over `-c`), in production's order; a superset of
+    /// `reported`. Empty unless [`Options::keep_compared`].
     pub compared: Vec<Entry>,
+    /// How many indexes were compared (over `-c`), kept or not.
+    pub indexes_compared: usize,
     /// Indexes missing from the restore (empty with `ignore_missing`), by size.
     pub missing: Vec<Missing>,
     /// Compared indexes that are smaller in production than in the restore.
@@ -140,7 +147,16 @@ fn percent(production: u64, expected: u64) -> u64 {
     u64::try_from(u128::from(production) * 100 / u128::from(expected.max(1))).unwrap_or(u64::MAX)
 }
 
-fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, opts: &Options) -> Entry {
+/// The numbers of an [`Entry`], without its names (cheap: no allocation).
+#[derive(Clone, Copy)]
+struct Measure {
+    expected: u64,
+    percent: u64,
+    bloat_bytes: i64,
+    bloat_ratio: f64,
+}
+
+fn measure(a: &IndexRow, b: &IndexRow, opts: &Options) -> Measure {
     let expected = match (opts.normalise, a.live_tuples, b.live_tuples) {
         (true, Some(pa), Some(pb)) if pa > 0 && pb > 0 && pa != pb => {
             let scaled = u128::from(b.size) * u128::from(pa) / u128::from(pb);
@@ -155,16 +171,25 @@ fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, opts: &Options) -> Entry {
     } else {
         0.0
     };
+    Measure {
+        expected,
+        percent: percent(a.size, expected),
+        bloat_bytes,
+        bloat_ratio,
+    }
+}
+
+fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, m: Measure) -> Entry {
     Entry {
         index: a.name.clone(),
         fresh_index: (by == MatchedBy::Definition).then(|| b.name.clone()),
         matched_by: by,
         production_bytes: a.size,
         fresh_bytes: b.size,
-        expected_bytes: expected,
-        percent: percent(a.size, expected),
-        bloat_bytes,
-        bloat_ratio,
+        expected_bytes: m.expected,
+        percent: m.percent,
+        bloat_bytes: m.bloat_bytes,
+        bloat_ratio: m.bloat_ratio,
     }
 }
 
@@ -198,20 +223,33 @@ fn duplicate(snap: &Snapshot, first: usize, dup: usize) -> Error {
 type Pairs = (Vec<(usize, usize, MatchedBy)>, Vec<usize>);
 
 /// Pairs A's indexes with B's by name and finds duplicates on both sides.
-/// The names are split into two hash shards handled by two threads: the work
-/// is hash-map lookups that wait on memory, and 1M-index lists are the target.
+///
+/// Each name is hashed once (A's and B's names on two threads), then the
+/// hashes split the names into two shards handled by two threads: the work is
+/// hash-map lookups that wait on memory, and 1M-index lists are the target.
 fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
-    let hasher = std::hash::RandomState::new();
-    let shard = |name: &str| (hasher.hash_one(name) & 1) as usize;
+    let hashes = |s: &Snapshot| -> Vec<u64> { s.rows.iter().map(|r| hash_name(&r.name)).collect() };
+    let (ha, hb) = std::thread::scope(|s| {
+        let h = s.spawn(|| hashes(a));
+        let hb = hashes(b);
+        (h.join(), hb)
+    });
+    let ha = ha.map_err(|_| Error::Usage("comparison thread failed".into()))?;
+    // Bit 40: independent of the map's bucket bits (low) and tag bits (top 7).
+    let shard = |hash: u64| ((hash >> 40) & 1) as usize;
     let work = |which: usize| -> Result<Pairs> {
         // name -> (index in B, index in A that matched it)
-        let mut by_name: HashMap<&str, (usize, usize)> =
-            HashMap::with_capacity(b.rows.len() / 2 + 16);
-        for (ib, r) in b.rows.iter().enumerate() {
-            if shard(&r.name) != which {
+        let mut by_name: HashMap<Key<'_>, (usize, usize), BuildPassThrough> =
+            HashMap::with_capacity_and_hasher(b.rows.len() / 2 + 16, BuildPassThrough::default());
+        for (ib, (r, &hash)) in b.rows.iter().zip(&hb).enumerate() {
+            if shard(hash) != which {
                 continue;
             }
-            match by_name.entry(r.name.as_str()) {
+            let key = Key {
+                hash,
+                name: &r.name,
+            };
+            match by_name.entry(key) {
                 Entry_::Occupied(first) => return Err(duplicate(b, first.get().0, ib)),
                 Entry_::Vacant(v) => {
                     v.insert((ib, usize::MAX));
@@ -220,11 +258,15 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
         }
         let mut pairs = Vec::with_capacity(a.rows.len() / 2 + 16);
         let mut unmatched = Vec::new();
-        for (ia, row) in a.rows.iter().enumerate() {
-            if shard(&row.name) != which {
+        for (ia, (row, &hash)) in a.rows.iter().zip(&ha).enumerate() {
+            if shard(hash) != which {
                 continue;
             }
-            match by_name.get_mut(row.name.as_str()) {
+            let key = Key {
+                hash,
+                name: &row.name,
+            };
+            match by_name.get_mut(&key) {
                 Some((_, first)) if *first != usize::MAX => return Err(duplicate(a, *first, ia)),
                 Some((ib, first)) => {
                     *first = ia;
@@ -233,9 +275,15 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
                 None => unmatched.push(ia),
             }
         }
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(unmatched.len());
+        drop(by_name);
+        let mut seen: HashMap<Key<'_>, usize, BuildPassThrough> =
+            HashMap::with_capacity_and_hasher(unmatched.len(), BuildPassThrough::default());
         for &ia in &unmatched {
-            if let Some(first) = seen.insert(a.rows[ia].name.as_str(), ia) {
+            let key = Key {
+                hash: ha[ia],
+                name: &a.rows[ia].name,
+            };
+            if let Some(first) = seen.insert(key, ia) {
                 return Err(duplicate(a, first, ia));
             }
         }
@@ -249,18 +297,33 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
             .unwrap_or_else(|_| Err(Error::Usage("comparison thread failed".into())));
         (r0, r1)
     });
-    let ((mut pairs, mut unmatched), (p1, u1)) = match (r0, r1) {
+    let ((p0, u0), (p1, u1)) = match (r0, r1) {
         (Ok(x), Ok(y)) => (x, y),
         // Both failed: report the earlier line, whatever the thread timing.
         (Err(e0), Err(e1)) => return Err(earlier(e0, e1)),
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
-    pairs.extend(p1);
-    unmatched.extend(u1);
-    // Production's order, independent of the shards.
-    pairs.sort_unstable_by_key(|p| p.0);
-    unmatched.sort_unstable();
-    Ok((pairs, unmatched))
+    // Production's order, independent of the shards: each shard is in that
+    // order already, so a merge does it.
+    Ok((merge_by(p0, p1, |p| p.0), merge_by(u0, u1, |&i| i)))
+}
+
+/// Merges two lists sorted by `key` into one.
+fn merge_by<T: Copy>(x: Vec<T>, y: Vec<T>, key: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(x.len() + y.len());
+    let (mut i, mut j) = (0, 0);
+    while i < x.len() && j < y.len() {
+        if key(&x[i]) <= key(&y[j]) {
+            out.push(x[i]);
+            i += 1;
+        } else {
+            out.push(y[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&x[i..]);
+    out.extend_from_slice(&y[j..]);
+    out
 }
 
 fn earlier(x: Error, y: Error) -> Error {
@@ -322,18 +385,21 @@ pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison>
         if ra.size <= opts.size_threshold {
             continue;
         }
-        let e = entry(ra, rb, by, opts);
-        if e.bloat_bytes < 0 {
-            out.smaller.push(e.clone());
+        out.indexes_compared += 1;
+        let m = measure(ra, rb, opts);
+        let over = (m.percent as f64) > opts.percent_threshold
+            && m.bloat_bytes > 0
+            && (m.bloat_bytes as u64) > opts.min_bloat;
+        if m.bloat_bytes < 0 {
+            out.smaller.push(entry(ra, rb, by, m));
         }
-        let over = (e.percent as f64) > opts.percent_threshold
-            && e.bloat_bytes > 0
-            && (e.bloat_bytes as u64) > opts.min_bloat;
         if over {
-            out.total_bloat = out.total_bloat.saturating_add(e.bloat_bytes as u64);
-            out.reported.push(e.clone());
+            out.total_bloat = out.total_bloat.saturating_add(m.bloat_bytes as u64);
+            out.reported.push(entry(ra, rb, by, m));
         }
-        out.compared.push(e);
+        if opts.keep_compared {
+            out.compared.push(entry(ra, rb, by, m));
+        }
     }
     if !opts.ignore_missing {
         out.missing = missing_rows
@@ -576,6 +642,15 @@ mod tests {
             "CREATE INDEX ON public.t USING btree (a)"
         );
         assert_eq!(definition_key("garbage"), "garbage");
+    }
+
+    #[test]
+    fn merges_shards_in_order() {
+        assert_eq!(
+            merge_by(vec![1, 4, 5], vec![0, 2, 3, 9], |&i| i),
+            [0, 1, 2, 3, 4, 5, 9]
+        );
+        assert_eq!(merge_by(vec![], vec![7], |&i| i), [7]);
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn render(c: &Comparison, fresh: &Snapshot, style: Style, sum: bool) -> Vec<
                 }))
                 .chain(std::iter::once(JsonLine::Total {
                     bloat_bytes: c.total_bloat,
-                    indexes_compared: c.compared.len(),
+                    indexes_compared: c.indexes_compared,
                     indexes_reported: c.reported.len(),
                     indexes_missing: c.missing.len(),
                 }));
@@ -125,10 +125,10 @@ pub fn render(c: &Comparison, fresh: &Snapshot, style: Style, sum: bool) -> Vec<
 pub fn warnings(c: &Comparison, production: &Snapshot, fresh: &Snapshot) -> Vec<String> {
     const SHOWN: usize = 10;
     let mut out = Vec::new();
-    if !c.smaller.is_empty() && c.smaller.len() == c.compared.len() && c.compared.len() > 1 {
+    if !c.smaller.is_empty() && c.smaller.len() == c.indexes_compared && c.indexes_compared > 1 {
         out.push(format!(
             "warning: all {} compared indexes are smaller in {} than in {}; are production and restore swapped?",
-            c.compared.len(),
+            c.indexes_compared,
             production.label,
             fresh.label
         ));
