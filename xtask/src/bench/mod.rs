@@ -39,6 +39,7 @@ mod acl_reconciler;
 #[allow(dead_code)]
 mod framework;
 mod kit;
+mod pgindexbloat;
 mod raw;
 mod raw_sqs;
 mod s3_copier;
@@ -53,6 +54,7 @@ use anyhow::bail;
 pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(kit::Kit),
+        Box::new(pgindexbloat::PgIndexBloat),
         Box::new(acl_reconciler::AclReconciler),
         Box::new(sqs_postman::SqsPostman::K10),
         Box::new(sqs_postman::SqsPostman::K100),
