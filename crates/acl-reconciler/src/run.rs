@@ -67,8 +67,8 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
         ),
     );
     let (src_client, dst_client) = futures::try_join!(
-        config::client_for_bucket(&src_conf, &cli.aws, &cli.source.bucket),
-        config::client_for_bucket(&dst_conf, &cli.aws, &cli.destination.bucket),
+        config::client_for_bucket(&src_conf, &cli.aws, &cli.source.bucket, &throttle),
+        config::client_for_bucket(&dst_conf, &cli.aws, &cli.destination.bucket, &throttle),
     )?;
     let (src_settings, dst_settings) = futures::try_join!(
         settings(&src_client, &throttle, &cli.source.bucket),

@@ -7,6 +7,7 @@ use aws_sdk_s3::error::SdkError;
 
 use crate::cli::AwsArgs;
 use crate::error::{describe_sdk_error, ToolError};
+use crate::retry::Throttle;
 
 /// Loads the SDK configuration like the AWS CLI does, with `profile`
 /// overriding `args.profile` (per-side identities). SDK retries are off: every
@@ -57,15 +58,19 @@ pub fn s3_client(config: &SdkConfig, args: &AwsArgs) -> aws_sdk_s3::Client {
 
 /// An S3 client bound to a bucket's own region, found with HeadBucket (its
 /// `x-amz-bucket-region` answer works from any region, even on a 301 or 403),
-/// so a US source and an EU destination just work. Fails with a clear error
-/// if the bucket does not exist or cannot be reached.
+/// so a US source and an EU destination just work. The HeadBucket goes
+/// through `throttle` like every other request, so a SlowDown or a reset
+/// connection at start-up is retried. Fails with a clear error if the bucket
+/// does not exist or cannot be reached.
 pub async fn client_for_bucket(
     config: &SdkConfig,
     args: &AwsArgs,
     bucket: &str,
+    throttle: &Throttle,
 ) -> Result<aws_sdk_s3::Client, ToolError> {
     let client = s3_client(config, args);
-    let region = match client.head_bucket().bucket(bucket).send().await {
+    let head = throttle.call(|| client.head_bucket().bucket(bucket).send());
+    let region = match head.await {
         Ok(out) => out.bucket_region().map(str::to_string),
         Err(err) => {
             let region = bucket_region_header(&err);

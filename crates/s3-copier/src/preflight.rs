@@ -13,45 +13,12 @@ use std::sync::Arc;
 use mc_aws_common::acl::{self, BucketAclSettings};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::config;
-use mc_aws_common::error::ErrorClass;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
-use mc_aws_common::retry::{Classify, Throttle};
+use mc_aws_common::retry::Throttle;
 
 use crate::cli::Endpoints;
 use crate::copy::Side;
 use crate::options::AclMode;
-
-/// `config::client_for_bucket` (whose HeadBucket runs outside the throttle,
-/// with the SDK's own retries off) retried under the shared throttle, so a
-/// SlowDown or a reset connection at start-up is retried like any request.
-pub async fn client_for_bucket(
-    conf: &aws_config::SdkConfig,
-    aws: &AwsArgs,
-    bucket: &str,
-    throttle: &Throttle,
-) -> Result<aws_sdk_s3::Client, ToolError> {
-    throttle
-        .call(|| async {
-            config::client_for_bucket(conf, aws, bucket)
-                .await
-                .map_err(StartupError)
-        })
-        .await
-        .map_err(|e| e.0)
-}
-
-/// A start-up error: service failures (throttling, 5xx, network) are transient.
-#[derive(Debug)]
-struct StartupError(ToolError);
-
-impl Classify for StartupError {
-    fn class(&self) -> ErrorClass {
-        match self.0 {
-            ToolError::Service { .. } => ErrorClass::Transient,
-            _ => ErrorClass::Permanent,
-        }
-    }
-}
 
 /// Builds the two sides: each with its own identity and region.
 pub async fn connect(
@@ -70,8 +37,8 @@ pub async fn connect(
         config::load(aws, s.dest_profile.as_deref(), s.dest_role_arn.as_deref()),
     );
     let (src, dst) = tokio::join!(
-        client_for_bucket(&src_conf, aws, &ends.source.bucket, throttle),
-        client_for_bucket(&dst_conf, aws, &ends.dest.bucket, throttle),
+        config::client_for_bucket(&src_conf, aws, &ends.source.bucket, throttle),
+        config::client_for_bucket(&dst_conf, aws, &ends.dest.bucket, throttle),
     );
     Ok((
         Side {

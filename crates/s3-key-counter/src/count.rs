@@ -5,12 +5,10 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
 use indicatif::ProgressBar;
-use mc_aws_common::cli::AwsArgs;
-use mc_aws_common::config;
-use mc_aws_common::error::{ErrorClass, ToolError};
+use mc_aws_common::error::ToolError;
 use mc_aws_common::listing::s3::S3Source;
 use mc_aws_common::listing::{self, KeyRange, ListOptions, PageSource};
-use mc_aws_common::retry::{Classify, StatsSnapshot, Throttle};
+use mc_aws_common::retry::{StatsSnapshot, Throttle};
 use mc_aws_common::s3url::S3Url;
 
 use crate::interrupt::Interrupt;
@@ -60,38 +58,6 @@ impl Count {
             self.tally.total.entries() as f64 / secs
         } else {
             0.0
-        }
-    }
-}
-
-/// `config::client_for_bucket` (whose HeadBucket runs outside the throttle,
-/// with the SDK's own retries off) retried under `throttle`, so a SlowDown or
-/// a reset connection at start-up is retried (and counted) like any request.
-pub async fn client_for_bucket(
-    conf: &aws_config::SdkConfig,
-    aws: &AwsArgs,
-    bucket: &str,
-    throttle: &Throttle,
-) -> Result<Client, ToolError> {
-    throttle
-        .call(|| async {
-            config::client_for_bucket(conf, aws, bucket)
-                .await
-                .map_err(StartupError)
-        })
-        .await
-        .map_err(|e| e.0)
-}
-
-/// A start-up error: service failures (throttling, 5xx, network) are transient.
-#[derive(Debug)]
-struct StartupError(ToolError);
-
-impl Classify for StartupError {
-    fn class(&self) -> ErrorClass {
-        match self.0 {
-            ToolError::Service { .. } => ErrorClass::Transient,
-            _ => ErrorClass::Permanent,
         }
     }
 }

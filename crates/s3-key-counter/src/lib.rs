@@ -241,7 +241,8 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             async move {
                 let throttle = Throttle::from_args(&cli.throttle);
                 let client =
-                    count::client_for_bucket(sdk, &cli.aws, &url.bucket, &throttle).await?;
+                    mc_aws_common::config::client_for_bucket(sdk, &cli.aws, &url.bucket, &throttle)
+                        .await?;
                 count::count_url(client, throttle, url.clone(), &opts, progress, stop).await
             }
         });
