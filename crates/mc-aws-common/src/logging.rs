@@ -53,7 +53,14 @@ pub fn init(verbosity: i8, extra_directive: Option<&str>) {
     };
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // The SDK is chatty at debug; keep it one notch quieter than ours unless -vvv.
-        let sdk = if verbosity >= 3 { "debug" } else { "warn" };
+        // The SDK is chatty: below -vvv only its errors show, since its warnings
+        // (e.g. every failed step of the credentials chain) repeat what our
+        // one-line error already says.
+        let sdk = match verbosity {
+            3.. => "debug",
+            1..=2 => "warn",
+            _ => "error",
+        };
         EnvFilter::new(format!("{level},aws_config={sdk},aws_smithy_runtime={sdk},aws_sdk_s3={sdk},aws_sdk_sqs={sdk},hyper={sdk}"))
     });
     if let Some(d) = extra_directive {
