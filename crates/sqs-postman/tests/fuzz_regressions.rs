@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-#[path = "../../../fuzz/checks/postman_template.rs"]
-mod postman_template;
 #[path = "../../../fuzz/checks/postman_lines.rs"]
 mod postman_lines;
+#[path = "../../../fuzz/checks/postman_template.rs"]
+mod postman_template;
 
 /// Runs `check` on every file of the target's corpus and artifacts; fails
 /// naming each input that panicked.
@@ -30,7 +30,10 @@ fn replay(target: &str, check: fn(&[u8])) {
         })
         .map(|p| p.display().to_string())
         .collect();
-    assert!(failed.is_empty(), "{target}: inputs that panic: {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "{target}: inputs that panic: {failed:#?}"
+    );
 }
 
 #[test]
