@@ -14,6 +14,7 @@
 
 pub mod emulator;
 pub mod postgres;
+pub mod secrets;
 
 #[cfg(feature = "aws")]
 pub mod aws;
