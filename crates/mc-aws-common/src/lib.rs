@@ -24,6 +24,8 @@ pub mod config;
 #[cfg(feature = "aws")]
 pub mod error;
 #[cfg(feature = "aws")]
+pub mod interrupt;
+#[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod listing;
