@@ -7,6 +7,7 @@
 //! and from `ref` on alternate runs (a toggle file shared by all contenders). Each run
 //! therefore fixes exactly 10% of the keys, widening on one run and narrowing on the next.
 
+use mc_benchkit::proxy::{Faults, ProxyConfig};
 use mc_benchkit::s3model::Distribution;
 
 use super::framework::{Contender, Ctx, Plan, Scenario};
@@ -94,12 +95,30 @@ out="$toggle.out"
 if [ "$kind" = ours ]; then set -- "$@" "s3://$src" "s3://dst"; else set -- "$@" "$src" dst; fi
 "$@" > "$out" || { rc=$?; echo "exit $rc" >&2; exit "$rc"; }
 if [ "$kind" = ours ]; then
+    tail -n 1 "$out" | sed -E 's/.*"requests":([0-9]+).*"retries":([0-9]+).*"throttled":([0-9]+).*/requests=\1 retries=\2 throttled=\3/'
     tail -n 1 "$out" | sed -E 's/.*"fixed":([0-9]+).*"errors":([0-9]+).*/fixed=\1 errors=\2/'
 else
     tail -n 1 "$out"
 fi
 if [ -f "$toggle" ]; then rm "$toggle"; else : > "$toggle"; fi
 "#;
+
+/// Our wrapper's first line, `requests=N retries=R throttled=T`, as a run note.
+fn retry_note(stdout: &str) -> anyhow::Result<Option<String>> {
+    let Some(line) = stdout.lines().find(|l| l.starts_with("requests=")) else {
+        return Ok(None);
+    };
+    let n: Vec<&str> = line
+        .split(' ')
+        .filter_map(|f| f.split('=').nth(1))
+        .collect();
+    Ok(match n[..] {
+        [req, retries, throttled] => Some(format!(
+            "{req} requests, {retries} retries, {throttled} throttled (SlowDown)"
+        )),
+        _ => None,
+    })
+}
 
 /// The `acl-reconciler` scenario.
 pub struct AclReconciler;
@@ -147,12 +166,33 @@ impl Scenario for AclReconciler {
         let want = format!("fixed={drift} errors=0");
         let wrapper = wrapper.display().to_string();
 
-        let ours = Contender::ours("acl-reconciler -j 256", "/bin/sh")
-            .args([wrapper.as_str(), &toggle, "ours"])
-            .arg(ours_bin.display().to_string())
-            .args(["--endpoint-url", &endpoint, "--apply", "--allow-public"])
-            .args(["-j", "256", "-q", "-o", "json"])
-            .expect_stdout(&want);
+        let ours_against = |name: &str, endpoint: &str| {
+            Contender::ours(name, "/bin/sh")
+                .args([wrapper.as_str(), &toggle, "ours"])
+                .arg(ours_bin.display().to_string())
+                .args(["--endpoint-url", endpoint, "--apply", "--allow-public"])
+                .args(["-j", "256", "-q", "-o", "json"])
+                .expect_stdout(&want)
+                .check(retry_note)
+        };
+        let ours = ours_against("acl-reconciler -j 256", &endpoint);
+        // The same run with S3 pushing back: SlowDown on 5% of the ACL calls, 1% of the
+        // connections reset. It must still fix every drifted key with zero errors.
+        let proxy = ctx.proxy(ProxyConfig {
+            upstream: endpoint.clone(),
+            faults: Faults {
+                slowdown: 0.05,
+                reset: 0.01,
+                only_ops: vec!["GetObjectAcl".to_owned(), "PutObjectAcl".to_owned()],
+                ..Faults::default()
+            },
+            seed: 7,
+            ..ProxyConfig::default()
+        })?;
+        let faulted = ours_against(
+            "acl-reconciler -j 256, 5% SlowDown + 1% resets",
+            &proxy.endpoint(),
+        );
         let boto = Contender::peer(format!("boto3 {THREADS}-thread pool"), "/bin/sh")
             .args([wrapper.as_str(), &toggle, "peer"])
             .arg(py.display().to_string())
@@ -170,6 +210,7 @@ impl Scenario for AclReconciler {
         .contender(
             ours.floor(floor, format!("{requests} ACL calls × {ACL_MS} ms / 256 in flight")),
         )
+        .contender(faulted.floor(floor, "as above, before retries"))
         .contender(boto)
         .note("each run fixes 10% of the keys: the source alternates between a bucket with every 10th key public-read and an all-private one")
         .note("model times model S3 (per-call latency + per-prefix rate limits); they are not a measurement of S3"))
