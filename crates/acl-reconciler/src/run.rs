@@ -66,6 +66,7 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
             cli.sides.dest_role_arn.as_deref()
         ),
     );
+    let (src_conf, dst_conf) = (src_conf?, dst_conf?);
     let (src_client, dst_client) = futures::try_join!(
         config::client_for_bucket(&src_conf, &cli.aws, &cli.source.bucket, &throttle),
         config::client_for_bucket(&dst_conf, &cli.aws, &cli.destination.bucket, &throttle),

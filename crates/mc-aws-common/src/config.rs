@@ -13,7 +13,24 @@ use crate::retry::Throttle;
 /// overriding `args.profile` (per-side identities). SDK retries are off: every
 /// call goes through [`crate::retry::Throttle`], which retries with jitter and
 /// adapts concurrency for the whole run.
-pub async fn load(args: &AwsArgs, profile: Option<&str>, role_arn: Option<&str>) -> SdkConfig {
+///
+/// A named profile that is in neither profile file fails at once
+/// ([`ToolError::UnknownProfile`], exit 4) instead of falling through to IMDS.
+pub async fn load(
+    args: &AwsArgs,
+    profile: Option<&str>,
+    role_arn: Option<&str>,
+) -> Result<SdkConfig, ToolError> {
+    let profile = profile.or(args.profile.as_deref());
+    if let Some(p) = profile.filter(|p| *p != "default") {
+        let files = crate::profiles::profile_files();
+        if !crate::profiles::profile_exists(p, &files) {
+            return Err(ToolError::UnknownProfile {
+                profile: p.to_string(),
+                files: format!("{} or {}", files[0].display(), files[1].display()),
+            });
+        }
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -21,7 +38,7 @@ pub async fn load(args: &AwsArgs, profile: Option<&str>, role_arn: Option<&str>)
                 .connect_timeout(Duration::from_secs(10))
                 .build(),
         );
-    if let Some(p) = profile.or(args.profile.as_deref()) {
+    if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
     if let Some(r) = &args.region {
@@ -31,7 +48,7 @@ pub async fn load(args: &AwsArgs, profile: Option<&str>, role_arn: Option<&str>)
         loader = loader.endpoint_url(e);
     }
     let base = loader.load().await;
-    match role_arn {
+    Ok(match role_arn {
         None => base,
         Some(arn) => {
             let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
@@ -45,7 +62,7 @@ pub async fn load(args: &AwsArgs, profile: Option<&str>, role_arn: Option<&str>)
                 )
                 .build()
         }
-    }
+    })
 }
 
 /// An S3 client for `config`, path-style where `args` asks for it.

@@ -13,6 +13,8 @@ use crate::exit;
 pub enum ToolError {
     #[error("no AWS credentials found (set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`)")]
     NoCredentials,
+    #[error("profile {profile}: not found in {files} (check --profile / AWS_PROFILE)")]
+    UnknownProfile { profile: String, files: String },
     #[error(
         "{what}: credentials rejected ({code}): check the profile, or refresh an expired session"
     )]
@@ -40,6 +42,7 @@ impl ToolError {
     pub fn exit_code(&self) -> i32 {
         match self {
             ToolError::NoCredentials
+            | ToolError::UnknownProfile { .. }
             | ToolError::BadCredentials { .. }
             | ToolError::AccessDenied { .. } => exit::AUTH,
             ToolError::NotFound { .. } => exit::NOT_FOUND,

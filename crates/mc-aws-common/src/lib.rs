@@ -30,6 +30,8 @@ pub mod keys;
 #[cfg(feature = "aws")]
 pub mod listing;
 #[cfg(feature = "aws")]
+pub mod profiles;
+#[cfg(feature = "aws")]
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;

@@ -36,6 +36,7 @@ pub async fn connect(
         ),
         config::load(aws, s.dest_profile.as_deref(), s.dest_role_arn.as_deref()),
     );
+    let (src_conf, dst_conf) = (src_conf?, dst_conf?);
     let (src, dst) = tokio::join!(
         config::client_for_bucket(&src_conf, aws, &ends.source.bucket, throttle),
         config::client_for_bucket(&dst_conf, aws, &ends.dest.bucket, throttle),

@@ -188,7 +188,7 @@ pub async fn run(
         sides.source_profile.as_deref(),
         sides.source_role_arn.as_deref(),
     )
-    .await;
+    .await?;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     throttle
         .call(|| {

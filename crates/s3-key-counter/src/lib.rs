@@ -192,7 +192,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         cli.sides.source_profile.as_deref(),
         cli.sides.source_role_arn.as_deref(),
     )
-    .await;
+    .await?;
     let dest_config = if urls.len() > 1
         && (cli.sides.dest_profile.is_some() || cli.sides.dest_role_arn.is_some())
     {
@@ -202,7 +202,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
                 cli.sides.dest_profile.as_deref(),
                 cli.sides.dest_role_arn.as_deref(),
             )
-            .await,
+            .await?,
         )
     } else {
         None

@@ -133,7 +133,7 @@ pub async fn run(
         })?;
         od.insert(t.clone(), (p, src));
     }
-    let sdk = mc_aws_common::config::load(args, None, None).await;
+    let sdk = mc_aws_common::config::load(args, None, None).await?;
     let ec2 = Ec2::new(&sdk)?;
     let end = SystemTime::now();
     let start = end - Duration::from_secs(u64::from(a.days) * 86_400);

@@ -24,12 +24,12 @@ pub struct Cfn {
 }
 
 impl Cfn {
-    pub async fn connect(args: &AwsArgs) -> Self {
-        let config = mc_aws_common::config::load(args, None, None).await;
-        Self {
+    pub async fn connect(args: &AwsArgs) -> Result<Self, ToolError> {
+        let config = mc_aws_common::config::load(args, None, None).await?;
+        Ok(Self {
             client: Client::new(&config),
             throttle: throttle(),
-        }
+        })
     }
 }
 
@@ -94,7 +94,7 @@ pub async fn validate_remote(
     format: Format,
     out: &mut Printer,
 ) -> Result<(), Error> {
-    let cfn = Cfn::connect(args).await;
+    let cfn = Cfn::connect(args).await?;
     let res = cfn
         .throttle
         .call(|| cfn.client.validate_template().template_body(body).send())
@@ -118,7 +118,7 @@ pub async fn deploy(
     format: Format,
     out: &mut Printer,
 ) -> Result<(), Error> {
-    let cfn = Cfn::connect(args).await;
+    let cfn = Cfn::connect(args).await?;
     let name = a.stack_name.as_str();
     let existing = describe(&cfn, name).await?;
     let mut seen = HashSet::new();
@@ -291,7 +291,7 @@ pub async fn delete(
     format: Format,
     out: &mut Printer,
 ) -> Result<(), Error> {
-    let cfn = Cfn::connect(args).await;
+    let cfn = Cfn::connect(args).await?;
     let name = a.stack_name.as_str();
     let Some((id, _)) = describe(&cfn, name).await? else {
         return Err(ToolError::NotFound {

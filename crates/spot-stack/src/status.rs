@@ -66,7 +66,7 @@ pub async fn run(
     format: Format,
     out: &mut Printer,
 ) -> Result<(), Error> {
-    let sdk = mc_aws_common::config::load(args, None, None).await;
+    let sdk = mc_aws_common::config::load(args, None, None).await?;
     let cfn = aws_sdk_cloudformation::Client::new(&sdk);
     let asg = aws_sdk_autoscaling::Client::new(&sdk);
     let throttle = crate::stack::throttle();

@@ -124,7 +124,7 @@ async fn connect(
     concurrency: usize,
     max_attempts: u32,
 ) -> Result<Connection> {
-    let mut sdk = mc_aws_common::config::load(&conn.to_aws_args(), None, None).await;
+    let mut sdk = mc_aws_common::config::load(&conn.to_aws_args(), None, None).await?;
     if conn.region.is_none() {
         if let Some(r) = queue.region_hint() {
             sdk = sdk.into_builder().region(Region::new(r)).build();
