@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::cli::AwsArgs;
 use crate::error::{describe_sdk_error, ToolError};
@@ -93,7 +93,21 @@ pub async fn client_for_bucket(
             let region = bucket_region_header(&err);
             // A redirect to another region is not an error for us; anything else is.
             if region.is_none() || !is_redirect(&err) {
-                return Err(match describe_sdk_error(&err, &format!("bucket {bucket}")) {
+                let what = format!("bucket {bucket}");
+                let mut described = describe_sdk_error(&err, &what);
+                if without_error_code(&err) {
+                    // HEAD answers carry no error body, so an expired token is a bare
+                    // 400/403: a GET tells us the code (same permission, s3:ListBucket).
+                    let list = throttle
+                        .call(|| client.list_objects_v2().bucket(bucket).max_keys(1).send());
+                    if let Err(e) = list.await {
+                        match describe_sdk_error(&e, &what) {
+                            ToolError::AccessDenied { .. } => {}
+                            other => described = other,
+                        }
+                    }
+                }
+                return Err(match described {
                     // HEAD answers carry no error body: say what permission is missing.
                     ToolError::AccessDenied { what, code, hint } if hint.is_empty() => ToolError::AccessDenied {
                         what,
@@ -127,6 +141,13 @@ fn bucket_region_header<E>(
         .headers()
         .get("x-amz-bucket-region")
         .map(str::to_string)
+}
+
+fn without_error_code<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(err, SdkError::ServiceError(ctx)
+        if ctx.err().code().is_none() && matches!(ctx.raw().status().as_u16(), 400 | 403))
 }
 
 fn is_redirect<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool {

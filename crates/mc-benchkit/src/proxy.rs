@@ -16,6 +16,8 @@
 //!     `ErrorResponse` (SQS requests),
 //!   - `500 InternalError` (S3 XML or SQS JSON/XML),
 //!   - connection reset: the TCP connection is closed with RST and no response,
+//!   - expired credentials ([`FirstN`] only): S3 `400 ExpiredToken` (no body on HEAD, as
+//!     S3 does), SQS and other query/JSON services `403 ExpiredToken`,
 //!   - SQS `SendMessageBatch` (JSON protocol) partial failure: each entry is failed with
 //!     probability `batch_entry_failure`; failed entries are *removed from the request* before it
 //!     is forwarded (so they are really not delivered) and added to the response's `Failed` list
@@ -120,6 +122,9 @@ pub enum FaultKind {
     Reset,
     /// One `SendMessageBatch` entry moved to `Failed` (counted per entry).
     BatchEntryFailure,
+    /// What AWS answers a request signed with an expired session token
+    /// (only through [`FirstN`]; emulators accept any credentials).
+    ExpiredToken,
 }
 
 impl FaultKind {
@@ -131,6 +136,7 @@ impl FaultKind {
             Self::InternalError => "InternalError",
             Self::Reset => "Reset",
             Self::BatchEntryFailure => "BatchEntryFailure",
+            Self::ExpiredToken => "ExpiredToken",
         }
     }
 }
@@ -271,6 +277,24 @@ impl Proxy {
             inner,
             shutdown: Some(tx),
             thread: None,
+        })
+    }
+
+    /// A proxy in front of `upstream` that answers every request the way AWS
+    /// answers expired session credentials ([`FaultKind::ExpiredToken`]):
+    /// emulators accept any credentials, so tests of the auth path need this.
+    pub fn expired_credentials(upstream: &str) -> anyhow::Result<Self> {
+        Self::start_blocking(ProxyConfig {
+            upstream: upstream.to_string(),
+            faults: Faults {
+                first_n: vec![FirstN {
+                    kind: FaultKind::ExpiredToken,
+                    op: None,
+                    n: u64::MAX,
+                }],
+                ..Faults::default()
+            },
+            ..ProxyConfig::default()
         })
     }
 
@@ -581,10 +605,11 @@ impl Inner {
         let applicable = |k: FaultKind| match k {
             FaultKind::SlowDown => service == Service::S3,
             FaultKind::Throttle => service != Service::S3,
-            FaultKind::InternalError | FaultKind::Reset => true,
+            FaultKind::InternalError | FaultKind::Reset | FaultKind::ExpiredToken => true,
             FaultKind::BatchEntryFailure => false,
         };
         for k in [
+            FaultKind::ExpiredToken,
             FaultKind::Reset,
             FaultKind::InternalError,
             FaultKind::SlowDown,
@@ -727,6 +752,21 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
                 "We encountered an internal error. Please try again.",
                 &rid,
                 head,
+            )),
+            FaultKind::ExpiredToken if service == Service::S3 => Some(s3_error(
+                StatusCode::BAD_REQUEST,
+                "ExpiredToken",
+                "The provided token has expired.",
+                &rid,
+                head,
+            )),
+            FaultKind::ExpiredToken => Some(sqs_error(
+                service,
+                StatusCode::FORBIDDEN,
+                "ExpiredToken",
+                "Sender",
+                "The security token included in the request is expired",
+                &rid,
             )),
             FaultKind::InternalError => Some(sqs_error(
                 service,

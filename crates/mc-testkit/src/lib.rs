@@ -12,6 +12,7 @@
 //! assert_eq!(pg.psql("bloat", "select 1").trim(), "1");
 //! ```
 
+pub mod badinput;
 pub mod emulator;
 pub mod postgres;
 pub mod secrets;

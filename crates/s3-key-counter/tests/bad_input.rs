@@ -207,3 +207,38 @@ fn help_and_version() {
         .join("\n");
     insta::assert_snapshot!("help", help);
 }
+
+#[test]
+fn unknown_profile_fails_fast_as_auth() {
+    let out = counter()
+        .args(["--profile", "nope", "s3://some-bucket"])
+        .output()
+        .unwrap();
+    mc_testkit::badinput::assert_one_error_line(
+        "s3-key-counter",
+        "--profile nope",
+        &out,
+        4,
+        "profile nope: not found in",
+    );
+}
+
+#[test]
+fn expired_credentials_are_an_auth_error() {
+    let rt = rt();
+    let bucket = rt.block_on(bucket_with("expired", &[("k".to_string(), 1)]));
+    let proxy =
+        mc_benchkit::proxy::Proxy::expired_credentials(mc_testkit::ministack().endpoint()).unwrap();
+    let out = counter()
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .arg(format!("s3://{bucket}"))
+        .output()
+        .unwrap();
+    mc_testkit::badinput::assert_one_error_line(
+        "s3-key-counter",
+        "expired token",
+        &out,
+        4,
+        "credentials rejected (ExpiredToken)",
+    );
+}
