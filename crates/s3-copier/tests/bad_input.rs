@@ -28,6 +28,9 @@ fn urls(cmd: &str, src: &str, dst: &str) -> Vec<String> {
     ]
 }
 
+/// (case, extra env, arguments, exit code, text of the error line)
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<String>, i32, String);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_side_failures_are_one_line_with_their_exit_code() {
     let (s3, src, dst) = buckets("badin").await;
@@ -46,7 +49,7 @@ async fn aws_side_failures_are_one_line_with_their_exit_code() {
         "--exit-when-idle".into(),
         "1".into(),
     ]);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<String>, i32, String)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "sync: unknown source",
             vec![],
