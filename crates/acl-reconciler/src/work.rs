@@ -6,13 +6,15 @@ use std::path::Path;
 
 use mc_aws_common::listing::{self, s3::S3Source, KeyRange, ListOptions};
 use mc_aws_common::s3url::S3Url;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::error::Error;
 
 /// Keys per batch read from a key file.
 pub const LINES_PER_BATCH: u64 = 500;
+/// S3 keys are at most 1024 bytes of UTF-8; a longer line is not a key.
+const MAX_KEY_BYTES: usize = 1024;
 
 /// A batch of source keys and what finishing it records in the state.
 #[derive(Debug)]
@@ -103,27 +105,47 @@ async fn read_lines(
     skip: u64,
     tx: &mpsc::Sender<Result<Work, Error>>,
 ) -> Result<(), Error> {
-    let mut lines = BufReader::new(reader).lines();
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut first = skip;
     let mut keys = Vec::new();
     loop {
-        let line = lines.next_line().await.map_err(|e| {
-            let e = if e.kind() == std::io::ErrorKind::InvalidData {
-                std::io::Error::other(format!("line {}: not valid UTF-8", line_no + 1))
-            } else {
-                e
-            };
-            Error::io(path, e)
-        })?;
-        let Some(line) = line else { break };
+        let bad = |what: &str| {
+            Error::io(
+                path,
+                std::io::Error::other(format!("line {}: {what}", line_no + 1)),
+            )
+        };
+        buf.clear();
+        // Bounded: a file without newlines must not be read into memory whole.
+        let limit = (MAX_KEY_BYTES + 2) as u64;
+        let n = (&mut reader)
+            .take(limit)
+            .read_until(b'\n', &mut buf)
+            .await
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        if buf.len() > MAX_KEY_BYTES {
+            return Err(bad("longer than 1024 bytes, the longest S3 key"));
+        }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            return Err(bad("not valid UTF-8"));
+        };
         line_no += 1;
         if line_no <= skip {
             continue;
         }
-        let key = line.strip_suffix('\r').unwrap_or(&line);
-        if !key.is_empty() {
-            keys.push(key.to_string());
+        if !line.is_empty() {
+            keys.push(line.to_string());
         }
         if line_no - first >= LINES_PER_BATCH {
             let work = Work::Lines {

@@ -77,6 +77,38 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) {
     }
 }
 
+/// Create bucket `name` in another region (a `LocationConstraint`, as AWS
+/// requires outside us-east-1) and return a client for that region. Buckets
+/// created this way enforce bucket ownership (no ACLs), like new AWS buckets.
+pub async fn create_bucket_in_region(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    region: &str,
+) -> aws_sdk_s3::Client {
+    let constraint = aws_sdk_s3::types::BucketLocationConstraint::from(region);
+    let conf = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(constraint)
+        .build();
+    if let Err(e) = client
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(conf)
+        .send()
+        .await
+    {
+        panic!(
+            "mc-testkit: CreateBucket {name} in {region}: {:?}",
+            e.into_service_error()
+        );
+    }
+    let conf = client
+        .config()
+        .to_builder()
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
 /// Create a bucket in which ACLs work: ObjectOwnership=ObjectWriter and Block
 /// Public Access off, so tests can set and check `public-read` grants.
 pub async fn create_bucket_with_acls(client: &aws_sdk_s3::Client, name: &str) {

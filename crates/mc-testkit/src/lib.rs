@@ -27,6 +27,9 @@ mod sys;
 pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
 
 #[cfg(feature = "aws")]
-pub use aws::{create_bucket, create_bucket_with_acls, create_queue, list_all_keys, put_objects};
+pub use aws::{
+    create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue, list_all_keys,
+    put_objects,
+};
 pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
 pub use postgres::{postgres, start_private, PgCluster};

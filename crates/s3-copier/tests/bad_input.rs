@@ -142,22 +142,7 @@ async fn a_source_bucket_in_another_region_just_works() {
         mc_testkit::unique_name("eu-src"),
         mc_testkit::unique_name("us-dst"),
     );
-    s3.create_bucket()
-        .bucket(&src)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let eu = aws_sdk_s3::Client::from_conf(
-        s3.config()
-            .to_builder()
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .build(),
-    );
+    let eu = mc_testkit::create_bucket_in_region(&s3, &src, "eu-west-1").await;
     mc_testkit::put_objects(&eu, &src, [("a", "x"), ("b", "yy")]).await;
     mc_testkit::create_bucket(&s3, &dst).await;
     // Buckets created with a location constraint enforce bucket ownership (no ACLs).

@@ -69,24 +69,7 @@ fn a_bucket_in_another_region_just_works() {
     let bucket = rt.block_on(async {
         let client = s3().await;
         let name = mc_testkit::unique_name("eu");
-        client
-            .create_bucket()
-            .bucket(&name)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let eu = aws_sdk_s3::Client::from_conf(
-            client
-                .config()
-                .to_builder()
-                .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-                .build(),
-        );
+        let eu = mc_testkit::create_bucket_in_region(&client, &name, "eu-west-1").await;
         mc_testkit::put_objects(&eu, &name, (0..40).map(|i| (format!("k{i}"), vec![1u8; 3]))).await;
         name
     });
