@@ -489,6 +489,122 @@ async fn bad_inputs_give_one_line_and_documented_codes() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
 
+/// Hostile message sources (issue 11): a template is one `sqs-postman: error:`
+/// line and exit 2; a `--lines` stream warns per bad line and exits 1. Nothing
+/// is sent either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_message_sources_send_nothing() {
+    let emu = ministack();
+    let name = unique_name("postman-hostile");
+    let url = queue(emu, &name, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (case, path) in mc_testkit::badinput::hostile_files(dir.path()) {
+        let path = path.to_str().unwrap();
+        let needle = match case {
+            "empty" => "empty (SQS does not accept empty messages)",
+            "huge-line" => "larger than any SQS message can be",
+            _ => "not valid UTF-8",
+        };
+        let out = run(postman(emu, None), &["message", &name, "-m", path], None);
+        mc_testkit::badinput::assert_one_error_line("sqs-postman", case, &out, 2, needle);
+        let out = run(
+            postman(emu, None),
+            &["message", &name, "-m", path, "--lines"],
+            None,
+        );
+        // A stream skips bad lines: one warning per line (at most 10), then
+        // one error line with the count, exit 1.
+        let err = text(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        if case == "empty" {
+            assert_eq!(
+                (out.status.code(), lines.len()),
+                (Some(0), 0),
+                "{case}: {err}"
+            );
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(1), "--lines {case}: {err}");
+        assert!(lines.len() <= 11, "--lines {case}: {err}");
+        let (last, warnings) = lines.split_last().unwrap();
+        assert!(
+            last.starts_with("sqs-postman: error: ") && last.contains("not delivered"),
+            "--lines {case}: {err}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains("WARN line ") && w.ends_with("; not sent")),
+            "--lines {case}: {err}"
+        );
+        if case == "huge-line" {
+            assert!(
+                err.contains("line 1: line is over the queue's MaximumMessageSize"),
+                "{err}"
+            );
+        }
+    }
+    assert!(receive_all(emu, &url).await.is_empty());
+}
+
+/// (case, endpoint instead of the emulator's, arguments, exit code, text of the line)
+type Case<'a> = (&'a str, Option<&'a str>, Vec<&'a str>, i32, &'a str);
+
+/// Unknown queue, unknown profile, expired credentials: one line, exit 3 / 4.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_side_failures_are_one_line_with_their_exit_code() {
+    let emu = ministack();
+    let name = unique_name("postman-auth");
+    let url = queue(emu, &name, &[]).await;
+    let good = file("{}");
+    let good = good.path().to_str().unwrap();
+    let expired = Proxy::expired_credentials(emu.endpoint()).unwrap();
+    let expired = expired.endpoint();
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "stats: unknown queue",
+            None,
+            vec!["stats", "no-such-queue-xyz"],
+            3,
+            "queue no-such-queue-xyz: does not exist",
+        ),
+        (
+            "message --profile nope",
+            None,
+            vec!["message", &name, "-m", good, "--profile", "nope"],
+            4,
+            "profile nope: not found in",
+        ),
+        (
+            "stats --profile nope",
+            None,
+            vec!["stats", &name, "--profile", "nope"],
+            4,
+            "profile nope: not found in",
+        ),
+        (
+            "message: expired token",
+            Some(&expired),
+            vec!["message", &name, "-m", good],
+            4,
+            "credentials rejected (ExpiredToken)",
+        ),
+        (
+            "stats: expired token",
+            Some(&expired),
+            vec!["stats", &name],
+            4,
+            "credentials rejected (ExpiredToken)",
+        ),
+    ];
+    for (case, endpoint, args, code, needle) in cases {
+        let out = run(postman(emu, endpoint), &args, None);
+        mc_testkit::badinput::assert_one_error_line("sqs-postman", case, &out, code, needle);
+        assert!(out.stdout.is_empty(), "{case}: {}", text(&out.stdout));
+    }
+    assert!(receive_all(emu, &url).await.is_empty());
+}
+
 fn proxy(emu: &Emulator, faults: Faults) -> Proxy {
     Proxy::start_blocking(ProxyConfig {
         upstream: emu.endpoint().to_string(),
