@@ -37,6 +37,9 @@ pub struct SpotPrice {
 
 /// A failed Query call: an AWS error code (when the service sent one), the
 /// HTTP status (0 when the request never got an answer) and a message.
+/// Our own code for "no credentials": never sent by EC2, so not retried.
+const NO_CREDENTIALS: &str = "NoCredentials";
+
 #[derive(Debug, Clone)]
 pub struct QueryError {
     pub code: Option<String>,
@@ -65,6 +68,9 @@ impl QueryError {
 
     /// One line in the toolkit's terms.
     pub fn describe(&self, what: &str) -> ToolError {
+        if self.code.as_deref() == Some(NO_CREDENTIALS) {
+            return ToolError::NoCredentials;
+        }
         if self.status == 0 {
             return ToolError::Service {
                 what: what.to_string(),
@@ -190,11 +196,15 @@ impl Ec2 {
         let credentials = self
             .config
             .credentials_provider()
-            .ok_or_else(|| QueryError::local("no credentials provider"))?
+            .ok_or_else(|| QueryError {
+                code: Some(NO_CREDENTIALS.into()),
+                status: 400,
+                message: "no credentials provider".into(),
+            })?
             .provide_credentials()
             .await
             .map_err(|e| QueryError {
-                code: Some("NoCredentials".into()),
+                code: Some(NO_CREDENTIALS.into()),
                 status: 400,
                 message: format!("no AWS credentials: {e}"),
             })?;
@@ -363,27 +373,50 @@ fn parse_error(body: &[u8]) -> Option<(Option<String>, String)> {
     let mut doc = Document::new(body);
     let mut root = doc.root_element().ok()?;
     while let Some(mut tag) = root.next_tag() {
-        if tag.start_el().local() != "Errors" {
-            continue;
-        }
-        if let Some(mut err) = tag.next_tag() {
-            let (mut code, mut message) = (None, String::new());
-            while let Some(mut f) = err.next_tag() {
-                match f.start_el().local() {
-                    "Code" => code = text(&mut f).ok(),
-                    "Message" => message = text(&mut f).unwrap_or_default(),
-                    _ => {}
+        match tag.start_el().local() {
+            // EC2: <Response><Errors><Error>...
+            "Errors" => {
+                if let Some(mut err) = tag.next_tag() {
+                    return Some(error_fields(&mut err));
                 }
             }
-            return Some((code, message));
+            // The generic query shape (STS, gateways): <ErrorResponse><Error>...
+            "Error" => return Some(error_fields(&mut tag)),
+            _ => {}
         }
     }
     None
 }
 
+fn error_fields(err: &mut ScopedDecoder<'_, '_>) -> (Option<String>, String) {
+    let (mut code, mut message) = (None, String::new());
+    while let Some(mut f) = err.next_tag() {
+        match f.start_el().local() {
+            "Code" => code = text(&mut f).ok(),
+            "Message" => message = text(&mut f).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    (code, message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_both_error_shapes() {
+        let ec2 = b"<Response><Errors><Error><Code>AuthFailure</Code><Message>no</Message></Error></Errors><RequestID>r</RequestID></Response>";
+        let query = b"<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>old</Message></Error></ErrorResponse>";
+        assert_eq!(
+            parse_error(ec2),
+            Some((Some("AuthFailure".into()), "no".into()))
+        );
+        assert_eq!(
+            parse_error(query),
+            Some((Some("ExpiredToken".into()), "old".into()))
+        );
+    }
 
     #[test]
     fn parses_the_documented_aws_response() {

@@ -1,7 +1,7 @@
 //! Hostile inputs (issue 11) with the real binary: binary and UTF-16 configs,
 //! group sizes that used to overflow, and simulator traces with a 10 MB line,
-//! a missing column or a negative value. Each is one `spot-stack: error:`
-//! line and exit 2 (usage).
+//! a missing column or a negative value, hostile on-demand price CSVs. Each is
+//! one `spot-stack: error:` line and exit 2 (usage).
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
@@ -75,5 +75,49 @@ fn bad_simulator_traces() {
     ] {
         let r = run(d, &["simulate", "--config", config, "--demand", name]);
         assert_one_line(name, r, needle);
+    }
+}
+
+#[test]
+fn bad_config_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.toml"), "").unwrap();
+    std::fs::write(d.join("negative.toml"), "[spot]\nmin = -1\n").unwrap();
+    for (name, needle) in [
+        ("empty.toml", "instances.ami: not set"),
+        ("negative.toml", "integer `-1`, expected u32"),
+    ] {
+        let r = run(d, &["validate", "--local", "--config", name]);
+        assert_one_line(name, r, needle);
+    }
+}
+
+#[test]
+fn bad_on_demand_price_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("missing"), "instance_type,price\nc5.large\n").unwrap();
+    std::fs::write(d.join("negative"), "instance_type,price\nc5.large,-0.1\n").unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stack.toml");
+    let hostile = mc_testkit::badinput::hostile_files(d);
+    let cases = hostile
+        .iter()
+        .map(|(case, _)| *case)
+        .filter(|c| *c != "empty")
+        .chain(["missing", "negative"]);
+    for case in cases {
+        let needle = match case {
+            "missing" => "missing:2: expected instance_type,price",
+            "negative" => "\"-0.1\" is not a positive price",
+            "huge-line" => "huge-line:1: ",
+            _ => "did not contain valid UTF-8",
+        };
+        // Checked before any AWS call: no endpoint, region or credentials needed.
+        let r = run(
+            d,
+            &["savings", "--config", config, "--on-demand-prices", case],
+        );
+        assert_one_line(case, r, needle);
     }
 }

@@ -134,6 +134,52 @@ fn moto_savings_reads_spot_price_history() {
     assert!(saving > 0.0 && saving < 100.0, "{saving}");
 }
 
+/// Unknown profile, expired or missing credentials (issue 11): one line,
+/// exit 4, before anything is created.
+#[test]
+fn auth_failures_are_one_line_and_exit_4() {
+    let emu = ministack();
+    let expired = mc_benchkit::proxy::Proxy::expired_credentials(emu.endpoint()).unwrap();
+    let expired = expired.endpoint();
+    let name = unique_name("spot-auth");
+    let c = example();
+    let c = c.to_str().unwrap();
+    let status = ["status", "--stack-name", &name, "--config", c];
+    let savings = ["savings", "--days", "1", "--config", c];
+    let deploy = ["deploy", "--stack-name", &name, "--config", c];
+    let profile = "profile nope: not found in";
+    let rejected = "credentials rejected (ExpiredToken)";
+    let none = "no AWS credentials found";
+    let cases: [(&str, &[&str], &str, &str); 8] = [
+        ("status --profile nope", &status, "profile", profile),
+        ("savings --profile nope", &savings, "profile", profile),
+        ("deploy --profile nope", &deploy, "profile", profile),
+        ("status: expired token", &status, "expired", rejected),
+        ("savings: expired token", &savings, "expired", rejected),
+        ("deploy: expired token", &deploy, "expired", rejected),
+        ("status: no credentials", &status, "none", none),
+        ("savings: no credentials", &savings, "none", none),
+    ];
+    for (case, args, how, needle) in cases {
+        let mut cmd = tool(emu);
+        cmd.args(args);
+        match how {
+            "profile" => cmd.args(["--profile", "nope"]),
+            "expired" => cmd.env("AWS_ENDPOINT_URL", &expired),
+            _ => cmd
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY"),
+        };
+        let out = cmd.output().unwrap();
+        mc_testkit::badinput::assert_one_error_line("spot-stack", case, &out, 4, needle);
+    }
+    // Nothing was created by the refused deploys.
+    tool(emu)
+        .args(["status", "--stack-name", &name, "--config", c])
+        .assert()
+        .code(3);
+}
+
 /// A VPC and a subnet in moto (it checks that subnets exist).
 fn moto_subnet(emu: &Emulator) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
