@@ -66,12 +66,14 @@ fn bad_simulator_traces() {
     std::fs::write(d.join("missing.csv"), "minute,value\n0\n").unwrap();
     std::fs::write(d.join("negative.csv"), "minute,value\n0,-3\n").unwrap();
     std::fs::write(d.join("latin1.csv"), b"minute,value\n0,1\xe9\n").unwrap();
+    std::fs::write(d.join("empty.csv"), "").unwrap();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stack.toml");
     for (name, needle) in [
         ("huge.csv", "huge.csv: line 2"),
         ("missing.csv", "missing.csv: line 2"),
         ("negative.csv", "-3 is not a non-negative number"),
         ("latin1.csv", "latin1.csv"),
+        ("empty.csv", "empty.csv: no data rows"),
     ] {
         let r = run(d, &["simulate", "--config", config, "--demand", name]);
         assert_one_line(name, r, needle);
