@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, Notify};
 
-use super::split::{log_width, split_n, Alphabet};
+use super::split::{log_width, split_at, split_n, Alphabet};
 use super::KeyRange;
 
 /// One page of a listing, in ascending key order.
@@ -108,11 +108,20 @@ struct Cursor {
 /// A busy range is split only if about this many pages seem left in it.
 const MIN_PAGES_TO_SPLIT: f64 = 3.0;
 
+/// A stolen part gets at most about this many pages (at the density of the
+/// victim's last page): a range estimated far larger usually reaches past its
+/// keys (`hot/obj-000123` up to the end of the bucket), and even parts of it
+/// would be mostly empty. The last part keeps the rest.
+const MAX_PAGES_PER_PART: f64 = 32.0;
+
 struct State {
     cursors: HashMap<u64, Cursor>,
     next_id: u64,
     alphabet: Alphabet,
     stopped: bool,
+    /// Workers waiting for something to steal: one steal splits off a part
+    /// for each, so a hot range fans out in one round trip, not log2(c).
+    idle: usize,
 }
 
 struct Engine<S: PageSource> {
@@ -133,6 +142,7 @@ pub fn list<S: PageSource>(source: S, opts: ListOptions) -> Listing<S::Item, S::
             next_id: 0,
             alphabet: Alphabet::new(),
             stopped: false,
+            idle: 0,
         }),
         changed: Notify::new(),
         tx,
@@ -266,7 +276,8 @@ impl<S: PageSource> Engine<S> {
         Some(ranges)
     }
 
-    /// Picks work for a cursor: an unowned range, else half of the busiest one.
+    /// Picks work for a cursor: an unowned range, else a part of the busiest
+    /// one, split into as many parts as there are idle workers (and pages left).
     fn take_work(&self, st: &mut State) -> Option<u64> {
         if let Some((&id, c)) = st.cursors.iter_mut().find(|(_, c)| !c.owned) {
             c.owned = true;
@@ -289,35 +300,56 @@ impl<S: PageSource> Engine<S> {
         if log_pages_left < MIN_PAGES_TO_SPLIT.ln() {
             return None;
         }
+        // The victim, this worker and every idle one, each with enough pages.
+        let worth = (log_pages_left.exp() / MIN_PAGES_TO_SPLIT) as usize; // saturates
+        let parts = (st.idle + 2).min(worth).max(2);
         let range = st.cursors.get(&victim)?.range.clone();
-        let m = split_n(prefix, &range, &st.alphabet, 2)
-            .into_iter()
-            .next()?;
-        let id = st.next_id;
-        st.next_id += 1;
+        let pages_left = log_pages_left.exp();
+        let per_part = (pages_left / parts as f64).min(MAX_PAGES_PER_PART);
+        let fractions: Vec<f64> = (1..parts)
+            .map(|i| i as f64 * per_part / pages_left)
+            .collect();
+        let points = split_at(prefix, &range, &st.alphabet, &fractions);
+        let first = points.first()?.clone();
         if let Some(v) = st.cursors.get_mut(&victim) {
-            v.range.upto = Some(m.clone());
+            v.range.upto = Some(first);
         }
-        st.cursors.insert(
-            id,
-            Cursor {
-                range: KeyRange::new(Some(m), range.upto),
-                owned: true,
-                busy: false,
-                page_log_width: 0.0,
-            },
-        );
-        Some(id)
+        let ends = points.iter().skip(1).cloned().map(Some).chain([range.upto]);
+        let mut mine = None;
+        for (after, upto) in points.iter().cloned().zip(ends) {
+            let id = st.next_id;
+            st.next_id += 1;
+            st.cursors.insert(
+                id,
+                Cursor {
+                    range: KeyRange::new(Some(after), upto),
+                    owned: mine.is_none(),
+                    busy: false,
+                    page_log_width: 0.0,
+                },
+            );
+            mine.get_or_insert(id);
+        }
+        if points.len() > 1 {
+            // Parts left unowned: wake the idle workers to take them.
+            self.changed.notify_waiters();
+        }
+        mine
     }
 
     async fn work(self: Arc<Self>) {
         let mut mine: Option<u64> = None;
+        let mut idle = false;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             let after = {
                 let mut st = self.lock();
+                if idle {
+                    st.idle -= 1;
+                    idle = false;
+                }
                 if st.stopped {
                     return;
                 }
@@ -327,7 +359,11 @@ impl<S: PageSource> Engine<S> {
                 match mine.and_then(|id| st.cursors.get(&id)) {
                     Some(c) => Some((c.range.after.clone(), c.range.upto.clone())),
                     None if st.cursors.is_empty() => return,
-                    None => None,
+                    None => {
+                        st.idle += 1;
+                        idle = true;
+                        None
+                    }
                 }
             };
             let (Some((after, upto)), Some(id)) = (after, mine) else {

@@ -182,19 +182,33 @@ impl Frame {
 /// Up to `n - 1` increasing split points strictly inside `range` (and inside
 /// the prefix), evenly spaced in the alphabet's digit space.
 pub fn split_n(prefix: &str, range: &KeyRange, alphabet: &Alphabet, n: usize) -> Vec<String> {
-    if n < 2 {
-        return Vec::new();
-    }
+    let fractions: Vec<f64> = (1..n).map(|i| i as f64 / n as f64).collect();
+    split_at(prefix, range, alphabet, &fractions)
+}
+
+/// Split points at these increasing fractions (in `(0, 1)`) of `range`'s
+/// width in the alphabet's digit space; points that fall on no distinct key
+/// are left out.
+pub fn split_at(
+    prefix: &str,
+    range: &KeyRange,
+    alphabet: &Alphabet,
+    fractions: &[f64],
+) -> Vec<String> {
     let f = frame(prefix, range, alphabet);
-    let step = (f.hi - f.lo) / n as u128;
+    let span = f.hi.saturating_sub(f.lo);
     let lo_key = range.after.as_deref();
-    let mut out: Vec<String> = Vec::with_capacity(n - 1);
-    if step == 0 {
-        return out;
-    }
-    for i in 1..n as u128 {
-        let target = f.lo + step * i;
-        let chosen = f.near(target, step / 4).find(|c| {
+    let mut out: Vec<String> = Vec::with_capacity(fractions.len());
+    let mut prev = f.lo;
+    for &frac in fractions {
+        // f64 keeps 53 bits: plenty for a split point, which need not be exact.
+        let target = f.lo + (span as f64 * frac.clamp(0.0, 1.0)) as u128;
+        let gap = target.saturating_sub(prev);
+        if gap == 0 {
+            continue;
+        }
+        prev = target;
+        let chosen = f.near(target, gap / 4).find(|c| {
             let above = lo_key.is_none_or(|l| c.as_str() > l) && out.last().is_none_or(|p| c > p);
             let below = range.upto.as_deref().is_none_or(|u| c.as_str() < u);
             above && below && c.starts_with(prefix) && c.as_str() != prefix
