@@ -95,9 +95,14 @@ pub struct CopyArgs {
     /// Storage class for every copy (default: keep the source object's class).
     #[arg(long, env = "S3_COPIER_STORAGE_CLASS", help_heading = "Copy")]
     pub storage_class: Option<String>,
-    /// Encrypt copies with this KMS key (default: the destination bucket's default encryption).
+    /// Encrypt every copy with this KMS key (default: keep the source's encryption where
+    /// readable, else the destination bucket's default).
     #[arg(long, env = "S3_COPIER_SSE_KMS_KEY_ID", help_heading = "Copy")]
     pub sse_kms_key_id: Option<String>,
+    /// Run even when the destination would encrypt less strictly than the source
+    /// (source default SSE-KMS, destination default not, no --sse-kms-key-id).
+    #[arg(long, env = "S3_COPIER_SSE_ALLOW_WEAKER", help_heading = "Copy")]
+    pub sse_allow_weaker: bool,
     /// Objects larger than this are copied in parts (UploadPartCopy); CopyObject's limit is 5 GiB.
     #[arg(long, default_value = "5GiB", value_parser = parse_size, env = "S3_COPIER_MULTIPART_THRESHOLD", help_heading = "Copy")]
     pub multipart_threshold: u64,
@@ -234,4 +239,8 @@ pub struct IamPolicyArgs {
     /// The worker's queue ARN (default: a placeholder).
     #[arg(long)]
     pub queue_arn: Option<String>,
+    /// KMS key ARN the copies decrypt or encrypt with (SSE-KMS source keys, --sse-kms-key-id);
+    /// repeatable: adds kms:Decrypt and kms:GenerateDataKey on these keys.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Vec<String>,
 }

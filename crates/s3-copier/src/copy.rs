@@ -10,6 +10,11 @@
 //!   overwritten mid-copy fails instead of mixing two versions), then
 //!   CompleteMultipartUpload; AbortMultipartUpload on any failure.
 //!
+//! Encryption follows [`crate::sse`]: the plan from pre-flight on the
+//! single-request path of `sync` (listings do not say how an object is
+//! encrypted), each object's own encryption wherever it was read with
+//! HeadObject.
+//!
 //! ACLs (`--acl copy`) travel in the same request as `x-amz-grant-*` headers
 //! built by the shared [`mc_aws_common::acl`] module from the source
 //! object's ACL, the source owner mapped to the destination owner: a copy is
@@ -20,8 +25,7 @@ use std::sync::Arc;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, MetadataDirective, ServerSideEncryption, StorageClass,
-    TaggingDirective,
+    CompletedMultipartUpload, CompletedPart, MetadataDirective, StorageClass, TaggingDirective,
 };
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::http::Response;
@@ -35,6 +39,7 @@ use mc_aws_common::s3url::S3Url;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::options::{part_ranges, AclMode, CopyOptions};
+use crate::sse::{Sse, SsePlan, SseSetup, SSE_C_REASON};
 
 /// Parts of one multipart copy in flight at once (all requests still go
 /// through the shared throttle).
@@ -109,6 +114,11 @@ pub struct Copier {
     pub src: Side,
     pub dst: Side,
     pub throttle: Arc<Throttle>,
+    /// Limiter for reads of source ACLs. `sync` gives them their own budget
+    /// so that the ACL reads of the next objects overlap with the copies in
+    /// flight (S3 also limits reads and writes per prefix separately); the
+    /// live paths share `throttle`.
+    pub acl_reads: Arc<Throttle>,
     pub opts: CopyOptions,
     /// The destination bucket owner's canonical ID: the source owner's grants
     /// become grants to it.
@@ -116,6 +126,39 @@ pub struct Copier {
     /// False when the source bucket has ACLs disabled: every source object is
     /// then private to its bucket owner, so there is no ACL to read.
     pub source_acls: bool,
+    /// Encryption: pre-flight's findings and the flags.
+    pub sse: SseSetup,
+}
+
+/// An SSE-C source: HeadObject answers 400 without the key, CopyObject
+/// InvalidRequest "stored using a form of Server Side Encryption".
+fn is_sse_c<E: ProvideErrorMetadata>(err: &SdkError<E, Response>, head: bool) -> bool {
+    if head {
+        return err.raw_response().map(|r| r.status().as_u16()) == Some(400);
+    }
+    err.code() == Some("InvalidRequest")
+        && err
+            .message()
+            .is_some_and(|m| m.contains("Server Side Encryption"))
+}
+
+fn sse_c_failure() -> CopyError {
+    CopyError::Failed {
+        message: SSE_C_REASON.to_string(),
+        temporary: false,
+    }
+}
+
+/// How the object read with HeadObject is encrypted.
+fn head_sse(h: &HeadObjectOutput) -> Sse {
+    if h.sse_customer_algorithm().is_some() {
+        return Sse::Customer;
+    }
+    Sse::from_algorithm(
+        h.server_side_encryption().map(|a| a.as_str()),
+        h.ssekms_key_id(),
+        h.bucket_key_enabled().unwrap_or(false),
+    )
 }
 
 /// Tags go in `x-amz-tagging` form-encoded.
@@ -189,10 +232,16 @@ impl Copier {
                 Some(h) => h,
                 None => self.head_source(src_key).await?,
             };
-            self.copy_multipart(src_key, &dst_key, &head, class, &acl)
+            let sse = self.object_sse(src_key, &head)?;
+            self.copy_multipart(src_key, &dst_key, &head, class, &acl, &sse)
                 .await?;
         } else {
-            self.copy_single(src_key, &dst_key, class, &acl).await?;
+            let sse = match &head {
+                Some(h) => self.object_sse(src_key, h)?,
+                None => self.sse.bulk.clone(),
+            };
+            self.copy_single(src_key, &dst_key, class, &acl, &sse)
+                .await?;
         }
         if let AclPlan::Grants(a) = &acl {
             // Headers cannot say "no grant at all": set such an ACL afterwards.
@@ -271,7 +320,28 @@ impl Copier {
         self.throttle
             .call(|| c.head_object().bucket(self.src.bucket()).key(key).send())
             .await
-            .map_err(|e| CopyError::sdk(&e, &self.src_what(key)))
+            .map_err(|e| {
+                if is_sse_c(&e, true) {
+                    sse_c_failure()
+                } else {
+                    CopyError::sdk(&e, &self.src_what(key))
+                }
+            })
+    }
+
+    /// The encryption of the copy of an object read with HeadObject.
+    fn object_sse(&self, key: &str, head: &HeadObjectOutput) -> Result<SsePlan, CopyError> {
+        let (plan, warning) =
+            self.sse
+                .for_object(&head_sse(head))
+                .map_err(|message| CopyError::Failed {
+                    message,
+                    temporary: false,
+                })?;
+        if let Some(w) = warning {
+            tracing::warn!("{}: {w}", self.src_what(key));
+        }
+        Ok(plan)
     }
 
     async fn acl_plan(&self, src_key: &str) -> Result<AclPlan, CopyError> {
@@ -280,10 +350,14 @@ impl Copier {
             AclMode::Canned(c) => Ok(AclPlan::Canned(c.clone())),
             AclMode::Copy if !self.source_acls => Ok(AclPlan::None),
             AclMode::Copy => {
-                let src =
-                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), src_key)
-                        .await
-                        .map_err(CopyError::from_tool)?;
+                let src = acl::get_acl(
+                    &self.src.client,
+                    &self.acl_reads,
+                    self.src.bucket(),
+                    src_key,
+                )
+                .await
+                .map_err(CopyError::from_tool)?;
                 Ok(AclPlan::Grants(src.desired_for(self.dest_owner.as_deref())))
             }
         }
@@ -304,10 +378,10 @@ impl Copier {
         dst_key: &str,
         class: Option<StorageClass>,
         acl: &AclPlan,
+        sse: &SsePlan,
     ) -> Result<(), CopyError> {
         let c = &self.dst.client;
         let source = copy_source(self.src.bucket(), src_key, None);
-        let kms = self.opts.sse_kms_key_id.clone();
         self.throttle
             .call(|| {
                 let mut b = c
@@ -318,10 +392,11 @@ impl Copier {
                     .metadata_directive(MetadataDirective::Copy)
                     .tagging_directive(TaggingDirective::Copy)
                     .set_storage_class(class.clone());
-                if let Some(k) = &kms {
+                if let Some((alg, key, bucket_key)) = sse.headers() {
                     b = b
-                        .server_side_encryption(ServerSideEncryption::AwsKms)
-                        .ssekms_key_id(k);
+                        .server_side_encryption(alg)
+                        .set_ssekms_key_id(key.map(str::to_string))
+                        .set_bucket_key_enabled(bucket_key);
                 }
                 match acl {
                     AclPlan::None => {}
@@ -331,7 +406,13 @@ impl Copier {
                 b.send()
             })
             .await
-            .map_err(|e| CopyError::sdk(&e, &self.copy_what(src_key, dst_key)))?;
+            .map_err(|e| {
+                if is_sse_c(&e, false) {
+                    sse_c_failure()
+                } else {
+                    CopyError::sdk(&e, &self.copy_what(src_key, dst_key))
+                }
+            })?;
         Ok(())
     }
 
@@ -342,6 +423,7 @@ impl Copier {
         head: &HeadObjectOutput,
         class: Option<StorageClass>,
         acl: &AclPlan,
+        sse: &SsePlan,
     ) -> Result<(), CopyError> {
         let src = &self.src.client;
         let dst = &self.dst.client;
@@ -375,7 +457,6 @@ impl Copier {
             aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::HttpDate)
                 .ok()
         });
-        let kms = self.opts.sse_kms_key_id.clone();
         let created = self
             .throttle
             .call(|| {
@@ -397,10 +478,11 @@ impl Copier {
                 if !tagging.is_empty() {
                     b = b.tagging(tagging.join("&"));
                 }
-                if let Some(k) = &kms {
+                if let Some((alg, key, bucket_key)) = sse.headers() {
                     b = b
-                        .server_side_encryption(ServerSideEncryption::AwsKms)
-                        .ssekms_key_id(k);
+                        .server_side_encryption(alg)
+                        .set_ssekms_key_id(key.map(str::to_string))
+                        .set_bucket_key_enabled(bucket_key);
                 }
                 match acl {
                     AclPlan::None => {}

@@ -64,7 +64,8 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
         "Resource": objects(&sb, &sp),
     }));
 
-    let mut bucket_reads = vec!["s3:GetBucketVersioning"];
+    // GetBucketEncryption: pre-flight compares both buckets' default encryption.
+    let mut bucket_reads = vec!["s3:GetBucketVersioning", "s3:GetEncryptionConfiguration"];
     if acl {
         bucket_reads.extend([
             "s3:GetBucketOwnershipControls",
@@ -117,6 +118,16 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Resource": args.queue_arn.clone().unwrap_or("arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME".into()),
         }));
     }
+    if mode != PolicyMode::Verify && !args.kms_key.is_empty() {
+        // CopyObject of an SSE-KMS object decrypts with the source key and
+        // encrypts with the destination's (the same key, or --sse-kms-key-id).
+        statements.push(json!({
+            "Sid": "UseKmsKeys",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": args.kms_key,
+        }));
+    }
     if mode == PolicyMode::Lambda {
         statements.push(json!({
             "Sid": "WriteLogs",
@@ -140,6 +151,7 @@ mod tests {
             no_acl: false,
             delete: false,
             queue_arn: None,
+            kms_key: Vec::new(),
         }
     }
 
@@ -186,5 +198,13 @@ mod tests {
         let mut skip = args(PolicyMode::Sync);
         skip.no_acl = true;
         assert!(!actions(&policy(&skip)).iter().any(|x| x.contains("Acl")));
+        let s = actions(&policy(&args(PolicyMode::Sync)));
+        assert!(s.contains(&"s3:GetEncryptionConfiguration".to_string()));
+        assert!(!s.iter().any(|x| x.starts_with("kms:")));
+        let mut kms = args(PolicyMode::Worker);
+        kms.kms_key = vec!["arn:aws:kms:eu-west-1:111122223333:key/k".into()];
+        let p = policy(&kms);
+        assert!(actions(&p).contains(&"kms:GenerateDataKey".to_string()));
+        assert!(p.to_string().contains("key/k"));
     }
 }

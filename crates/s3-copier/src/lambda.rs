@@ -280,6 +280,8 @@ pub mod runtime {
             acl: AclMode::parse(&env("S3_COPIER_ACL").unwrap_or("copy".into()))?,
             storage_class: env("S3_COPIER_STORAGE_CLASS"),
             sse_kms_key_id: env("S3_COPIER_SSE_KMS_KEY_ID"),
+            sse_allow_weaker: env("S3_COPIER_SSE_ALLOW_WEAKER")
+                .is_some_and(|v| v == "true" || v == "1"),
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
         };
@@ -295,13 +297,22 @@ pub mod runtime {
         let pf = preflight::check(&src, &dst, &throttle, &opts.acl)
             .await
             .map_err(|e| e.to_string())?;
+        let mut notes = Vec::new();
+        let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut notes)
+            .await
+            .map_err(|e| e.to_string())?;
+        for n in &notes {
+            tracing::warn!("{n}");
+        }
         Ok(Copier {
             src,
             dst,
+            acl_reads: throttle.clone(),
             throttle,
             opts,
             dest_owner: pf.dest_owner,
             source_acls: pf.source_acls,
+            sse,
         })
     }
 

@@ -20,6 +20,7 @@ pub mod lambda;
 pub mod options;
 pub mod preflight;
 pub mod report;
+pub mod sse;
 pub mod state;
 pub mod sync;
 pub mod verify;

@@ -114,6 +114,7 @@ pub struct CopyOptions {
     pub acl: AclMode,
     pub storage_class: Option<String>,
     pub sse_kms_key_id: Option<String>,
+    pub sse_allow_weaker: bool,
     pub multipart_threshold: u64,
     pub part_size: u64,
 }
@@ -136,6 +137,7 @@ impl CopyOptions {
             acl: a.acl.clone(),
             storage_class: a.storage_class.clone(),
             sse_kms_key_id: a.sse_kms_key_id.clone(),
+            sse_allow_weaker: a.sse_allow_weaker,
             multipart_threshold: a.multipart_threshold,
             part_size: a.part_size,
         })
@@ -202,6 +204,7 @@ mod tests {
             acl: AclMode::Skip,
             storage_class: None,
             sse_kms_key_id: None,
+            sse_allow_weaker: false,
             multipart_threshold: MAX_SINGLE,
             part_size: MIN_PART,
         };

@@ -6,10 +6,13 @@
 //! - the destination's Object Ownership: with BucketOwnerEnforced, ACLs
 //!   cannot be copied, so the run stops (exit 5) unless `--acl skip`;
 //! - the destination's Block Public Access against public grants;
-//! - versioning, noted.
+//! - versioning, noted;
+//! - both buckets' default encryption, against a weaker destination
+//!   (see [`crate::sse`]).
 
 use std::sync::Arc;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use mc_aws_common::acl::{self, BucketAclSettings};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::config;
@@ -18,7 +21,8 @@ use mc_aws_common::retry::Throttle;
 
 use crate::cli::Endpoints;
 use crate::copy::Side;
-use crate::options::AclMode;
+use crate::options::{AclMode, CopyOptions};
+use crate::sse::{Sse, SseSetup};
 
 /// Builds the two sides: each with its own identity and region.
 pub async fn connect(
@@ -158,6 +162,77 @@ pub fn check_acl_settings(
         });
     }
     Ok(())
+}
+
+/// Reads both buckets' default encryption and decides what copies carry;
+/// stops (exit 2) when the destination would encrypt less strictly than the
+/// source's KMS default and nothing was said about it.
+pub async fn encryption(
+    src: &Side,
+    dst: &Side,
+    throttle: &Arc<Throttle>,
+    opts: &CopyOptions,
+    notes: &mut Vec<String>,
+) -> Result<SseSetup, ToolError> {
+    let region = |s: &Side| {
+        s.client
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    };
+    let ((s, s_note), (d, d_note)) = tokio::join!(
+        default_encryption(src, throttle),
+        default_encryption(dst, throttle)
+    );
+    notes.extend(s_note.into_iter().chain(d_note));
+    let mut setup = SseSetup {
+        explicit_key: opts.sse_kms_key_id.clone(),
+        dest_default: d,
+        src_region: region(src),
+        dest_region: region(dst),
+        ..SseSetup::default()
+    };
+    setup
+        .decide_bulk(&s, opts.sse_allow_weaker)
+        .map_err(|message| ToolError::Invalid {
+            what: format!("encryption s3://{} -> s3://{}", src.bucket(), dst.bucket()),
+            message,
+        })?;
+    Ok(setup)
+}
+
+/// A bucket's default encryption, and a note when it could not be read.
+async fn default_encryption(side: &Side, throttle: &Arc<Throttle>) -> (Sse, Option<String>) {
+    let c = &side.client;
+    let out = throttle
+        .call(|| c.get_bucket_encryption().bucket(side.bucket()).send())
+        .await;
+    match out {
+        Ok(o) => {
+            let rule = o
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first());
+            let by_default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+            let sse = Sse::from_algorithm(
+                by_default.map(|d| d.sse_algorithm().as_str()),
+                by_default.and_then(|d| d.kms_master_key_id()),
+                rule.and_then(|r| r.bucket_key_enabled()).unwrap_or(false),
+            );
+            (sse, None)
+        }
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            (Sse::None, None)
+        }
+        Err(e) => (
+            Sse::None,
+            Some(format!(
+                "default encryption of bucket {} not checked: {}",
+                side.bucket(),
+                describe_sdk_error(&e, &format!("bucket {}", side.bucket()))
+            )),
+        ),
+    }
 }
 
 async fn bucket_owner(side: &Side, throttle: &Arc<Throttle>) -> Result<Option<String>, ToolError> {

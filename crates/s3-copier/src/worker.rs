@@ -172,6 +172,11 @@ pub async fn run(
     let throttle = Throttle::from_args(&args.throttle);
     let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle).await?;
     let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
+    let mut notes = Vec::new();
+    let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut notes).await?;
+    for n in &notes {
+        tracing::warn!("{n}");
+    }
     for n in &pf.notes {
         tracing::warn!("{n}");
     }
@@ -206,9 +211,11 @@ pub async fn run(
             src,
             dst,
             throttle: throttle.clone(),
+            acl_reads: throttle.clone(),
             opts,
             dest_owner: pf.dest_owner,
             source_acls: pf.source_acls,
+            sse,
         },
         throttle: throttle.clone(),
         visibility: args.visibility_timeout,
