@@ -13,6 +13,8 @@
 //! - `s3-copier-resync-1m`: the same at 1M keys, ours alone: with the 100k table it shows that
 //!   memory (max RSS) stays flat as the bucket grows.
 //!
+//! `MC_BENCH_OURS_ONLY=1` skips the peers (they take minutes) to compare our own variants.
+//!
 //! Every copy run gets a fresh, empty destination bucket (created untimed before the run), and
 //! every run is checked after it (untimed): the destination must hold exactly the source's keys
 //! (counted over the whole key space) and our JSON report must say nothing failed, so a fast
@@ -227,6 +229,12 @@ fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// Whether to run the peers: not when `MC_BENCH_OURS_ONLY` is set (non-empty, not `0`).
+fn with_peers(scenario_wants: bool) -> bool {
+    let ours_only = std::env::var("MC_BENCH_OURS_ONLY").is_ok_and(|v| !v.is_empty() && v != "0");
+    scenario_wants && !ours_only
+}
+
 impl S3Copier {
     fn copy(&self, ctx: &mut Ctx) -> anyhow::Result<Plan> {
         let keys = ctx.keys(self.keys);
@@ -319,7 +327,7 @@ impl S3Copier {
         )
         .contender(ours("(ACLs copied)", None, Some("ObjectWriter")).floor(f_acl, how_acl));
 
-        if self.peers {
+        if with_peers(self.peers) {
             if let Ok(aws) = ctx.peer("aws") {
                 plan = plan.contender(
                     wrapped(Contender::peer("aws s3 sync", "/bin/sh"), "plain", None)
@@ -414,7 +422,7 @@ impl S3Copier {
             page * pages,
             format!("{pages} list pages × {PAGE_MS} ms (one listing at a time per side)"),
         );
-        if self.peers {
+        if with_peers(self.peers) {
             if let Ok(aws) = ctx.peer("aws") {
                 plan = plan.contender(
                     Contender::peer("aws s3 sync", aws)
