@@ -6,6 +6,7 @@
 //! * [`source`]: lazy message generation and batch packing within SQS limits;
 //! * [`send`]: the producers, with partial-failure resends;
 //! * [`wire`]: the lean, signed SendMessageBatch request the producers send;
+//! * [`sigv4`]: its signature, with the signing key derived once a day;
 //! * [`report`], [`histogram`]: counters and the final summary;
 //! * [`queue`], [`stats`]: naming queues and reading their depth.
 
@@ -16,6 +17,7 @@ pub mod histogram;
 pub mod queue;
 pub mod report;
 pub mod send;
+pub mod sigv4;
 pub mod source;
 pub mod stats;
 pub mod template;

@@ -19,7 +19,9 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::{
+    sign, SignableBody, SignableRequest, SigningInstructions, SigningSettings,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
@@ -34,11 +36,18 @@ use mc_aws_common::error::{classify_parts, describe_parts, ErrorClass, ToolError
 use mc_aws_common::retry::Classify;
 use serde::Deserialize;
 
+use crate::sigv4::FastSigner;
 use crate::source::Pending;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET: &str = "AmazonSQS.SendMessageBatch";
 const USER_AGENT: &str = concat!("sqs-postman/", env!("CARGO_PKG_VERSION"));
+/// The headers that are signed (besides host, date and token); see [`crate::sigv4`].
+const HEADERS: [(&str, &str); 3] = [
+    ("content-type", CONTENT_TYPE),
+    ("x-amz-target", TARGET),
+    ("x-amzn-query-mode", "true"),
+];
 /// Credentials are refreshed this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
@@ -204,6 +213,8 @@ pub struct Wire {
     credentials: CredentialCache,
     /// `{"QueueUrl":"…","Entries":[`, encoded once.
     prefix: Vec<u8>,
+    /// SigV4 without aws-sigv4's general machinery, for endpoints without a path.
+    fast: Option<FastSigner>,
 }
 
 impl Wire {
@@ -214,7 +225,9 @@ impl Wire {
         credentials: Option<SharedCredentialsProvider>,
         queue_url: &str,
     ) -> Self {
+        let fast = FastSigner::new(&endpoint, &region);
         Self {
+            fast,
             connector,
             endpoint,
             region,
@@ -230,42 +243,37 @@ impl Wire {
     pub async fn send(&self, batch: &[Pending]) -> Result<BatchResult, WireError> {
         let body = batch_body(&self.prefix, batch);
         let credentials = self.credentials.get().await?;
-        let identity: Identity = credentials.into();
-        let headers = [
-            ("content-type", CONTENT_TYPE),
-            ("x-amz-target", TARGET),
-            ("x-amzn-query-mode", "true"),
-        ];
-        let signing = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("sqs")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| WireError::Local(format!("signing: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            headers.into_iter(),
-            SignableBody::Bytes(&body),
-        )
-        .map_err(|e| WireError::Local(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &signing)
-            .map_err(|e| WireError::Local(format!("signing: {e}")))?
-            .into_parts();
+        let now = SystemTime::now();
+        let fast = self
+            .fast
+            .as_ref()
+            .and_then(|f| f.sign(&credentials, now, &body));
         let mut request = http::Request::builder()
-            .method("POST")
+            .method(http::Method::POST)
             .uri(self.endpoint.as_str())
-            .header("user-agent", USER_AGENT);
-        for (k, v) in headers {
+            .header(http::header::USER_AGENT, USER_AGENT);
+        for (k, v) in HEADERS {
             request = request.header(k, v);
         }
-        let mut request = request
-            .body(SdkBody::from(body))
-            .map_err(|e| WireError::Local(format!("request: {e}")))?;
-        instructions.apply_to_request_http1x(&mut request);
+        let local = |e: http::Error| WireError::Local(format!("request: {e}"));
+        let request = match fast {
+            Some(sig) => {
+                if let Some(token) = credentials.session_token() {
+                    request = request.header("x-amz-security-token", token);
+                }
+                request
+                    .header(http::header::AUTHORIZATION, sig.authorization)
+                    .header("x-amz-date", sig.amz_date)
+                    .body(SdkBody::from(body))
+                    .map_err(local)?
+            }
+            None => {
+                let instructions = self.sign_general(credentials, now, &body)?;
+                let mut request = request.body(SdkBody::from(body)).map_err(local)?;
+                instructions.apply_to_request_http1x(&mut request);
+                request
+            }
+        };
         let request = aws_smithy_runtime_api::http::Request::try_from(request)
             .map_err(|e| WireError::Local(format!("request: {e}")))?;
         let response = self
@@ -287,6 +295,38 @@ impl Wire {
             return parse_result(&bytes, batch.len());
         }
         Err(parse_error(status, query_error.as_deref(), &bytes))
+    }
+}
+
+impl Wire {
+    /// aws-sigv4's signature of a request with `body`.
+    fn sign_general(
+        &self,
+        credentials: Credentials,
+        now: SystemTime,
+        body: &[u8],
+    ) -> Result<SigningInstructions, WireError> {
+        let identity: Identity = credentials.into();
+        let signing = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("sqs")
+            .time(now)
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| WireError::Local(format!("signing: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            self.endpoint.as_str(),
+            HEADERS.into_iter(),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| WireError::Local(format!("signing: {e}")))?;
+        let (instructions, _) = sign(signable, &signing)
+            .map_err(|e| WireError::Local(format!("signing: {e}")))?
+            .into_parts();
+        Ok(instructions)
     }
 }
 
