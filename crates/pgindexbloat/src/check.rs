@@ -30,7 +30,7 @@ fn names<'a>(it: impl Iterator<Item = &'a str>, n: usize) -> String {
 }
 
 /// Status line and perfdata for a comparison. Missing indexes are CRITICAL.
-pub fn evaluate(c: &Comparison, fresh: &Snapshot, t: &Thresholds) -> Check {
+pub fn evaluate(c: &Comparison<'_>, fresh: &Snapshot, t: &Thresholds) -> Check {
     let mut status = Status::Ok;
     let mut parts = Vec::new();
     if !c.missing.is_empty() {
@@ -40,7 +40,7 @@ pub fn evaluate(c: &Comparison, fresh: &Snapshot, t: &Thresholds) -> Check {
             "{n} index{} missing from {} (broken backup?): {}",
             if n == 1 { "" } else { "es" },
             fresh.label,
-            names(c.missing.iter().map(|m| display_name(&m.index)), n)
+            names(c.missing.iter().map(|m| display_name(m.index)), n)
         ));
     }
     let to_f = |v: Option<u64>| v.map(|b| b as f64);
@@ -85,7 +85,7 @@ pub fn evaluate(c: &Comparison, fresh: &Snapshot, t: &Thresholds) -> Check {
         let n = offenders.len();
         let list: Vec<String> = offenders
             .iter()
-            .map(|(e, _)| format!("{} {}%", display_name(&e.index), e.percent))
+            .map(|(e, _)| format!("{} {}%", display_name(e.index), e.percent))
             .collect();
         parts.push(format!(
             "over the percent threshold: {}",
@@ -99,7 +99,7 @@ pub fn evaluate(c: &Comparison, fresh: &Snapshot, t: &Thresholds) -> Check {
             .min(0.0),
     );
     for e in &c.compared {
-        let name = display_name(&e.index);
+        let name = display_name(e.index);
         check
             .perf
             .push(Perf::new(name, e.bloat_bytes.max(0) as f64, "B").min(0.0));

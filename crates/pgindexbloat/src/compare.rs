@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::hash::{hash_name, BuildPassThrough, Key};
-use crate::input::{IndexRow, Snapshot};
+use crate::hash::{BuildPassThrough, Key};
+use crate::input::{Index, Snapshot};
 
 /// Which indexes to compare and report (the original script's options).
 #[derive(Debug, Clone)]
@@ -69,13 +69,13 @@ pub enum MatchedBy {
     Definition,
 }
 
-/// One index present on both sides.
+/// One index present on both sides (names borrowed from the snapshots).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Entry {
-    pub index: String,
+pub struct Entry<'a> {
+    pub index: &'a str,
     /// The restored index's name when it differs (matched by definition).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fresh_index: Option<String>,
+    pub fresh_index: Option<&'a str>,
     pub matched_by: MatchedBy,
     pub production_bytes: u64,
     pub fresh_bytes: u64,
@@ -91,25 +91,25 @@ pub struct Entry {
 
 /// An index of production that the restore does not have.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Missing {
-    pub index: String,
+pub struct Missing<'a> {
+    pub index: &'a str,
     pub production_bytes: u64,
 }
 
 /// The result of a comparison.
 #[derive(Debug, Clone, Default)]
-pub struct Comparison {
+pub struct Comparison<'a> {
     /// Indexes over the thresholds, sorted.
-    pub reported: Vec<Entry>,
+    pub reported: Vec<Entry<'a>>,
     /// Every compared index (over `-c`), in production's order; a superset of
     /// `reported`. Empty unless [`Options::keep_compared`].
-    pub compared: Vec<Entry>,
+    pub compared: Vec<Entry<'a>>,
     /// How many indexes were compared (over `-c`), kept or not.
     pub indexes_compared: usize,
     /// Indexes missing from the restore (empty with `ignore_missing`), by size.
-    pub missing: Vec<Missing>,
+    pub missing: Vec<Missing<'a>>,
     /// Compared indexes that are smaller in production than in the restore.
-    pub smaller: Vec<Entry>,
+    pub smaller: Vec<Entry<'a>>,
     /// Sum of the reported indexes' bloat (never negative).
     pub total_bloat: u64,
 }
@@ -156,7 +156,7 @@ struct Measure {
     bloat_ratio: f64,
 }
 
-fn measure(a: &IndexRow, b: &IndexRow, opts: &Options) -> Measure {
+fn measure(a: &Index<'_>, b: &Index<'_>, opts: &Options) -> Measure {
     let expected = match (opts.normalise, a.live_tuples, b.live_tuples) {
         (true, Some(pa), Some(pb)) if pa > 0 && pb > 0 && pa != pb => {
             let scaled = u128::from(b.size) * u128::from(pa) / u128::from(pb);
@@ -179,10 +179,10 @@ fn measure(a: &IndexRow, b: &IndexRow, opts: &Options) -> Measure {
     }
 }
 
-fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, m: Measure) -> Entry {
+fn entry<'a>(a: &Index<'a>, b: &Index<'a>, by: MatchedBy, m: Measure) -> Entry<'a> {
     Entry {
-        index: a.name.clone(),
-        fresh_index: (by == MatchedBy::Definition).then(|| b.name.clone()),
+        index: a.name,
+        fresh_index: (by == MatchedBy::Definition).then_some(b.name),
         matched_by: by,
         production_bytes: a.size,
         fresh_bytes: b.size,
@@ -193,7 +193,7 @@ fn entry(a: &IndexRow, b: &IndexRow, by: MatchedBy, m: Measure) -> Entry {
     }
 }
 
-fn sort_entries(entries: &mut [Entry], key: SortKey) {
+fn sort_entries(entries: &mut [Entry<'_>], key: SortKey) {
     // Names are unique, so the unstable sort is deterministic.
     entries.sort_unstable_by(|x, y| {
         let primary = match key {
@@ -202,12 +202,12 @@ fn sort_entries(entries: &mut [Entry], key: SortKey) {
             SortKey::Size => y.production_bytes.cmp(&x.production_bytes),
             SortKey::Name => std::cmp::Ordering::Equal,
         };
-        primary.then_with(|| x.index.cmp(&y.index))
+        primary.then_with(|| x.index.cmp(y.index))
     });
 }
 
 fn duplicate(snap: &Snapshot, first: usize, dup: usize) -> Error {
-    let (first, dup) = (&snap.rows[first], &snap.rows[dup]);
+    let (first, dup) = (snap.get(first), snap.get(dup));
     let what = if dup.line == 0 {
         String::new()
     } else {
@@ -224,30 +224,24 @@ type Pairs = (Vec<(usize, usize, MatchedBy)>, Vec<usize>);
 
 /// Pairs A's indexes with B's by name and finds duplicates on both sides.
 ///
-/// Each name is hashed once (A's and B's names on two threads), then the
-/// hashes split the names into two shards handled by two threads: the work is
+/// Names were hashed while loading (A and B on two threads); the hashes
+/// split the names into two shards handled by two threads: the work is
 /// hash-map lookups that wait on memory, and 1M-index lists are the target.
 fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
-    let hashes = |s: &Snapshot| -> Vec<u64> { s.rows.iter().map(|r| hash_name(&r.name)).collect() };
-    let (ha, hb) = std::thread::scope(|s| {
-        let h = s.spawn(|| hashes(a));
-        let hb = hashes(b);
-        (h.join(), hb)
-    });
-    let ha = ha.map_err(|_| Error::Usage("comparison thread failed".into()))?;
     // Bit 40: independent of the map's bucket bits (low) and tag bits (top 7).
     let shard = |hash: u64| ((hash >> 40) & 1) as usize;
     let work = |which: usize| -> Result<Pairs> {
         // name -> (index in B, index in A that matched it)
         let mut by_name: HashMap<Key<'_>, (usize, usize), BuildPassThrough> =
-            HashMap::with_capacity_and_hasher(b.rows.len() / 2 + 16, BuildPassThrough::default());
-        for (ib, (r, &hash)) in b.rows.iter().zip(&hb).enumerate() {
+            HashMap::with_capacity_and_hasher(b.len() / 2 + 16, BuildPassThrough::default());
+        for ib in 0..b.len() {
+            let hash = b.hash(ib);
             if shard(hash) != which {
                 continue;
             }
             let key = Key {
                 hash,
-                name: &r.name,
+                name: b.name(ib),
             };
             match by_name.entry(key) {
                 Entry_::Occupied(first) => return Err(duplicate(b, first.get().0, ib)),
@@ -256,15 +250,16 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
                 }
             }
         }
-        let mut pairs = Vec::with_capacity(a.rows.len() / 2 + 16);
+        let mut pairs = Vec::with_capacity(a.len() / 2 + 16);
         let mut unmatched = Vec::new();
-        for (ia, (row, &hash)) in a.rows.iter().zip(&ha).enumerate() {
+        for ia in 0..a.len() {
+            let hash = a.hash(ia);
             if shard(hash) != which {
                 continue;
             }
             let key = Key {
                 hash,
-                name: &row.name,
+                name: a.name(ia),
             };
             match by_name.get_mut(&key) {
                 Some((_, first)) if *first != usize::MAX => return Err(duplicate(a, *first, ia)),
@@ -280,8 +275,8 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
             HashMap::with_capacity_and_hasher(unmatched.len(), BuildPassThrough::default());
         for &ia in &unmatched {
             let key = Key {
-                hash: ha[ia],
-                name: &a.rows[ia].name,
+                hash: a.hash(ia),
+                name: a.name(ia),
             };
             if let Some(first) = seen.insert(key, ia) {
                 return Err(duplicate(a, first, ia));
@@ -345,10 +340,10 @@ fn earlier(x: Error, y: Error) -> Error {
 ///
 /// Errors only on a fresh index of size 0 (no PostgreSQL index is empty: a
 /// btree has at least its metapage), which would make the percentage undefined.
-pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison> {
+pub fn compare<'a>(a: &'a Snapshot, b: &'a Snapshot, opts: &Options) -> Result<Comparison<'a>> {
     let (pairs, unmatched) = pair_by_name(a, b)?;
     const NONE: usize = usize::MAX;
-    let mut used = vec![NONE; b.rows.len()];
+    let mut used = vec![NONE; b.len()];
     for &(ia, ib, _) in &pairs {
         used[ib] = ia;
     }
@@ -356,15 +351,15 @@ pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison>
     let mut missing_rows = Vec::new();
     if opts.match_by_definition && !unmatched.is_empty() {
         let mut by_def: HashMap<String, Vec<usize>> = HashMap::new();
-        for (ib, row) in b.rows.iter().enumerate().rev() {
-            if let (NONE, Some(def)) = (used[ib], &row.definition) {
+        for (ib, row) in b.iter().enumerate().rev() {
+            if let (NONE, Some(def)) = (used[ib], row.definition) {
                 by_def.entry(definition_key(def)).or_default().push(ib);
             }
         }
         for ia in unmatched {
-            let found = a.rows[ia]
+            let found = a
+                .get(ia)
                 .definition
-                .as_deref()
                 .and_then(|d| by_def.get_mut(&definition_key(d)))
                 .and_then(Vec::pop);
             match found {
@@ -378,7 +373,7 @@ pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison>
 
     let mut out = Comparison::default();
     for (ia, ib, by) in pairs {
-        let (ra, rb) = (&a.rows[ia], &b.rows[ib]);
+        let (ra, rb) = (a.get(ia), b.get(ib));
         if rb.size == 0 {
             return Err(Error::input(&b.label, rb.line, format!("fresh index {} has size 0; a restored index has at least one page, so the bloat percentage is undefined", rb.name)));
         }
@@ -386,38 +381,38 @@ pub fn compare(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Comparison>
             continue;
         }
         out.indexes_compared += 1;
-        let m = measure(ra, rb, opts);
+        let m = measure(&ra, &rb, opts);
         let over = (m.percent as f64) > opts.percent_threshold
             && m.bloat_bytes > 0
             && (m.bloat_bytes as u64) > opts.min_bloat;
         if m.bloat_bytes < 0 {
-            out.smaller.push(entry(ra, rb, by, m));
+            out.smaller.push(entry(&ra, &rb, by, m));
         }
         if over {
             out.total_bloat = out.total_bloat.saturating_add(m.bloat_bytes as u64);
-            out.reported.push(entry(ra, rb, by, m));
+            out.reported.push(entry(&ra, &rb, by, m));
         }
         if opts.keep_compared {
-            out.compared.push(entry(ra, rb, by, m));
+            out.compared.push(entry(&ra, &rb, by, m));
         }
     }
     if !opts.ignore_missing {
         out.missing = missing_rows
             .into_iter()
             .map(|i| Missing {
-                index: a.rows[i].name.clone(),
-                production_bytes: a.rows[i].size,
+                index: a.name(i),
+                production_bytes: a.size(i),
             })
             .collect();
         out.missing.sort_unstable_by(|x, y| {
             y.production_bytes
                 .cmp(&x.production_bytes)
-                .then_with(|| x.index.cmp(&y.index))
+                .then_with(|| x.index.cmp(y.index))
         });
     }
     // `compared` stays in A's order (deterministic); only the report is sorted.
     sort_entries(&mut out.reported, opts.sort);
-    out.smaller.sort_by(|x, y| x.index.cmp(&y.index));
+    out.smaller.sort_by(|x, y| x.index.cmp(y.index));
     Ok(out)
 }
 
@@ -450,7 +445,7 @@ mod tests {
         let got: Vec<_> = c
             .reported
             .iter()
-            .map(|e| (e.index.as_str(), e.percent, e.bloat_bytes))
+            .map(|e| (e.index, e.percent, e.bloat_bytes))
             .collect();
         assert_eq!(
             got,
@@ -462,7 +457,7 @@ mod tests {
         assert_eq!(
             c.missing,
             [Missing {
-                index: "public.idx4".into(),
+                index: "public.idx4",
                 production_bytes: 15_558_934_528
             }]
         );
@@ -584,10 +579,7 @@ mod tests {
         .unwrap();
         assert!(c.missing.is_empty());
         assert_eq!(c.reported[0].matched_by, MatchedBy::Definition);
-        assert_eq!(
-            c.reported[0].fresh_index.as_deref(),
-            Some("public.new_name")
-        );
+        assert_eq!(c.reported[0].fresh_index, Some("public.new_name"));
         let c = compare(
             &a,
             &b,

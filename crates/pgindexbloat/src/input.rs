@@ -12,7 +12,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::csvfile;
 use crate::error::{Error, Result};
+use crate::snapshot::Builder;
+pub use crate::snapshot::{Index, Snapshot};
 
 /// One index as read from a source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,17 +83,6 @@ impl Source {
     }
 }
 
-/// A loaded, normalised list: qualified names, system and temporary schemas
-/// left out, toast indexes mapped through their table or left out.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub label: String,
-    pub noun: &'static str,
-    pub rows: Vec<IndexRow>,
-    /// Rows left out (system schemas, temp schemas, unmappable toast indexes).
-    pub excluded: usize,
-}
-
 /// What to do with `pg_toast` indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Toast {
@@ -106,190 +98,75 @@ pub enum Toast {
 /// `exact_counts` makes a database source count rows (see [`crate::conn::dump`]).
 pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapshot> {
     let label = source.label();
-    let rows = match source {
-        Source::Stdin => read_csv(std::io::stdin().lock(), &label)?,
+    let read_error = |e| Error::Read {
+        path: label.clone(),
+        source: e,
+    };
+    let data = match source {
+        Source::Stdin => {
+            let mut data = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut data)
+                .map_err(read_error)?;
+            data
+        }
         Source::File(path) => {
-            let file = std::fs::File::open(path).map_err(|e| Error::Read {
-                path: label.clone(),
-                source: e,
-            })?;
-            // No BufReader: the CSV reader buffers (1 MiB) and a second buffer would copy twice.
-            read_csv(file, &label)?
+            // One read of the whole file: the rows borrow their names from it.
+            let mut file = std::fs::File::open(path).map_err(read_error)?;
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).map_err(read_error)?;
+            data
         }
         Source::Database(conninfo) => {
             let mut client = crate::conn::connect(Some(conninfo))?;
-            crate::conn::dump(&mut client, &label, exact_counts)?
+            let rows = crate::conn::dump(&mut client, &label, exact_counts)?;
+            return normalise(rows, &label, source.noun(), toast);
         }
     };
-    normalise(rows, &label, source.noun(), toast)
+    load_csv(data, &label, source.noun(), toast)
 }
 
-#[derive(Clone, Copy)]
-struct Columns {
-    name: usize,
-    size: usize,
-    table: Option<usize>,
-    definition: Option<usize>,
-    live_tuples: Option<usize>,
-}
-
-const POSITIONAL: Columns = Columns {
-    name: 0,
-    size: 1,
-    table: Some(2),
-    definition: Some(3),
-    live_tuples: Some(4),
-};
-
-fn header_columns(record: &csv::StringRecord) -> Option<Columns> {
-    let find = |names: &[&str]| {
-        record
-            .iter()
-            .position(|f| names.iter().any(|n| f.trim().eq_ignore_ascii_case(n)))
-    };
-    let name = find(&["relation", "index", "name"]);
-    let size = find(&["size", "bytes"]);
-    // A header is a first line whose size column is not a number but a column name.
-    let looks_like_header = size.is_some()
-        || record
-            .get(1)
-            .is_some_and(|f| f.trim().parse::<u64>().is_err() && name.is_some());
-    if !looks_like_header {
-        return None;
+/// A snapshot of a CSV file's bytes; names stay in the file's text.
+fn load_csv(data: Vec<u8>, label: &str, noun: &'static str, toast: Toast) -> Result<Snapshot> {
+    // Rows are ~35 bytes in the usual file: a close guess saves regrowing.
+    let hint = data.len() / 32;
+    match String::from_utf8(data) {
+        Ok(text) => {
+            let mut b = Builder::new(&text, toast, hint);
+            csvfile::parse_str(&text, label, |ix| b.push(&text, ix))?;
+            Ok(b.finish(text, label, noun))
+        }
+        Err(e) => {
+            // Not UTF-8: the csv crate reads it and says which line is wrong.
+            let mut b = Builder::new("", toast, hint);
+            csvfile::parse_bytes(e.as_bytes(), label, |ix| b.push("", ix))?;
+            Ok(b.finish(String::new(), label, noun))
+        }
     }
-    Some(Columns {
-        name: name.unwrap_or(0),
-        size: size.unwrap_or(1),
-        table: find(&["table", "tablename"]),
-        definition: find(&["definition", "indexdef"]),
-        live_tuples: find(&["live_tuples", "n_live_tup", "tuples"]),
-    })
 }
 
 /// Reads `relation,size[,table,definition,live_tuples]` CSV. `label` names the
 /// source in error messages (`a.csv:3: ...`).
-pub fn read_csv<R: Read>(reader: R, label: &str) -> Result<Vec<IndexRow>> {
-    // Byte records and one allocation per row: 1M-line lists load in well under a second.
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(reader);
-    let mut record = csv::ByteRecord::new();
+pub fn read_csv<R: Read>(mut reader: R, label: &str) -> Result<Vec<IndexRow>> {
+    let mut data = Vec::new();
+    reader.read_to_end(&mut data).map_err(|e| Error::Read {
+        path: label.to_string(),
+        source: e,
+    })?;
     let mut rows = Vec::new();
-    let mut columns: Option<Columns> = None;
-    loop {
-        let more = rdr
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_error(e, label))?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let text = |i: Option<usize>| -> Result<Option<&str>> {
-            match i.and_then(|i| record.get(i)) {
-                None => Ok(None),
-                Some(b) => std::str::from_utf8(b.trim_ascii())
-                    .map(|s| Some(s).filter(|s| !s.is_empty()))
-                    .map_err(|_| Error::input(label, line, "not valid UTF-8")),
-            }
-        };
-        let cols = match columns {
-            Some(c) => c,
-            None => {
-                let strings = csv::StringRecord::from_byte_record(record.clone())
-                    .map_err(|_| Error::input(label, line, "not valid UTF-8"))?;
-                let found = header_columns(&strings);
-                columns = Some(found.unwrap_or(POSITIONAL));
-                if found.is_some() {
-                    continue;
-                }
-                POSITIONAL
-            }
-        };
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
-            continue; // blank line
-        }
-        let name = match text(Some(cols.name))? {
-            Some(n) => n,
-            None if record.len() <= cols.name.max(cols.size) => {
-                return Err(too_few(&record, label, line))
-            }
-            None => return Err(Error::input(label, line, "empty index name")),
-        };
-        let size_text = match record.get(cols.size) {
-            Some(_) => text(Some(cols.size))?.unwrap_or(""),
-            None => return Err(too_few(&record, label, line)),
-        };
-        let size = parse_count(size_text).ok_or_else(|| {
-            Error::input(
-                label,
-                line,
-                format!("size {size_text:?} of {name} is not a number of bytes"),
-            )
-        })?;
-        let live_tuples = match text(cols.live_tuples)? {
-            None => None,
-            Some(t) => Some(parse_count(t).ok_or_else(|| {
-                Error::input(
-                    label,
-                    line,
-                    format!("live_tuples {t:?} of {name} is not a number"),
-                )
-            })?),
-        };
+    csvfile::parse_bytes(&data, label, |ix| {
         rows.push(IndexRow {
-            name: qualify(name),
-            size,
-            table: text(cols.table)?.map(qualify),
-            definition: text(cols.definition)?.map(str::to_string),
-            live_tuples,
-            line,
+            name: qualify(ix.name),
+            size: ix.size,
+            table: ix.table.map(qualify),
+            definition: ix.definition.map(str::to_string),
+            live_tuples: ix.live_tuples,
+            line: ix.line,
         });
-    }
+        Ok(())
+    })?;
     Ok(rows)
-}
-
-fn too_few(record: &csv::ByteRecord, label: &str, line: u64) -> Error {
-    let text = record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f.trim_ascii()))
-        .collect::<Vec<_>>()
-        .join(",");
-    // One field that holds the separator: a quote opened and never closed.
-    let hint = if record.len() == 1 && text.contains([',', '\n']) {
-        " (unterminated quote?)"
-    } else {
-        ""
-    };
-    let shown: String = text.chars().take(80).collect();
-    Error::input(
-        label,
-        line,
-        format!(
-            "expected relation,size but found {} field(s): {shown:?}{hint}",
-            record.len()
-        ),
-    )
-}
-
-/// A non-negative integer; tolerates a `.0` (spreadsheets) but nothing else.
-fn parse_count(text: &str) -> Option<u64> {
-    text.parse::<u64>()
-        .ok()
-        .or_else(|| text.strip_suffix(".0").and_then(|t| t.parse().ok()))
-}
-
-fn csv_error(e: csv::Error, label: &str) -> Error {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::Read {
-            path: label.to_string(),
-            source: io,
-        },
-        csv::ErrorKind::Utf8 { .. } => Error::input(label, line, "not valid UTF-8"),
-        other => Error::input(label, line, format!("malformed CSV: {other:?}")),
-    }
 }
 
 /// Schema-qualifies a name: a bare `idx1` is `public.idx1`.
@@ -307,50 +184,37 @@ pub fn display_name(name: &str) -> &str {
     name.strip_prefix("public.").unwrap_or(name)
 }
 
-fn is_system_schema(schema: &str) -> bool {
+pub(crate) fn is_system_schema(schema: &str) -> bool {
     schema == "pg_catalog"
         || schema == "information_schema"
         || schema.starts_with("pg_temp_")
         || schema.starts_with("pg_toast_temp_")
 }
 
-/// Applies the naming rules. Duplicate names are found by
-/// [`crate::compare::compare`], which hashes the names anyway.
+/// Applies the naming rules to rows read from a database (or by
+/// [`read_csv`]). Duplicate names are found by [`crate::compare::compare`],
+/// which hashes the names anyway.
 pub fn normalise(
-    mut rows: Vec<IndexRow>,
+    rows: Vec<IndexRow>,
     label: &str,
     noun: &'static str,
     toast: Toast,
 ) -> Result<Snapshot> {
-    let before = rows.len();
-    rows.retain_mut(|row| {
-        if !row.name.contains('.') {
-            row.name = qualify(&row.name);
-        }
-        let schema = row.name.split('.').next().unwrap_or("");
-        if is_system_schema(schema) {
-            return false;
-        }
-        if schema == "pg_toast" {
-            row.table = row.table.as_deref().map(qualify);
-            match (&row.table, toast) {
-                (Some(table), Toast::Map)
-                    if !is_system_schema(table.split('.').next().unwrap_or("")) =>
-                {
-                    row.name = format!("pg_toast({table})");
-                }
-                _ => return false,
-            }
-        }
-        true
-    });
-    let excluded = before - rows.len();
-    Ok(Snapshot {
-        label: label.to_string(),
-        noun,
-        rows,
-        excluded,
-    })
+    let mut b = Builder::new("", toast, rows.len());
+    for r in &rows {
+        b.push(
+            "",
+            &Index {
+                name: &r.name,
+                size: r.size,
+                table: r.table.as_deref(),
+                definition: r.definition.as_deref(),
+                live_tuples: r.live_tuples,
+                line: r.line,
+            },
+        )?;
+    }
+    Ok(b.finish(String::new(), label, noun))
 }
 
 #[cfg(test)]
@@ -429,7 +293,7 @@ mod tests {
         )
         .unwrap();
         let snap = normalise(rows, "a.csv", "file", Toast::Map).unwrap();
-        let names: Vec<_> = snap.rows.iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<_> = snap.iter().map(|r| r.name).collect();
         assert_eq!(
             names,
             ["public.idx1", "pg_toast(public.docs)", "other.idx1"]

@@ -10,12 +10,14 @@ pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod conn;
+mod csvfile;
 pub mod error;
 pub mod estimate;
 mod hash;
 pub mod input;
 pub mod report;
 pub mod size;
+mod snapshot;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -156,10 +158,10 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
     tracing::info!(
         "{}: {} indexes ({} left out); {}: {} indexes ({} left out)",
         a.label,
-        a.rows.len(),
+        a.len(),
         a.excluded,
         b.label,
-        b.rows.len(),
+        b.len(),
         b.excluded
     );
     let opts = Options {
@@ -174,21 +176,16 @@ fn report_command(cli: &Cli) -> anyhow::Result<i32> {
         (_, true) => report::Style::Pretty,
         _ => report::Style::Plain,
     };
-    let mut p = Printer::new();
-    for line in report::render(&c, &b, style, cli.sum) {
-        p.line(line)?;
-    }
-    p.flush()?;
+    // One locked, large buffer: the report can be a line per index.
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    report::write(&mut out, &c, &b, style, cli.sum)?;
+    out.flush()?;
     tracing::debug!("printed in {:?}", started.elapsed());
-    let code = if c.missing.is_empty() {
+    Ok(if c.missing.is_empty() {
         exit::SUCCESS
     } else {
         exit::PARTIAL_FAILURE
-    };
-    // The process exits next: freeing millions of names one by one would take
-    // longer than comparing them.
-    std::mem::forget((a, b, c));
-    Ok(code)
+    })
 }
 
 fn check_command(args: &CheckArgs, out: &OutputArgs) -> i32 {

@@ -7,11 +7,13 @@
 //!   `total <TAB> - <TAB> - <TAB> - <TAB> - <TAB> bloat_bytes` (with `-s`);
 //! - JSON (`-o json`): one object per line, `"type"` = `index`, `missing` or `total`.
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
 use crate::compare::{Comparison, Entry, Missing};
 use crate::input::{display_name, Snapshot};
-use crate::size::convert_bytes;
+use crate::size::{convert_bytes, Bytes};
 
 /// Text style of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +26,10 @@ pub enum Style {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum JsonLine<'a> {
-    Index(&'a Entry),
+    Index(&'a Entry<'a>),
     Missing {
         #[serde(flatten)]
-        missing: &'a Missing,
+        missing: &'a Missing<'a>,
         missing_in: &'a str,
     },
     Total {
@@ -38,66 +40,71 @@ enum JsonLine<'a> {
     },
 }
 
-fn pretty_entry(e: &Entry) -> String {
-    let mut line = format!(
+fn pretty_entry(w: &mut impl Write, e: &Entry<'_>) -> io::Result<()> {
+    write!(
+        w,
         "Index {} size compare to clean import: {} % ({} vs. {})",
-        display_name(&e.index),
+        display_name(e.index),
         e.percent,
-        convert_bytes(e.production_bytes),
-        convert_bytes(e.fresh_bytes)
-    );
+        Bytes(e.production_bytes),
+        Bytes(e.fresh_bytes)
+    )?;
     let mut notes = Vec::new();
-    if let Some(fresh) = &e.fresh_index {
+    if let Some(fresh) = e.fresh_index {
         notes.push(format!("restored as {}", display_name(fresh)));
     }
     if e.expected_bytes != e.fresh_bytes {
         notes.push(format!(
             "{} at production's row count",
-            convert_bytes(e.expected_bytes)
+            Bytes(e.expected_bytes)
         ));
     }
     if !notes.is_empty() {
-        line.push_str(&format!(" [{}]", notes.join("; ")));
+        write!(w, " [{}]", notes.join("; "))?;
     }
-    line
+    writeln!(w)
 }
 
-/// The report's lines (without trailing newlines). `fresh` names the restore in
+/// Writes the report, one line per index. `fresh` names the restore in
 /// "missing" lines; `sum` adds the total line (JSON always has it).
-pub fn render(c: &Comparison, fresh: &Snapshot, style: Style, sum: bool) -> Vec<String> {
-    let mut out = Vec::with_capacity(c.reported.len() + c.missing.len() + 1);
+pub fn write(
+    w: &mut impl Write,
+    c: &Comparison<'_>,
+    fresh: &Snapshot,
+    style: Style,
+    sum: bool,
+) -> io::Result<()> {
     match style {
         Style::Pretty => {
-            out.extend(c.reported.iter().map(pretty_entry));
-            out.extend(c.missing.iter().map(|m| {
-                format!(
+            for e in &c.reported {
+                pretty_entry(w, e)?;
+            }
+            for m in &c.missing {
+                writeln!(
+                    w,
                     "Ough!  {} index is missing in the {} {}.  Likely a problem with backup!",
-                    display_name(&m.index),
+                    display_name(m.index),
                     fresh.label,
                     fresh.noun
-                )
-            }));
+                )?;
+            }
             if sum {
-                out.push(format!(
-                    "Total index bloat: {}",
-                    convert_bytes(c.total_bloat)
-                ));
+                writeln!(w, "Total index bloat: {}", Bytes(c.total_bloat))?;
             }
         }
         Style::Plain => {
-            out.extend(c.reported.iter().map(|e| {
-                format!(
+            for e in &c.reported {
+                writeln!(
+                    w,
                     "bloat\t{}\t{}\t{}\t{}\t{}",
                     e.index, e.percent, e.production_bytes, e.expected_bytes, e.bloat_bytes
-                )
-            }));
-            out.extend(
-                c.missing
-                    .iter()
-                    .map(|m| format!("missing\t{}\t-\t{}\t-\t-", m.index, m.production_bytes)),
-            );
+                )?;
+            }
+            for m in &c.missing {
+                writeln!(w, "missing\t{}\t-\t{}\t-\t-", m.index, m.production_bytes)?;
+            }
             if sum {
-                out.push(format!("total\t-\t-\t-\t-\t{}", c.total_bloat));
+                writeln!(w, "total\t-\t-\t-\t-\t{}", c.total_bloat)?;
             }
         }
         Style::Json => {
@@ -115,14 +122,17 @@ pub fn render(c: &Comparison, fresh: &Snapshot, style: Style, sum: bool) -> Vec<
                     indexes_reported: c.reported.len(),
                     indexes_missing: c.missing.len(),
                 }));
-            out.extend(lines.map(|l| serde_json::to_string(&l).unwrap_or_default()));
+            for line in lines {
+                serde_json::to_writer(&mut *w, &line)?;
+                w.write_all(b"\n")?;
+            }
         }
     }
-    out
+    Ok(())
 }
 
 /// Warnings for stderr: indexes smaller in production than in the restore.
-pub fn warnings(c: &Comparison, production: &Snapshot, fresh: &Snapshot) -> Vec<String> {
+pub fn warnings(c: &Comparison<'_>, production: &Snapshot, fresh: &Snapshot) -> Vec<String> {
     const SHOWN: usize = 10;
     let mut out = Vec::new();
     if !c.smaller.is_empty() && c.smaller.len() == c.indexes_compared && c.indexes_compared > 1 {

@@ -3,16 +3,26 @@
 /// 1024-based with two decimals and a G/M/K/b suffix, like the original
 /// script: `14.49G`, `5.18M`, `1.00K`, `512.00b`.
 pub fn convert_bytes(bytes: u64) -> String {
-    const K: f64 = 1024.0;
-    let b = bytes as f64;
-    if b >= K * K * K {
-        format!("{:.2}G", b / (K * K * K))
-    } else if b >= K * K {
-        format!("{:.2}M", b / (K * K))
-    } else if b >= K {
-        format!("{:.2}K", b / K)
-    } else {
-        format!("{b:.2}b")
+    Bytes(bytes).to_string()
+}
+
+/// [`convert_bytes`] as a `Display`, to write it without a `String`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes(pub u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const K: f64 = 1024.0;
+        let b = self.0 as f64;
+        if b >= K * K * K {
+            write!(f, "{:.2}G", b / (K * K * K))
+        } else if b >= K * K {
+            write!(f, "{:.2}M", b / (K * K))
+        } else if b >= K {
+            write!(f, "{:.2}K", b / K)
+        } else {
+            write!(f, "{b:.2}b")
+        }
     }
 }
 
