@@ -15,6 +15,10 @@
 //! (merge-join, constant memory) and (b) checkpoint finished spans in a
 //! [`RangeSet`] and resume without re-listing them.
 
+#[cfg(feature = "aws")]
+mod fast_list;
+#[cfg(feature = "aws")]
+mod fast_xml;
 mod range;
 pub mod s3;
 mod sharded;

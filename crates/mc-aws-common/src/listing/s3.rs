@@ -1,10 +1,11 @@
 //! [`PageSource`] for an S3 bucket + prefix, through the shared [`Throttle`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::Client;
 use serde::Serialize;
 
+use super::fast_list::{FastList, Slot};
 use super::{Page, PageSource};
 use crate::error::{describe_sdk_error, ToolError};
 use crate::retry::Throttle;
@@ -109,6 +110,7 @@ impl PageSource for S3Source {
         upto: Option<String>,
     ) -> Result<Page<ObjectEntry>, ToolError> {
         let prefix = super::narrowed_prefix(&self.prefix, start_after.as_deref(), upto.as_deref());
+        let fast: Slot = Arc::new(Mutex::new(None));
         let out = self
             .throttle
             .call(|| {
@@ -118,10 +120,19 @@ impl PageSource for S3Source {
                     .set_prefix(Some(prefix.clone()).filter(|p| !p.is_empty()))
                     .set_start_after(start_after.clone())
                     .max_keys(self.page_size)
+                    .customize()
+                    .interceptor(FastList::new(fast.clone()))
                     .send()
             })
             .await
             .map_err(|e| describe_sdk_error(&e, &format!("bucket {}", self.bucket)))?;
+        let parsed = fast.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(page) = parsed {
+            return Ok(Page {
+                items: page.items,
+                truncated: page.truncated,
+            });
+        }
         let items = out.contents().iter().filter_map(entry).collect();
         Ok(Page {
             items,

