@@ -8,6 +8,9 @@ use std::path::PathBuf;
 #[path = "../../../fuzz/checks/splits.rs"]
 mod splits;
 
+#[path = "../../../fuzz/checks/list_xml.rs"]
+mod list_xml;
+
 /// Runs `check` on every file of the target's corpus and artifacts; fails
 /// naming each input that panicked.
 fn replay(target: &str, check: fn(&[u8])) {
@@ -37,4 +40,9 @@ fn replay(target: &str, check: fn(&[u8])) {
 #[test]
 fn splits() {
     replay("splits", splits::check);
+}
+
+#[test]
+fn list_xml() {
+    replay("list_xml", list_xml::check);
 }

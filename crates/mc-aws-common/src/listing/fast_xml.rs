@@ -14,14 +14,14 @@ use super::s3::ObjectEntry;
 
 /// The keys of one page, and whether more follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FastPage {
+pub struct FastPage {
     pub items: Vec<ObjectEntry>,
     pub truncated: bool,
 }
 
 /// Reads a `<ListBucketResult>` document; `None` when it is anything else or
 /// anything in it is unexpected.
-pub(crate) fn parse(xml: &[u8]) -> Option<FastPage> {
+pub fn parse(xml: &[u8]) -> Option<FastPage> {
     memmem::find(xml, b"<ListBucketResult")?;
     // Keys, prefixes and tokens are escaped, so a raw `<` is always markup and
     // these tags cannot appear inside a value.

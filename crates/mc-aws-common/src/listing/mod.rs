@@ -18,7 +18,7 @@
 #[cfg(feature = "aws")]
 mod fast_list;
 #[cfg(feature = "aws")]
-mod fast_xml;
+pub mod fast_xml;
 mod range;
 pub mod s3;
 mod sharded;
