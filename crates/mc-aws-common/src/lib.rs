@@ -35,11 +35,3 @@ pub mod profiles;
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
-
-/// Every AWS tool makes dozens of small, short-lived allocations per request
-/// (SDK config layers, headers, signing strings, XML); under glibc malloc they
-/// were about a quarter of a run's CPU in profiles, mimalloc costs a fraction.
-/// Set here so that every binary linking the AWS part gets it.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
