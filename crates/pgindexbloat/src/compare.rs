@@ -222,33 +222,88 @@ fn duplicate(snap: &Snapshot, first: usize, dup: usize) -> Error {
 
 type Pairs = (Vec<(usize, usize, MatchedBy)>, Vec<usize>);
 
+const NO_ROW: u32 = u32::MAX;
+
+/// A row of B and the row of A that matched it (or [`NO_ROW`]).
+#[derive(Clone, Copy)]
+struct Slot {
+    b: u32,
+    a: u32,
+}
+
+/// B's names by their 64-bit hash. Keyed by the hash alone, an entry is 16
+/// bytes (a name key would be 40): the map stays in cache far better. A
+/// second name with the same hash (astronomically rare) goes to `overflow`.
+struct NameMap<'a> {
+    names: &'a Snapshot,
+    by_hash: HashMap<u64, Slot, BuildPassThrough>,
+    overflow: HashMap<Key<'a>, Slot, BuildPassThrough>,
+}
+
+impl<'a> NameMap<'a> {
+    fn with_capacity(names: &'a Snapshot, n: usize) -> Self {
+        NameMap {
+            names,
+            by_hash: HashMap::with_capacity_and_hasher(n, BuildPassThrough::default()),
+            overflow: HashMap::default(),
+        }
+    }
+
+    /// Adds row `i`; `Err(first row)` when its name is there already.
+    fn insert(&mut self, i: usize) -> std::result::Result<(), usize> {
+        let (hash, name) = (self.names.hash(i), self.names.name(i));
+        let slot = Slot {
+            b: i as u32,
+            a: NO_ROW,
+        };
+        let first = match self.by_hash.entry(hash) {
+            Entry_::Vacant(v) => {
+                v.insert(slot);
+                return Ok(());
+            }
+            Entry_::Occupied(o) => o.get().b as usize,
+        };
+        if self.names.name(first) == name {
+            return Err(first);
+        }
+        match self.overflow.entry(Key { hash, name }) {
+            Entry_::Occupied(o) => Err(o.get().b as usize),
+            Entry_::Vacant(v) => {
+                v.insert(slot);
+                Ok(())
+            }
+        }
+    }
+
+    fn get_mut(&mut self, hash: u64, name: &'a str) -> Option<&mut Slot> {
+        match self.by_hash.get_mut(&hash) {
+            Some(s) if self.names.name(s.b as usize) == name => Some(s),
+            Some(_) => self.overflow.get_mut(&Key { hash, name }),
+            None => None,
+        }
+    }
+}
+
 /// Pairs A's indexes with B's by name and finds duplicates on both sides.
 ///
 /// Names were hashed while loading (A and B on two threads); the hashes
 /// split the names into two shards handled by two threads: the work is
 /// hash-map lookups that wait on memory, and 1M-index lists are the target.
-fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
+fn pair_by_name<'a>(a: &'a Snapshot, b: &'a Snapshot) -> Result<Pairs> {
     // Bit 40: independent of the map's bucket bits (low) and tag bits (top 7).
     let shard = |hash: u64| ((hash >> 40) & 1) as usize;
+    if a.len().max(b.len()) >= NO_ROW as usize {
+        return Err(Error::Usage("too many indexes to compare".into()));
+    }
     let work = |which: usize| -> Result<Pairs> {
-        // name -> (index in B, index in A that matched it)
-        let mut by_name: HashMap<Key<'_>, (usize, usize), BuildPassThrough> =
-            HashMap::with_capacity_and_hasher(b.len() / 2 + 16, BuildPassThrough::default());
+        let mut by_name = NameMap::with_capacity(b, b.len() / 2 + 16);
         for ib in 0..b.len() {
-            let hash = b.hash(ib);
-            if shard(hash) != which {
+            if shard(b.hash(ib)) != which {
                 continue;
             }
-            let key = Key {
-                hash,
-                name: b.name(ib),
-            };
-            match by_name.entry(key) {
-                Entry_::Occupied(first) => return Err(duplicate(b, first.get().0, ib)),
-                Entry_::Vacant(v) => {
-                    v.insert((ib, usize::MAX));
-                }
-            }
+            by_name
+                .insert(ib)
+                .map_err(|first| duplicate(b, first, ib))?;
         }
         let mut pairs = Vec::with_capacity(a.len() / 2 + 16);
         let mut unmatched = Vec::new();
@@ -257,15 +312,11 @@ fn pair_by_name(a: &Snapshot, b: &Snapshot) -> Result<Pairs> {
             if shard(hash) != which {
                 continue;
             }
-            let key = Key {
-                hash,
-                name: a.name(ia),
-            };
-            match by_name.get_mut(&key) {
-                Some((_, first)) if *first != usize::MAX => return Err(duplicate(a, *first, ia)),
-                Some((ib, first)) => {
-                    *first = ia;
-                    pairs.push((ia, *ib, MatchedBy::Name));
+            match by_name.get_mut(hash, a.name(ia)) {
+                Some(slot) if slot.a != NO_ROW => return Err(duplicate(a, slot.a as usize, ia)),
+                Some(slot) => {
+                    slot.a = ia as u32;
+                    pairs.push((ia, slot.b as usize, MatchedBy::Name));
                 }
                 None => unmatched.push(ia),
             }
