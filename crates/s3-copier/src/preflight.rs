@@ -205,11 +205,26 @@ pub async fn encryption(
 /// A bucket's default encryption, and a note when it could not be read.
 async fn default_encryption(side: &Side, throttle: &Arc<Throttle>) -> (Sse, Option<String>) {
     let c = &side.client;
+    // A store without the API (NotImplemented) answers at once: noted, not
+    // retried to exhaustion.
     let out = throttle
-        .call(|| c.get_bucket_encryption().bucket(side.bucket()).send())
+        .call(|| async {
+            match c.get_bucket_encryption().bucket(side.bucket()).send().await {
+                Ok(o) => Ok(Some(o)),
+                Err(e) if e.code() == Some("NotImplemented") => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
         .await;
     match out {
-        Ok(o) => {
+        Ok(None) => (
+            Sse::None,
+            Some(format!(
+                "default encryption of bucket {} not checked: the service does not implement GetBucketEncryption",
+                side.bucket()
+            )),
+        ),
+        Ok(Some(o)) => {
             let rule = o
                 .server_side_encryption_configuration()
                 .and_then(|c| c.rules().first());

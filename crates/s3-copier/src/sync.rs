@@ -366,17 +366,22 @@ pub async fn run(
     let mut report = SyncReport::new(ends.source.to_string(), ends.dest.to_string(), args.dry_run);
     report.notes = pf.notes.clone();
     let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
+    // Chunks (pages of up to 1000 keys) being compared at once, each with
+    // its destination span. Memory is about (cursors + buffer + chunks)
+    // pages: the source lister gets no more cursors than there are chunk
+    // slots, as listing faster than chunks are compared only fills memory
+    // with pages waiting for a slot (and makes it grow with the bucket
+    // until every cursor of a wider lister is busy).
+    let max_chunks = (concurrency / 4).clamp(4, 64);
     let mut listing = listing::list(
         src_source,
         ListOptions {
-            concurrency: concurrency.clamp(1, 256),
+            concurrency: max_chunks,
             ranges,
-            buffer: 64,
+            buffer: max_chunks / 4,
         },
     );
     let bar = out.progress(None, "compared");
-    // Chunks (pages of up to 1000 keys) being compared and copied at once.
-    let max_chunks = (concurrency / 4).clamp(4, 64);
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
     let mut stopping = false;
@@ -454,7 +459,12 @@ pub async fn run(
     if !args.dry_run {
         save(checkpoint.as_ref(), args.state.as_ref());
     }
-    report.finish(sum(throttle.stats(), acl_reads.stats()), started.elapsed());
+    let stats = if Arc::ptr_eq(&throttle, &acl_reads) {
+        throttle.stats()
+    } else {
+        sum(throttle.stats(), acl_reads.stats())
+    };
+    report.finish(stats, started.elapsed());
     {
         let mut p = job.printer.lock().unwrap_or_else(|e| e.into_inner());
         let _ = match out.output {

@@ -266,15 +266,21 @@ async fn verify(
         acl: args.acl,
         concurrency,
     });
+    // Chunks (pages of up to 1000 keys) being compared at once, each with
+    // its destination span. Memory is about (cursors + buffer + chunks)
+    // pages: the source lister gets no more cursors than there are chunk
+    // slots, as listing faster than chunks are compared only fills memory
+    // with pages waiting for a slot (and makes it grow with the bucket
+    // until every cursor of a wider lister is busy).
+    let max_chunks = (concurrency / 4).clamp(4, 64);
     let mut listing = listing::list(
         src_source,
         ListOptions {
-            concurrency: concurrency.clamp(1, 256),
+            concurrency: max_chunks,
             ranges,
-            buffer: 64,
+            buffer: max_chunks / 4,
         },
     );
-    let max_chunks = (concurrency / 4).clamp(4, 64);
     let mut inflight = FuturesUnordered::new();
     let mut totals = Totals::default();
     let mut listing_done = false;
