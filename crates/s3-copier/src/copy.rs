@@ -114,11 +114,6 @@ pub struct Copier {
     pub src: Side,
     pub dst: Side,
     pub throttle: Arc<Throttle>,
-    /// Limiter for reads of source ACLs. `sync` gives them their own budget
-    /// so that the ACL reads of the next objects overlap with the copies in
-    /// flight (S3 also limits reads and writes per prefix separately); the
-    /// live paths share `throttle`.
-    pub acl_reads: Arc<Throttle>,
     pub opts: CopyOptions,
     /// The destination bucket owner's canonical ID: the source owner's grants
     /// become grants to it.
@@ -350,14 +345,10 @@ impl Copier {
             AclMode::Canned(c) => Ok(AclPlan::Canned(c.clone())),
             AclMode::Copy if !self.source_acls => Ok(AclPlan::None),
             AclMode::Copy => {
-                let src = acl::get_acl(
-                    &self.src.client,
-                    &self.acl_reads,
-                    self.src.bucket(),
-                    src_key,
-                )
-                .await
-                .map_err(CopyError::from_tool)?;
+                let src =
+                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), src_key)
+                        .await
+                        .map_err(CopyError::from_tool)?;
                 Ok(AclPlan::Grants(src.desired_for(self.dest_owner.as_deref())))
             }
         }

@@ -307,7 +307,6 @@ pub mod runtime {
         Ok(Copier {
             src,
             dst,
-            acl_reads: throttle.clone(),
             throttle,
             opts,
             dest_owner: pf.dest_owner,

@@ -19,7 +19,7 @@ use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{self, shard_ranges, Chunk, KeyRange, ListOptions, RangeSet};
 use mc_aws_common::output::{Format, OutputArgs, Printer};
-use mc_aws_common::retry::{StatsSnapshot, Throttle};
+use mc_aws_common::retry::Throttle;
 use serde::Serialize;
 
 use crate::cli::SyncArgs;
@@ -333,20 +333,10 @@ pub async fn run(
         &ends.dest.prefix,
         throttle.clone(),
     );
-    // Source ACL reads get their own budget of -j in flight: each object's
-    // GetObjectAcl then waits on it while the copies of the objects before
-    // it hold the copy budget, so the two latencies overlap (a prefetch of
-    // up to -j ACLs ahead of the copies) instead of adding up per slot.
-    // With --max-rps the rate is what binds, and it caps all requests: share.
-    let acl_reads = match args.throttle.max_rps {
-        Some(_) => throttle.clone(),
-        None => Throttle::from_args(&args.throttle),
-    };
     let copier = Arc::new(Copier {
         src,
         dst,
         throttle: throttle.clone(),
-        acl_reads: acl_reads.clone(),
         opts,
         dest_owner: pf.dest_owner.clone(),
         source_acls: pf.source_acls,
@@ -459,12 +449,7 @@ pub async fn run(
     if !args.dry_run {
         save(checkpoint.as_ref(), args.state.as_ref());
     }
-    let stats = if Arc::ptr_eq(&throttle, &acl_reads) {
-        throttle.stats()
-    } else {
-        sum(throttle.stats(), acl_reads.stats())
-    };
-    report.finish(stats, started.elapsed());
+    report.finish(throttle.stats(), started.elapsed());
     {
         let mut p = job.printer.lock().unwrap_or_else(|e| e.into_inner());
         let _ = match out.output {
@@ -483,16 +468,6 @@ pub async fn run(
     } else {
         exit::SUCCESS
     })
-}
-
-fn sum(a: StatsSnapshot, b: StatsSnapshot) -> StatsSnapshot {
-    StatsSnapshot {
-        requests: a.requests + b.requests,
-        retries: a.retries + b.retries,
-        throttled: a.throttled + b.throttled,
-        transient: a.transient + b.transient,
-        failed: a.failed + b.failed,
-    }
 }
 
 fn save(cp: Option<&Checkpoint>, path: Option<&PathBuf>) {

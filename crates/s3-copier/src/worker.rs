@@ -211,7 +211,6 @@ pub async fn run(
             src,
             dst,
             throttle: throttle.clone(),
-            acl_reads: throttle.clone(),
             opts,
             dest_owner: pf.dest_owner,
             source_acls: pf.source_acls,
