@@ -112,7 +112,7 @@ const MIN_PAGES_TO_SPLIT: f64 = 3.0;
 /// victim's last page): a range estimated far larger usually reaches past its
 /// keys (`hot/obj-000123` up to the end of the bucket), and even parts of it
 /// would be mostly empty. The last part keeps the rest.
-const MAX_PAGES_PER_PART: f64 = 32.0;
+const MAX_PAGES_PER_PART: f64 = 128.0;
 
 struct State {
     cursors: HashMap<u64, Cursor>,
@@ -241,6 +241,14 @@ impl<S: PageSource> Engine<S> {
         points.dedup();
         for p in &points {
             alphabet.add(p);
+        }
+        // More hints than cursors: keep every k-th. With one range per prefix,
+        // a hot prefix among many small ones stays with one cursor while the
+        // others list the small ones a partial page at a time, and nobody is
+        // idle to split it until they are all done.
+        if points.len() >= concurrency {
+            let k = (points.len() + 1).div_ceil(concurrency);
+            points = points.into_iter().skip(k - 1).step_by(k).collect();
         }
         let mut ranges = Vec::with_capacity(points.len() + 1);
         let mut after = last;
@@ -421,9 +429,13 @@ impl<S: PageSource> Engine<S> {
             KeyRange::new(span_after, upto)
         } else {
             cursor.busy = true;
+            // Density from the page's own keys, not from the range's start: a
+            // first page that jumps a gap (`fc/..` to `hot/obj-0000780`) would
+            // make the rest look sparse and its parts mostly empty.
+            let first = items.first().map(|i| S::key(i).to_string());
             cursor.page_log_width = log_width(
                 self.source.prefix(),
-                &KeyRange::new(span_after.clone(), last.clone()),
+                &KeyRange::new(first, last.clone()),
                 alphabet,
             );
             cursor.range.after = last.clone();
