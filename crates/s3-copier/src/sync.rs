@@ -85,6 +85,11 @@ struct Job {
     delete: bool,
     dry_run: bool,
     concurrency: usize,
+    /// Objects being copied or deleted at once, over all chunks: each holds
+    /// an SDK request's state (~10 KB), and up to `concurrency` of them per
+    /// chunk times every chunk in flight came to ~200 MB for nothing, since
+    /// the throttle lets only `concurrency` requests out anyway.
+    actions: tokio::sync::Semaphore,
     format: Format,
     printer: Mutex<Printer>,
     /// Once set, no new request is started.
@@ -208,15 +213,23 @@ impl Job {
         }
         let results: Vec<_> = futures::stream::iter(actions)
             .map(|(a, _)| async move {
+                let _slot = self.actions.acquire().await.ok()?;
                 if self.stop.is_set() {
                     return None;
                 }
+                // Boxed once a slot is held: waiting actions stay small.
                 Some(match a {
-                    Action::Copy(e) => (e, true, self.copier.copy(&e.key, Some(e)).await.map(Some)),
+                    Action::Copy(e) => (
+                        e,
+                        true,
+                        Box::pin(self.copier.copy(&e.key, Some(e))).await.map(Some),
+                    ),
                     Action::Delete(e) => (
                         e,
                         false,
-                        self.copier.delete_dest(&e.key).await.map(|()| None),
+                        Box::pin(self.copier.delete_dest(&e.key))
+                            .await
+                            .map(|()| None),
                     ),
                 })
             })
@@ -349,6 +362,7 @@ pub async fn run(
         delete: args.delete,
         dry_run: args.dry_run,
         concurrency,
+        actions: tokio::sync::Semaphore::new(concurrency),
         format: out.output,
         printer: Mutex::new(Printer::new()),
         stop: stop.clone(),
