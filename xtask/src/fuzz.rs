@@ -226,7 +226,15 @@ fn fuzz_one(fuzz: &Path, bin: &Path, target: &str, o: &Options) -> anyhow::Resul
             eprintln!("  {l}");
         }
     }
-    crate::step_done(target, started);
+    if crashes == 0 {
+        crate::step_done(target, started);
+    } else {
+        println!(
+            "==> {target}: CRASHED after {:.0?} (input in {})",
+            started.elapsed(),
+            artifacts.display()
+        );
+    }
     Ok(Summary {
         target: target.to_string(),
         runs: stat("number_of_executed_units").unwrap_or(0),

@@ -72,6 +72,8 @@ fn entry(c: &[u8]) -> Option<ObjectEntry> {
             b"ETag" => &mut etag,
             b"StorageClass" => &mut class,
             b"LastModified" => &mut modified,
+            // Only in a broken document: one `</Contents>` would close two.
+            b"Contents" => return None,
             _ => continue,
         };
         let close = &c[value_end..];
