@@ -148,7 +148,7 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 /// `YYYYMMDDTHHMMSSZ` (UTC).
 fn amz_date(now: SystemTime) -> Option<String> {
     let secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
-    let (y, m, d) = civil_from_days(i64::try_from(secs / 86_400).ok()?);
+    let (y, m, d) = crate::template::civil_from_days(i64::try_from(secs / 86_400).ok()?);
     let t = secs % 86_400;
     Some(format!(
         "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
@@ -156,21 +156,6 @@ fn amz_date(now: SystemTime) -> Option<String> {
         t / 60 % 60,
         t % 60
     ))
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
