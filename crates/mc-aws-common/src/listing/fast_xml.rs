@@ -45,6 +45,11 @@ pub fn parse(xml: &[u8]) -> Option<FastPage> {
         items.push(entry(&body[..end])?);
         rest = &body[end..];
     }
+    // Every `<Contents>` read as exactly one entry (a broken document can
+    // hide one inside another).
+    if open.find_iter(xml).count() != items.len() {
+        return None;
+    }
     if let Some(count) = field(xml, "KeyCount") {
         if number(count)? != items.len() as u64 {
             return None;
@@ -63,6 +68,10 @@ fn entry(c: &[u8]) -> Option<ObjectEntry> {
         let tag = at + lt + 1;
         let gt = tag + memchr::memchr(b'>', &c[tag..])?;
         let name = &c[tag..gt];
+        if name.contains(&b'<') {
+            // `</ContentsD<Contents>`: a broken tag swallowing the next one.
+            return None;
+        }
         let value_start = gt + 1;
         let value_end = value_start + memchr::memchr(b'<', &c[value_start..]).unwrap_or(0);
         at = value_end.max(value_start);
