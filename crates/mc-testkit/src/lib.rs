@@ -14,6 +14,7 @@
 
 pub mod badinput;
 pub mod emulator;
+pub mod fuzz;
 pub mod postgres;
 pub mod secrets;
 

@@ -1,9 +1,8 @@
 //! Replays the fuzz corpora (`fuzz/corpus/<target>/`, plus any crash in
 //! `fuzz/artifacts/<target>/`) through the same checks the fuzz targets run
 //! (`fuzz/checks/<target>.rs`), without libFuzzer: `cargo test` keeps every
-//! input the fuzzer ever kept passing. See `cargo xtask fuzz`.
-
-use std::path::PathBuf;
+//! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
+//! `cargo xtask fuzz`.
 
 #[path = "../../../fuzz/checks/event_key.rs"]
 mod event_key;
@@ -14,48 +13,22 @@ mod s3_event;
 #[path = "../../../fuzz/checks/s3_url.rs"]
 mod s3_url;
 
-/// Runs `check` on every file of the target's corpus and artifacts; fails
-/// naming each input that panicked.
-fn replay(target: &str, check: fn(&[u8])) {
-    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut inputs = Vec::new();
-    for dir in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) {
-            inputs.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
-        }
-    }
-    inputs.sort();
-    assert!(!inputs.is_empty(), "no corpus for fuzz target {target}");
-    let failed: Vec<String> = inputs
-        .iter()
-        .filter(|path| {
-            let data = std::fs::read(path).unwrap_or_default();
-            std::panic::catch_unwind(|| check(&data)).is_err()
-        })
-        .map(|p| p.display().to_string())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{target}: inputs that panic: {failed:#?}"
-    );
-}
-
 #[test]
 fn s3_event() {
-    replay("s3_event", s3_event::check);
+    mc_testkit::fuzz::replay("s3_event", s3_event::check);
 }
 
 #[test]
 fn lambda_payload() {
-    replay("lambda_payload", lambda_payload::check);
+    mc_testkit::fuzz::replay("lambda_payload", lambda_payload::check);
 }
 
 #[test]
 fn s3_url() {
-    replay("s3_url", s3_url::check);
+    mc_testkit::fuzz::replay("s3_url", s3_url::check);
 }
 
 #[test]
 fn event_key() {
-    replay("event_key", event_key::check);
+    mc_testkit::fuzz::replay("event_key", event_key::check);
 }

@@ -1,9 +1,8 @@
 //! Replays the fuzz corpora (`fuzz/corpus/<target>/`, plus any crash in
 //! `fuzz/artifacts/<target>/`) through the same checks the fuzz targets run
 //! (`fuzz/checks/<target>.rs`), without libFuzzer: `cargo test` keeps every
-//! input the fuzzer ever kept passing. See `cargo xtask fuzz`.
-
-use std::path::PathBuf;
+//! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
+//! `cargo xtask fuzz`.
 
 #[path = "../../../fuzz/checks/splits.rs"]
 mod splits;
@@ -11,38 +10,12 @@ mod splits;
 #[path = "../../../fuzz/checks/list_xml.rs"]
 mod list_xml;
 
-/// Runs `check` on every file of the target's corpus and artifacts; fails
-/// naming each input that panicked.
-fn replay(target: &str, check: fn(&[u8])) {
-    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut inputs = Vec::new();
-    for dir in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) {
-            inputs.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
-        }
-    }
-    inputs.sort();
-    assert!(!inputs.is_empty(), "no corpus for fuzz target {target}");
-    let failed: Vec<String> = inputs
-        .iter()
-        .filter(|path| {
-            let data = std::fs::read(path).unwrap_or_default();
-            std::panic::catch_unwind(|| check(&data)).is_err()
-        })
-        .map(|p| p.display().to_string())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{target}: inputs that panic: {failed:#?}"
-    );
-}
-
 #[test]
 fn splits() {
-    replay("splits", splits::check);
+    mc_testkit::fuzz::replay("splits", splits::check);
 }
 
 #[test]
 fn list_xml() {
-    replay("list_xml", list_xml::check);
+    mc_testkit::fuzz::replay("list_xml", list_xml::check);
 }

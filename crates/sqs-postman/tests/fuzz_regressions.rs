@@ -1,47 +1,20 @@
 //! Replays the fuzz corpora (`fuzz/corpus/<target>/`, plus any crash in
 //! `fuzz/artifacts/<target>/`) through the same checks the fuzz targets run
 //! (`fuzz/checks/<target>.rs`), without libFuzzer: `cargo test` keeps every
-//! input the fuzzer ever kept passing. See `cargo xtask fuzz`.
-
-use std::path::PathBuf;
+//! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
+//! `cargo xtask fuzz`.
 
 #[path = "../../../fuzz/checks/postman_lines.rs"]
 mod postman_lines;
 #[path = "../../../fuzz/checks/postman_template.rs"]
 mod postman_template;
 
-/// Runs `check` on every file of the target's corpus and artifacts; fails
-/// naming each input that panicked.
-fn replay(target: &str, check: fn(&[u8])) {
-    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut inputs = Vec::new();
-    for dir in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) {
-            inputs.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
-        }
-    }
-    inputs.sort();
-    assert!(!inputs.is_empty(), "no corpus for fuzz target {target}");
-    let failed: Vec<String> = inputs
-        .iter()
-        .filter(|path| {
-            let data = std::fs::read(path).unwrap_or_default();
-            std::panic::catch_unwind(|| check(&data)).is_err()
-        })
-        .map(|p| p.display().to_string())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{target}: inputs that panic: {failed:#?}"
-    );
-}
-
 #[test]
 fn postman_template() {
-    replay("postman_template", postman_template::check);
+    mc_testkit::fuzz::replay("postman_template", postman_template::check);
 }
 
 #[test]
 fn postman_lines() {
-    replay("postman_lines", postman_lines::check);
+    mc_testkit::fuzz::replay("postman_lines", postman_lines::check);
 }
