@@ -209,7 +209,7 @@ impl Copier {
             temporary: false,
         })?;
         let (size, class, head) = match listed {
-            Some(e) => (e.size, e.storage_class.clone(), None),
+            Some(e) => (e.size, e.storage_class.as_deref().map(str::to_owned), None),
             None => {
                 let h = self.head_source(src_key).await?;
                 let size = h

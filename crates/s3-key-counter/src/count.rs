@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::Client;
 use indicatif::ProgressBar;
 use mc_aws_common::error::ToolError;
-use mc_aws_common::listing::s3::S3Source;
+use mc_aws_common::listing::s3::{Detail, S3Source};
 use mc_aws_common::listing::{self, KeyRange, ListOptions, PageSource};
 use mc_aws_common::retry::{StatsSnapshot, Throttle};
 use mc_aws_common::s3url::S3Url;
@@ -117,7 +117,8 @@ pub async fn count_url(
                 url.prefix.clone(),
                 throttle.clone(),
             )
-            .page_size(opts.page_size);
+            .page_size(opts.page_size)
+            .detail(Detail::Counts);
             drain(source, tally, opts, progress, stop).await
         }
     };

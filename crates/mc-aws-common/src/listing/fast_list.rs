@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 
 use super::fast_xml::{self, FastPage};
+use super::s3::Detail;
 
 /// Where the parsed page lands (the last successful attempt's).
 pub(crate) type Slot = Arc<Mutex<Option<FastPage>>>;
@@ -26,11 +27,12 @@ pub(crate) type Slot = Arc<Mutex<Option<FastPage>>>;
 #[derive(Debug)]
 pub(crate) struct FastList {
     slot: Slot,
+    detail: Detail,
 }
 
 impl FastList {
-    pub(crate) fn new(slot: Slot) -> Self {
-        Self { slot }
+    pub(crate) fn new(slot: Slot, detail: Detail) -> Self {
+        Self { slot, detail }
     }
 }
 
@@ -58,6 +60,7 @@ impl Intercept for FastList {
                 inner,
                 buf: Vec::with_capacity(length.min(4 << 20)),
                 slot: self.slot.clone(),
+                detail: self.detail,
                 done: false,
             });
         }
@@ -70,13 +73,14 @@ struct Parsing {
     inner: SdkBody,
     buf: Vec<u8>,
     slot: Slot,
+    detail: Detail,
     done: bool,
 }
 
 impl Parsing {
     fn finish(&mut self) -> Bytes {
         let buf = std::mem::take(&mut self.buf);
-        match fast_xml::parse(&buf) {
+        match fast_xml::parse_with(&buf, self.detail) {
             Some(page) => {
                 let stand_in = format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\

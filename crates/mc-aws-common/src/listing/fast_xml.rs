@@ -10,7 +10,7 @@
 
 use memchr::memmem;
 
-use super::s3::ObjectEntry;
+use super::s3::{Detail, ObjectEntry};
 
 /// The keys of one page, and whether more follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,13 @@ pub struct FastPage {
 /// Reads a `<ListBucketResult>` document; `None` when it is anything else or
 /// anything in it is unexpected.
 pub fn parse(xml: &[u8]) -> Option<FastPage> {
+    parse_with(xml, Detail::Full)
+}
+
+/// [`parse`], reading only the fields `detail` asks for. A field it skips is
+/// not checked either, so it may accept a page [`parse`] gives up on; the
+/// fields it reads are read exactly as [`parse`] reads them.
+pub fn parse_with(xml: &[u8], detail: Detail) -> Option<FastPage> {
     memmem::find(xml, b"<ListBucketResult")?;
     // Keys, prefixes and tokens are escaped, so a raw `<` is always markup and
     // these tags cannot appear inside a value.
@@ -42,7 +49,7 @@ pub fn parse(xml: &[u8]) -> Option<FastPage> {
     while let Some(start) = open.find(rest) {
         let body = &rest[start + b"<Contents>".len()..];
         let end = close.find(body)?;
-        items.push(entry(&body[..end])?);
+        items.push(entry(&body[..end], detail)?);
         rest = &body[end..];
     }
     // Every `<Contents>` read as exactly one entry (a broken document can
@@ -61,7 +68,7 @@ pub fn parse(xml: &[u8]) -> Option<FastPage> {
 /// One `<Contents>` element's inside, in one pass over its tags. The fields
 /// we read have names no nested element of `<Contents>` uses (`Owner` has `ID`
 /// and `DisplayName`, `RestoreStatus` its own), so nesting can be ignored.
-fn entry(c: &[u8]) -> Option<ObjectEntry> {
+fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
     let [mut key, mut size, mut etag, mut class, mut modified] = [None; 5];
     let mut at = 0;
     while let Some(lt) = memchr::memchr(b'<', &c[at..]) {
@@ -96,17 +103,22 @@ fn entry(c: &[u8]) -> Option<ObjectEntry> {
     }
     let key = text(key?)?;
     let size = number(size?)?;
+    let full = detail == Detail::Full;
     let etag = match etag {
-        Some(t) => text(t)?.trim_matches('"').to_string(),
-        None => String::new(),
+        Some(t) if full => text(t)?.trim_matches('"').to_string(),
+        _ => String::new(),
     };
     let storage_class = match class {
-        Some(t) => Some(text(t)?),
+        // Class names never need entities; one that has them is unexpected.
+        Some(t) if !t.contains(&b'&') => {
+            Some(super::s3::storage_class(std::str::from_utf8(t).ok()?))
+        }
+        Some(_) => return None,
         None => None,
     };
     let last_modified = match modified {
-        Some(t) => Some(rfc3339_secs(std::str::from_utf8(t).ok()?)?),
-        None => None,
+        Some(t) if full => Some(rfc3339_secs(std::str::from_utf8(t).ok()?)?),
+        _ => None,
     };
     Some(ObjectEntry {
         key,
@@ -202,6 +214,25 @@ mod tests {
         assert_eq!(p.items[1].storage_class.as_deref(), Some("GLACIER"));
         assert_eq!(p.items[2].key, "ünï/ködé");
         assert_eq!(p.items[2].last_modified, None);
+    }
+
+    #[test]
+    fn reads_only_what_counting_needs() {
+        let p = parse_with(AWS_PAGE.as_bytes(), Detail::Counts).unwrap();
+        let full = parse(AWS_PAGE.as_bytes()).unwrap();
+        for (c, f) in p.items.iter().zip(&full.items) {
+            assert_eq!(
+                (&c.key, c.size, &c.storage_class),
+                (&f.key, f.size, &f.storage_class)
+            );
+            assert_eq!((c.etag.as_str(), c.last_modified), ("", None));
+        }
+        // Known classes are shared statics, others kept as sent.
+        assert!(matches!(
+            full.items[0].storage_class,
+            Some(std::borrow::Cow::Borrowed("STANDARD"))
+        ));
+        assert_eq!(super::super::s3::storage_class("NEW_TIER"), "NEW_TIER");
     }
 
     #[test]
