@@ -394,12 +394,10 @@ impl ModelS3 {
             let mut last = None;
             for e in page.entries {
                 match e {
-                    ListEntry::Key(k) => {
+                    ListEntry::Key(k, o) => {
                         last = Some(k.clone());
-                        if let Some(o) = b.objects.get(&k) {
-                            let shown = if url { url_encode(&k) } else { k };
-                            contents.push(object_dto(shown, o, with_owner));
-                        }
+                        let shown = if url { url_encode(&k) } else { k };
+                        contents.push(object_dto(shown, o, with_owner));
                     }
                     ListEntry::CommonPrefix(cp) => {
                         last = Some(cp.clone());

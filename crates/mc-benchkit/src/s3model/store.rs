@@ -62,10 +62,11 @@ pub struct BucketState {
     pub ownership: Option<String>,
 }
 
-/// One entry of a listing page.
+/// One entry of a listing page; a key comes with its value, so serving a page
+/// does not look every key up again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListEntry {
-    Key(String),
+pub enum ListEntry<'a, V> {
+    Key(String, &'a V),
     CommonPrefix(String),
 }
 
@@ -80,8 +81,8 @@ pub enum Resume {
 
 /// A listing page: entries plus where the next page resumes (when truncated).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListPage {
-    pub entries: Vec<ListEntry>,
+pub struct ListPage<'a, V> {
+    pub entries: Vec<ListEntry<'a, V>>,
     pub next: Option<Resume>,
 }
 
@@ -104,13 +105,13 @@ pub fn prefix_successor(p: &str) -> Option<String> {
 /// Lists `objects` in key order: keys starting with `prefix` at or after `resume`, rolled up into
 /// common prefixes at the first `delimiter` after the prefix. A common prefix equal to the
 /// `resume` key (as returned in a v1 `NextMarker`) is not repeated. Costs O(log n + page).
-pub fn list_page<V>(
-    objects: &BTreeMap<String, V>,
+pub fn list_page<'a, V>(
+    objects: &'a BTreeMap<String, V>,
     prefix: &str,
     delimiter: Option<&str>,
     resume: Option<&Resume>,
     max_keys: usize,
-) -> ListPage {
+) -> ListPage<'a, V> {
     let mut entries = Vec::new();
     // Current lower bound.
     let mut lower: Bound<String> = match resume {
@@ -126,7 +127,7 @@ pub fn list_page<V>(
     let mut next = None;
     'outer: loop {
         let range = objects.range::<String, _>((lower.clone(), Bound::Unbounded));
-        for (key, _) in range {
+        for (key, value) in range {
             if !key.starts_with(prefix) {
                 break 'outer;
             }
@@ -159,7 +160,7 @@ pub fn list_page<V>(
                         next = entries.last().map(resume_after);
                         break 'outer;
                     }
-                    entries.push(ListEntry::Key(key.clone()));
+                    entries.push(ListEntry::Key(key.clone(), value));
                 }
             }
         }
@@ -168,9 +169,9 @@ pub fn list_page<V>(
     ListPage { entries, next }
 }
 
-fn resume_after(e: &ListEntry) -> Resume {
+fn resume_after<V>(e: &ListEntry<'_, V>) -> Resume {
     match e {
-        ListEntry::Key(k) => Resume::After(k.clone()),
+        ListEntry::Key(k, _) => Resume::After(k.clone()),
         ListEntry::CommonPrefix(cp) => match prefix_successor(cp) {
             Some(s) => Resume::From(s),
             None => Resume::After(cp.clone()),
@@ -267,7 +268,7 @@ mod tests {
             p.entries,
             vec![
                 ListEntry::CommonPrefix("a/".into()),
-                ListEntry::Key("b".into())
+                ListEntry::Key("b".into(), &())
             ]
         );
         let p2 = list_page(&m, "", Some("/"), p.next.as_ref(), 2);
@@ -275,7 +276,7 @@ mod tests {
             p2.entries,
             vec![
                 ListEntry::CommonPrefix("c/".into()),
-                ListEntry::Key("d".into())
+                ListEntry::Key("d".into(), &())
             ]
         );
         assert_eq!(p2.next, None);
