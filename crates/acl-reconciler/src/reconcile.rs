@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::Client;
-use mc_aws_common::acl::{self, Acl, BucketAclSettings, Grant};
+use mc_aws_common::acl::{self, Acl, AclReader, BucketAclSettings, Grant};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
@@ -110,6 +110,8 @@ pub struct Reconciler {
     pub source_bucket: String,
     pub dest_bucket: String,
     pub throttle: Arc<Throttle>,
+    pub source_acls: AclReader,
+    pub dest_acls: AclReader,
     pub dest_settings: BucketAclSettings,
     pub apply: bool,
     pub allow_public: bool,
@@ -146,10 +148,7 @@ impl Reconciler {
     /// Reconciles source `key` with destination `dest_key`; a missing side is
     /// found out from GetObjectAcl's answer.
     pub async fn key(&self, key: String, dest_key: String) -> Record {
-        let (src, dst) = futures::join!(
-            acl::get_acl(&self.source, &self.throttle, &self.source_bucket, &key),
-            acl::get_acl(&self.dest, &self.throttle, &self.dest_bucket, &dest_key),
-        );
+        let (src, dst) = futures::join!(self.source_acls.get(&key), self.dest_acls.get(&dest_key),);
         let src = match src {
             Ok(a) => a,
             Err(ToolError::NotFound { .. }) => {
@@ -198,7 +197,7 @@ impl Reconciler {
 
     /// For a destination with ACLs disabled: is the source key public?
     pub async fn source_public(&self, key: String, dest_key: String) -> Record {
-        match acl::get_acl(&self.source, &self.throttle, &self.source_bucket, &key).await {
+        match self.source_acls.get(&key).await {
             Ok(a) if a.is_public() => {
                 let mut r = Record::new(key, &dest_key, Action::PublicOnSource);
                 r.added = a.public_grants().cloned().collect();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::StreamExt;
-use mc_aws_common::acl::{self, BucketAclSettings, ObjectOwnership};
+use mc_aws_common::acl::{self, AclReader, BucketAclSettings, ObjectOwnership};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::listing::s3::S3Source;
 use mc_aws_common::listing::{shard_ranges, KeyRange};
@@ -100,6 +100,18 @@ pub async fn run(cli: &Cli, reporter: &mut Reporter) -> Result<Outcome, Error> {
             source_bucket: cli.source.bucket.clone(),
             dest_bucket: cli.destination.bucket.clone(),
             throttle: throttle.clone(),
+            source_acls: AclReader::new(
+                src_client.clone(),
+                &cli.source.bucket,
+                throttle.clone(),
+                src_conf.credentials_provider(),
+            ),
+            dest_acls: AclReader::new(
+                dst_client.clone(),
+                &cli.destination.bucket,
+                throttle.clone(),
+                dst_conf.credentials_provider(),
+            ),
             dest_settings: dst_settings,
             apply: cli.apply,
             allow_public: cli.allow_public,

@@ -20,6 +20,10 @@
 //! takes an XML body on PutObjectAcl; moto ignores it and honours only the
 //! headers, so the headers are the portable choice.)
 
+mod reader;
+
+pub use reader::AclReader;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
@@ -573,21 +577,6 @@ fn parse_header(value: &str) -> Result<Vec<Grantee>, HeaderError> {
         };
     }
     Ok(out)
-}
-
-/// Reads an object's ACL (GetObjectAcl). A missing object is
-/// [`ToolError::NotFound`]; ACLs disabled is [`ToolError::AclsDisabled`].
-pub async fn get_acl(
-    client: &Client,
-    throttle: &Arc<Throttle>,
-    bucket: &str,
-    key: &str,
-) -> Result<Acl, ToolError> {
-    let out = throttle
-        .call(|| client.get_object_acl().bucket(bucket).key(key).send())
-        .await
-        .map_err(|e| describe_sdk_error(&e, &format!("s3://{bucket}/{key}")))?;
-    Ok(Acl::from_sdk(out.owner(), out.grants()))
 }
 
 /// Replaces an object's ACL with `acl`'s grants (PutObjectAcl with

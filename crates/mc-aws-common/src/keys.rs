@@ -3,7 +3,8 @@
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but RFC 3986 unreserved characters and '/' is encoded in
-/// `x-amz-copy-source` (the Rust SDK sends the header as given).
+/// `x-amz-copy-source` (the Rust SDK sends the header as given), as the SDK
+/// encodes a key in a request path (its greedy label set is the same).
 const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
@@ -19,6 +20,11 @@ pub fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> String 
         s.push_str(&utf8_percent_encode(v, COPY_SOURCE).to_string());
     }
     s
+}
+
+/// `key` as the SDK writes it in a request path (`a b/c+d` → `a%20b/c%2Bd`).
+pub fn uri_path(key: &str) -> String {
+    utf8_percent_encode(key, COPY_SOURCE).to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

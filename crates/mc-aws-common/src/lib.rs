@@ -28,6 +28,8 @@ pub mod interrupt;
 #[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]
+pub mod lean;
+#[cfg(feature = "aws")]
 pub mod listing;
 #[cfg(feature = "aws")]
 pub mod profiles;

@@ -53,6 +53,19 @@ pub struct StatsSnapshot {
     pub failed: u64,
 }
 
+impl std::ops::Add for StatsSnapshot {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            requests: self.requests + o.requests,
+            retries: self.retries + o.retries,
+            throttled: self.throttled + o.throttled,
+            transient: self.transient + o.transient,
+            failed: self.failed + o.failed,
+        }
+    }
+}
+
 /// Backoff parameters: full jitter, `sleep = random(0, min(cap, base * 2^attempt))`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {

@@ -30,7 +30,7 @@ use aws_sdk_s3::types::{
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::http::Response;
 use futures::{StreamExt, TryStreamExt};
-use mc_aws_common::acl::{self, Acl};
+use mc_aws_common::acl::{self, Acl, AclReader};
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::keys::copy_source;
 use mc_aws_common::listing::s3::ObjectEntry;
@@ -50,6 +50,8 @@ const PART_PARALLELISM: usize = 16;
 pub struct Side {
     pub client: Client,
     pub url: S3Url,
+    /// Reads the side's object ACLs (shared by the clones of a side).
+    pub acls: Arc<AclReader>,
 }
 
 impl Side {
@@ -345,10 +347,12 @@ impl Copier {
             AclMode::Canned(c) => Ok(AclPlan::Canned(c.clone())),
             AclMode::Copy if !self.source_acls => Ok(AclPlan::None),
             AclMode::Copy => {
-                let src =
-                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), src_key)
-                        .await
-                        .map_err(CopyError::from_tool)?;
+                let src = self
+                    .src
+                    .acls
+                    .get(src_key)
+                    .await
+                    .map_err(CopyError::from_tool)?;
                 Ok(AclPlan::Grants(src.desired_for(self.dest_owner.as_deref())))
             }
         }

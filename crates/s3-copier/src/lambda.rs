@@ -291,7 +291,7 @@ pub mod runtime {
             ..AwsArgs::default()
         };
         let throttle = Throttle::from_args(&ThrottleArgs::default());
-        let (src, dst) = preflight::connect(&aws, &ends, &throttle)
+        let (src, dst) = preflight::connect(&aws, &ends, &throttle, &throttle)
             .await
             .map_err(|e| e.to_string())?;
         let pf = preflight::check(&src, &dst, &throttle, &opts.acl)

@@ -13,22 +13,25 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use mc_aws_common::acl::{self, BucketAclSettings};
+use mc_aws_common::acl::{self, AclReader, BucketAclSettings};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::config;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::s3url::S3Url;
 
 use crate::cli::Endpoints;
 use crate::copy::Side;
 use crate::options::{AclMode, CopyOptions};
 use crate::sse::{Sse, SseSetup};
 
-/// Builds the two sides: each with its own identity and region.
+/// Builds the two sides: each with its own identity and region. Object ACLs
+/// are read under `acl_reads` (the run's throttle, or a budget of their own).
 pub async fn connect(
     aws: &AwsArgs,
     ends: &Endpoints,
-    throttle: &Throttle,
+    throttle: &Arc<Throttle>,
+    acl_reads: &Arc<Throttle>,
 ) -> Result<(Side, Side), ToolError> {
     check_not_overlapping(ends)?;
     let s = &ends.sides;
@@ -45,15 +48,19 @@ pub async fn connect(
         config::client_for_bucket(&src_conf, aws, &ends.source.bucket, throttle),
         config::client_for_bucket(&dst_conf, aws, &ends.dest.bucket, throttle),
     );
+    let side = |client: aws_sdk_s3::Client, url: &S3Url, conf: &aws_config::SdkConfig| Side {
+        acls: Arc::new(AclReader::new(
+            client.clone(),
+            url.bucket.clone(),
+            acl_reads.clone(),
+            conf.credentials_provider(),
+        )),
+        client,
+        url: url.clone(),
+    };
     Ok((
-        Side {
-            client: src?,
-            url: ends.source.clone(),
-        },
-        Side {
-            client: dst?,
-            url: ends.dest.clone(),
-        },
+        side(src?, &ends.source, &src_conf),
+        side(dst?, &ends.dest, &dst_conf),
     ))
 }
 

@@ -26,7 +26,7 @@ use crate::cli::SyncArgs;
 use crate::compare::{intersect, map_span, merge_join, Pair};
 use crate::copy::{Copier, CopyError, Side};
 use crate::interrupt::{Interrupt, GRACE};
-use crate::options::CopyOptions;
+use crate::options::{AclMode, CopyOptions};
 use crate::preflight;
 use crate::report::{Counts, Failure, SyncReport};
 use crate::state::Checkpoint;
@@ -84,11 +84,12 @@ struct Job {
     size_only: bool,
     delete: bool,
     dry_run: bool,
+    /// Objects in flight at most (per chunk, and over all chunks).
     concurrency: usize,
     /// Objects being copied or deleted at once, over all chunks: each holds
     /// an SDK request's state (~10 KB), and up to `concurrency` of them per
     /// chunk times every chunk in flight came to ~200 MB for nothing, since
-    /// the throttle lets only `concurrency` requests out anyway.
+    /// the throttles let only so many requests out anyway.
     actions: tokio::sync::Semaphore,
     format: Format,
     printer: Mutex<Printer>,
@@ -321,7 +322,16 @@ pub async fn run(
         None => None,
     };
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst): (Side, Side) = preflight::connect(aws, ends, &throttle).await?;
+    // Copying ACLs reads one per object: a read in S3's accounting (5,500/s
+    // per prefix, apart from the 3,500 writes/s), so the reads get a budget
+    // of -j of their own and overlap the copies instead of each copy waiting
+    // for its read within the same -j. `--max-rps` caps the whole run: then
+    // one budget.
+    let acl_reads = match (&opts.acl, args.throttle.max_rps) {
+        (AclMode::Copy, None) => Throttle::from_args(&args.throttle),
+        _ => throttle.clone(),
+    };
+    let (src, dst): (Side, Side) = preflight::connect(aws, ends, &throttle, &acl_reads).await?;
     let mut pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
     let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut pf.notes).await?;
     for n in &pf.notes {
@@ -346,6 +356,13 @@ pub async fn run(
         &ends.dest.prefix,
         throttle.clone(),
     );
+    // Objects in flight: with a read budget of their own, -j reading their
+    // ACL and -j copying.
+    let objects = if Arc::ptr_eq(&acl_reads, &throttle) {
+        concurrency
+    } else {
+        2 * concurrency
+    };
     let copier = Arc::new(Copier {
         src,
         dst,
@@ -361,8 +378,8 @@ pub async fn run(
         size_only: args.size_only,
         delete: args.delete,
         dry_run: args.dry_run,
-        concurrency,
-        actions: tokio::sync::Semaphore::new(concurrency),
+        concurrency: objects,
+        actions: tokio::sync::Semaphore::new(objects),
         format: out.output,
         printer: Mutex::new(Printer::new()),
         stop: stop.clone(),
@@ -463,7 +480,12 @@ pub async fn run(
     if !args.dry_run {
         save(checkpoint.as_ref(), args.state.as_ref());
     }
-    report.finish(throttle.stats(), started.elapsed());
+    let stats = if Arc::ptr_eq(&acl_reads, &throttle) {
+        throttle.stats()
+    } else {
+        throttle.stats() + acl_reads.stats()
+    };
+    report.finish(stats, started.elapsed());
     {
         let mut p = job.printer.lock().unwrap_or_else(|e| e.into_inner());
         let _ = match out.output {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use mc_aws_common::acl;
+
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
@@ -69,7 +69,6 @@ struct Ctx {
     src: Side,
     dst: Side,
     dst_source: S3Source,
-    throttle: Arc<Throttle>,
     size_only: bool,
     acl: bool,
     concurrency: usize,
@@ -117,10 +116,7 @@ impl Ctx {
         }
         let acl_results: Vec<_> = futures::stream::iter(same)
             .map(|(sk, dk)| async move {
-                let (a, b) = tokio::join!(
-                    acl::get_acl(&self.src.client, &self.throttle, self.src.bucket(), &sk),
-                    acl::get_acl(&self.dst.client, &self.throttle, self.dst.bucket(), &dk),
-                );
+                let (a, b) = tokio::join!(self.src.acls.get(&sk), self.dst.acls.get(&dk),);
                 (sk, a, b)
             })
             .buffer_unordered(self.concurrency)
@@ -242,7 +238,7 @@ async fn verify(
     stop: &Interrupt,
 ) -> Result<(Totals, bool), ToolError> {
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle).await?;
+    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle, &throttle).await?;
     let concurrency = args.throttle.concurrency as usize;
     let ranges = ranges_to_list(&src.url.prefix, args.shard, None, &RangeSet::new());
     let src_source = S3Source::new(
@@ -261,7 +257,6 @@ async fn verify(
         src,
         dst,
         dst_source,
-        throttle,
         size_only: args.size_only,
         acl: args.acl,
         concurrency,

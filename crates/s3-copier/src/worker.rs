@@ -170,7 +170,7 @@ pub async fn run(
         message: m,
     })?;
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle).await?;
+    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle, &throttle).await?;
     let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
     let mut notes = Vec::new();
     let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut notes).await?;

@@ -313,7 +313,11 @@ async fn message(cli: &Cli, args: &MessageArgs) -> Result<i32> {
     } = connect(&cli.aws, &queue_ref, producers, args.max_attempts).await?;
     let endpoint = EndpointCapture::default();
     let max_message = queue::max_message_size(&client, &throttle, &queue, &endpoint).await?;
-    let endpoint = endpoint.get().ok_or_else(|| {
+    // JSON-protocol calls go to the endpoint itself: no query string.
+    let endpoint = endpoint
+        .get()
+        .map(|u| u.split('?').next().unwrap_or(&u).to_string());
+    let endpoint = endpoint.ok_or_else(|| {
         Error::Input(format!(
             "queue {}: no SQS endpoint was resolved for it",
             queue.name

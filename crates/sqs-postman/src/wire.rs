@@ -14,26 +14,19 @@
 //! mean the same thing for both.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, SignableBody, SignableRequest, SigningInstructions, SigningSettings,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::identity::Identity;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
-use aws_smithy_types::config_bag::ConfigBag;
-use mc_aws_common::error::{classify_parts, describe_parts, ErrorClass, ToolError};
-use mc_aws_common::retry::Classify;
+use mc_aws_common::lean::{chain, CredentialCache};
 use serde::Deserialize;
 
 use crate::sigv4::FastSigner;
@@ -48,112 +41,10 @@ const HEADERS: [(&str, &str); 3] = [
     ("x-amz-target", TARGET),
     ("x-amzn-query-mode", "true"),
 ];
-/// Credentials are refreshed this long before they expire.
-const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
-
-/// Remembers the URL of the last request an SDK call sent: attached to one
-/// SQS call at start-up, it yields the endpoint the SDK resolved.
-#[derive(Debug, Clone, Default)]
-pub struct EndpointCapture(Arc<Mutex<Option<String>>>);
-
-impl EndpointCapture {
-    /// The captured endpoint (`scheme://host[:port]/path`), if a request was sent.
-    pub fn get(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl Intercept for EndpointCapture {
-    fn name(&self) -> &'static str {
-        "sqs-postman::EndpointCapture"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let uri = context.request().uri();
-        // JSON-protocol calls go to the endpoint itself; drop any query string.
-        let uri = uri.split('?').next().unwrap_or(uri).to_string();
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(uri);
-        Ok(())
-    }
-}
-
+/// Attached to one SQS call at start-up, it yields the endpoint the SDK resolved.
+pub use mc_aws_common::lean::EndpointCapture;
 /// Why a SendMessageBatch request failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WireError {
-    /// SQS answered with an error (`code` from `x-amzn-query-error` or `__type`).
-    Service {
-        status: u16,
-        code: String,
-        message: String,
-    },
-    /// No answer: connection refused or reset, timeout, truncated body.
-    Transport(String),
-    /// No usable credentials.
-    Credentials(String),
-    /// The request could not be built or the answer not read.
-    Local(String),
-}
-
-impl std::fmt::Display for WireError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WireError::Service {
-                status,
-                code,
-                message,
-            } => write!(f, "{code} (HTTP {status}): {message}"),
-            WireError::Transport(m) | WireError::Credentials(m) | WireError::Local(m) => {
-                f.write_str(m)
-            }
-        }
-    }
-}
-
-impl Classify for WireError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            WireError::Service { status, code, .. } => {
-                classify_parts((!code.is_empty()).then_some(code.as_str()), *status)
-            }
-            WireError::Transport(_) => ErrorClass::Transient,
-            WireError::Credentials(_) | WireError::Local(_) => ErrorClass::Permanent,
-        }
-    }
-}
-
-impl WireError {
-    /// The SQS error code, or our name for the kind of failure.
-    pub fn code(&self) -> &str {
-        match self {
-            WireError::Service { code, .. } if !code.is_empty() => code,
-            WireError::Service { .. } => "RequestFailed",
-            WireError::Transport(_) => "RequestFailed",
-            WireError::Credentials(_) => "NoCredentials",
-            WireError::Local(_) => "InvalidRequest",
-        }
-    }
-
-    /// One line for the failure, naming `what` ("queue jobs").
-    pub fn describe(&self, what: &str) -> ToolError {
-        match self {
-            WireError::Service {
-                status,
-                code,
-                message,
-            } => describe_parts(what, code, *status, message),
-            WireError::Credentials(_) => ToolError::NoCredentials,
-            WireError::Transport(m) | WireError::Local(m) => ToolError::Service {
-                what: what.to_string(),
-                message: m.clone(),
-            },
-        }
-    }
-}
+pub use mc_aws_common::lean::LeanError as WireError;
 
 /// One entry of a SendMessageBatch answer that SQS did not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,39 +61,6 @@ pub struct FailedEntry {
 pub struct BatchResult {
     pub successful: Vec<usize>,
     pub failed: Vec<FailedEntry>,
-}
-
-/// Credentials, fetched once and refreshed shortly before they expire.
-struct CredentialCache {
-    provider: Option<SharedCredentialsProvider>,
-    cached: tokio::sync::RwLock<Option<Credentials>>,
-}
-
-impl CredentialCache {
-    fn fresh(c: &Credentials) -> bool {
-        c.expiry()
-            .is_none_or(|t| t > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
-    }
-
-    async fn get(&self) -> Result<Credentials, WireError> {
-        if let Some(c) = self.cached.read().await.as_ref().filter(|c| Self::fresh(c)) {
-            return Ok(c.clone());
-        }
-        let mut slot = self.cached.write().await;
-        if let Some(c) = slot.as_ref().filter(|c| Self::fresh(c)) {
-            return Ok(c.clone());
-        }
-        let provider = self
-            .provider
-            .as_ref()
-            .ok_or_else(|| WireError::Credentials("no credentials provider".into()))?;
-        let c = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| WireError::Credentials(format!("no AWS credentials: {e}")))?;
-        *slot = Some(c.clone());
-        Ok(c)
-    }
 }
 
 /// Sends SendMessageBatch requests for one queue.
@@ -231,10 +89,7 @@ impl Wire {
             connector,
             endpoint,
             region,
-            credentials: CredentialCache {
-                provider: credentials,
-                cached: tokio::sync::RwLock::new(None),
-            },
+            credentials: CredentialCache::new(credentials),
             prefix: body_prefix(queue_url),
         }
     }
@@ -357,21 +212,6 @@ fn batch_body(prefix: &[u8], batch: &[Pending]) -> Vec<u8> {
     body
 }
 
-/// An error and its sources on one line.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(e) = src {
-        let t = e.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = e.source();
-    }
-    s
-}
-
 #[derive(Deserialize)]
 struct RawResult<'a> {
     #[serde(rename = "Successful", default, borrow)]
@@ -479,6 +319,8 @@ fn push_usize(out: &mut Vec<u8>, mut n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mc_aws_common::error::{ErrorClass, ToolError};
+    use mc_aws_common::retry::Classify;
 
     fn pending(seq: u64, json: &str) -> Pending {
         Pending {

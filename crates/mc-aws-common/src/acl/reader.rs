@@ -1,0 +1,275 @@
+//! GetObjectAcl on the hot path: copying ACLs and reconciling them read one
+//! ACL per object, and through the SDK's orchestrator each read cost about
+//! as much client CPU as the copy itself. After one read through the SDK has
+//! shown the URL it uses for this bucket, the reader sends the same signed
+//! GET itself ([`crate::lean`]) and reads the answer into the SDK's own
+//! types, so [`Acl::from_sdk`] normalises both alike. Anything unexpected in
+//! an answer sends that read back through the SDK.
+
+use std::sync::{Arc, OnceLock};
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_s3::types::{self as s3t};
+use aws_sdk_s3::Client;
+use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
+
+use super::Acl;
+use crate::error::{describe_sdk_error, ToolError};
+use crate::keys::uri_path;
+use crate::lean::s3::S3Get;
+use crate::lean::EndpointCapture;
+use crate::retry::Throttle;
+
+/// Reads the ACLs of one bucket's objects.
+pub struct AclReader {
+    client: Client,
+    bucket: String,
+    throttle: Arc<Throttle>,
+    credentials: Option<SharedCredentialsProvider>,
+    /// Set after the first SDK read: `None` if the lean path cannot be used.
+    lean: OnceLock<Option<Lean>>,
+}
+
+impl std::fmt::Debug for AclReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AclReader")
+            .field("bucket", &self.bucket)
+            .field(
+                "lean",
+                &self.lean.get().map(|l| l.as_ref().map(|l| &l.base)),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+struct Lean {
+    get: S3Get,
+    /// The URL before `/key` (`https://bucket.s3.eu-west-1.amazonaws.com`,
+    /// or the endpoint and the bucket in path style).
+    base: String,
+    /// The URL after the key (`?acl`).
+    query: String,
+}
+
+impl Lean {
+    /// From the URL the SDK sent for `key`'s ACL.
+    fn from_sent(url: &str, key: &str, reader: &AclReader) -> Option<Self> {
+        let q = url.find('?')?;
+        let (path, query) = url.split_at(q);
+        let base = path.strip_suffix(&uri_path(key))?.strip_suffix('/')?;
+        Some(Self {
+            get: S3Get::new(reader.client.config(), reader.credentials.clone())?,
+            base: base.to_string(),
+            query: query.to_string(),
+        })
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("{}/{}{}", self.base, uri_path(key), self.query)
+    }
+}
+
+impl AclReader {
+    /// Reads through `client`, whose requests are signed with `credentials`
+    /// (the provider of the `SdkConfig` the client was made from).
+    pub fn new(
+        client: Client,
+        bucket: impl Into<String>,
+        throttle: Arc<Throttle>,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            throttle,
+            credentials,
+            lean: OnceLock::new(),
+        }
+    }
+
+    /// `key`'s ACL. A missing object is [`ToolError::NotFound`]; ACLs
+    /// disabled is [`ToolError::AclsDisabled`].
+    pub async fn get(&self, key: &str) -> Result<Acl, ToolError> {
+        if let Some(Some(lean)) = self.lean.get() {
+            let url = lean.url(key);
+            let body = self
+                .throttle
+                .call(|| lean.get.get(&url))
+                .await
+                .map_err(|e| e.describe(&self.what(key)))?;
+            if let Some(acl) = parse(&body) {
+                return Ok(acl);
+            }
+            tracing::debug!(key, "GetObjectAcl answer left to the SDK");
+            return self.sdk(key, None).await;
+        }
+        let capture = EndpointCapture::default();
+        let acl = self.sdk(key, Some(&capture)).await?;
+        if self.lean.get().is_none() {
+            let lean = capture
+                .get()
+                .and_then(|url| Lean::from_sent(&url, key, self));
+            if lean.is_none() {
+                tracing::debug!("GetObjectAcl stays with the SDK");
+            }
+            let _ = self.lean.set(lean);
+        }
+        Ok(acl)
+    }
+
+    /// Whether reads now bypass the SDK (after the first one, when the URL
+    /// it sent was understood).
+    pub fn is_lean(&self) -> bool {
+        matches!(self.lean.get(), Some(Some(_)))
+    }
+
+    async fn sdk(&self, key: &str, capture: Option<&EndpointCapture>) -> Result<Acl, ToolError> {
+        let out = self
+            .throttle
+            .call(|| {
+                let mut call = self
+                    .client
+                    .get_object_acl()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .customize();
+                if let Some(c) = capture {
+                    call = call.interceptor(c.clone());
+                }
+                call.send()
+            })
+            .await
+            .map_err(|e| describe_sdk_error(&e, &self.what(key)))?;
+        Ok(Acl::from_sdk(out.owner(), out.grants()))
+    }
+
+    fn what(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+/// An `<AccessControlPolicy>` read as the SDK reads it; `None` on anything
+/// it would not read.
+fn parse(body: &[u8]) -> Option<Acl> {
+    let text = std::str::from_utf8(body).ok()?;
+    // The decoder would take a cut-off document for a shorter ACL.
+    if !text.trim_end().ends_with("</AccessControlPolicy>") {
+        return None;
+    }
+    let mut doc = Document::new(text);
+    let mut root = doc.root_element().ok()?;
+    if !root.start_el().matches("AccessControlPolicy") {
+        return None;
+    }
+    let mut owner = None;
+    let mut grants = Vec::new();
+    while let Some(mut tag) = root.next_tag() {
+        if tag.start_el().matches("Owner") {
+            let mut id = None;
+            while let Some(mut field) = tag.next_tag() {
+                if field.start_el().matches("ID") {
+                    id = Some(try_data(&mut field).ok()?.into_owned());
+                }
+            }
+            owner = Some(s3t::Owner::builder().set_id(id).build());
+        } else if tag.start_el().matches("AccessControlList") {
+            while let Some(mut grant) = tag.next_tag() {
+                if grant.start_el().matches("Grant") {
+                    grants.push(parse_grant(&mut grant)?);
+                }
+            }
+        }
+    }
+    Some(Acl::from_sdk(owner.as_ref(), &grants))
+}
+
+fn parse_grant(grant: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grant> {
+    let mut out = s3t::Grant::builder();
+    while let Some(mut tag) = grant.next_tag() {
+        if tag.start_el().matches("Grantee") {
+            out = out.grantee(parse_grantee(&mut tag)?);
+        } else if tag.start_el().matches("Permission") {
+            out = out.permission(s3t::Permission::from(try_data(&mut tag).ok()?.trim()));
+        }
+    }
+    let grant = out.build();
+    // A grant we could not read whole: the SDK decides.
+    let known = grant
+        .permission()
+        .is_some_and(|p| s3t::Permission::values().contains(&p.as_str()));
+    (grant.grantee().is_some() && known).then_some(grant)
+}
+
+fn parse_grantee(tag: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grantee> {
+    let kind = tag.start_el().attr("xsi:type").unwrap_or_default();
+    let mut g = s3t::Grantee::builder().r#type(s3t::Type::from(kind));
+    while let Some(mut field) = tag.next_tag() {
+        let name = field.start_el().local().to_string();
+        let value = Some(try_data(&mut field).ok()?.into_owned());
+        g = match name.as_str() {
+            "ID" => g.set_id(value),
+            "URI" => g.set_uri(value),
+            "EmailAddress" => g.set_email_address(value),
+            "DisplayName" => g.set_display_name(value),
+            _ => g,
+        };
+    }
+    g.build().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::{Grant, Grantee, Group, Permission};
+
+    /// GetObjectAcl's answer as the S3 documentation shows it, plus a group
+    /// and an e-mail grantee.
+    const AWS_ACL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Owner><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>mtd@amazon.com</DisplayName></Owner>
+  <AccessControlList>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>mtd@amazon.com</DisplayName></Grantee>
+      <Permission>FULL_CONTROL</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee>
+      <Permission>READ</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="AmazonCustomerByEmail"><EmailAddress>Someone@Example.com</EmailAddress></Grantee>
+      <Permission>READ_ACP</Permission>
+    </Grant>
+  </AccessControlList>
+</AccessControlPolicy>"#;
+
+    #[test]
+    fn reads_an_aws_answer() {
+        let owner = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+        let acl = parse(AWS_ACL.as_bytes()).unwrap();
+        let expected = Acl::new(
+            Some(owner.to_string()),
+            [
+                Grant::new(Grantee::user(owner), Permission::FullControl),
+                Grant::new(Grantee::Group(Group::AllUsers), Permission::Read),
+                Grant::new(Grantee::email("someone@example.com"), Permission::ReadAcp),
+            ],
+        );
+        assert_eq!(acl, expected);
+    }
+
+    #[test]
+    fn gives_up_on_what_is_not_an_acl() {
+        for bad in [
+            "",
+            "<Error><Code>NoSuchKey</Code></Error>",
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee>",
+            "<AccessControlPolicy><AccessControlList><Grant><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>",
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission>PEEK</Permission></Grant></AccessControlList></AccessControlPolicy>",
+            "\u{feff}garbage",
+        ] {
+            assert_eq!(parse(bad.as_bytes()), None, "{bad:?}");
+        }
+        assert_eq!(parse(&[0xff, 0xfe]), None);
+    }
+}

@@ -1,0 +1,155 @@
+//! Signed S3 GETs over a connector of their own.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
+use bytes::Bytes;
+
+use super::{chain, CredentialCache, LeanError};
+
+const USER_AGENT: &str = concat!("mc-ops-toolkit/", env!("CARGO_PKG_VERSION"));
+
+/// Sends signed GETs to S3 in one region.
+pub struct S3Get {
+    connector: SharedHttpConnector,
+    credentials: CredentialCache,
+    region: String,
+}
+
+impl S3Get {
+    /// For the region of an S3 client's `config`, signing with `credentials`
+    /// (the SDK's config does not give its provider back); `None` when it has
+    /// no region or no connector can be built.
+    pub fn new(
+        config: &aws_sdk_s3::Config,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Option<Self> {
+        let region = config.region()?.to_string();
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build();
+        let connector = aws_smithy_http_client::default_connector(&settings, config.sleep_impl())?;
+        Some(Self {
+            connector,
+            credentials: CredentialCache::new(credentials),
+            region,
+        })
+    }
+
+    /// GETs `url` once (the caller's throttle retries): the body of a 200,
+    /// else S3's error.
+    pub async fn get(&self, url: &str) -> Result<Bytes, LeanError> {
+        let credentials = self.credentials.get().await?;
+        let local = |e: &dyn std::fmt::Display| LeanError::Local(format!("{url}: {e}"));
+        let identity: Identity = credentials.into();
+        // As the SDK signs S3 requests: the path as sent, not re-encoded or
+        // normalised, and the payload hash in a header.
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| local(&e))?
+            .into();
+        let signable =
+            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
+                .map_err(|e| local(&e))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| local(&e))?.into_parts();
+        let mut request = http::Request::builder()
+            .method(http::Method::GET)
+            .uri(url)
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .body(SdkBody::empty())
+            .map_err(|e| local(&e))?;
+        instructions.apply_to_request_http1x(&mut request);
+        let request =
+            aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| local(&e))?;
+        let response = self
+            .connector
+            .call(request)
+            .await
+            .map_err(|e| LeanError::Transport(format!("{url}: {}", chain(&e))))?;
+        let status = response.status().as_u16();
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map_err(|e| LeanError::Transport(format!("{url}: reading the answer: {}", chain(&e))))?
+            .into_bytes();
+        if status == 200 {
+            return Ok(body);
+        }
+        Err(s3_error(status, &body))
+    }
+}
+
+/// S3's `<Error><Code>…</Code><Message>…</Message></Error>`; HEAD-like
+/// answers without a body keep only the status.
+fn s3_error(status: u16, body: &[u8]) -> LeanError {
+    let (code, message) = error_fields(body).unwrap_or_default();
+    LeanError::Service {
+        status,
+        code,
+        message,
+    }
+}
+
+fn error_fields(body: &[u8]) -> Option<(String, String)> {
+    let mut doc = aws_smithy_xml::decode::Document::new(std::str::from_utf8(body).ok()?);
+    let mut root = doc.root_element().ok()?;
+    let (mut code, mut message) = (String::new(), String::new());
+    while let Some(mut tag) = root.next_tag() {
+        let slot = match tag.start_el().local() {
+            "Code" => &mut code,
+            "Message" => &mut message,
+            _ => continue,
+        };
+        *slot = aws_smithy_xml::decode::try_data(&mut tag)
+            .ok()?
+            .into_owned();
+    }
+    Some((code, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_s3_errors() {
+        let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist &amp; never did.</Message><Key>a b</Key><RequestId>1</RequestId></Error>";
+        assert_eq!(
+            s3_error(404, body),
+            LeanError::Service {
+                status: 404,
+                code: "NoSuchKey".into(),
+                message: "The specified key does not exist & never did.".into()
+            }
+        );
+        assert_eq!(
+            s3_error(403, b""),
+            LeanError::Service {
+                status: 403,
+                code: String::new(),
+                message: String::new()
+            }
+        );
+    }
+}
