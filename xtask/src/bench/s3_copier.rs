@@ -309,7 +309,9 @@ impl S3Copier {
             (page + f, format!("one list page ({PAGE_MS} ms) + {how}"))
         };
         let (f_skip, how_skip) = copy_floor(COPY_MS);
-        let (f_acl, how_acl) = copy_floor(COPY_MS + ACL_MS);
+        // The ACL reads have a -j budget of their own and overlap the copies:
+        // the slower of the two streams bounds the run.
+        let (f_acl, how_acl) = copy_floor(COPY_MS.max(ACL_MS));
         let mut plan = Plan::new(
             format!(
                 "copy {keys} objects bucket to bucket ({}), server-side, into an empty bucket (S3 model)",
@@ -378,7 +380,7 @@ impl S3Copier {
         Ok(plan
             .note("every run copies into a fresh empty bucket (created untimed before it) and is checked after it: the destination must hold exactly the source's object count, and our report must show 0 failed")
             .note(format!("model latencies: list page {PAGE_MS} ms, CopyObject {COPY_MS} ms, GetObjectAcl {ACL_MS} ms; S3's per-prefix limits ({WRITE_LIMIT} writes/s, 5,500 reads/s) answered with 503 SlowDown"))
-            .note("ACLs copied: our default (--acl copy) reads each source ACL and sends it, owner mapped, with the CopyObject (x-amz-grant-*); the destination bucket has Object Ownership = ObjectWriter")
+            .note("ACLs copied: our default (--acl copy) reads each source ACL (on a -j budget of its own, overlapping the copies) and sends it, owner mapped, with the CopyObject (x-amz-grant-*); the destination bucket has Object Ownership = ObjectWriter")
             .note("the peers copy no ACLs (the destination default applies), like --acl skip")
             .note("model times model S3 (sorted index + sleep per request); they are not a measurement of S3"))
     }
