@@ -169,18 +169,6 @@ impl CredentialCache {
 }
 
 /// An error and its sources on one line.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(e) = src {
-        let t = e.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = e.source();
-    }
-    s
-}
+pub use crate::output::error_line as chain;
 
 pub mod s3;

@@ -186,19 +186,7 @@ fn split_pgpass(line: &str) -> Vec<String> {
 }
 
 /// An error with its causes, on one line.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
-    msg.replace('\n', " ")
-}
+pub(crate) use mc_aws_common::output::error_line as chain;
 
 /// Exit code for a PostgreSQL error: auth 4, no such database 3, otherwise 6.
 fn classify(e: &postgres::Error) -> i32 {
