@@ -1,6 +1,7 @@
 //! Anything the Lambda handler can be invoked with (S3 events, SQS/SNS
 //! wrapped events, Batch Operations 1.0/2.0): `handle_payload` never panics,
-//! and a Batch Operations invocation gets one result per task.
+//! a Batch Operations invocation gets one result per task, and an SQS batch
+//! answer names only messages of the batch.
 
 use std::sync::Mutex;
 
@@ -41,12 +42,32 @@ pub fn check(data: &[u8]) {
         .and_then(|_| payload.get("tasks"))
         .and_then(|t| t.as_array())
         .map(Vec::len);
+    let message_ids: Vec<String> = payload
+        .get("Records")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("messageId")?.as_str().map(str::to_string))
+        .collect();
     let seq = Mutex::new(Sequencers::new(16));
+    let settings = s3_copier::lambda::Settings {
+        propagate_deletes: true,
+        sqs_partial_batch: true,
+    };
     let result = futures::executor::block_on(s3_copier::lambda::handle_payload(
-        &Fake, payload, true, &seq,
+        &Fake, payload, settings, &seq,
     ));
-    if let (Ok(resp), Some(n)) = (result, tasks) {
+    let Ok(resp) = result else {
+        return;
+    };
+    if let Some(n) = tasks {
         let results = resp.get("results").and_then(|r| r.as_array()).map(Vec::len);
         assert_eq!(results, Some(n), "{resp}");
+    }
+    if let Some(failures) = resp.get("batchItemFailures").and_then(|f| f.as_array()) {
+        for f in failures {
+            let id = f["itemIdentifier"].as_str().unwrap_or_default();
+            assert!(message_ids.iter().any(|m| m == id), "{resp}");
+        }
     }
 }

@@ -236,7 +236,7 @@ pub struct IamPolicyArgs {
     /// Include s3:DeleteObject on the destination (sync --delete, --propagate-deletes).
     #[arg(long)]
     pub delete: bool,
-    /// The worker's queue ARN (default: a placeholder).
+    /// The queue ARN: the worker's (default: a placeholder), or a Lambda's SQS trigger.
     #[arg(long)]
     pub queue_arn: Option<String>,
     /// KMS key ARN the copies decrypt or encrypt with (SSE-KMS source keys, --sse-kms-key-id);

@@ -103,6 +103,34 @@ struct RawObject {
     sequencer: Option<String>,
 }
 
+/// One message of a Lambda event from SQS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsMessage {
+    pub id: String,
+    pub body: String,
+}
+
+/// The messages of a Lambda event from SQS (every record has `eventSource`
+/// `aws:sqs`, a `messageId` and a `body`); `None` for anything else.
+pub fn sqs_messages(v: &serde_json::Value) -> Option<Vec<SqsMessage>> {
+    let records = v.get("Records")?.as_array()?;
+    if records.is_empty() {
+        return None;
+    }
+    records
+        .iter()
+        .map(|r| {
+            if r.get("eventSource")?.as_str()? != "aws:sqs" {
+                return None;
+            }
+            Some(SqsMessage {
+                id: r.get("messageId")?.as_str()?.to_string(),
+                body: r.get("body")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Parses a notification: an S3 event (`{"Records":[...]}`), the
 /// `s3:TestEvent` S3 sends when a configuration is saved (no records), an
 /// SNS envelope (`{"Type":"Notification","Message":"..."}`), or a Lambda

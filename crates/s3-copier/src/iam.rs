@@ -110,7 +110,9 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
         }));
     }
 
-    if mode == PolicyMode::Worker {
+    // The worker reads its queue; so does a Lambda's SQS trigger, with the
+    // function's role (without a queue, the Lambda is triggered directly).
+    if mode == PolicyMode::Worker || (mode == PolicyMode::Lambda && args.queue_arn.is_some()) {
         statements.push(json!({
             "Sid": "ConsumeEventQueue",
             "Effect": "Allow",
@@ -206,5 +208,17 @@ mod tests {
         let p = policy(&kms);
         assert!(actions(&p).contains(&"kms:GenerateDataKey".to_string()));
         assert!(p.to_string().contains("key/k"));
+    }
+
+    #[test]
+    fn a_lambda_fed_by_sqs_may_consume_its_queue() {
+        let arn = "arn:aws:sqs:us-east-1:123456789012:old-bucket-events";
+        let direct = policy(&args(PolicyMode::Lambda));
+        assert!(!actions(&direct).contains(&"sqs:ReceiveMessage".to_string()));
+        let mut a = args(PolicyMode::Lambda);
+        a.queue_arn = Some(arn.into());
+        let fed = policy(&a);
+        assert!(actions(&fed).contains(&"sqs:DeleteMessage".to_string()));
+        assert!(fed.to_string().contains(arn));
     }
 }

@@ -7,7 +7,8 @@
 //! environment: `S3_COPIER_SOURCE` and `S3_COPIER_DEST` (`s3://bucket[/prefix]`),
 //! and optionally `S3_COPIER_ACL`, `S3_COPIER_STORAGE_CLASS`,
 //! `S3_COPIER_SSE_KMS_KEY_ID`, `S3_COPIER_MULTIPART_THRESHOLD`,
-//! `S3_COPIER_PART_SIZE`, `S3_COPIER_PROPAGATE_DELETES`.
+//! `S3_COPIER_PART_SIZE`, `S3_COPIER_PROPAGATE_DELETES`,
+//! `S3_COPIER_SQS_PARTIAL_BATCH`.
 
 use std::sync::Mutex;
 
@@ -16,7 +17,7 @@ use mc_aws_common::keys::decode_event_key;
 use serde::{Deserialize, Serialize};
 
 use crate::copy::CopyError;
-use crate::events::{self, Outcome, Replicator, Sequencers};
+use crate::events::{self, Outcome, Replicator, Sequencers, SqsMessage};
 
 /// Records of one S3 event handled at once.
 const RECORD_PARALLELISM: usize = 16;
@@ -33,6 +34,32 @@ pub enum HandlerError {
     },
     #[error("batch operations invocation: {0}")]
     Batch(String),
+}
+
+/// How the handler treats what it is given (from the function's environment).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    /// `ObjectRemoved:*` deletes the copy (`S3_COPIER_PROPAGATE_DELETES`).
+    pub propagate_deletes: bool,
+    /// An SQS batch is answered with `batchItemFailures`
+    /// (`S3_COPIER_SQS_PARTIAL_BATCH`): only the messages that failed come
+    /// back. Only with `ReportBatchItemFailures` on the event source mapping:
+    /// without it Lambda takes that answer for a success and deletes the
+    /// failed messages too, so it is off unless asked for.
+    pub sqs_partial_batch: bool,
+}
+
+/// The answer to an SQS batch with `ReportBatchItemFailures`.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsBatchResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    pub item_identifier: String,
 }
 
 /// An S3 Batch Operations invocation (schema 1.0 or 2.0).
@@ -220,18 +247,62 @@ pub async fn handle_records<R: Replicator>(
     Ok(summary)
 }
 
+/// Handles each message of an SQS batch on its own: the ids of those that
+/// failed, or could not be read, come back for redelivery (and, after the
+/// queue's maxReceiveCount, its dead-letter queue); Lambda deletes the rest.
+pub async fn handle_sqs_batch<R: Replicator>(
+    r: &R,
+    messages: Vec<SqsMessage>,
+    propagate_deletes: bool,
+    seq: &Mutex<Sequencers>,
+) -> SqsBatchResponse {
+    let failed: Vec<Option<String>> = futures::stream::iter(messages)
+        .map(|m| async move {
+            let handled = match events::parse(&m.body) {
+                Ok(records) => handle_records(r, records, propagate_deletes, seq)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(HandlerError::Event(e)),
+            };
+            match handled {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::warn!("SQS message {}: {e}", m.id);
+                    Some(m.id)
+                }
+            }
+        })
+        .buffer_unordered(RECORD_PARALLELISM)
+        .collect()
+        .await;
+    SqsBatchResponse {
+        batch_item_failures: failed
+            .into_iter()
+            .flatten()
+            .map(|item_identifier| ItemFailure { item_identifier })
+            .collect(),
+    }
+}
+
 /// Handles any payload the function can be invoked with.
 pub async fn handle_payload<R: Replicator>(
     r: &R,
     payload: serde_json::Value,
-    propagate_deletes: bool,
+    settings: Settings,
     seq: &Mutex<Sequencers>,
 ) -> Result<serde_json::Value, HandlerError> {
+    let propagate_deletes = settings.propagate_deletes;
     if payload.get("invocationSchemaVersion").is_some() {
         let inv: BatchInvocation =
             serde_json::from_value(payload).map_err(|e| HandlerError::Batch(e.to_string()))?;
         let resp = handle_batch(r, inv).await;
         return serde_json::to_value(resp).map_err(|e| HandlerError::Batch(e.to_string()));
+    }
+    if settings.sqs_partial_batch {
+        if let Some(messages) = events::sqs_messages(&payload) {
+            let resp = handle_sqs_batch(r, messages, propagate_deletes, seq).await;
+            return serde_json::to_value(resp).map_err(|e| HandlerError::Batch(e.to_string()));
+        }
     }
     let text = payload.to_string();
     let records = events::parse(&text)?;
@@ -323,12 +394,16 @@ pub mod runtime {
                 .await
                 .map_err(|e| format!("s3-copier-lambda: {e}"))?,
         );
-        let propagate = env("S3_COPIER_PROPAGATE_DELETES").is_some_and(|v| v == "true" || v == "1");
+        let flag = |name: &str| env(name).is_some_and(|v| v == "true" || v == "1");
+        let settings = super::Settings {
+            propagate_deletes: flag("S3_COPIER_PROPAGATE_DELETES"),
+            sqs_partial_batch: flag("S3_COPIER_SQS_PARTIAL_BATCH"),
+        };
         let seq = Arc::new(Mutex::new(Sequencers::default()));
         lambda_runtime::run(service_fn(move |ev: LambdaEvent<serde_json::Value>| {
             let (copier, seq) = (copier.clone(), seq.clone());
             async move {
-                super::handle_payload(copier.as_ref(), ev.payload, propagate, &seq)
+                super::handle_payload(copier.as_ref(), ev.payload, settings, &seq)
                     .await
                     .map_err(lambda_runtime::Error::from)
             }
@@ -425,7 +500,13 @@ mod tests {
 
     async fn run(r: &Fake, payload: &str) -> Result<serde_json::Value, HandlerError> {
         let seq = Mutex::new(Sequencers::default());
-        handle_payload(r, serde_json::from_str(payload).unwrap(), false, &seq).await
+        handle_payload(
+            r,
+            serde_json::from_str(payload).unwrap(),
+            Settings::default(),
+            &seq,
+        )
+        .await
     }
 
     #[tokio::test]
@@ -514,8 +595,9 @@ mod tests {
         let newer = event(&[("ObjectCreated:Put", "k", "0055AED6DCD90281E6")]);
         let older = event(&[("ObjectCreated:Put", "k", "55AED6DCD90281E5")]);
         let v = |s: &str| serde_json::from_str(s).unwrap();
-        handle_payload(&r, v(&newer), false, &seq).await.unwrap();
-        let out = handle_payload(&r, v(&older), false, &seq).await.unwrap();
+        let settings = Settings::default();
+        handle_payload(&r, v(&newer), settings, &seq).await.unwrap();
+        let out = handle_payload(&r, v(&older), settings, &seq).await.unwrap();
         assert_eq!(out["stale"], 1);
     }
 
@@ -530,5 +612,58 @@ mod tests {
             run(&r, r#"{"hello": 1}"#).await,
             Err(HandlerError::Event(_))
         ));
+    }
+
+    /// A Lambda event from SQS, as in the Lambda documentation.
+    fn sqs(messages: &[(&str, String)]) -> String {
+        let recs: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|(id, body)| {
+                serde_json::json!({
+                    "messageId": id, "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a", "body": body,
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183"},
+                    "messageAttributes": {}, "md5OfBody": "098f6bcd4621d373cade4e832627b4f6",
+                    "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:my-queue",
+                    "awsRegion": "us-east-1"
+                })
+            })
+            .collect();
+        serde_json::json!({ "Records": recs }).to_string()
+    }
+
+    #[tokio::test]
+    async fn sqs_batches_send_back_only_the_failed_messages() {
+        let r = fake();
+        let payload = sqs(&[
+            ("m1", event(&[("ObjectCreated:Put", "ok.jpg", "01")])),
+            ("m2", event(&[("ObjectCreated:Put", "slow.jpg", "02")])),
+            ("m3", "not an event".into()),
+            ("m4", event(&[("ObjectCreated:Put", "gone.jpg", "03")])),
+        ]);
+        let seq = Mutex::new(Sequencers::default());
+        let settings = Settings {
+            sqs_partial_batch: true,
+            ..Settings::default()
+        };
+        let out = handle_payload(&r, serde_json::from_str(&payload).unwrap(), settings, &seq)
+            .await
+            .unwrap();
+        let mut failed: Vec<&str> = out["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect();
+        failed.sort_unstable();
+        assert_eq!(failed, ["m2", "m3"]);
+        assert!(r.calls.lock().unwrap().contains(&"copy ok.jpg".to_string()));
+        // Not asked for: one failed message fails the whole invocation, so
+        // no message is lost on a mapping without ReportBatchItemFailures.
+        assert!(run(&r, &payload).await.is_err());
+        let fine = sqs(&[("m1", event(&[("ObjectCreated:Put", "ok.jpg", "04")]))]);
+        let out = handle_payload(&r, serde_json::from_str(&fine).unwrap(), settings, &seq)
+            .await
+            .unwrap();
+        assert_eq!(out, serde_json::json!({ "batchItemFailures": [] }));
     }
 }
