@@ -23,13 +23,13 @@ async fn sync_under_slowdowns_and_resets_loses_nothing() {
     .await;
     // Two objects above the multipart threshold: UploadPartCopy under faults too.
     for i in 0..2 {
-        s3.put_object()
-            .bucket(&src)
-            .key(format!("big/{i}"))
-            .body(ByteStream::from(vec![b'b'; 6 << 20]))
-            .send()
-            .await
-            .unwrap();
+        put(
+            &s3,
+            &src,
+            format!("big/{i}"),
+            ByteStream::from(vec![b'b'; 6 << 20]),
+        )
+        .await;
     }
     let total = n + 2;
     let proxy = fault_proxy(0.10, 0.02, seed("sync_under_faults"));

@@ -83,13 +83,7 @@ async fn worker_and_sync_together_leave_nothing_missing() {
             1 => format!("new/{i:03}+plus%25?.png"),
             _ => format!("new/{i:03}/café-😀"),
         };
-        s3.put_object()
-            .bucket(&src)
-            .key(&key)
-            .body(ByteStream::from(vec![b'n'; i + 1]))
-            .send()
-            .await
-            .unwrap();
+        put(&s3, &src, &key, ByteStream::from(vec![b'n'; i + 1])).await;
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     let sync = sync.wait_with_output().unwrap();

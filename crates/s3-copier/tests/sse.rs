@@ -53,16 +53,6 @@ async fn default_encryption(
         .unwrap();
 }
 
-async fn put(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn sse_of(s3: &Client, bucket: &str, key: &str) -> (Option<String>, Option<String>) {
     let h = s3
         .head_object()
@@ -82,7 +72,7 @@ async fn kms_source_default_and_weaker_destination_stops_unless_told() {
     let (s3, src, dst) = buckets("ssew").await;
     default_encryption(&s3, &src, ServerSideEncryption::AwsKms, Some(FAR_KEY)).await;
     default_encryption(&s3, &dst, ServerSideEncryption::Aes256, None).await;
-    put(&s3, &src, "a", b"a".to_vec()).await;
+    put(&s3, &src, "a", b"a".to_vec().into()).await;
     let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
     let out = run(&["sync", "-o", "json", &s, &d]);
     assert_eq!(out.status.code(), Some(2));
@@ -100,19 +90,13 @@ async fn kms_source_default_and_weaker_destination_stops_unless_told() {
 async fn kms_source_key_usable_at_the_destination_is_carried() {
     let (s3, src, dst) = buckets("ssek").await;
     default_encryption(&s3, &src, ServerSideEncryption::AwsKms, Some(LOCAL_KEY)).await;
-    put(&s3, &src, "small", b"s".to_vec()).await;
-    put(&s3, &src, "big", vec![7u8; 6 * 1024 * 1024 + 1]).await;
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--multipart-threshold",
-        "1MiB",
-        "--part-size",
-        "5MiB",
+    put(&s3, &src, "small", b"s".to_vec().into()).await;
+    put(&s3, &src, "big", vec![7u8; 6 * 1024 * 1024 + 1].into()).await;
+    let out = sync_json(
         &format!("s3://{src}"),
         &format!("s3://{dst}"),
-    ]);
+        &["--multipart-threshold", "1MiB", "--part-size", "5MiB"],
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(report(&out)["multipart"], 1);
     for k in ["small", "big"] {
@@ -136,17 +120,11 @@ async fn per_object_kms_is_kept_on_the_multipart_path() {
         .send()
         .await
         .unwrap();
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--multipart-threshold",
-        "1MiB",
-        "--part-size",
-        "5MiB",
+    let out = sync_json(
         &format!("s3://{src}"),
         &format!("s3://{dst}"),
-    ]);
+        &["--multipart-threshold", "1MiB", "--part-size", "5MiB"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let (alg, key) = sse_of(&s3, &dst, "big").await;
     assert_eq!(alg.as_deref(), Some("aws:kms"));
@@ -166,14 +144,8 @@ async fn sse_c_objects_fail_with_a_clear_reason() {
         .send()
         .await
         .unwrap();
-    put(&s3, &src, "plain", b"p".to_vec()).await;
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        &format!("s3://{src}"),
-        &format!("s3://{dst}"),
-    ]);
+    put(&s3, &src, "plain", b"p".to_vec().into()).await;
+    let out = sync_json(&format!("s3://{src}"), &format!("s3://{dst}"), &[]);
     assert_eq!(out.status.code(), Some(1));
     let r = report(&out);
     assert_eq!(r["copied"], 1);

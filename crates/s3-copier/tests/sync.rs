@@ -24,13 +24,7 @@ const SPECIAL_KEYS: &[&str] = &[
 async fn copies_special_keys_with_metadata_tags_and_acls() {
     let (s3, src, dst) = buckets("meta").await;
     for (i, k) in SPECIAL_KEYS.iter().enumerate() {
-        s3.put_object()
-            .bucket(&src)
-            .key(*k)
-            .body(ByteStream::from(vec![b'x'; i + 1]))
-            .send()
-            .await
-            .unwrap();
+        put(&s3, &src, *k, ByteStream::from(vec![b'x'; i + 1])).await;
     }
     // One object with everything that must survive the copy.
     s3.put_object()
@@ -49,21 +43,9 @@ async fn copies_special_keys_with_metadata_tags_and_acls() {
         .await
         .unwrap();
     // And one private object: it must stay private.
-    s3.put_object()
-        .bucket(&src)
-        .key("rich/private")
-        .body(ByteStream::from_static(b"p"))
-        .send()
-        .await
-        .unwrap();
+    put(&s3, &src, "rich/private", ByteStream::from_static(b"p")).await;
 
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        &format!("s3://{src}"),
-        &format!("s3://{dst}"),
-    ]);
+    let out = sync_json(&format!("s3://{src}"), &format!("s3://{dst}"), &[]);
     assert_eq!(out.status.code(), Some(0));
     let r = report(&out);
     assert_eq!(r["copied"], SPECIAL_KEYS.len() + 2);
@@ -148,13 +130,7 @@ async fn copies_special_keys_with_metadata_tags_and_acls() {
     assert!(sp.matches(&dp), "{sp} vs {dp}");
 
     // A second run copies nothing.
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        &format!("s3://{src}"),
-        &format!("s3://{dst}"),
-    ]);
+    let out = sync_json(&format!("s3://{src}"), &format!("s3://{dst}"), &[]);
     assert_eq!(out.status.code(), Some(0));
     let r = report(&out);
     assert_eq!(r["copied"], 0);
@@ -177,24 +153,12 @@ async fn multipart_path_keeps_bytes_metadata_and_tags() {
         .send()
         .await
         .unwrap();
-    s3.put_object()
-        .bucket(&src)
-        .key("big/small")
-        .body(ByteStream::from_static(b"s"))
-        .send()
-        .await
-        .unwrap();
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--multipart-threshold",
-        "1MiB",
-        "--part-size",
-        "5MiB",
+    put(&s3, &src, "big/small", ByteStream::from_static(b"s")).await;
+    let out = sync_json(
         &format!("s3://{src}/big/"),
         &format!("s3://{dst}/copy/"),
-    ]);
+        &["--multipart-threshold", "1MiB", "--part-size", "5MiB"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let r = report(&out);
     assert_eq!(r["copied"], 2);
@@ -221,17 +185,11 @@ async fn multipart_path_keeps_bytes_metadata_and_tags() {
         .unwrap();
     assert_eq!(tags.tag_set().len(), 1);
     // Re-sync: the multipart ETag is not compared with the source's, sizes decide.
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--multipart-threshold",
-        "1MiB",
-        "--part-size",
-        "5MiB",
+    let out = sync_json(
         &format!("s3://{src}/big/"),
         &format!("s3://{dst}/copy/"),
-    ]);
+        &["--multipart-threshold", "1MiB", "--part-size", "5MiB"],
+    );
     assert_eq!(report(&out)["copied"], 0);
 }
 
@@ -272,30 +230,21 @@ async fn delete_removes_extra_objects_only_when_asked() {
     let (s3, src, dst) = buckets("del").await;
     mc_testkit::put_objects(&s3, &src, [("a".to_string(), b"1".to_vec())]).await;
     mc_testkit::put_objects(&s3, &dst, [("zz".to_string(), b"1".to_vec())]).await;
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--acl",
-        "skip",
+    let out = sync_json(
         &format!("s3://{src}"),
         &format!("s3://{dst}"),
-    ]);
+        &["--acl", "skip"],
+    );
     assert_eq!(report(&out)["extra"], 1);
     assert_eq!(
         mc_testkit::list_all_keys(&s3, &dst, "").await,
         vec!["a", "zz"]
     );
-    let out = run(&[
-        "sync",
-        "-o",
-        "json",
-        "--acl",
-        "skip",
-        "--delete",
+    let out = sync_json(
         &format!("s3://{src}"),
         &format!("s3://{dst}"),
-    ]);
+        &["--acl", "skip", "--delete"],
+    );
     assert_eq!(report(&out)["deleted"], 1);
     assert_eq!(mc_testkit::list_all_keys(&s3, &dst, "").await, vec!["a"]);
 }

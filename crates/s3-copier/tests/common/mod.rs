@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output};
 
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
 pub fn emulator() -> &'static mc_testkit::Emulator {
@@ -27,6 +28,25 @@ pub fn run(args: &[&str]) -> Output {
         out.status.code()
     );
     out
+}
+
+/// `s3-copier sync -o json [extra...] src dst`.
+pub fn sync_json(src: &str, dst: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["sync", "-o", "json"];
+    args.extend_from_slice(extra);
+    args.extend([src, dst]);
+    run(&args)
+}
+
+/// PutObject of `body` at `bucket/key`, nothing else set.
+pub async fn put(s3: &Client, bucket: &str, key: impl Into<String>, body: ByteStream) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// The JSON report of `sync -o json` (the last line of stdout).
