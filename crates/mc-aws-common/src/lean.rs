@@ -10,11 +10,13 @@
 //! classify and describe like the SDK's.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
+use aws_sdk_s3::config::SharedAsyncSleep;
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -25,16 +27,81 @@ use crate::retry::Classify;
 
 /// Credentials are refreshed this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+/// Credentials without an expiry are fetched again after this long, as the
+/// SDK's identity cache does (a rotated credentials file is picked up).
+const NO_EXPIRY_LIFETIME: Duration = Duration::from_secs(900);
 
-/// Remembers the URL of the last request an SDK call sent: attached to one
-/// call, it yields the endpoint the SDK resolved for it.
+/// An HTTPS connector like the SDK's default one: rustls, the given
+/// timeouts, and `HTTP(S)_PROXY` / `NO_PROXY` from the environment.
+pub fn https_connector(
+    settings: &HttpConnectorSettings,
+    sleep: Option<SharedAsyncSleep>,
+) -> SharedHttpConnector {
+    let mut builder = aws_smithy_http_client::Connector::builder()
+        .connector_settings(settings.clone())
+        .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
+    if let Some(sleep) = sleep {
+        builder = builder.sleep_impl(sleep);
+    }
+    let connector = builder
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build();
+    SharedHttpConnector::new(connector)
+}
+
+/// What an SDK request was signed for: the SigV4 credential scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningScope {
+    pub region: String,
+    pub service: String,
+}
+
+impl SigningScope {
+    /// From an `Authorization` header; `None` unless it is plain SigV4
+    /// (`AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, ...`).
+    pub fn from_authorization(header: &str) -> Option<Self> {
+        let rest = header.strip_prefix("AWS4-HMAC-SHA256 ")?;
+        let credential = rest
+            .split(',')
+            .find_map(|part| part.trim().strip_prefix("Credential="))?;
+        let mut parts = credential.rsplit('/');
+        if parts.next()? != "aws4_request" {
+            return None;
+        }
+        let service = parts.next()?.to_string();
+        let region = parts.next()?.to_string();
+        (!service.is_empty() && !region.is_empty()).then_some(Self { region, service })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    url: Option<String>,
+    /// `None` when the request was not plain SigV4 (SigV4a, S3 Express
+    /// session credentials, anonymous).
+    scope: Option<SigningScope>,
+}
+
+/// Remembers the last request an SDK call sent: attached to one call, it
+/// yields the endpoint the SDK resolved for it and how it signed it.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointCapture(Arc<Mutex<Option<String>>>);
+pub struct EndpointCapture(Arc<Mutex<Captured>>);
 
 impl EndpointCapture {
     /// The captured URL (`scheme://host[:port]/path[?query]`), if a request was sent.
     pub fn get(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).url.clone()
+    }
+
+    /// The captured request's SigV4 scope, if it was signed with plain SigV4.
+    pub fn scope(&self) -> Option<SigningScope> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .scope
+            .clone()
     }
 }
 
@@ -49,8 +116,16 @@ impl Intercept for EndpointCapture {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let uri = context.request().uri().to_string();
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(uri);
+        let request = context.request();
+        let headers = request.headers();
+        let scope = headers
+            .get("authorization")
+            .filter(|_| headers.get("x-amz-s3session-token").is_none())
+            .and_then(SigningScope::from_authorization);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Captured {
+            url: Some(request.uri().to_string()),
+            scope,
+        };
         Ok(())
     }
 }
@@ -111,6 +186,11 @@ impl LeanError {
         }
     }
 
+    /// The service refused the credentials (expired, rotated, unknown).
+    pub fn is_credentials_refused(&self) -> bool {
+        matches!(self.describe(""), ToolError::BadCredentials { .. })
+    }
+
     /// One line for the failure, naming `what` ("s3://bucket/key").
     pub fn describe(&self, what: &str) -> ToolError {
         match self {
@@ -128,10 +208,12 @@ impl LeanError {
     }
 }
 
-/// Credentials, fetched once and refreshed shortly before they expire.
+/// Credentials from the SDK's provider, refreshed shortly before they
+/// expire (or every 15 minutes when they do not say), and on demand after
+/// the service refused them.
 pub struct CredentialCache {
     provider: Option<SharedCredentialsProvider>,
-    cached: tokio::sync::RwLock<Option<Credentials>>,
+    cached: tokio::sync::RwLock<Option<(Credentials, Instant)>>,
 }
 
 impl CredentialCache {
@@ -142,29 +224,50 @@ impl CredentialCache {
         }
     }
 
-    fn fresh(c: &Credentials) -> bool {
-        c.expiry()
-            .is_none_or(|t| t > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
+    fn fresh((c, fetched): &(Credentials, Instant)) -> bool {
+        match c.expiry() {
+            Some(t) => t > SystemTime::now() + REFRESH_BEFORE_EXPIRY,
+            None => fetched.elapsed() < NO_EXPIRY_LIFETIME,
+        }
+    }
+
+    fn usable((c, _): &(Credentials, Instant)) -> bool {
+        c.expiry().is_none_or(|t| t > SystemTime::now())
     }
 
     pub async fn get(&self) -> Result<Credentials, LeanError> {
         if let Some(c) = self.cached.read().await.as_ref().filter(|c| Self::fresh(c)) {
-            return Ok(c.clone());
+            return Ok(c.0.clone());
         }
         let mut slot = self.cached.write().await;
         if let Some(c) = slot.as_ref().filter(|c| Self::fresh(c)) {
-            return Ok(c.clone());
+            return Ok(c.0.clone());
         }
         let provider = self
             .provider
             .as_ref()
             .ok_or_else(|| LeanError::Credentials("no credentials provider".into()))?;
-        let c = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| LeanError::Credentials(format!("no AWS credentials: {e}")))?;
-        *slot = Some(c.clone());
-        Ok(c)
+        match provider.provide_credentials().await {
+            Ok(c) => {
+                *slot = Some((c.clone(), Instant::now()));
+                Ok(c)
+            }
+            // A failed refresh keeps credentials that still work.
+            Err(e) => match slot.as_ref().filter(|c| Self::usable(c)) {
+                Some(c) => {
+                    tracing::debug!(
+                        "credentials refresh failed, still using the current ones: {e}"
+                    );
+                    Ok(c.0.clone())
+                }
+                None => Err(LeanError::Credentials(format!("no AWS credentials: {e}"))),
+            },
+        }
+    }
+
+    /// Forgets the cached credentials (the service refused them).
+    pub async fn invalidate(&self) {
+        *self.cached.write().await = None;
     }
 }
 
@@ -172,3 +275,98 @@ impl CredentialCache {
 pub use crate::output::error_line as chain;
 
 pub mod s3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_sigv4_scope() {
+        let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
+        assert_eq!(
+            SigningScope::from_authorization(h),
+            Some(SigningScope {
+                region: "eu-west-1".into(),
+                service: "s3".into()
+            })
+        );
+        for other in [
+            "AWS4-ECDSA-P256-SHA256 Credential=AKID/20261127/s3/aws4_request, Signature=x",
+            "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc",
+            "AWS AKID:signature",
+            "",
+        ] {
+            assert_eq!(SigningScope::from_authorization(other), None, "{other}");
+        }
+    }
+
+    /// Hands out `AK0`, `AK1`, ...; fails after `fail_after` calls.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<std::sync::atomic::AtomicU32>,
+        expiry: Option<SystemTime>,
+        fail_after: u32,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = if n < self.fail_after {
+                Ok(Credentials::new(
+                    format!("AK{n}"),
+                    "secret",
+                    None,
+                    self.expiry,
+                    "test",
+                ))
+            } else {
+                Err(aws_credential_types::provider::error::CredentialsError::not_loaded("gone"))
+            };
+            aws_credential_types::provider::future::ProvideCredentials::ready(answer)
+        }
+    }
+
+    fn cache(
+        expiry: Option<SystemTime>,
+        fail_after: u32,
+    ) -> (CredentialCache, Arc<std::sync::atomic::AtomicU32>) {
+        let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let provider = Counting {
+            calls: calls.clone(),
+            expiry,
+            fail_after,
+        };
+        (
+            CredentialCache::new(Some(SharedCredentialsProvider::new(provider))),
+            calls,
+        )
+    }
+
+    #[tokio::test]
+    async fn caches_and_refreshes_credentials() {
+        let (c, calls) = cache(None, u32::MAX);
+        assert_eq!(c.get().await.unwrap().access_key_id(), "AK0");
+        assert_eq!(c.get().await.unwrap().access_key_id(), "AK0");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Refused by the service: fetched again.
+        c.invalidate().await;
+        assert_eq!(c.get().await.unwrap().access_key_id(), "AK1");
+
+        // About to expire: refreshed on every use, but a failed refresh keeps
+        // credentials that still work.
+        let soon = SystemTime::now() + Duration::from_secs(60);
+        let (c, _) = cache(Some(soon), 1);
+        assert_eq!(c.get().await.unwrap().access_key_id(), "AK0");
+        assert_eq!(c.get().await.unwrap().access_key_id(), "AK0");
+        // Expired and no new ones: a clear error.
+        let past = SystemTime::now() - Duration::from_secs(1);
+        let (c, _) = cache(Some(past), 1);
+        assert!(c.get().await.is_ok(), "the first fetch is taken as given");
+        assert!(matches!(c.get().await, Err(LeanError::Credentials(_))));
+    }
+}

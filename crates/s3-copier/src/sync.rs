@@ -356,12 +356,13 @@ pub async fn run(
         &ends.dest.prefix,
         throttle.clone(),
     );
-    // Objects in flight: with a read budget of their own, -j reading their
-    // ACL and -j copying.
-    let objects = if Arc::ptr_eq(&acl_reads, &throttle) {
-        concurrency
-    } else {
+    // Objects in flight: with a read budget of their own (and ACLs to read:
+    // not from a bucket with ACLs disabled), -j reading their ACL and -j
+    // copying.
+    let objects = if !Arc::ptr_eq(&acl_reads, &throttle) && pf.source_acls {
         2 * concurrency
+    } else {
+        concurrency
     };
     let copier = Arc::new(Copier {
         src,

@@ -110,8 +110,7 @@ impl Ec2 {
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .build();
-        let connector = aws_smithy_http_client::default_connector(&settings, config.sleep_impl())
-            .ok_or_else(|| ToolError::Other("no HTTPS connector available".into()))?;
+        let connector = mc_aws_common::lean::https_connector(&settings, config.sleep_impl());
         Ok(Self {
             config: config.clone(),
             endpoint,

@@ -142,8 +142,7 @@ async fn connect(
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
         .build();
-    let connector = aws_smithy_http_client::default_connector(&settings, sdk.sleep_impl())
-        .ok_or_else(|| Error::Input("no HTTPS connector available".into()))?;
+    let connector = mc_aws_common::lean::https_connector(&settings, sdk.sleep_impl());
     let shared = connector.clone();
     let sdk = sdk
         .into_builder()

@@ -6,6 +6,7 @@
 //! types, so [`Acl::from_sdk`] normalises both alike. Anything unexpected in
 //! an answer sends that read back through the SDK.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -28,7 +29,13 @@ pub struct AclReader {
     credentials: Option<SharedCredentialsProvider>,
     /// Set after the first SDK read: `None` if the lean path cannot be used.
     lean: OnceLock<Option<Lean>>,
+    /// Lean answers in a row the parser gave up on.
+    fallbacks: AtomicU32,
+    lean_off: AtomicBool,
 }
+
+/// Unreadable lean answers in a row after which reads stay with the SDK.
+const MAX_FALLBACKS: u32 = 3;
 
 impl std::fmt::Debug for AclReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,13 +59,20 @@ struct Lean {
 }
 
 impl Lean {
-    /// From the URL the SDK sent for `key`'s ACL.
-    fn from_sent(url: &str, key: &str, reader: &AclReader) -> Option<Self> {
+    /// From the request the SDK sent for `key`'s ACL: the same URL for other
+    /// keys, signed the same way. `None` unless it was plain SigV4 for S3.
+    fn from_sent(capture: &EndpointCapture, key: &str, reader: &AclReader) -> Option<Self> {
+        let url = capture.get()?;
+        let scope = capture.scope().filter(|s| s.service == "s3")?;
         let q = url.find('?')?;
         let (path, query) = url.split_at(q);
         let base = path.strip_suffix(&uri_path(key))?.strip_suffix('/')?;
         Some(Self {
-            get: S3Get::new(reader.client.config(), reader.credentials.clone())?,
+            get: S3Get::new(
+                reader.client.config(),
+                reader.credentials.clone(),
+                scope.region,
+            ),
             base: base.to_string(),
             query: query.to_string(),
         })
@@ -84,31 +98,50 @@ impl AclReader {
             throttle,
             credentials,
             lean: OnceLock::new(),
+            fallbacks: AtomicU32::new(0),
+            lean_off: AtomicBool::new(false),
         }
     }
 
     /// `key`'s ACL. A missing object is [`ToolError::NotFound`]; ACLs
     /// disabled is [`ToolError::AclsDisabled`].
     pub async fn get(&self, key: &str) -> Result<Acl, ToolError> {
-        if let Some(Some(lean)) = self.lean.get() {
+        // An empty key would make the lean URL the bucket's own ACL.
+        if let (Some(lean), false) = (self.lean(), key.is_empty()) {
             let url = lean.url(key);
-            let body = self
-                .throttle
-                .call(|| lean.get.get(&url))
-                .await
-                .map_err(|e| e.describe(&self.what(key)))?;
-            if let Some(acl) = parse(&body) {
-                return Ok(acl);
+            match self.throttle.call(|| lean.get.get(&url)).await {
+                Ok(body) => match parse(&body) {
+                    Some(acl) => {
+                        self.fallbacks.store(0, Ordering::Relaxed);
+                        return Ok(acl);
+                    }
+                    None => {
+                        // A server whose answers we never read: stop trying.
+                        if self.fallbacks.fetch_add(1, Ordering::Relaxed) + 1 >= MAX_FALLBACKS {
+                            self.lean_off.store(true, Ordering::Relaxed);
+                        }
+                        tracing::debug!(key, "GetObjectAcl answer left to the SDK");
+                    }
+                },
+                // Rotated or expired credentials: the SDK's provider has new
+                // ones; so will the next lean read.
+                Err(e) if e.is_credentials_refused() => {
+                    tracing::debug!(key, "credentials refused ({e}); refreshing");
+                    lean.get.refresh_credentials().await;
+                }
+                Err(e) => return Err(e.describe(&self.what(key))),
             }
-            tracing::debug!(key, "GetObjectAcl answer left to the SDK");
             return self.sdk(key, None).await;
         }
         let capture = EndpointCapture::default();
         let acl = self.sdk(key, Some(&capture)).await?;
+        // Directory buckets (S3 Express One Zone) sign with session
+        // credentials of their own: those stay with the SDK.
+        if self.bucket.ends_with("--x-s3") || key.is_empty() {
+            return Ok(acl);
+        }
         if self.lean.get().is_none() {
-            let lean = capture
-                .get()
-                .and_then(|url| Lean::from_sent(&url, key, self));
+            let lean = Lean::from_sent(&capture, key, self);
             if lean.is_none() {
                 tracing::debug!("GetObjectAcl stays with the SDK");
             }
@@ -117,10 +150,17 @@ impl AclReader {
         Ok(acl)
     }
 
+    fn lean(&self) -> Option<&Lean> {
+        if self.lean_off.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.lean.get()?.as_ref()
+    }
+
     /// Whether reads now bypass the SDK (after the first one, when the URL
     /// it sent was understood).
     pub fn is_lean(&self) -> bool {
-        matches!(self.lean.get(), Some(Some(_)))
+        self.lean().is_some()
     }
 
     async fn sdk(&self, key: &str, capture: Option<&EndpointCapture>) -> Result<Acl, ToolError> {
@@ -161,43 +201,61 @@ fn parse(body: &[u8]) -> Option<Acl> {
     if !root.start_el().matches("AccessControlPolicy") {
         return None;
     }
-    let mut owner = None;
-    let mut grants = Vec::new();
+    let (mut owner, mut grants) = (None, None);
     while let Some(mut tag) = root.next_tag() {
         if tag.start_el().matches("Owner") {
             let mut id = None;
             while let Some(mut field) = tag.next_tag() {
                 if field.start_el().matches("ID") {
-                    id = Some(try_data(&mut field).ok()?.into_owned());
+                    once(&mut id, try_data(&mut field).ok()?.into_owned())?;
                 }
             }
-            owner = Some(s3t::Owner::builder().set_id(id).build());
+            once(&mut owner, s3t::Owner::builder().set_id(id).build())?;
         } else if tag.start_el().matches("AccessControlList") {
+            let mut list = Vec::new();
             while let Some(mut grant) = tag.next_tag() {
                 if grant.start_el().matches("Grant") {
-                    grants.push(parse_grant(&mut grant)?);
+                    list.push(parse_grant(&mut grant)?);
                 }
             }
+            once(&mut grants, list)?;
         }
     }
-    Some(Acl::from_sdk(owner.as_ref(), &grants))
+    Some(Acl::from_sdk(owner.as_ref(), &grants.unwrap_or_default()))
+}
+
+/// Sets `slot` to `value`; `None` if it was set already (a repeated element
+/// the SDK would read differently: it keeps the last one).
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    match slot {
+        Some(_) => None,
+        None => {
+            *slot = Some(value);
+            Some(())
+        }
+    }
 }
 
 fn parse_grant(grant: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grant> {
-    let mut out = s3t::Grant::builder();
+    let (mut grantee, mut permission) = (None, None);
     while let Some(mut tag) = grant.next_tag() {
         if tag.start_el().matches("Grantee") {
-            out = out.grantee(parse_grantee(&mut tag)?);
+            once(&mut grantee, parse_grantee(&mut tag)?)?;
         } else if tag.start_el().matches("Permission") {
-            out = out.permission(s3t::Permission::from(try_data(&mut tag).ok()?.trim()));
+            let p = s3t::Permission::from(try_data(&mut tag).ok()?.as_ref());
+            once(&mut permission, p)?;
         }
     }
-    let grant = out.build();
     // A grant we could not read whole: the SDK decides.
-    let known = grant
-        .permission()
+    let known = permission
+        .as_ref()
         .is_some_and(|p| s3t::Permission::values().contains(&p.as_str()));
-    (grant.grantee().is_some() && known).then_some(grant)
+    (grantee.is_some() && known).then(|| {
+        s3t::Grant::builder()
+            .set_grantee(grantee)
+            .set_permission(permission)
+            .build()
+    })
 }
 
 fn parse_grantee(tag: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grantee> {
@@ -266,6 +324,10 @@ mod tests {
             "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee>",
             "<AccessControlPolicy><AccessControlList><Grant><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>",
             "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission>PEEK</Permission></Grant></AccessControlList></AccessControlPolicy>",
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission> READ </Permission></Grant></AccessControlList></AccessControlPolicy>",
+            "<AccessControlPolicy><AccessControlList></AccessControlList><AccessControlList></AccessControlList></AccessControlPolicy>",
+            "<AccessControlPolicy><Owner><ID>a</ID></Owner><Owner><ID>b</ID></Owner></AccessControlPolicy>",
+            "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission>READ</Permission><Permission>WRITE</Permission></Grant></AccessControlList></AccessControlPolicy>",
             "\u{feff}garbage",
         ] {
             assert_eq!(parse(bad.as_bytes()), None, "{bad:?}");

@@ -24,28 +24,39 @@ const USER_AGENT: &str = concat!("mc-ops-toolkit/", env!("CARGO_PKG_VERSION"));
 pub struct S3Get {
     connector: SharedHttpConnector,
     credentials: CredentialCache,
+    /// The region the SDK signed with (not always the client's: `aws-global`
+    /// signs as `us-east-1`).
     region: String,
+    /// The SDK's clock (a test may set one).
+    now: Box<dyn Fn() -> SystemTime + Send + Sync>,
 }
 
 impl S3Get {
-    /// For the region of an S3 client's `config`, signing with `credentials`
-    /// (the SDK's config does not give its provider back); `None` when it has
-    /// no region or no connector can be built.
+    /// For an S3 client's `config`, signing for `region` with `credentials`
+    /// (the SDK's config does not give its provider back).
     pub fn new(
         config: &aws_sdk_s3::Config,
         credentials: Option<SharedCredentialsProvider>,
-    ) -> Option<Self> {
-        let region = config.region()?.to_string();
+        region: String,
+    ) -> Self {
         let settings = HttpConnectorSettings::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .build();
-        let connector = aws_smithy_http_client::default_connector(&settings, config.sleep_impl())?;
-        Some(Self {
-            connector,
+        Self {
+            connector: super::https_connector(&settings, config.sleep_impl()),
             credentials: CredentialCache::new(credentials),
             region,
-        })
+            now: {
+                let time = config.time_source();
+                Box::new(move || time.as_ref().map_or_else(SystemTime::now, |t| t.now()))
+            },
+        }
+    }
+
+    /// Forgets the cached credentials (the service refused them).
+    pub async fn refresh_credentials(&self) {
+        self.credentials.invalidate().await;
     }
 
     /// GETs `url` once (the caller's throttle retries): the body of a 200,
@@ -64,7 +75,7 @@ impl S3Get {
             .identity(&identity)
             .region(&self.region)
             .name("s3")
-            .time(SystemTime::now())
+            .time((self.now)())
             .settings(settings)
             .build()
             .map_err(|e| local(&e))?
