@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
             read_per_sec: a.read_limit,
         }),
         port: a.port,
+        check_signatures: None,
     };
     let model = S3Model::start(config).await?;
     for b in &a.buckets {

@@ -10,7 +10,9 @@
 //! It is served with the [`s3s`] crate (path-style only) and accepts any credentials: the
 //! `Authorization` header and presigned-URL query parameters are stripped before `s3s` sees the
 //! request, and `aws-chunked` bodies (streaming SigV4 / unsigned-trailer uploads) are decoded
-//! first, so the AWS CLI, boto3, s5cmd, rclone and aws-sdk-rust work unmodified.
+//! first, so the AWS CLI, boto3, s5cmd, rclone and aws-sdk-rust work unmodified. With
+//! [`ModelConfig::check_signatures`] set, requests are passed as signed and `s3s` checks their
+//! SigV4 against that key pair (tests of our own signing).
 //!
 //! # Defaults and their sources
 //!
@@ -192,6 +194,9 @@ pub struct ModelConfig {
     pub rate_limits: Option<RateLimits>,
     /// Port on 127.0.0.1 (0 = any free port).
     pub port: u16,
+    /// Check SigV4 signatures against this access key and secret (tests of
+    /// our own signing); `None`, the default: any credentials, unchecked.
+    pub check_signatures: Option<(String, String)>,
 }
 
 impl Default for ModelConfig {
@@ -201,6 +206,7 @@ impl Default for ModelConfig {
             scale: 1.0,
             rate_limits: Some(RateLimits::default()),
             port: 0,
+            check_signatures: None,
         }
     }
 }
@@ -510,8 +516,16 @@ impl Drop for S3Model {
 }
 
 async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Receiver<()>) {
+    let keys = match state.config.read() {
+        Ok(c) => c.check_signatures.clone(),
+        Err(e) => e.into_inner().check_signatures.clone(),
+    };
+    let verify = keys.is_some();
     let service = {
-        let builder = s3s::service::S3ServiceBuilder::new(ModelS3 { state });
+        let mut builder = s3s::service::S3ServiceBuilder::new(ModelS3 { state });
+        if let Some((access_key, secret)) = keys {
+            builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key, secret));
+        }
         builder.build()
     };
     let mut conns = tokio::task::JoinSet::new();
@@ -525,7 +539,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Rece
                 conns.spawn(async move {
                     let svc_fn = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let svc = svc.clone();
-                        async move { Ok::<_, Infallible>(handle(svc, req).await) }
+                        async move { Ok::<_, Infallible>(handle(svc, req, verify).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
@@ -539,8 +553,18 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Rece
     }
 }
 
-async fn handle(svc: s3s::service::S3Service, req: Request<Incoming>) -> Response<s3s::Body> {
-    match normalise(req).await {
+async fn handle(
+    svc: s3s::service::S3Service,
+    req: Request<Incoming>,
+    verify: bool,
+) -> Response<s3s::Body> {
+    // Checking signatures: the request as signed.
+    let req = if verify {
+        Ok(req.map(s3s::Body::from))
+    } else {
+        normalise(req).await
+    };
+    match req {
         Ok(req) => match svc.call(req).await {
             Ok(resp) => resp,
             Err(e) => plain(500, format!("internal error: {e:?}")),
