@@ -190,6 +190,22 @@ where
     describe_parts(&what, &code, status, &message)
 }
 
+/// Whether `code` says the service refused the credentials (bad, expired or
+/// rotated keys or tokens).
+pub fn refuses_credentials(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "InvalidToken"
+            | "TokenRefreshRequired"
+    )
+}
+
 /// Same as [`describe_sdk_error`] from parts (code, HTTP status, message).
 pub fn describe_parts(what: &str, code: &str, status: u16, message: &str) -> ToolError {
     let what = what.to_string();
@@ -199,14 +215,7 @@ pub fn describe_parts(what: &str, code: &str, status: u16, message: &str) -> Too
         code.to_string()
     };
     match code {
-        "InvalidAccessKeyId"
-        | "SignatureDoesNotMatch"
-        | "ExpiredToken"
-        | "ExpiredTokenException"
-        | "InvalidClientTokenId"
-        | "UnrecognizedClientException"
-        | "InvalidToken"
-        | "TokenRefreshRequired" => ToolError::BadCredentials {
+        c if refuses_credentials(c) => ToolError::BadCredentials {
             what,
             code: code.to_string(),
         },

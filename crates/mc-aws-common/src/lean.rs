@@ -16,13 +16,18 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::SharedAsyncSleep;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::error::{classify_parts, describe_parts, ErrorClass, ToolError};
+use crate::error::{classify_parts, describe_parts, refuses_credentials, ErrorClass, ToolError};
+use crate::output::error_line;
 use crate::retry::Classify;
 
 /// Credentials are refreshed this long before they expire.
@@ -188,7 +193,7 @@ impl LeanError {
 
     /// The service refused the credentials (expired, rotated, unknown).
     pub fn is_credentials_refused(&self) -> bool {
-        matches!(self.describe(""), ToolError::BadCredentials { .. })
+        matches!(self, LeanError::Service { code, .. } if refuses_credentials(code))
     }
 
     /// One line for the failure, naming `what` ("s3://bucket/key").
@@ -271,8 +276,41 @@ impl CredentialCache {
     }
 }
 
-/// An error and its sources on one line.
-pub use crate::output::error_line as chain;
+/// An answer read whole.
+pub struct Answer {
+    pub status: u16,
+    pub headers: aws_smithy_runtime_api::http::Headers,
+    pub body: bytes::Bytes,
+}
+
+/// Sends `request` over `connector` and reads the whole answer; `what`
+/// (the endpoint or URL) names the request in errors.
+pub async fn exchange(
+    connector: &SharedHttpConnector,
+    request: http::Request<SdkBody>,
+    what: &str,
+) -> Result<Answer, LeanError> {
+    let request = aws_smithy_runtime_api::http::Request::try_from(request)
+        .map_err(|e| LeanError::Local(format!("{what}: {e}")))?;
+    let response = connector
+        .call(request)
+        .await
+        .map_err(|e| LeanError::Transport(format!("{what}: {}", error_line(&e))))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = ByteStream::new(response.into_body())
+        .collect()
+        .await
+        .map_err(|e| {
+            LeanError::Transport(format!("{what}: reading the answer: {}", error_line(&e)))
+        })?
+        .into_bytes();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
 
 pub mod s3;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mc_aws_common::exit;
+use mc_aws_common::output::error_line;
 use postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
@@ -63,7 +64,7 @@ pub fn config(conninfo: Option<&str>) -> Result<Config> {
     let mut cfg = match conninfo.filter(|c| !c.trim().is_empty()) {
         Some(c) => c.parse::<Config>().map_err(|e| Error::Connect {
             target: target.clone(),
-            message: chain(&e),
+            message: error_line(&e),
             code: exit::USAGE,
         })?,
         None => Config::new(),
@@ -185,9 +186,6 @@ fn split_pgpass(line: &str) -> Vec<String> {
     fields
 }
 
-/// An error with its causes, on one line.
-pub(crate) use mc_aws_common::output::error_line as chain;
-
 /// Exit code for a PostgreSQL error: auth 4, no such database 3, otherwise 6.
 fn classify(e: &postgres::Error) -> i32 {
     use postgres::error::SqlState;
@@ -217,7 +215,7 @@ pub fn connect(conninfo: Option<&str>) -> Result<Client> {
     tracing::debug!("connecting to {target}");
     cfg.connect(NoTls).map_err(|e| Error::Connect {
         target,
-        message: chain(&e),
+        message: error_line(&e),
         code: classify(&e),
     })
 }
@@ -225,7 +223,7 @@ pub fn connect(conninfo: Option<&str>) -> Result<Client> {
 pub(crate) fn query_error(target: &str, e: &postgres::Error) -> Error {
     Error::Query {
         target: target.to_string(),
-        message: chain(e),
+        message: error_line(e),
         code: classify(e),
     }
 }

@@ -18,6 +18,7 @@
 //! The restore method (comparing with a fresh `pg_dump` restore) measures what a
 //! rebuild really gives, including deduplication, and is the reference.
 
+use mc_aws_common::output::error_line;
 use postgres::Client;
 use serde::Serialize;
 
@@ -244,13 +245,13 @@ pub fn run(
                     )
                 }
                 Err(e) => {
-                    tracing::warn!("pgstatindex({name}) failed: {}", crate::conn::chain(&e));
+                    tracing::warn!("pgstatindex({name}) failed: {}", error_line(&e));
                     Estimate::new(
                         name,
                         used,
                         size,
                         size,
-                        Some(format!("pgstatindex failed: {}", crate::conn::chain(&e))),
+                        Some(format!("pgstatindex failed: {}", error_line(&e))),
                     )
                 }
             },

@@ -22,11 +22,10 @@ use aws_sigv4::http_request::{
     sign, SignableBody, SignableRequest, SigningInstructions, SigningSettings,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
-use mc_aws_common::lean::{chain, CredentialCache};
+use mc_aws_common::lean::{exchange, CredentialCache};
 use serde::Deserialize;
 
 use crate::sigv4::FastSigner;
@@ -129,27 +128,12 @@ impl Wire {
                 request
             }
         };
-        let request = aws_smithy_runtime_api::http::Request::try_from(request)
-            .map_err(|e| WireError::Local(format!("request: {e}")))?;
-        let response = self
-            .connector
-            .call(request)
-            .await
-            .map_err(|e| WireError::Transport(format!("{}: {}", self.endpoint, chain(&e))))?;
-        let status = response.status().as_u16();
-        let query_error = response
-            .headers()
-            .get("x-amzn-query-error")
-            .map(str::to_owned);
-        let bytes = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|e| WireError::Transport(format!("reading the answer: {}", chain(&e))))?
-            .into_bytes();
-        if status == 200 {
-            return parse_result(&bytes, batch.len());
+        let answer = exchange(&self.connector, request, &self.endpoint).await?;
+        if answer.status == 200 {
+            return parse_result(&answer.body, batch.len());
         }
-        Err(parse_error(status, query_error.as_deref(), &bytes))
+        let query_error = answer.headers.get("x-amzn-query-error");
+        Err(parse_error(answer.status, query_error, &answer.body))
     }
 }
 

@@ -8,15 +8,12 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::http::{
-    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
-};
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
 use bytes::Bytes;
 
-use super::{chain, CredentialCache, LeanError};
+use super::{CredentialCache, LeanError};
 
 const USER_AGENT: &str = concat!("mc-ops-toolkit/", env!("CARGO_PKG_VERSION"));
 
@@ -91,23 +88,11 @@ impl S3Get {
             .body(SdkBody::empty())
             .map_err(|e| local(&e))?;
         instructions.apply_to_request_http1x(&mut request);
-        let request =
-            aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| local(&e))?;
-        let response = self
-            .connector
-            .call(request)
-            .await
-            .map_err(|e| LeanError::Transport(format!("{url}: {}", chain(&e))))?;
-        let status = response.status().as_u16();
-        let body = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|e| LeanError::Transport(format!("{url}: reading the answer: {}", chain(&e))))?
-            .into_bytes();
-        if status == 200 {
-            return Ok(body);
+        let answer = super::exchange(&self.connector, request, url).await?;
+        if answer.status == 200 {
+            return Ok(answer.body);
         }
-        Err(s3_error(status, &body))
+        Err(s3_error(answer.status, &answer.body))
     }
 }
 
