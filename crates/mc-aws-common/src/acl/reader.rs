@@ -6,7 +6,7 @@
 //! types, so [`Acl::from_sdk`] normalises both alike. Anything unexpected in
 //! an answer sends that read back through the SDK.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -29,9 +29,9 @@ pub struct AclReader {
     credentials: Option<SharedCredentialsProvider>,
     /// Set after the first SDK read: `None` if the lean path cannot be used.
     lean: OnceLock<Option<Lean>>,
-    /// Lean answers in a row the parser gave up on.
+    /// Lean answers in a row the parser gave up on; at [`MAX_FALLBACKS`]
+    /// reads stay with the SDK for good.
     fallbacks: AtomicU32,
-    lean_off: AtomicBool,
 }
 
 /// Unreadable lean answers in a row after which reads stay with the SDK.
@@ -99,7 +99,6 @@ impl AclReader {
             credentials,
             lean: OnceLock::new(),
             fallbacks: AtomicU32::new(0),
-            lean_off: AtomicBool::new(false),
         }
     }
 
@@ -112,14 +111,18 @@ impl AclReader {
             match self.throttle.call(|| lean.get.get(&url)).await {
                 Ok(body) => match parse(&body) {
                     Some(acl) => {
-                        self.fallbacks.store(0, Ordering::Relaxed);
+                        // A success resets the count, unless it already
+                        // turned the lean path off.
+                        let _ = self.fallbacks.fetch_update(
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                            |n| (n < MAX_FALLBACKS).then_some(0),
+                        );
                         return Ok(acl);
                     }
                     None => {
                         // A server whose answers we never read: stop trying.
-                        if self.fallbacks.fetch_add(1, Ordering::Relaxed) + 1 >= MAX_FALLBACKS {
-                            self.lean_off.store(true, Ordering::Relaxed);
-                        }
+                        self.fallbacks.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(key, "GetObjectAcl answer left to the SDK");
                     }
                 },
@@ -134,12 +137,10 @@ impl AclReader {
             return self.sdk(key, None).await;
         }
         let capture = EndpointCapture::default();
+        // The SDK refuses an empty key, so past this read `key` is not empty.
         let acl = self.sdk(key, Some(&capture)).await?;
         // Directory buckets (S3 Express One Zone) sign with session
-        // credentials of their own: those stay with the SDK.
-        if self.bucket.ends_with("--x-s3") || key.is_empty() {
-            return Ok(acl);
-        }
+        // credentials under their own scope: `from_sent` leaves them to the SDK.
         if self.lean.get().is_none() {
             let lean = Lean::from_sent(&capture, key, self);
             if lean.is_none() {
@@ -151,7 +152,7 @@ impl AclReader {
     }
 
     fn lean(&self) -> Option<&Lean> {
-        if self.lean_off.load(Ordering::Relaxed) {
+        if self.fallbacks.load(Ordering::Relaxed) >= MAX_FALLBACKS {
             return None;
         }
         self.lean.get()?.as_ref()

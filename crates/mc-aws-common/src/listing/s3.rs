@@ -38,20 +38,10 @@ pub enum Detail {
 
 /// `name` as a static when it is one of S3's storage classes.
 pub fn storage_class(name: &str) -> Cow<'static, str> {
-    const KNOWN: [&str; 11] = [
-        "STANDARD",
-        "STANDARD_IA",
-        "INTELLIGENT_TIERING",
-        "ONEZONE_IA",
-        "GLACIER_IR",
-        "GLACIER",
-        "DEEP_ARCHIVE",
-        "REDUCED_REDUNDANCY",
-        "EXPRESS_ONEZONE",
-        "OUTPOSTS",
-        "SNOW",
-    ];
-    match KNOWN.iter().find(|k| **k == name) {
+    match aws_sdk_s3::types::ObjectStorageClass::values()
+        .iter()
+        .find(|k| **k == name)
+    {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(name.to_owned()),
     }
