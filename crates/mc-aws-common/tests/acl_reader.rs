@@ -102,15 +102,7 @@ async fn lean_reads_pass_a_signature_check() {
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(conf);
     s3.create_bucket().bucket("signed").send().await.unwrap();
-    for key in KEYS {
-        s3.put_object()
-            .bucket("signed")
-            .key(key)
-            .body(b"x".to_vec().into())
-            .send()
-            .await
-            .unwrap();
-    }
+    mc_testkit::put_objects(&s3, "signed", KEYS.map(|k| (k, b"x"))).await;
     let throttle = Throttle::new(8, None, Backoff::default());
     let reader = AclReader::new(
         s3.clone(),

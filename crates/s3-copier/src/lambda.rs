@@ -499,14 +499,16 @@ mod tests {
     }
 
     async fn run(r: &Fake, payload: &str) -> Result<serde_json::Value, HandlerError> {
+        run_with(r, payload, Settings::default()).await
+    }
+
+    async fn run_with(
+        r: &Fake,
+        payload: &str,
+        settings: Settings,
+    ) -> Result<serde_json::Value, HandlerError> {
         let seq = Mutex::new(Sequencers::default());
-        handle_payload(
-            r,
-            serde_json::from_str(payload).unwrap(),
-            Settings::default(),
-            &seq,
-        )
-        .await
+        handle_payload(r, serde_json::from_str(payload).unwrap(), settings, &seq).await
     }
 
     #[tokio::test]
@@ -640,14 +642,11 @@ mod tests {
             ("m3", "not an event".into()),
             ("m4", event(&[("ObjectCreated:Put", "gone.jpg", "03")])),
         ]);
-        let seq = Mutex::new(Sequencers::default());
         let settings = Settings {
             sqs_partial_batch: true,
             ..Settings::default()
         };
-        let out = handle_payload(&r, serde_json::from_str(&payload).unwrap(), settings, &seq)
-            .await
-            .unwrap();
+        let out = run_with(&r, &payload, settings).await.unwrap();
         let mut failed: Vec<&str> = out["batchItemFailures"]
             .as_array()
             .unwrap()
@@ -661,9 +660,7 @@ mod tests {
         // no message is lost on a mapping without ReportBatchItemFailures.
         assert!(run(&r, &payload).await.is_err());
         let fine = sqs(&[("m1", event(&[("ObjectCreated:Put", "ok.jpg", "04")]))]);
-        let out = handle_payload(&r, serde_json::from_str(&fine).unwrap(), settings, &seq)
-            .await
-            .unwrap();
+        let out = run_with(&r, &fine, settings).await.unwrap();
         assert_eq!(out, serde_json::json!({ "batchItemFailures": [] }));
     }
 }

@@ -54,6 +54,30 @@ pub fn ranges_to_list(
     })
 }
 
+/// Lists the source in chunks (pages of up to 1000 keys) for a merge-join at
+/// `-j concurrency`: the listing, and how many chunks to compare at once
+/// (each with its destination span). Memory is about (cursors + buffer +
+/// chunks) pages: the lister gets no more cursors than there are chunk
+/// slots, as listing faster than chunks are compared only fills memory with
+/// pages waiting for a slot (and makes it grow with the bucket until every
+/// cursor of a wider lister is busy).
+pub fn list_source(
+    source: S3Source,
+    ranges: Option<Vec<KeyRange>>,
+    concurrency: usize,
+) -> (listing::Listing<ObjectEntry, ToolError>, usize) {
+    let max_chunks = (concurrency / 4).clamp(4, 64);
+    let listing = listing::list(
+        source,
+        ListOptions {
+            concurrency: max_chunks,
+            ranges,
+            buffer: max_chunks / 4,
+        },
+    );
+    (listing, max_chunks)
+}
+
 /// Lists the destination span matching a source span.
 pub async fn list_dest_span(
     dst: &S3Source,
@@ -359,7 +383,8 @@ pub async fn run(
     // Objects in flight: with a read budget of their own (and ACLs to read:
     // not from a bucket with ACLs disabled), -j reading their ACL and -j
     // copying.
-    let objects = if !Arc::ptr_eq(&acl_reads, &throttle) && pf.source_acls {
+    let own_read_budget = !Arc::ptr_eq(&acl_reads, &throttle);
+    let objects = if own_read_budget && pf.source_acls {
         2 * concurrency
     } else {
         concurrency
@@ -388,21 +413,7 @@ pub async fn run(
     let mut report = SyncReport::new(ends.source.to_string(), ends.dest.to_string(), args.dry_run);
     report.notes = pf.notes.clone();
     let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
-    // Chunks (pages of up to 1000 keys) being compared at once, each with
-    // its destination span. Memory is about (cursors + buffer + chunks)
-    // pages: the source lister gets no more cursors than there are chunk
-    // slots, as listing faster than chunks are compared only fills memory
-    // with pages waiting for a slot (and makes it grow with the bucket
-    // until every cursor of a wider lister is busy).
-    let max_chunks = (concurrency / 4).clamp(4, 64);
-    let mut listing = listing::list(
-        src_source,
-        ListOptions {
-            concurrency: max_chunks,
-            ranges,
-            buffer: max_chunks / 4,
-        },
-    );
+    let (mut listing, max_chunks) = list_source(src_source, ranges, concurrency);
     let bar = out.progress(None, "compared");
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
@@ -481,10 +492,10 @@ pub async fn run(
     if !args.dry_run {
         save(checkpoint.as_ref(), args.state.as_ref());
     }
-    let stats = if Arc::ptr_eq(&acl_reads, &throttle) {
-        throttle.stats()
-    } else {
+    let stats = if own_read_budget {
         throttle.stats() + acl_reads.stats()
+    } else {
+        throttle.stats()
     };
     report.finish(stats, started.elapsed());
     {

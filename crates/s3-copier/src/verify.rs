@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
-use mc_aws_common::listing::{self, Chunk, ListOptions, RangeSet};
+use mc_aws_common::listing::{Chunk, RangeSet};
 use mc_aws_common::nagios::{Check, Perf, Status};
 use mc_aws_common::output::{human_count, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
@@ -24,7 +23,7 @@ use crate::compare::{merge_join, Pair};
 use crate::copy::Side;
 use crate::interrupt::Interrupt;
 use crate::preflight;
-use crate::sync::{list_dest_span, ranges_to_list};
+use crate::sync::{list_dest_span, list_source, ranges_to_list};
 
 /// One finding, or the summary (`status: "summary"`).
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +115,7 @@ impl Ctx {
         }
         let acl_results: Vec<_> = futures::stream::iter(same)
             .map(|(sk, dk)| async move {
-                let (a, b) = tokio::join!(self.src.acls.get(&sk), self.dst.acls.get(&dk),);
+                let (a, b) = tokio::join!(self.src.acls.get(&sk), self.dst.acls.get(&dk));
                 (sk, a, b)
             })
             .buffer_unordered(self.concurrency)
@@ -261,21 +260,7 @@ async fn verify(
         acl: args.acl,
         concurrency,
     });
-    // Chunks (pages of up to 1000 keys) being compared at once, each with
-    // its destination span. Memory is about (cursors + buffer + chunks)
-    // pages: the source lister gets no more cursors than there are chunk
-    // slots, as listing faster than chunks are compared only fills memory
-    // with pages waiting for a slot (and makes it grow with the bucket
-    // until every cursor of a wider lister is busy).
-    let max_chunks = (concurrency / 4).clamp(4, 64);
-    let mut listing = listing::list(
-        src_source,
-        ListOptions {
-            concurrency: max_chunks,
-            ranges,
-            buffer: max_chunks / 4,
-        },
-    );
+    let (mut listing, max_chunks) = list_source(src_source, ranges, concurrency);
     let mut inflight = FuturesUnordered::new();
     let mut totals = Totals::default();
     let mut listing_done = false;
