@@ -1,27 +1,26 @@
 //! The one EC2 call the tool needs, DescribeSpotPriceHistory, made by hand
 //! (Query protocol: a form POST signed with SigV4, XML back) instead of
 //! compiling the enormous `aws-sdk-ec2`. Credentials, region and endpoint
-//! come from the same `SdkConfig` as the other clients; the HTTP connector is
-//! the SDK's own (rustls, connect/read timeouts).
+//! come from the same `SdkConfig` as the other clients; signing, sending and
+//! errors are `mc_aws_common::lean`'s, as for the other lean calls.
 
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::http::{
-    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::identity::Identity;
+use aws_sigv4::http_request::SigningSettings;
+use aws_smithy_query::QueryWriter;
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
-use mc_aws_common::error::{classify_parts, describe_parts, ErrorClass, ToolError};
-use mc_aws_common::retry::{Classify, Throttle};
+use bytes::Bytes;
+use mc_aws_common::error::ToolError;
+use mc_aws_common::lean::{exchange, sign_request, CredentialCache, LeanError};
+use mc_aws_common::retry::Throttle;
 
 const API_VERSION: &str = "2016-11-15";
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+const USER_AGENT: &str = concat!("spot-stack/", env!("CARGO_PKG_VERSION"));
 
 /// One price point.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -35,63 +34,15 @@ pub struct SpotPrice {
     pub timestamp: i64,
 }
 
-/// A failed Query call: an AWS error code (when the service sent one), the
-/// HTTP status (0 when the request never got an answer) and a message.
-/// Our own code for "no credentials": never sent by EC2, so not retried.
-const NO_CREDENTIALS: &str = "NoCredentials";
-
-#[derive(Debug, Clone)]
-pub struct QueryError {
-    pub code: Option<String>,
-    pub status: u16,
-    pub message: String,
-}
-
-impl Classify for QueryError {
-    fn class(&self) -> ErrorClass {
-        if self.status == 0 {
-            ErrorClass::Transient
-        } else {
-            classify_parts(self.code.as_deref(), self.status)
-        }
-    }
-}
-
-impl QueryError {
-    fn local(message: impl Into<String>) -> Self {
-        Self {
-            code: None,
-            status: 0,
-            message: message.into(),
-        }
-    }
-
-    /// One line in the toolkit's terms.
-    pub fn describe(&self, what: &str) -> ToolError {
-        if self.code.as_deref() == Some(NO_CREDENTIALS) {
-            return ToolError::NoCredentials;
-        }
-        if self.status == 0 {
-            return ToolError::Service {
-                what: what.to_string(),
-                message: self.message.clone(),
-            };
-        }
-        describe_parts(
-            what,
-            self.code.as_deref().unwrap_or(""),
-            self.status,
-            &self.message,
-        )
-    }
-}
-
 /// A minimal EC2 Query client.
 pub struct Ec2 {
-    config: SdkConfig,
-    endpoint: String,
+    /// `https://ec2.REGION.amazonaws.com/`, or the configured endpoint.
+    url: String,
     region: String,
     connector: SharedHttpConnector,
+    credentials: CredentialCache,
+    /// The SDK's clock (a test may set one).
+    now: Box<dyn Fn() -> SystemTime + Send + Sync>,
 }
 
 impl Ec2 {
@@ -101,21 +52,24 @@ impl Ec2 {
             .region()
             .map(|r| r.as_ref().to_string())
             .ok_or_else(|| ToolError::Other("no region: pass --region or set AWS_REGION".into()))?;
-        let endpoint = match config.endpoint_url() {
-            Some(e) => e.trim_end_matches('/').to_string(),
-            None if region.starts_with("cn-") => format!("https://ec2.{region}.amazonaws.com.cn"),
-            None => format!("https://ec2.{region}.amazonaws.com"),
+        let url = match config.endpoint_url() {
+            Some(e) => format!("{}/", e.trim_end_matches('/')),
+            None if region.starts_with("cn-") => format!("https://ec2.{region}.amazonaws.com.cn/"),
+            None => format!("https://ec2.{region}.amazonaws.com/"),
         };
         let settings = HttpConnectorSettings::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .build();
-        let connector = mc_aws_common::lean::https_connector(&settings, config.sleep_impl());
         Ok(Self {
-            config: config.clone(),
-            endpoint,
+            url,
             region,
-            connector,
+            connector: mc_aws_common::lean::https_connector(&settings, config.sleep_impl()),
+            credentials: CredentialCache::new(config.credentials_provider()),
+            now: {
+                let time = config.time_source();
+                Box::new(move || time.as_ref().map_or_else(SystemTime::now, |t| t.now()))
+            },
         })
     }
 
@@ -129,39 +83,41 @@ impl Ec2 {
         start: SystemTime,
         end: SystemTime,
     ) -> Result<Vec<SpotPrice>, ToolError> {
-        let mut params: Vec<(String, String)> = vec![
-            ("Action".into(), "DescribeSpotPriceHistory".into()),
-            ("Version".into(), API_VERSION.into()),
-            ("ProductDescription.1".into(), "Linux/UNIX".into()),
-            ("StartTime".into(), iso(start)),
-            ("EndTime".into(), iso(end)),
-            ("MaxResults".into(), "1000".into()),
+        let (start, end) = (iso(start), iso(end));
+        let mut params: Vec<(String, &str)> = vec![
+            ("ProductDescription.1".into(), "Linux/UNIX"),
+            ("StartTime".into(), &start),
+            ("EndTime".into(), &end),
+            ("MaxResults".into(), "1000"),
         ];
         for (i, t) in instance_types.iter().enumerate() {
-            params.push((format!("InstanceType.{}", i + 1), t.clone()));
+            params.push((format!("InstanceType.{}", i + 1), t));
         }
         if let Some(z) = zone {
-            params.push(("AvailabilityZone".into(), z.to_string()));
+            params.push(("AvailabilityZone".into(), z));
         }
+        let what = "EC2 DescribeSpotPriceHistory";
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut page = params.clone();
+            let mut page: Vec<(&str, &str)> =
+                params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             if let Some(t) = &token {
-                page.push(("NextToken".into(), t.clone()));
+                page.push(("NextToken", t));
             }
-            let body = throttle
-                .call(|| self.call(&page))
+            let body = query_body("DescribeSpotPriceHistory", &page);
+            let answer = throttle
+                .call(|| self.call(&body))
                 .await
-                .map_err(|e| e.describe("EC2 DescribeSpotPriceHistory"))?;
+                .map_err(|e| e.describe(what))?;
             let (items, next) =
-                parse_spot_price_history(&body).map_err(|e| ToolError::Service {
-                    what: "EC2 DescribeSpotPriceHistory".into(),
+                parse_spot_price_history(&answer).map_err(|e| ToolError::Service {
+                    what: what.into(),
                     message: format!("unreadable response: {e}"),
                 })?;
             out.extend(items);
             match next {
-                Some(t) if !t.is_empty() && token.as_deref() != Some(t.as_str()) => token = Some(t),
+                Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
                 _ => break,
             }
         }
@@ -169,96 +125,64 @@ impl Ec2 {
     }
 
     /// Any EC2 Query action (`Action` and `Version` are added): the raw XML
-    /// response. For fixtures and one-off calls; `what` names it in errors.
+    /// response. For fixtures and one-off calls.
     pub async fn action(
         &self,
         throttle: &Throttle,
         action: &str,
         params: &[(&str, &str)],
     ) -> Result<String, ToolError> {
-        let mut all: Vec<(String, String)> = vec![
-            ("Action".into(), action.into()),
-            ("Version".into(), API_VERSION.into()),
-        ];
-        all.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let body = throttle
-            .call(|| self.call(&all))
+        let body = query_body(action, params);
+        let answer = throttle
+            .call(|| self.call(&body))
             .await
             .map_err(|e| e.describe(&format!("EC2 {action}")))?;
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 
-    /// One signed form POST; the response body on HTTP 200.
-    async fn call(&self, params: &[(String, String)]) -> Result<Vec<u8>, QueryError> {
-        let body = form_encode(params);
-        let url = format!("{}/", self.endpoint);
-        let credentials = self
-            .config
-            .credentials_provider()
-            .ok_or_else(|| QueryError {
-                code: Some(NO_CREDENTIALS.into()),
-                status: 400,
-                message: "no credentials provider".into(),
-            })?
-            .provide_credentials()
-            .await
-            .map_err(|e| QueryError {
-                code: Some(NO_CREDENTIALS.into()),
-                status: 400,
-                message: format!("no AWS credentials: {e}"),
-            })?;
-        let identity: Identity = credentials.into();
-        let signing = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("ec2")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| QueryError::local(format!("signing: {e}")))?
-            .into();
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let signable = SignableRequest::new(
-            "POST",
-            url.as_str(),
-            [("content-type", content_type)].into_iter(),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| QueryError::local(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &signing)
-            .map_err(|e| QueryError::local(format!("signing: {e}")))?
-            .into_parts();
+    /// One signed form POST (the caller's throttle retries): the body of a
+    /// 200, else EC2's error.
+    async fn call(&self, body: &str) -> Result<Bytes, LeanError> {
+        let credentials = self.credentials.get().await?;
         let mut request = http::Request::builder()
-            .method("POST")
-            .uri(url.as_str())
-            .header("content-type", content_type)
+            .method(http::Method::POST)
+            .uri(self.url.as_str())
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(http::header::USER_AGENT, USER_AGENT)
             .body(SdkBody::from(body))
-            .map_err(|e| QueryError::local(format!("request: {e}")))?;
-        instructions.apply_to_request_http1x(&mut request);
-        let request = aws_smithy_runtime_api::http::Request::try_from(request)
-            .map_err(|e| QueryError::local(format!("request: {e}")))?;
-        let response = self
-            .connector
-            .call(request)
-            .await
-            .map_err(|e| QueryError::local(format!("{}: {e:?}", self.endpoint)))?;
-        let status = response.status().as_u16();
-        let bytes = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|e| QueryError::local(format!("reading response: {e}")))?
-            .into_bytes()
-            .to_vec();
-        if status == 200 {
-            return Ok(bytes);
+            .map_err(|e| LeanError::Local(format!("{}: {e}", self.url)))?;
+        let settings = SigningSettings::default();
+        let now = (self.now)();
+        sign_request(
+            &mut request,
+            credentials,
+            &self.region,
+            "ec2",
+            now,
+            settings,
+        )?;
+        let answer = exchange(&self.connector, request, &self.url).await?;
+        if answer.status == 200 {
+            return Ok(answer.body);
         }
-        let (code, message) = parse_error(&bytes).unwrap_or((None, String::new()));
-        Err(QueryError {
-            code,
-            status,
-            message,
-        })
+        let error = query_error(answer.status, &answer.body);
+        if error.is_credentials_refused() {
+            // Rotated or expired: the next call fetches them again.
+            self.credentials.invalidate().await;
+        }
+        Err(error)
     }
+}
+
+/// The form body of a Query call, encoded as the SDK encodes it.
+fn query_body(action: &str, params: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut writer = QueryWriter::new(&mut out, action, API_VERSION);
+    for (name, value) in params {
+        writer.prefix(name).string(value);
+    }
+    writer.finish();
+    out
 }
 
 /// RFC 3339 UTC, as EC2 wants it.
@@ -266,29 +190,6 @@ fn iso(t: SystemTime) -> String {
     DateTime::from(t)
         .fmt(Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
-}
-
-/// `application/x-www-form-urlencoded` (RFC 3986 unreserved kept, the rest %XX).
-fn form_encode(params: &[(String, String)]) -> String {
-    fn enc(s: &str, out: &mut String) {
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    let mut out = String::new();
-    for (i, (k, v)) in params.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        enc(k, &mut out);
-        out.push('=');
-        enc(v, &mut out);
-    }
-    out
 }
 
 fn text(tag: &mut ScopedDecoder<'_, '_>) -> Result<String, XmlDecodeError> {
@@ -366,6 +267,17 @@ pub fn parse_spot_price_history(
     Ok((items, next))
 }
 
+/// EC2's error answer as a [`LeanError`] (code and message empty when the
+/// body is not one of the two Query error shapes).
+fn query_error(status: u16, body: &[u8]) -> LeanError {
+    let (code, message) = parse_error(body).unwrap_or_default();
+    LeanError::Service {
+        status,
+        code: code.unwrap_or_default(),
+        message,
+    }
+}
+
 /// `<Response><Errors><Error><Code/><Message/></Error></Errors>...`
 fn parse_error(body: &[u8]) -> Option<(Option<String>, String)> {
     let body = std::str::from_utf8(body).ok()?;
@@ -402,6 +314,8 @@ fn error_fields(err: &mut ScopedDecoder<'_, '_>) -> (Option<String>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mc_aws_common::error::ErrorClass;
+    use mc_aws_common::retry::Classify;
 
     #[test]
     fn parses_both_error_shapes() {
@@ -457,26 +371,34 @@ mod tests {
     fn parses_query_errors() {
         let body = br#"<?xml version="1.0" encoding="UTF-8"?>
 <Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>1</RequestID></Response>"#;
-        let (code, message) = parse_error(body).unwrap();
-        assert_eq!(code.as_deref(), Some("RequestLimitExceeded"));
-        assert_eq!(message, "Request limit exceeded.");
-        let e = QueryError {
-            code,
-            status: 503,
-            message,
-        };
+        let e = query_error(503, body);
+        assert_eq!(e.code(), "RequestLimitExceeded");
+        assert_eq!(
+            e.to_string(),
+            "RequestLimitExceeded (HTTP 503): Request limit exceeded."
+        );
         assert_eq!(e.class(), ErrorClass::Throttled);
+        let e = query_error(
+            401,
+            b"<ErrorResponse><Error><Code>ExpiredToken</Code></Error></ErrorResponse>",
+        );
+        assert!(e.is_credentials_refused());
+        assert_eq!(
+            query_error(502, b"<html>bad gateway</html>").code(),
+            "RequestFailed"
+        );
     }
 
     #[test]
     fn form_encoding() {
-        let p = vec![
-            ("ProductDescription.1".to_string(), "Linux/UNIX".to_string()),
-            ("StartTime".into(), "2024-01-01T00:00:00Z".into()),
+        let p = [
+            ("ProductDescription.1", "Linux/UNIX"),
+            ("StartTime", "2024-01-01T00:00:00Z"),
         ];
         assert_eq!(
-            form_encode(&p),
-            "ProductDescription.1=Linux%2FUNIX&StartTime=2024-01-01T00%3A00%3A00Z"
+            query_body("DescribeSpotPriceHistory", &p),
+            "Action=DescribeSpotPriceHistory&Version=2016-11-15\
+             &ProductDescription.1=Linux%2FUNIX&StartTime=2024-01-01T00%3A00%3A00Z"
         );
     }
 }

@@ -17,15 +17,10 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, SignableBody, SignableRequest, SigningInstructions, SigningSettings,
-};
-use aws_sigv4::sign::v4;
+use aws_sigv4::http_request::SigningSettings;
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
-use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
-use mc_aws_common::lean::{exchange, CredentialCache};
+use mc_aws_common::lean::{exchange, sign_request, CredentialCache};
 use serde::Deserialize;
 
 use crate::sigv4::FastSigner;
@@ -122,9 +117,16 @@ impl Wire {
                     .map_err(local)?
             }
             None => {
-                let instructions = self.sign_general(credentials, now, &body)?;
                 let mut request = request.body(SdkBody::from(body)).map_err(local)?;
-                instructions.apply_to_request_http1x(&mut request);
+                let settings = SigningSettings::default();
+                sign_request(
+                    &mut request,
+                    credentials,
+                    &self.region,
+                    "sqs",
+                    now,
+                    settings,
+                )?;
                 request
             }
         };
@@ -134,38 +136,6 @@ impl Wire {
         }
         let query_error = answer.headers.get("x-amzn-query-error");
         Err(parse_error(answer.status, query_error, &answer.body))
-    }
-}
-
-impl Wire {
-    /// aws-sigv4's signature of a request with `body`.
-    fn sign_general(
-        &self,
-        credentials: Credentials,
-        now: SystemTime,
-        body: &[u8],
-    ) -> Result<SigningInstructions, WireError> {
-        let identity: Identity = credentials.into();
-        let signing = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("sqs")
-            .time(now)
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| WireError::Local(format!("signing: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            HEADERS.into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| WireError::Local(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &signing)
-            .map_err(|e| WireError::Local(format!("signing: {e}")))?
-            .into_parts();
-        Ok(instructions)
     }
 }
 

@@ -4,12 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
+    PayloadChecksumKind, PercentEncodingMode, SigningSettings, UriPathNormalizationMode,
 };
-use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
-use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
@@ -60,34 +57,26 @@ impl S3Get {
     /// else S3's error.
     pub async fn get(&self, url: &str) -> Result<Bytes, LeanError> {
         let credentials = self.credentials.get().await?;
-        let local = |e: &dyn std::fmt::Display| LeanError::Local(format!("{url}: {e}"));
-        let identity: Identity = credentials.into();
+        let mut request = http::Request::builder()
+            .method(http::Method::GET)
+            .uri(url)
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .body(SdkBody::empty())
+            .map_err(|e| LeanError::Local(format!("{url}: {e}")))?;
         // As the SDK signs S3 requests: the path as sent, not re-encoded or
         // normalised, and the payload hash in a header.
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time((self.now)())
-            .settings(settings)
-            .build()
-            .map_err(|e| local(&e))?
-            .into();
-        let signable =
-            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
-                .map_err(|e| local(&e))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| local(&e))?.into_parts();
-        let mut request = http::Request::builder()
-            .method(http::Method::GET)
-            .uri(url)
-            .header(http::header::USER_AGENT, USER_AGENT)
-            .body(SdkBody::empty())
-            .map_err(|e| local(&e))?;
-        instructions.apply_to_request_http1x(&mut request);
+        super::sign_request(
+            &mut request,
+            credentials,
+            &self.region,
+            "s3",
+            (self.now)(),
+            settings,
+        )?;
         let answer = super::exchange(&self.connector, request, url).await?;
         if answer.status == 200 {
             return Ok(answer.body);
