@@ -10,3 +10,4 @@
 pub mod fauxqs;
 pub mod proxy;
 pub mod s3model;
+mod server;

@@ -63,6 +63,8 @@ use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::server::Running;
+
 type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Added latency per request.
@@ -232,8 +234,7 @@ struct Inner {
 pub struct Proxy {
     addr: SocketAddr,
     inner: Arc<Inner>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Running,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -275,8 +276,7 @@ impl Proxy {
         Ok(Self {
             addr,
             inner,
-            shutdown: Some(tx),
-            thread: None,
+            server: Running::task(tx),
         })
     }
 
@@ -300,45 +300,15 @@ impl Proxy {
 
     /// Like [`Proxy::start`], on a background thread with its own runtime.
     pub fn start_blocking(config: ProxyConfig) -> anyhow::Result<Self> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("mc-proxy".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow!(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match Proxy::start(config).await {
-                        Ok(mut p) => {
-                            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-                            let _ = ready_tx.send(Ok((p.addr, p.inner.clone(), stop_tx)));
-                            let _ = stop_rx.await;
-                            if let Some(s) = p.shutdown.take() {
-                                let _ = s.send(());
-                            }
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                        }
-                    }
-                });
-            })?;
-        let (addr, inner, stop) = ready_rx
-            .recv()
-            .map_err(|_| anyhow!("proxy thread died"))??;
+        let ((addr, inner), server) = Running::on_thread("mc-proxy", move || async move {
+            let p = Proxy::start(config).await?;
+            // Hand out state shared with the server; the server stays on its thread.
+            Ok(((p.addr, p.inner.clone()), p.server))
+        })?;
         Ok(Self {
             addr,
             inner,
-            shutdown: Some(stop),
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -359,17 +329,6 @@ impl Proxy {
             .lock()
             .map(|s| s.clone())
             .unwrap_or_default()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -73,6 +73,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::server::Running;
+
 use service::{canned_acl, ModelS3, State};
 use store::{md5_hex, BucketState, ObjectRec};
 
@@ -293,8 +295,7 @@ impl SeedSpec {
 pub struct S3Model {
     addr: SocketAddr,
     state: Arc<State>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Running,
 }
 
 impl std::fmt::Debug for S3Model {
@@ -316,54 +317,22 @@ impl S3Model {
         Ok(Self {
             addr,
             state,
-            shutdown: Some(tx),
-            thread: None,
+            server: Running::task(tx),
         })
     }
 
     /// Like [`S3Model::start`], on a background thread running its own runtime, for plain
     /// `#[test]`s and synchronous code.
     pub fn start_blocking(config: ModelConfig) -> anyhow::Result<Self> {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("mc-s3-model".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow!(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match S3Model::start(config).await {
-                        Ok(mut m) => {
-                            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-                            // Hand out a handle that shares state; keep the real server here.
-                            let _ = ready_tx.send(Ok((m.addr, m.state.clone(), stop_tx)));
-                            let _ = stop_rx.await;
-                            if let Some(s) = m.shutdown.take() {
-                                let _ = s.send(());
-                            }
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                        }
-                    }
-                });
-            })?;
-        let (addr, state, stop) = ready_rx
-            .recv()
-            .map_err(|_| anyhow!("model thread died"))??;
+        let ((addr, state), server) = Running::on_thread("mc-s3-model", move || async move {
+            let m = S3Model::start(config).await?;
+            // Hand out state shared with the server; the server stays on its thread.
+            Ok(((m.addr, m.state.clone()), m.server))
+        })?;
         Ok(Self {
             addr,
             state,
-            shutdown: Some(stop),
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -501,17 +470,6 @@ impl S3Model {
     /// Requests answered with `503 SlowDown` by the rate limiter.
     pub fn slowdowns(&self) -> u64 {
         self.state.slowdowns.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for S3Model {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
