@@ -19,37 +19,31 @@ pub mod run;
 pub mod state;
 pub mod work;
 
-use clap::Parser;
+use mc_aws_common::logging;
 use mc_aws_common::nagios::Check;
-use mc_aws_common::{exit, logging};
+use mc_aws_common::startup::{self, NagiosMode};
 
 use crate::cli::Cli;
 use crate::report::Reporter;
 
 const NAME: &str = "acl-reconciler";
+const NAGIOS: NagiosMode = NagiosMode {
+    words: &["--nagios"],
+    service: "ACL_DRIFT",
+};
 
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = match startup::parse_args::<Cli>(&args, Some(NAGIOS)) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     logging::init(cli.output.verbosity(), None);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{NAME}: error: cannot start the async runtime: {e}");
-            return exit::SERVICE;
-        }
-    };
-    runtime.block_on(run_cli(cli))
+    match startup::runtime(NAME, true) {
+        Ok(runtime) => runtime.block_on(run_cli(cli)),
+        Err(code) => code,
+    }
 }
 
 async fn run_cli(cli: Cli) -> i32 {
@@ -63,7 +57,7 @@ async fn run_cli(cli: Cli) -> i32 {
         Ok(outcome) => {
             if cli.nagios {
                 if let Some(msg) = &outcome.unsupported {
-                    return Check::unknown("ACL_DRIFT", msg).emit();
+                    return Check::unknown(NAGIOS.service, msg).emit();
                 }
                 return outcome.summary.nagios(cli.warning, cli.critical).emit();
             }
@@ -84,7 +78,7 @@ async fn run_cli(cli: Cli) -> i32 {
         Err(e) => {
             let _ = reporter.flush();
             if cli.nagios {
-                return Check::unknown("ACL_DRIFT", &e).emit();
+                return Check::unknown(NAGIOS.service, &e).emit();
             }
             eprintln!("{NAME}: error: {e}");
             e.exit_code()

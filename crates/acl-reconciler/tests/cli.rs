@@ -30,3 +30,23 @@ fn short_help() {
 fn version() {
     assert!(output(&["--version"]).starts_with("acl-reconciler "));
 }
+
+#[test]
+fn a_broken_nagios_check_is_unknown_not_critical() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("acl-reconciler"))
+        .args(["--nagios", "--warning", "many", "s3://a", "s3://b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("ACL_DRIFT UNKNOWN - invalid value 'many'"),
+        "{stdout}"
+    );
+    // Without --nagios the same mistake is a usage error.
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("acl-reconciler"))
+        .args(["--warning", "many", "s3://a", "s3://b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

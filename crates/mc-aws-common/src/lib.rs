@@ -14,6 +14,7 @@ pub mod exit;
 pub mod logging;
 pub mod nagios;
 pub mod output;
+pub mod startup;
 
 #[cfg(feature = "aws")]
 pub mod acl;

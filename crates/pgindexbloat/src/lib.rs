@@ -23,10 +23,10 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 
 use anyhow::Context;
-use clap::Parser;
 use mc_aws_common::exit;
 use mc_aws_common::nagios::Check;
 use mc_aws_common::output::{self, Format, OutputArgs, Printer};
+use mc_aws_common::startup::{self, NagiosMode};
 
 use crate::cli::{CheckArgs, Cli, Command, CompareArgs, DumpArgs, EstimateArgs};
 use crate::compare::Options;
@@ -45,21 +45,13 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let nagios = NagiosMode {
+        words: &["check"],
+        service: check::SERVICE,
+    };
+    let cli = match startup::parse_args::<Cli>(&args, Some(nagios)) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit::SUCCESS
-                }
-                // Nagios: a plugin that cannot run is UNKNOWN.
-                _ if args.iter().skip(1).any(|a| a == "check") => {
-                    mc_aws_common::nagios::Status::Unknown.code()
-                }
-                _ => exit::USAGE,
-            };
-        }
+        Err(code) => return code,
     };
     mc_aws_common::logging::init(cli.output.verbosity(), None);
     let result = match &cli.command {

@@ -334,6 +334,12 @@ fn check_statuses() {
         .cmd()
         .args(["check", "--warning-bytes", "lots", "csva.csv", "csvb.csv"]));
     assert_eq!(r.code, 3);
+    assert!(
+        r.stdout
+            .starts_with("PGINDEXBLOAT UNKNOWN - invalid value 'lots'"),
+        "{}",
+        r.stdout
+    );
     // JSON.
     let r = run(d
         .cmd()

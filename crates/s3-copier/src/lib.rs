@@ -26,35 +26,22 @@ pub mod sync;
 pub mod verify;
 pub mod worker;
 
-use clap::Parser;
 use mc_aws_common::exit;
+use mc_aws_common::startup;
 
 use crate::cli::{Cli, Command};
 
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            };
-            let _ = e.print();
-            return code;
-        }
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = match startup::parse_args::<Cli>(&args, Some(verify::NAGIOS)) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     mc_aws_common::logging::init(cli.output.verbosity(), None);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("s3-copier: error: cannot start the async runtime: {e}");
-            return exit::SERVICE;
-        }
+    let runtime = match startup::runtime("s3-copier", true) {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let stop = interrupt::Interrupt::install("s3-copier");

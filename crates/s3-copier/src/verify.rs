@@ -16,6 +16,7 @@ use mc_aws_common::listing::{Chunk, RangeSet};
 use mc_aws_common::nagios::{Check, Perf, Status};
 use mc_aws_common::output::{human_count, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::startup::NagiosMode;
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
@@ -24,6 +25,12 @@ use crate::copy::Side;
 use crate::interrupt::Interrupt;
 use crate::preflight;
 use crate::sync::{list_dest_span, list_source, ranges_to_list};
+
+/// `verify --nagios`: a migration-lag check.
+pub const NAGIOS: NagiosMode = NagiosMode {
+    words: &["--nagios"],
+    service: "S3COPIER",
+};
 
 /// One finding, or the summary (`status: "summary"`).
 #[derive(Debug, Clone, Serialize)]
@@ -162,10 +169,10 @@ pub async fn run(
     if args.nagios {
         return Ok(match verify(&args, aws, None, &stop).await {
             Ok((_, true)) => {
-                Check::unknown("S3COPIER", "interrupted before the check finished").emit()
+                Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
             Ok((t, false)) => nagios_check(&t, args.warning, args.critical).emit(),
-            Err(e) => Check::unknown("S3COPIER", e).emit(),
+            Err(e) => Check::unknown(NAGIOS.service, e).emit(),
         });
     }
     let printer = Mutex::new(Printer::new());
@@ -208,7 +215,7 @@ pub fn nagios_check(t: &Totals, warning: Option<u64>, critical: Option<u64>) -> 
     let (w, c) = (warning.map(|v| v as f64), critical.map(|v| v as f64));
     let status = Status::from_thresholds(lag as f64, w, c);
     let mut check = Check::new(
-        "S3COPIER",
+        NAGIOS.service,
         status,
         format!(
             "{} of {} objects not yet at the destination ({} missing, {} different, {} ACL different)",

@@ -140,3 +140,24 @@ fn iam_policy_prints_valid_json() {
         stdout(&["iam-policy", "s3://old-bucket", "s3://new-bucket"])
     );
 }
+
+#[test]
+fn a_broken_nagios_check_is_unknown_not_critical() {
+    let out = cmd()
+        .args([
+            "verify",
+            "--nagios",
+            "--warning",
+            "lots",
+            "s3://a",
+            "s3://b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("S3COPIER UNKNOWN - invalid value 'lots'"),
+        "{stdout}"
+    );
+}

@@ -22,7 +22,6 @@ pub mod versions;
 use std::ffi::OsString;
 use std::io::{self, Write};
 
-use clap::Parser;
 use futures::future::try_join_all;
 use mc_aws_common::config;
 use mc_aws_common::error::ToolError;
@@ -31,6 +30,7 @@ use mc_aws_common::listing::{shard_ranges, KeyRange};
 use mc_aws_common::nagios::Check;
 use mc_aws_common::output::Format;
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::startup::{self, NagiosMode};
 
 use crate::cli::Cli;
 use crate::count::{Count, CountOptions};
@@ -72,15 +72,6 @@ pub fn main() -> i32 {
     run(std::env::args_os())
 }
 
-/// Whether the raw command line asks for Nagios mode (so that even a usage
-/// error answers UNKNOWN).
-fn nagios_mode(args: &[OsString]) -> bool {
-    args.iter().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a == "--check" || a.starts_with("--check=")
-    })
-}
-
 /// Runs the tool with the given arguments (the first is the program name).
 pub fn run<I, T>(args: I) -> i32
 where
@@ -88,27 +79,13 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let nagios = NagiosMode {
+        words: &["--check"],
+        service: check::SERVICE,
+    };
+    let cli = match startup::parse_args::<Cli>(&args, Some(nagios)) {
         Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return exit::SUCCESS;
-            }
-            if nagios_mode(&args) {
-                let msg = e.kind().as_str().unwrap_or("invalid command line");
-                let detail = e.to_string();
-                let first = detail
-                    .lines()
-                    .next()
-                    .map(|l| l.trim_start_matches("error: ").to_string())
-                    .unwrap_or_else(|| msg.to_string());
-                return Check::unknown(check::SERVICE, first).emit();
-            }
-            let _ = e.print();
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     mc_aws_common::logging::init(cli.output.verbosity(), None);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -23,7 +23,6 @@ pub mod validate;
 use std::io;
 use std::path::Path;
 
-use clap::Parser;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::output::{Format, Printer};
@@ -71,17 +70,10 @@ pub fn fmt_num(v: f64) -> String {
 
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = match mc_aws_common::startup::parse_args::<Cli>(&args, None) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     mc_aws_common::logging::init(cli.output.verbosity(), None);
     let mut out = Printer::new();

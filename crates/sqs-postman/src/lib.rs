@@ -32,10 +32,10 @@ use aws_config::Region;
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnectorSettings, SharedHttpConnector,
 };
-use clap::Parser;
 use mc_aws_common::exit;
 use mc_aws_common::output::{Format, Printer};
 use mc_aws_common::retry::{Backoff, Throttle};
+use mc_aws_common::startup::{self, NagiosMode};
 use tokio::io::AsyncBufRead;
 use tokio::sync::{mpsc, Mutex};
 
@@ -50,39 +50,31 @@ use crate::template::Template;
 use crate::wire::{EndpointCapture, Wire};
 
 const TOOL: &str = "sqs-postman";
+const NAGIOS: NagiosMode = NagiosMode {
+    words: &["--nagios"],
+    service: "SQS",
+};
 
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<_> = std::env::args_os().collect();
+    let cli = match startup::parse_args::<Cli>(&args, Some(NAGIOS)) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     mc_aws_common::logging::init(cli.output.verbosity(), debug_directive().as_deref());
     // One thread drives every request: a batch costs tens of microseconds of
     // CPU, so one core keeps thousands of requests a second in flight, and
     // the cross-thread wake-ups of a multi-thread runtime cost more than they
     // would parallelise (measured: a third of the CPU went to the scheduler).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match startup::runtime(TOOL, false) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{TOOL}: error: cannot start the async runtime: {e}");
-            return exit::SERVICE;
-        }
+        Err(code) => return code,
     };
     let nagios = matches!(&cli.command, Command::Stats(s) if s.nagios);
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) if nagios => mc_aws_common::nagios::Check::unknown("SQS", &e).emit(),
+        Err(e) if nagios => mc_aws_common::nagios::Check::unknown(NAGIOS.service, &e).emit(),
         Err(e) => {
             eprintln!("{TOOL}: error: {e}");
             e.exit_code()

@@ -75,3 +75,17 @@ fn no_region_is_a_clear_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no AWS region"), "{err}");
 }
+
+#[test]
+fn a_broken_nagios_check_is_unknown_not_critical() {
+    let out = postman()
+        .args(["stats", "jobs", "--nagios", "--warning", "lots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("SQS UNKNOWN - invalid value 'lots'"),
+        "{stdout}"
+    );
+}
