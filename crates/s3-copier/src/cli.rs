@@ -128,7 +128,8 @@ pub struct SyncArgs {
     /// Compare sizes only (for SSE-KMS sources, whose ETags differ from copy to copy).
     #[arg(long)]
     pub size_only: bool,
-    /// Checkpoint file: finished key ranges are recorded, and a rerun lists only what is left.
+    /// Checkpoint file: finished key ranges are recorded, and a rerun lists only what is left
+    /// (after a finished run, the next one starts a new pass).
     #[arg(long, env = "S3_COPIER_STATE")]
     pub state: Option<PathBuf>,
     /// Work on slice i of N of the key space (run N machines with 0/N .. N-1/N).

@@ -345,6 +345,25 @@ pub async fn run(
         ),
         None => None,
     };
+    if let (Some(cp), Some(path)) = (checkpoint.as_mut(), args.state.as_ref()) {
+        let left = ranges_to_list(&ends.source.prefix, args.shard, splits.as_deref(), &cp.done);
+        if left.is_some_and(|l| l.is_empty()) {
+            // A finished checkpoint would make every later run a silent no-op.
+            tracing::warn!(
+                "{}: the last run finished every range; this run compares everything again",
+                path.display()
+            );
+            cp.done = RangeSet::new();
+        }
+        if !args.dry_run {
+            // Written before any copy: a checkpoint that cannot be saved is
+            // found now, not after hours of copying.
+            cp.save(path).map_err(|e| ToolError::Invalid {
+                what: "--state".into(),
+                message: e.to_string(),
+            })?;
+        }
+    }
     let throttle = Throttle::from_args(&args.throttle);
     // Copying ACLs reads one per object: a read in S3's accounting (5,500/s
     // per prefix, apart from the 3,500 writes/s), so the reads get a budget
@@ -489,9 +508,7 @@ pub async fn run(
         }
     }
     bar.finish_and_clear();
-    if !args.dry_run {
-        save(checkpoint.as_ref(), args.state.as_ref());
-    }
+    let saved = args.dry_run || save(checkpoint.as_ref(), args.state.as_ref());
     let stats = if own_read_budget {
         throttle.stats() + acl_reads.stats()
     } else {
@@ -511,19 +528,23 @@ pub async fn run(
     }
     Ok(if stopping {
         exit::INTERRUPTED
-    } else if report.counts.failed > 0 {
+    } else if report.counts.failed > 0 || !saved {
         exit::PARTIAL_FAILURE
     } else {
         exit::SUCCESS
     })
 }
 
-fn save(cp: Option<&Checkpoint>, path: Option<&PathBuf>) {
+/// Saves the checkpoint, if there is one; `false` (and an error logged) when
+/// it could not be written.
+fn save(cp: Option<&Checkpoint>, path: Option<&PathBuf>) -> bool {
     if let (Some(cp), Some(path)) = (cp, path) {
         if let Err(e) = cp.save(path) {
             tracing::error!("{e}");
+            return false;
         }
     }
+    true
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ mod faultkit;
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_s3::primitives::ByteStream;
+
 use common::*;
 
 /// How many of the test's keys `obj/0000..` lie in the checkpoint's finished ranges.
@@ -169,8 +171,17 @@ async fn killed_at_random_points_then_resumed(name: &str, kills: usize) {
     assert_eq!(r["listed"], n - done, "{r}");
     assert_eq!(mc_testkit::list_all_keys(&s3, &dst, "").await.len(), n);
 
-    // Resuming a complete run lists nothing.
-    let out = run(&[
+    // The application keeps writing: the same command with the finished
+    // checkpoint starts a new pass and copies what is new (a finished
+    // checkpoint must not make "sync until nothing is left" a no-op).
+    put(
+        &s3,
+        &src,
+        "written-after-the-run",
+        ByteStream::from_static(b"new"),
+    )
+    .await;
+    let again = [
         "sync",
         "-o",
         "json",
@@ -180,15 +191,45 @@ async fn killed_at_random_points_then_resumed(name: &str, kills: usize) {
         state.to_str().unwrap(),
         &s,
         &d,
-    ]);
-    assert_eq!(report(&out)["listed"], 0);
+    ];
+    let out = run(&again);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the last run finished every range"),
+        "{stderr}"
+    );
+    let r = report(&out);
+    assert_eq!(r["listed"], n + 1, "{r}");
+    assert_eq!(r["copied"], 1, "{r}");
 
     let out = run(&["verify", "-o", "json", &s, &d]);
     assert_eq!(out.status.code(), Some(0));
     let summary = report(&out);
     assert_eq!(summary["totals"]["missing"], 0);
     assert_eq!(summary["totals"]["different"], 0);
-    assert_eq!(summary["totals"]["checked"], n);
+    assert_eq!(summary["totals"]["checked"], n + 1);
+}
+
+/// A checkpoint that cannot be written stops the run before any copy.
+#[tokio::test]
+async fn an_unwritable_state_file_stops_before_copying() {
+    let (s3, src, dst) = buckets("nostate").await;
+    put(&s3, &src, "k", ByteStream::from_static(b"x")).await;
+    let out = run(&[
+        "sync",
+        "--acl",
+        "skip",
+        "--state",
+        "/nonexistent-dir/state.json",
+        &format!("s3://{src}"),
+        &format!("s3://{dst}"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--state"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(mc_testkit::list_all_keys(&s3, &dst, "").await.is_empty());
 }
 
 #[tokio::test]
