@@ -17,7 +17,7 @@ use mc_aws_common::cli::{AwsArgs, Shard};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
-use mc_aws_common::listing::{self, shard_ranges, Chunk, KeyRange, ListOptions, RangeSet};
+use mc_aws_common::listing::{self, shard_ranges, splits, Chunk, KeyRange, ListOptions, RangeSet};
 use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
@@ -301,23 +301,21 @@ impl Job {
     }
 }
 
-fn read_splits(path: &PathBuf) -> Result<Vec<String>, ToolError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ToolError::Invalid {
-        what: format!("splits file {}", path.display()),
+/// The `--splits` file, checked against `--shard` and the source prefix.
+fn read_splits(args: &SyncArgs) -> Result<Option<Vec<String>>, ToolError> {
+    let (Some(path), Some(shard)) = (&args.splits, args.shard) else {
+        return Ok(None);
+    };
+    let invalid = |e: splits::SplitsError| ToolError::Invalid {
+        what: "--splits".into(),
         message: e.to_string(),
-    })?;
-    let splits: Vec<String> = text
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    if splits.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(ToolError::Invalid {
-            what: format!("splits file {}", path.display()),
-            message: "split keys must be sorted and distinct".into(),
-        });
+    };
+    let points = splits::read_points(path).map_err(invalid)?;
+    let prefix = &args.endpoints.source.prefix;
+    if let Some(note) = splits::check_for_shard(&points, path, shard, prefix).map_err(invalid)? {
+        tracing::warn!("{note}");
     }
-    Ok(splits)
+    Ok(Some(points))
 }
 
 /// Runs `sync`; returns the exit code.
@@ -333,7 +331,7 @@ pub async fn run(
         message: m,
     })?;
     let ends = &args.endpoints;
-    let splits = args.splits.as_ref().map(read_splits).transpose()?;
+    let splits = read_splits(&args)?;
     let mut checkpoint = match &args.state {
         Some(p) => Some(
             Checkpoint::load_or_new(p, &ends.source.to_string(), &ends.dest.to_string()).map_err(

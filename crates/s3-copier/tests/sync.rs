@@ -225,6 +225,54 @@ async fn dry_run_writes_nothing() {
     assert!(!state.exists(), "dry-run must not write the state file");
 }
 
+/// `--shard i/N`, alone and with a `--splits` file as `s3-key-counter
+/// --emit-splits` writes it (JSON strings): the shards copy every key once.
+#[tokio::test]
+async fn shards_copy_every_key_once() {
+    let (s3, src, dst) = buckets("shards").await;
+    let keys: Vec<String> = (0..40)
+        .map(|i| format!("k{i:02}"))
+        .chain(SPECIAL_KEYS.iter().map(|k| k.to_string()))
+        .collect();
+    mc_testkit::put_objects(&s3, &src, keys.iter().map(|k| (k.clone(), b"v".to_vec()))).await;
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let dir = tempfile::tempdir().unwrap();
+    let splits = dir.path().join("splits");
+    std::fs::write(&splits, "\"k13\"\n\"k27\"\n\"unicode/caf\\u00e9\"\n").unwrap();
+    let splits = splits.to_str().unwrap();
+    for (n, file) in [(3, None), (4, Some(splits)), (6, Some(splits))] {
+        let mut listed = Vec::new();
+        for i in 0..n {
+            let shard = format!("{i}/{n}");
+            let mut extra = vec!["--acl", "skip", "--shard", &shard];
+            extra.extend(file.map(|f| ["--splits", f]).into_iter().flatten());
+            let out = sync_json(&s, &d, &extra);
+            assert_eq!(out.status.code(), Some(0));
+            listed.push(report(&out)["listed"].as_u64().unwrap());
+        }
+        let total: u64 = listed.iter().sum();
+        assert_eq!(total, keys.len() as u64, "{n} shards, splits {file:?}");
+        if n == 4 {
+            // The points were read as keys, not as quoted text: up to k13
+            // (with dir/.. and hash#..), k14..k27, up to unicode/café (k28..k39
+            // and five special keys), the rest.
+            assert_eq!(listed, [16, 14, 17, 2], "{listed:?}");
+        }
+        let mut expected = keys.clone();
+        expected.sort();
+        assert_eq!(mc_testkit::list_all_keys(&s3, &dst, "").await, expected);
+    }
+    // A file with more points than the shards can use would leave keys out.
+    let out = sync_json(
+        &s,
+        &d,
+        &["--acl", "skip", "--shard", "0/3", "--splits", splits],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("more than --shard 0/3 can use"), "{stderr}");
+}
+
 #[tokio::test]
 async fn delete_removes_extra_objects_only_when_asked() {
     let (s3, src, dst) = buckets("del").await;

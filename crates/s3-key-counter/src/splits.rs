@@ -5,13 +5,9 @@
 //! boundaries closest to each N-th of the total. The points are accurate to a
 //! page (1,000 keys), which is plenty to balance millions of keys.
 //!
-//! The file format is one split point per line, written as a JSON string so
-//! that any key (newlines included) survives; lines that do not start with
-//! `"` are taken literally, so a hand-written file of plain keys works too.
+//! The file format and its checks are `mc_aws_common::listing::splits`.
 
-use std::io::{self, BufRead, Write};
-use std::path::Path;
-
+pub use mc_aws_common::listing::splits::{check_for_shard, read_points, write_points, SplitsError};
 use mc_aws_common::listing::KeyRange;
 
 /// Per-chunk counts, gathered while listing.
@@ -69,87 +65,6 @@ impl SplitRecorder {
     }
 }
 
-/// Writes split points, one JSON string per line.
-pub fn write_points(mut w: impl Write, points: &[String]) -> io::Result<()> {
-    for p in points {
-        serde_json::to_writer(&mut w, p).map_err(io::Error::other)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()
-}
-
-/// Why a splits file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SplitsError {
-    #[error("cannot read the splits file {path}: {source}")]
-    Io { path: String, source: io::Error },
-    #[error("{path}:{line}: not a JSON string: {message}")]
-    Json {
-        path: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{path}: split points must be in increasing order ({prev:?} then {next:?})")]
-    Unordered {
-        path: String,
-        prev: String,
-        next: String,
-    },
-    #[error("{path}: has {found} split points; --shard {shard} needs {needed} (N - 1)")]
-    Count {
-        path: String,
-        found: usize,
-        needed: usize,
-        shard: String,
-    },
-    #[error("{path}: split point {point:?} is outside the prefix {prefix:?}")]
-    OutsidePrefix {
-        path: String,
-        point: String,
-        prefix: String,
-    },
-}
-
-/// Reads split points written by [`write_points`] (or plain lines). Blank lines are skipped.
-pub fn read_points(path: &Path) -> Result<Vec<String>, SplitsError> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| SplitsError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let mut out: Vec<String> = Vec::new();
-    for (i, line) in io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| SplitsError::Io {
-            path: name.clone(),
-            source,
-        })?;
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let point = if line.starts_with('"') {
-            serde_json::from_str::<String>(line).map_err(|e| SplitsError::Json {
-                path: name.clone(),
-                line: i + 1,
-                message: e.to_string(),
-            })?
-        } else {
-            line.to_string()
-        };
-        if let Some(prev) = out.last() {
-            if &point <= prev {
-                return Err(SplitsError::Unordered {
-                    path: name,
-                    prev: prev.clone(),
-                    next: point,
-                });
-            }
-        }
-        out.push(point);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,30 +104,5 @@ mod tests {
         }
         r.record(&span(Some("h6"), None), 1);
         assert_eq!(r.split_points(3), ["h2", "h4"]);
-    }
-
-    #[test]
-    fn file_round_trip_with_awkward_keys() {
-        let dir = std::env::temp_dir().join(format!("s3kc-splits-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("splits");
-        let points = vec![
-            "a b".to_string(),
-            "line\nbreak".into(),
-            "quote\"d".into(),
-            "日本/😀".into(),
-        ];
-        write_points(std::fs::File::create(&path).unwrap(), &points).unwrap();
-        assert_eq!(read_points(&path).unwrap(), points);
-        std::fs::write(&path, "plain/1\n\nplain/2\n").unwrap();
-        assert_eq!(read_points(&path).unwrap(), ["plain/1", "plain/2"]);
-        std::fs::write(&path, "b\na\n").unwrap();
-        assert!(matches!(
-            read_points(&path),
-            Err(SplitsError::Unordered { .. })
-        ));
-        std::fs::write(&path, "\"broken\n").unwrap();
-        assert!(matches!(read_points(&path), Err(SplitsError::Json { .. })));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -227,10 +227,63 @@ fn emitted_splits_balance_the_shards() {
     for s in &sizes {
         assert!(s.abs_diff(200) <= 2 * 37, "unbalanced slices: {sizes:?}");
     }
-    // A splits file for another number of shards is refused.
+    // Used for more slices, the file still covers every key once (the extra
+    // slices are empty, and say so).
+    let mut total = 0;
+    for i in 0..6 {
+        let out = counter()
+            .args([
+                &url,
+                "-o",
+                "json",
+                "--splits",
+                file,
+                "--shard",
+                &format!("{i}/6"),
+            ])
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("slices 3 to 5 have no keys"));
+        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        total += c["objects"].as_u64().unwrap();
+    }
+    assert_eq!(total, 800);
+    // For fewer slices it would leave keys out: refused.
     counter()
         .args([&url, "--splits", file, "--shard", "0/3"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("needs 2 (N - 1)"));
+        .stderr(predicates::str::contains(
+            "more than --shard 0/3 can use (2, N - 1)",
+        ));
+}
+
+#[test]
+fn emitted_splits_of_a_small_bucket_still_cover_every_key() {
+    let rt = rt();
+    let objects: Vec<(String, usize)> = (0..30).map(|i| (format!("k{i:02}"), 1)).collect();
+    let bucket = rt.block_on(bucket_with("fewsplits", &objects));
+    let url = format!("s3://{bucket}");
+    let out = counter()
+        .args([&url, "--emit-splits", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("slices 1 to 3 will have no keys"),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("splits.txt");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let file = file.to_str().unwrap();
+    let total: u64 = (0..4)
+        .map(|i| {
+            count_json(&[&url, "--splits", file, "--shard", &format!("{i}/4")])["objects"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 30);
 }

@@ -23,6 +23,7 @@ mod range;
 pub mod s3;
 mod sharded;
 mod split;
+pub mod splits;
 
 pub use range::{KeyRange, RangeSet};
 pub use sharded::{list, Chunk, ListOptions, Listing, Page, PageSource};

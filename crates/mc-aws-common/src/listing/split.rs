@@ -249,10 +249,12 @@ pub fn shard_ranges(prefix: &str, shard: Shard, splits: Option<&[String]>) -> Ke
         points.get(i - 1).cloned()
     };
     let upto = points.get(i).cloned();
-    // If fewer points exist than shards (tiny alphabets), the extra shards get nothing.
+    // If fewer points exist than shards (tiny alphabets, small buckets), the
+    // extra shards get an empty range (with no points at all, shard 0 gets
+    // everything; `(None, None)` would be everything again).
     if i > points.len() {
-        let last = points.last().cloned();
-        return KeyRange::new(last.clone(), last);
+        let last = points.last().cloned().unwrap_or_else(|| prefix.to_string());
+        return KeyRange::new(Some(last.clone()), Some(last));
     }
     KeyRange::new(after, upto)
 }
@@ -322,6 +324,26 @@ mod tests {
     }
 
     proptest! {
+        /// Any splits file with at most N - 1 points (fewer when the bucket
+        /// was small) gives each key to exactly one of the N shards.
+        #[test]
+        fn shards_from_a_splits_file_cover_each_key_once(
+            points in proptest::collection::btree_set("p/[a-d]{0,3}", 0..5),
+            keys in proptest::collection::vec("p/[a-e]{0,4}", 0..40),
+            extra in 1u32..4,
+        ) {
+            let points: Vec<String> = points.into_iter().collect();
+            let count = points.len() as u32 + extra;
+            for key in &keys {
+                let owners = (0..count)
+                    .filter(|&index| {
+                        shard_ranges("p/", Shard { index, count }, Some(&points)).contains(key)
+                    })
+                    .count();
+                prop_assert_eq!(owners, 1, "{} with {:?}", key, points);
+            }
+        }
+
         #[test]
         fn split_points_are_strictly_inside(
             lo in proptest::option::of("[a-c\u{e9}\u{65e5}\u{1F600}/]{0,6}"),
