@@ -14,11 +14,25 @@ pub struct AwsArgs {
     #[arg(long, env = "AWS_REGION", global = true, help_heading = "AWS")]
     pub region: Option<String>,
     /// Custom endpoint (an S3-compatible store, a local emulator, a VPC endpoint).
-    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS")]
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// S3 addressing: auto uses path-style with --endpoint-url, virtual-hosted otherwise.
     #[arg(long, value_enum, default_value_t = Addressing::Auto, env = "MC_S3_ADDRESSING", global = true, help_heading = "AWS")]
     pub addressing: Addressing,
+}
+
+/// `--endpoint-url`: an `http://` or `https://` URL with a host (checked
+/// here: the SDK would only fail on it after its retries).
+pub fn endpoint_url(s: &str) -> Result<String, String> {
+    let uri: http::Uri = s
+        .parse()
+        .map_err(|e| format!("not a URL ({e}); expected e.g. https://s3.example.com"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(s.to_string()),
+        _ => Err(
+            "expected an http:// or https:// URL with a host, e.g. https://s3.example.com".into(),
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -141,5 +155,26 @@ mod tests {
         assert!(a.path_style());
         a.addressing = Addressing::Virtual;
         assert!(!a.path_style());
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked_up_front() {
+        for ok in [
+            "http://127.0.0.1:4566",
+            "https://s3.eu-west-1.amazonaws.com",
+            "https://minio.internal/",
+        ] {
+            assert_eq!(endpoint_url(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "notaurl",
+            "127.0.0.1:4566",
+            "ftp://host",
+            "http://",
+            "",
+            "http://a b",
+        ] {
+            assert!(endpoint_url(bad).is_err(), "{bad}");
+        }
     }
 }

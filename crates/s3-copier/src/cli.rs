@@ -189,10 +189,26 @@ dead-letter queue: a message is deleted only after every record in it was
 handled, so failures come back after the visibility timeout and end in the
 DLQ after maxReceiveCount attempts. Any number of workers can share a queue.";
 
+/// `--queue`: a queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`),
+/// which is what SQS calls take; an ARN or a bare name gets a hint.
+fn queue_url(s: &str) -> Result<String, String> {
+    const EXPECTED: &str =
+        "expected the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+    if s.starts_with("arn:") {
+        return Err(format!("an ARN, not a queue URL: {EXPECTED}"));
+    }
+    mc_aws_common::cli::endpoint_url(s).map_err(|_| EXPECTED.to_string())?;
+    let path = s.split_once("://").map_or("", |(_, rest)| rest);
+    match path.split_once('/') {
+        Some((_, name)) if !name.trim_end_matches('/').is_empty() => Ok(s.to_string()),
+        _ => Err(format!("no queue in the path: {EXPECTED}")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
     /// URL of the SQS queue receiving the source bucket's event notifications.
-    #[arg(long, env = "S3_COPIER_QUEUE")]
+    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url)]
     pub queue: String,
     #[command(flatten)]
     pub endpoints: Endpoints,

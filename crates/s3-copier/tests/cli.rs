@@ -161,3 +161,26 @@ fn a_broken_nagios_check_is_unknown_not_critical() {
         "{stdout}"
     );
 }
+
+#[test]
+fn worker_queue_must_be_a_queue_url() {
+    for (queue, says) in [
+        (
+            "arn:aws:sqs:eu-west-1:123456789012:events",
+            "an ARN, not a queue URL",
+        ),
+        ("events", "expected the queue's URL"),
+        (
+            "https://sqs.eu-west-1.amazonaws.com/",
+            "no queue in the path",
+        ),
+    ] {
+        let out = cmd()
+            .args(["worker", "--queue", queue, "s3://a", "s3://b"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{queue}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(says), "{queue}: {stderr}");
+    }
+}

@@ -145,6 +145,28 @@ fn clap_usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--emit-splits works on one URL"));
+    // A malformed endpoint is bad usage, found before any retry.
+    counter()
+        .args(["s3://abc", "--endpoint-url", "notaurl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value 'notaurl' for '--endpoint-url",
+        ));
+    // In Nagios mode: UNKNOWN.
+    counter()
+        .args([
+            "s3://abc",
+            "--check",
+            "objects",
+            "--endpoint-url",
+            "ftp://x",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(
+            "S3KEYS UNKNOWN - invalid value 'ftp://x'",
+        ));
 }
 
 #[test]

@@ -95,7 +95,7 @@ pub struct ConnArgs {
     )]
     pub region: Option<String>,
     /// Custom endpoint (a local emulator, a VPC endpoint).
-    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS")]
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS", value_parser = mc_aws_common::cli::endpoint_url)]
     pub endpoint_url: Option<String>,
 }
 
