@@ -513,17 +513,19 @@ async fn bad_input_gets_one_line_and_an_exit_code() {
             2,
             "is not a shard",
         ),
+        // A Nagios check that cannot run is UNKNOWN (stdout), not CRITICAL.
         (
             &["s3://abc", "s3://def", "--nagios", "--apply"],
-            2,
-            "cannot be used with",
+            3,
+            "ACL_DRIFT UNKNOWN - the argument '--nagios' cannot be used with",
         ),
         (&["s3://abc", "s3://def", "--warning", "3"], 2, "--nagios"),
     ];
     for (args, code, msg) in cases {
         let r = run(tool().args(*args));
         assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(said.contains(msg), "{args:?}: {said}");
     }
     let r = run(tool()
         .arg(format!("s3://{src}"))

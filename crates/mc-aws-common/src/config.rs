@@ -91,8 +91,12 @@ pub async fn client_for_bucket(
         Ok(out) => out.bucket_region().map(str::to_string),
         Err(err) => {
             let region = bucket_region_header(&err);
-            // A redirect to another region is not an error for us; anything else is.
-            if region.is_none() || !is_redirect(&err) {
+            // A redirect to another region is not an error for us. Nor is a
+            // 403 that names the region: a policy that allows listing only
+            // under a prefix (`s3:prefix`) refuses HeadBucket, and the first
+            // listing says clearly whether the identity may list what it needs.
+            let usable = region.is_some() && (is_redirect(&err) || is_forbidden(&err));
+            if !usable {
                 let what = format!("bucket {bucket}");
                 let mut described = describe_sdk_error(&err, &what);
                 if without_error_code(&err) {
@@ -148,6 +152,11 @@ fn without_error_code<E: ProvideErrorMetadata>(
 ) -> bool {
     matches!(err, SdkError::ServiceError(ctx)
         if ctx.err().code().is_none() && matches!(ctx.raw().status().as_u16(), 400 | 403))
+}
+
+fn is_forbidden<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == 403)
 }
 
 fn is_redirect<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool {

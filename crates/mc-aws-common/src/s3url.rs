@@ -84,6 +84,16 @@ impl S3Url {
         (!self.prefix.is_empty()).then_some(self.prefix.as_str())
     }
 
+    /// The URL as a folder, as `aws s3 sync` reads `s3://bucket/dir`: a
+    /// non-empty prefix gets a trailing `/`, so that `dir` does not also
+    /// mean `dir2/` and `directory/`.
+    pub fn into_folder(mut self) -> Self {
+        if !self.prefix.is_empty() && !self.prefix.ends_with('/') {
+            self.prefix.push('/');
+        }
+        self
+    }
+
     /// Maps a key under this URL's prefix to the same relative key under `other`'s prefix.
     pub fn map_key(&self, key: &str, other: &S3Url) -> String {
         let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
@@ -94,6 +104,16 @@ impl S3Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_end_with_a_slash() {
+        let folder = |s: &str| s.parse::<S3Url>().unwrap().into_folder().prefix;
+        assert_eq!(folder("s3://b"), "");
+        assert_eq!(folder("s3://b/"), "");
+        assert_eq!(folder("s3://b/img"), "img/");
+        assert_eq!(folder("s3://b/img/"), "img/");
+        assert_eq!(folder("s3://b/a b/c"), "a b/c/");
+    }
 
     #[test]
     fn parses_bucket_and_prefix() {

@@ -73,12 +73,21 @@ pub enum Command {
     IamPolicy(IamPolicyArgs),
 }
 
+/// An `s3://bucket[/folder]` URL; see [`S3Url::into_folder`].
+pub fn folder_url(s: &str) -> Result<S3Url, String> {
+    s.parse::<S3Url>()
+        .map(S3Url::into_folder)
+        .map_err(|e| e.to_string())
+}
+
 /// Source and destination, with per-side identities.
 #[derive(Debug, Clone, Args)]
 pub struct Endpoints {
-    /// Source: s3://bucket[/prefix].
+    /// Source: s3://bucket[/folder] (a folder, as for `aws s3 sync`: s3://b/img means img/).
+    #[arg(value_parser = folder_url)]
     pub source: S3Url,
-    /// Destination: s3://bucket[/prefix] (keys keep their path relative to the prefixes).
+    /// Destination: s3://bucket[/folder] (keys keep their path relative to the folders).
+    #[arg(value_parser = folder_url)]
     pub dest: S3Url,
     #[command(flatten)]
     pub sides: TwoSidedArgs,
@@ -244,8 +253,10 @@ pub struct IamPolicyArgs {
     #[arg(long, value_enum, default_value_t = PolicyMode::Sync)]
     pub mode: PolicyMode,
     /// Source (default: a SOURCE_BUCKET placeholder).
+    #[arg(value_parser = folder_url)]
     pub source: Option<S3Url>,
     /// Destination (default: a DEST_BUCKET placeholder).
+    #[arg(value_parser = folder_url)]
     pub dest: Option<S3Url>,
     /// Leave out the ACL permissions (for --acl skip).
     #[arg(long)]

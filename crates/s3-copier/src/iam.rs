@@ -29,13 +29,11 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
     let mode = args.mode;
     let mut statements = Vec::new();
 
-    // Listing: both sides for sync and verify; HeadBucket (region discovery) needs ListBucket too.
+    // Listing: both sides, only under the folders. (HeadBucket, which finds
+    // a bucket's region, is refused under such a condition, but its 403
+    // still names the region, and that is all the tool reads from it.)
     let list_cond = |prefix: &str| {
-        if prefix.is_empty() {
-            None
-        } else {
-            Some(json!({"StringLike": {"s3:prefix": [format!("{prefix}*"), ""]}}))
-        }
+        (!prefix.is_empty()).then(|| json!({"StringLike": {"s3:prefix": [format!("{prefix}*")]}}))
     };
     for (sid, b, p) in [("ListSource", &sb, &sp), ("ListDestination", &db, &dp)] {
         let mut s = json!({

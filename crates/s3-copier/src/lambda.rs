@@ -332,8 +332,9 @@ pub mod runtime {
 
     fn url(name: &str) -> Result<S3Url, String> {
         env(name)
-            .ok_or_else(|| format!("{name} is not set (s3://bucket[/prefix])"))?
-            .parse()
+            .ok_or_else(|| format!("{name} is not set (s3://bucket[/folder])"))?
+            .parse::<S3Url>()
+            .map(S3Url::into_folder)
             .map_err(|e| format!("{name}: {e}"))
     }
 

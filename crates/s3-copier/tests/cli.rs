@@ -139,6 +139,27 @@ fn iam_policy_prints_valid_json() {
         "iam_policy_sync",
         stdout(&["iam-policy", "s3://old-bucket", "s3://new-bucket"])
     );
+    // Under a folder: listing and objects only there, never the whole bucket.
+    let text = stdout(&["iam-policy", "s3://old-bucket/img", "s3://new-bucket/copy/"]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let statements = v["Statement"].as_array().unwrap();
+    let sid = |s: &str| statements.iter().find(|x| x["Sid"] == s).unwrap().clone();
+    assert_eq!(
+        sid("ListSource")["Condition"]["StringLike"]["s3:prefix"],
+        serde_json::json!(["img/*"])
+    );
+    assert_eq!(
+        sid("ListDestination")["Condition"]["StringLike"]["s3:prefix"],
+        serde_json::json!(["copy/*"])
+    );
+    assert_eq!(
+        sid("ReadSourceObjects")["Resource"],
+        "arn:aws:s3:::old-bucket/img/*"
+    );
+    assert_eq!(
+        sid("WriteDestinationObjects")["Resource"],
+        "arn:aws:s3:::new-bucket/copy/*"
+    );
 }
 
 #[test]

@@ -273,6 +273,30 @@ async fn shards_copy_every_key_once() {
     assert!(stderr.contains("more than --shard 0/3 can use"), "{stderr}");
 }
 
+/// `s3://bucket/dir` is a folder, as for `aws s3 sync`: `--delete` under
+/// `copy` must not touch `copy2/`.
+#[tokio::test]
+async fn prefixes_are_folders() {
+    let (s3, src, dst) = buckets("folders").await;
+    let objects = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| (k.to_string(), b"v".to_vec()))
+            .collect::<Vec<_>>()
+    };
+    mc_testkit::put_objects(&s3, &src, objects(&["img/a", "img2/x", "imgx"])).await;
+    mc_testkit::put_objects(&s3, &dst, objects(&["copy/old", "copy2/keep", "copyright"])).await;
+    let out = sync_json(
+        &format!("s3://{src}/img"),
+        &format!("s3://{dst}/copy"),
+        &["--acl", "skip", "--delete"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        mc_testkit::list_all_keys(&s3, &dst, "").await,
+        ["copy/a", "copy2/keep", "copyright"]
+    );
+}
+
 #[tokio::test]
 async fn delete_removes_extra_objects_only_when_asked() {
     let (s3, src, dst) = buckets("del").await;
