@@ -73,6 +73,16 @@ pub enum Command {
     IamPolicy(IamPolicyArgs),
 }
 
+/// `--storage-class`: one S3 knows (any case), checked before any copy.
+fn storage_class(s: &str) -> Result<String, String> {
+    let known = aws_sdk_s3::types::StorageClass::values();
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(s))
+        .map(|k| k.to_string())
+        .ok_or_else(|| format!("not an S3 storage class; one of {}", known.join(", ")))
+}
+
 /// An `s3://bucket[/folder]` URL; see [`S3Url::into_folder`].
 pub fn folder_url(s: &str) -> Result<S3Url, String> {
     s.parse::<S3Url>()
@@ -102,7 +112,7 @@ pub struct CopyArgs {
     #[arg(long, default_value = "copy", env = "S3_COPIER_ACL", value_parser = AclMode::parse, help_heading = "Copy")]
     pub acl: AclMode,
     /// Storage class for every copy (default: keep the source object's class).
-    #[arg(long, env = "S3_COPIER_STORAGE_CLASS", help_heading = "Copy")]
+    #[arg(long, env = "S3_COPIER_STORAGE_CLASS", help_heading = "Copy", value_parser = storage_class)]
     pub storage_class: Option<String>,
     /// Encrypt every copy with this KMS key (default: keep the source's encryption where
     /// readable, else the destination bucket's default).

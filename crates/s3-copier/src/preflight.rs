@@ -121,7 +121,7 @@ pub async fn check(
             ));
         }
         pf.source_acls = s.acls_enabled();
-        if !pf.source_acls {
+        if !pf.source_acls && acl_mode == &AclMode::Copy {
             notes.push(format!(
                 "source bucket {} has ACLs disabled: every copy gets the destination's private default",
                 src.bucket()

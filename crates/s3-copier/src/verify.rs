@@ -171,26 +171,29 @@ pub async fn run(
             Ok((_, true)) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
-            Ok((t, false)) => nagios_check(&t, args.warning, args.critical).emit(),
+            Ok((t, false)) => nagios_check(&t, args.acl, args.warning, args.critical).emit(),
             Err(e) => Check::unknown(NAGIOS.service, e).emit(),
         });
     }
     let printer = Mutex::new(Printer::new());
     let (t, interrupted) = verify(&args, aws, Some((&printer, out.output)), &stop).await?;
     let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
-    let _ =
-        match out.output {
-            Format::Json => p.json(
-                &serde_json::json!({"status": "summary", "totals": t, "complete": !interrupted}),
-            ),
-            Format::Human => p.line(format!(
-            "{}checked {}: {} up to date, {} missing, {} different, {} ACL different, {} extra{}",
-            if interrupted { "interrupted, so far: " } else { "" },
+    let _ = match out.output {
+        Format::Json => {
+            p.json(&serde_json::json!({"status": "summary", "totals": t, "complete": !interrupted}))
+        }
+        Format::Human => p.line(format!(
+            "{}checked {}: {} up to date, {} missing, {} different, {}{} extra{}",
+            if interrupted {
+                "interrupted, so far: "
+            } else {
+                ""
+            },
             human_count(t.checked),
             human_count(t.same),
             human_count(t.missing),
             human_count(t.different),
-            human_count(t.acl_different),
+            acl_part(&t, args.acl, ", "),
             human_count(t.extra),
             if t.errors > 0 {
                 format!(", {} errors", human_count(t.errors))
@@ -198,7 +201,7 @@ pub async fn run(
                 String::new()
             }
         )),
-        };
+    };
     let _ = p.flush();
     Ok(if interrupted {
         exit::INTERRUPTED
@@ -209,8 +212,18 @@ pub async fn run(
     })
 }
 
-/// The Nagios result for totals: thresholds apply to missing + different.
-pub fn nagios_check(t: &Totals, warning: Option<u64>, critical: Option<u64>) -> Check {
+/// "N ACL different" and `sep` when ACLs were compared (`--acl`), else nothing.
+fn acl_part(t: &Totals, acls: bool, sep: &str) -> String {
+    if acls {
+        format!("{} ACL different{sep}", human_count(t.acl_different))
+    } else {
+        String::new()
+    }
+}
+
+/// The Nagios result for totals (`acls`: ACLs were compared): thresholds
+/// apply to missing + different.
+pub fn nagios_check(t: &Totals, acls: bool, warning: Option<u64>, critical: Option<u64>) -> Check {
     let lag = t.lag();
     let (w, c) = (warning.map(|v| v as f64), critical.map(|v| v as f64));
     let status = Status::from_thresholds(lag as f64, w, c);
@@ -218,12 +231,16 @@ pub fn nagios_check(t: &Totals, warning: Option<u64>, critical: Option<u64>) -> 
         NAGIOS.service,
         status,
         format!(
-            "{} of {} objects not yet at the destination ({} missing, {} different, {} ACL different)",
+            "{} of {} objects not yet at the destination ({} missing, {} different{})",
             human_count(lag),
             human_count(t.checked),
             human_count(t.missing),
             human_count(t.different),
-            human_count(t.acl_different)
+            if acls {
+                format!(", {}", acl_part(t, true, "").trim_end())
+            } else {
+                String::new()
+            }
         ),
     );
     check.perf = vec![
@@ -327,14 +344,14 @@ mod tests {
             extra: 3,
             ..Totals::default()
         };
-        let c = nagios_check(&t, Some(50), Some(500));
+        let c = nagios_check(&t, true, Some(50), Some(500));
         assert_eq!(c.status, Status::Warning);
         assert_eq!(
             c.to_string(),
             "S3COPIER WARNING - 120 of 1,000 objects not yet at the destination (100 missing, 20 different, 0 ACL different) | 'lag'=120;50;500;0 'missing'=100;;;0 'different'=20;;;0 'acl_different'=0;;;0 'extra'=3;;;0 'checked'=1000;;;0"
         );
         assert_eq!(
-            nagios_check(&Totals::default(), Some(1), Some(2)).status,
+            nagios_check(&Totals::default(), false, Some(1), Some(2)).status,
             Status::Ok
         );
     }

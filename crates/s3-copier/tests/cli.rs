@@ -205,3 +205,23 @@ fn worker_queue_must_be_a_queue_url() {
         assert!(stderr.contains(says), "{queue}: {stderr}");
     }
 }
+
+#[test]
+fn storage_class_is_checked_up_front() {
+    let out = cmd()
+        .args([
+            "sync",
+            "--storage-class",
+            "BOGUS",
+            "s3://a-bucket",
+            "s3://b-bucket",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("not an S3 storage class; one of STANDARD"),
+        "{stderr}"
+    );
+}

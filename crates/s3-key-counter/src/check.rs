@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(check.status, Status::Warning);
         let line = check.to_string();
         assert!(
-            line.starts_with("S3KEYS WARNING - s3://dst/ has 3 fewer objects and 3 B less data than s3://src/ (70.0% of the objects, 70.0% of the bytes) (WARNING) |"),
+            line.starts_with("S3KEYS WARNING - s3://dst/ has 3 fewer objects and 3 B less data than s3://src/ (at 70.0% of its objects and 70.0% of its bytes) (WARNING) |"),
             "{line}"
         );
         assert!(

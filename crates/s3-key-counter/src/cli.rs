@@ -73,7 +73,7 @@ impl CheckMetric {
 pub struct Cli {
     /// What to count: s3://bucket[/prefix]. With two or more, the first is the
     /// reference the others are compared with.
-    /// (Parsed by [`Cli::parsed_urls`], so a bad one gets one clear line.)
+    // Parsed by `Cli::parsed_urls`, so that a bad one gets one clear line.
     #[arg(required = true, value_name = "S3_URL")]
     pub urls: Vec<String>,
 

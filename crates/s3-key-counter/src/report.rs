@@ -96,7 +96,7 @@ impl Difference {
     }
 
     /// One sentence: "s3://b/ has 10 fewer objects and 1.00 KiB less data than
-    /// s3://a/ (90.0% of the objects, 99.0% of the bytes)".
+    /// s3://a/ (at 90.0% of its objects and 99.0% of its bytes)".
     pub fn sentence(&self) -> String {
         if self.objects == 0 && self.bytes == 0 {
             return format!(
@@ -116,8 +116,8 @@ impl Difference {
             _ => format!("{} more data", human_bytes(abs(self.bytes))),
         };
         let pct = match (self.objects_percent, self.bytes_percent) {
-            (Some(o), Some(b)) => format!(" ({o:.1}% of the objects, {b:.1}% of the bytes)"),
-            (Some(o), None) => format!(" ({o:.1}% of the objects)"),
+            (Some(o), Some(b)) => format!(" (at {o:.1}% of its objects and {b:.1}% of its bytes)"),
+            (Some(o), None) => format!(" (at {o:.1}% of its objects)"),
             _ => String::new(),
         };
         format!(

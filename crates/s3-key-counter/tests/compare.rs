@@ -39,7 +39,7 @@ fn differences_between_buckets() {
         .stdout(predicate::str::contains(format!(
             "s3://{dst}/ has 30 fewer objects and"
         )))
-        .stdout(predicate::str::contains("(75.0% of the objects"));
+        .stdout(predicate::str::contains("(at 75.0% of its objects"));
 
     // The same bucket twice, or a prefix against itself: no difference.
     let lines = json_lines(&[&format!("s3://{src}"), &format!("s3://{src}/")]);
