@@ -221,7 +221,8 @@ fn storage_class_is_checked_up_front() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("not an S3 storage class; one of STANDARD"),
+        stderr.contains("not an S3 storage class; one of "),
         "{stderr}"
     );
+    assert!(stderr.contains("GLACIER, GLACIER_IR,"), "{stderr}");
 }
