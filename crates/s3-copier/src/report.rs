@@ -114,7 +114,7 @@ impl SyncReport {
         } else {
             "deleted"
         };
-        let rate = if self.elapsed_seconds > 0.0 {
+        let rate = if self.elapsed_seconds > 0.0 && !self.dry_run {
             format!(" ({:.0}/s)", c.copied as f64 / self.elapsed_seconds)
         } else {
             String::new()
@@ -125,9 +125,11 @@ impl SyncReport {
             ["compared".into(), human_count(c.listed)],
             [
                 verb.into(),
+                // Of what was found to copy: the failures are the rest.
                 format!(
-                    "{} ({} missing, {} different), {}{rate}",
+                    "{} of {} ({} missing, {} different), {}{rate}",
                     human_count(c.copied),
+                    human_count(c.missing + c.different),
                     human_count(c.missing),
                     human_count(c.different),
                     human_bytes(c.copied_bytes)
