@@ -115,6 +115,10 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "nagios", help_heading = "Nagios")]
     pub critical: Option<u64>,
 
+    /// Nagios: answer UNKNOWN when the check has not finished after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, env = "ACL_RECONCILER_TIMEOUT", help_heading = "Nagios")]
+    pub timeout: u64,
+
     #[command(flatten)]
     pub output: OutputArgs,
 

@@ -41,6 +41,12 @@ pub fn main() -> i32 {
     };
     logging::init(cli.output.verbosity(), None);
     match startup::runtime(NAME, true) {
+        Ok(runtime) if cli.nagios => runtime.block_on(async {
+            let seconds = cli.timeout;
+            mc_aws_common::nagios::within(seconds, NAGIOS.service, run_cli(cli))
+                .await
+                .unwrap_or_else(|code| code)
+        }),
         Ok(runtime) => runtime.block_on(run_cli(cli)),
         Err(code) => code,
     }

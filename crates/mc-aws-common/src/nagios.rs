@@ -154,6 +154,27 @@ impl Check {
     }
 }
 
+/// How long a check may take before it answers UNKNOWN (`--timeout`): the
+/// Monitoring Plugins' default, which is also `check_nrpe`'s.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// Runs `check`; when it has not finished after `seconds`, prints an
+/// UNKNOWN line for `service` instead and gives its exit code. A check that
+/// runs past its caller's own timeout would be killed and read as CRITICAL.
+#[cfg(feature = "aws")]
+pub async fn within<T>(
+    seconds: u64,
+    service: &str,
+    check: impl std::future::Future<Output = T>,
+) -> Result<T, i32> {
+    match tokio::time::timeout(std::time::Duration::from_secs(seconds), check).await {
+        Ok(done) => Ok(done),
+        Err(_) => {
+            Err(Check::unknown(service, format!("no answer within {seconds} s (--timeout)")).emit())
+        }
+    }
+}
+
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let summary = self.summary.replace(['\n', '|'], " ");

@@ -198,6 +198,10 @@ pub struct VerifyArgs {
     /// Nagios CRITICAL above this many missing + different objects.
     #[arg(long, requires = "nagios")]
     pub critical: Option<u64>,
+    /// With --nagios: answer UNKNOWN when verify has not finished after this many
+    /// seconds (raise it, and check_nrpe's -t, for big buckets).
+    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, env = "S3_COPIER_TIMEOUT")]
+    pub timeout: u64,
 }
 
 const WORKER_NOTES: &str = "\

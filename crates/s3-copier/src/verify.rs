@@ -13,7 +13,7 @@ use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{Chunk, RangeSet};
-use mc_aws_common::nagios::{Check, Perf, Status};
+use mc_aws_common::nagios::{within, Check, Perf, Status};
 use mc_aws_common::output::{human_count, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
@@ -167,12 +167,18 @@ pub async fn run(
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
     if args.nagios {
-        return Ok(match verify(&args, aws, None, &stop).await {
-            Ok((_, true)) => {
+        let verified = within(
+            args.timeout,
+            NAGIOS.service,
+            verify(&args, aws, None, &stop),
+        );
+        return Ok(match verified.await {
+            Ok(Ok((_, true))) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
-            Ok((t, false)) => nagios_check(&t, args.acl, args.warning, args.critical).emit(),
-            Err(e) => Check::unknown(NAGIOS.service, e).emit(),
+            Ok(Ok((t, false))) => nagios_check(&t, args.acl, args.warning, args.critical).emit(),
+            Ok(Err(e)) => Check::unknown(NAGIOS.service, e).emit(),
+            Err(code) => code,
         });
     }
     let printer = Mutex::new(Printer::new());

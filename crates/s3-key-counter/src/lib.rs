@@ -95,7 +95,15 @@ where
         Ok(rt) => rt,
         Err(e) => return fail(&cli, &Error::Output(e)),
     };
-    match runtime.block_on(execute(&cli)) {
+    let result = runtime.block_on(async {
+        if cli.check.is_none() {
+            return execute(&cli).await;
+        }
+        mc_aws_common::nagios::within(cli.timeout, check::SERVICE, execute(&cli))
+            .await
+            .unwrap_or_else(Ok)
+    });
+    match result {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,
         Err(e) => fail(&cli, &e),

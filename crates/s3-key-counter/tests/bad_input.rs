@@ -247,3 +247,22 @@ fn expired_credentials_are_an_auth_error() {
         "credentials rejected (ExpiredToken)",
     );
 }
+
+#[test]
+fn a_check_that_cannot_answer_in_time_is_unknown() {
+    // Nothing listens on port 1: the requests would be retried for a long
+    // while; the check answers UNKNOWN at its --timeout instead.
+    counter()
+        .args([
+            "s3://abc",
+            "--check",
+            "objects",
+            "--timeout",
+            "1",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .assert()
+        .code(3)
+        .stdout("S3KEYS UNKNOWN - no answer within 1 s (--timeout)\n");
+}

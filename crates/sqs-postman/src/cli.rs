@@ -195,6 +195,9 @@ pub struct StatsArgs {
     /// CRITICAL when the metric is above this.
     #[arg(long, short = 'c', help_heading = "Nagios")]
     pub critical: Option<u64>,
+    /// With --nagios: answer UNKNOWN when SQS has not answered after this many seconds.
+    #[arg(long, short = 't', value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, help_heading = "Nagios")]
+    pub timeout: u64,
 }
 
 /// A queue-depth count for `stats --nagios`.

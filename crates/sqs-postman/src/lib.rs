@@ -71,10 +71,23 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let nagios = matches!(&cli.command, Command::Stats(s) if s.nagios);
-    match runtime.block_on(run(cli)) {
+    let nagios = match &cli.command {
+        Command::Stats(s) if s.nagios => Some(s.timeout),
+        _ => None,
+    };
+    let result = runtime.block_on(async {
+        match nagios {
+            Some(seconds) => mc_aws_common::nagios::within(seconds, NAGIOS.service, run(cli))
+                .await
+                .unwrap_or_else(Ok),
+            None => run(cli).await,
+        }
+    });
+    match result {
         Ok(code) => code,
-        Err(e) if nagios => mc_aws_common::nagios::Check::unknown(NAGIOS.service, &e).emit(),
+        Err(e) if nagios.is_some() => {
+            mc_aws_common::nagios::Check::unknown(NAGIOS.service, &e).emit()
+        }
         Err(e) => {
             eprintln!("{TOOL}: error: {e}");
             e.exit_code()

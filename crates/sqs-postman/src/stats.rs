@@ -154,6 +154,7 @@ mod tests {
             metric: Metric::Visible,
             warning: Some(1000),
             critical: Some(10000),
+            timeout: 10,
         };
         let c = check(&q, &d, &args);
         assert_eq!(
