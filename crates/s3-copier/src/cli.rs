@@ -122,6 +122,11 @@ pub struct CopyArgs {
     /// (source default SSE-KMS, destination default not, no --sse-kms-key-id).
     #[arg(long, env = "S3_COPIER_SSE_ALLOW_WEAKER", help_heading = "Copy")]
     pub sse_allow_weaker: bool,
+    /// Read every source object's encryption (one HeadObject each), so that objects
+    /// encrypted differently from their bucket's default (SSE-KMS in an SSE-S3
+    /// bucket) keep it. Default: only objects above --multipart-threshold are read.
+    #[arg(long, env = "S3_COPIER_SSE_PER_OBJECT", help_heading = "Copy")]
+    pub sse_per_object: bool,
     /// Objects larger than this are copied in parts (UploadPartCopy); CopyObject's limit is 5 GiB.
     #[arg(long, default_value = "5GiB", value_parser = parse_size, env = "S3_COPIER_MULTIPART_THRESHOLD", help_heading = "Copy")]
     pub multipart_threshold: u64,

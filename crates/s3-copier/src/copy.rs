@@ -210,6 +210,7 @@ impl Copier {
             ),
             temporary: false,
         })?;
+        let listed = listed.filter(|_| !self.opts.sse_per_object);
         let (size, class, head) = match listed {
             Some(e) => (e.size, e.storage_class.as_deref().map(str::to_owned), None),
             None => {

@@ -354,6 +354,8 @@ pub mod runtime {
             sse_kms_key_id: env("S3_COPIER_SSE_KMS_KEY_ID"),
             sse_allow_weaker: env("S3_COPIER_SSE_ALLOW_WEAKER")
                 .is_some_and(|v| v == "true" || v == "1"),
+            // Every record is read with HeadObject anyway.
+            sse_per_object: false,
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
         };

@@ -115,6 +115,8 @@ pub struct CopyOptions {
     pub storage_class: Option<String>,
     pub sse_kms_key_id: Option<String>,
     pub sse_allow_weaker: bool,
+    /// HeadObject before every copy, for its encryption.
+    pub sse_per_object: bool,
     pub multipart_threshold: u64,
     pub part_size: u64,
 }
@@ -138,6 +140,7 @@ impl CopyOptions {
             storage_class: a.storage_class.clone(),
             sse_kms_key_id: a.sse_kms_key_id.clone(),
             sse_allow_weaker: a.sse_allow_weaker,
+            sse_per_object: a.sse_per_object,
             multipart_threshold: a.multipart_threshold,
             part_size: a.part_size,
         })
@@ -205,6 +208,7 @@ mod tests {
             storage_class: None,
             sse_kms_key_id: None,
             sse_allow_weaker: false,
+            sse_per_object: false,
             multipart_threshold: MAX_SINGLE,
             part_size: MIN_PART,
         };

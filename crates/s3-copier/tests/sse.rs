@@ -131,6 +131,37 @@ async fn per_object_kms_is_kept_on_the_multipart_path() {
     assert_eq!(key.as_deref(), Some(LOCAL_KEY));
 }
 
+/// Below the multipart threshold, `--sse-per-object` reads each object and
+/// keeps an encryption that differs from its bucket's default.
+#[tokio::test]
+async fn per_object_kms_is_kept_with_sse_per_object() {
+    let (s3, src, dst) = buckets("ssep").await;
+    s3.put_object()
+        .bucket(&src)
+        .key("kms")
+        .body(ByteStream::from_static(b"k"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(LOCAL_KEY)
+        .send()
+        .await
+        .unwrap();
+    put(&s3, &src, "plain", b"p".to_vec().into()).await;
+    let out = sync_json(
+        &format!("s3://{src}"),
+        &format!("s3://{dst}"),
+        &["--sse-per-object"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(report(&out)["copied"], 2);
+    let (alg, key) = sse_of(&s3, &dst, "kms").await;
+    assert_eq!(alg.as_deref(), Some("aws:kms"));
+    assert_eq!(key.as_deref(), Some(LOCAL_KEY));
+    assert_ne!(
+        sse_of(&s3, &dst, "plain").await.0.as_deref(),
+        Some("aws:kms")
+    );
+}
+
 #[tokio::test]
 async fn sse_c_objects_fail_with_a_clear_reason() {
     let (s3, src, dst) = buckets("ssec").await;
