@@ -60,12 +60,18 @@ pub fn progress_bar(len: Option<u64>, what: &str, visible: bool) -> ProgressBar 
     }
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     let template = if len.is_some() {
-        "{spinner} {msg} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})"
+        "{spinner} {msg} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({rate}, eta {eta})"
     } else {
-        "{spinner} {msg} [{elapsed_precise}] {human_pos} ({per_sec})"
+        "{spinner} {msg} [{elapsed_precise}] {human_pos} ({rate})"
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
+        // indicatif's {per_sec} prints "59.1147/s": whole, grouped numbers instead.
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", human_count(state.per_sec() as u64));
+            },
+        ));
     }
     bar.set_message(what.to_string());
     bar

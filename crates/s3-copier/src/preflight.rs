@@ -108,7 +108,8 @@ pub async fn check(
         );
         let (s, d) = (s?, d?);
         check_acl_settings(dst.bucket(), &d, acl_mode)?;
-        if d.ignores_public_acls() && acl_mode == &AclMode::Copy {
+        // Refused outright (BlockPublicAcls) says more than ignored.
+        if d.ignores_public_acls() && !d.refuses_public_acls() && acl_mode == &AclMode::Copy {
             notes.push(format!(
                 "destination bucket {} ignores public ACLs (IgnorePublicAcls): public grants are copied but have no effect there",
                 dst.bucket()
