@@ -108,11 +108,11 @@ mod tests {
     #[test]
     fn folders_end_with_a_slash() {
         let folder = |s: &str| s.parse::<S3Url>().unwrap().into_folder().prefix;
-        assert_eq!(folder("s3://b"), "");
-        assert_eq!(folder("s3://b/"), "");
-        assert_eq!(folder("s3://b/img"), "img/");
-        assert_eq!(folder("s3://b/img/"), "img/");
-        assert_eq!(folder("s3://b/a b/c"), "a b/c/");
+        assert_eq!(folder("s3://bkt"), "");
+        assert_eq!(folder("s3://bkt/"), "");
+        assert_eq!(folder("s3://bkt/img"), "img/");
+        assert_eq!(folder("s3://bkt/img/"), "img/");
+        assert_eq!(folder("s3://bkt/a b/c"), "a b/c/");
     }
 
     #[test]
