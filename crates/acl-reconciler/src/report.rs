@@ -4,7 +4,7 @@
 use std::io;
 
 use mc_aws_common::nagios::{Check, Perf, Status};
-use mc_aws_common::output::{human_count, Format, Printer};
+use mc_aws_common::output::{human_count, printable, Format, Printer};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
 
@@ -204,14 +204,6 @@ impl Reporter {
 }
 
 /// A key as printed for people: control characters escaped so one key stays one line.
-fn printable(key: &str) -> String {
-    if key.chars().any(char::is_control) {
-        format!("{key:?}")
-    } else {
-        key.to_string()
-    }
-}
-
 fn human_line(r: &Record) -> String {
     let mut line = format!("{:<22} {}", r.action.as_str(), printable(&r.key));
     if let Some(d) = &r.dest_key {

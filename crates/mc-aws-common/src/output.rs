@@ -128,6 +128,20 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.2} {}", UNITS[unit])
 }
 
+/// A key (or any name) for a human line: as it is, unless it has control
+/// characters (a newline would split the line, an escape would reach the
+/// terminal) or white space at either end (invisible): then quoted and
+/// escaped like a Rust string, `"a\nb"`, `"trailing "`. JSON output carries
+/// keys exactly.
+pub fn printable(key: &str) -> std::borrow::Cow<'_, str> {
+    let invisible_ends = key.starts_with(char::is_whitespace) || key.ends_with(char::is_whitespace);
+    if invisible_ends || key.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(format!("{key:?}"))
+    } else {
+        std::borrow::Cow::Borrowed(key)
+    }
+}
+
 /// A count with thousands separators: `25,000,000`.
 pub fn human_count(n: u64) -> String {
     let digits = n.to_string();
@@ -201,6 +215,15 @@ pub fn error_line(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_keys_keep_lines_whole() {
+        assert_eq!(printable("dir/café 😀.png"), "dir/café 😀.png");
+        assert_eq!(printable("a\nb"), "\"a\\nb\"");
+        assert_eq!(printable("\u{1b}[31mred"), "\"\\u{1b}[31mred\"");
+        assert_eq!(printable("trailing space "), "\"trailing space \"");
+        assert_eq!(printable(" lead"), "\" lead\"");
+    }
 
     #[test]
     fn bytes_are_iec_with_two_decimals() {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mc_aws_common::output::{human_bytes, human_count};
+use mc_aws_common::output::{human_bytes, human_count, printable};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
 
@@ -163,7 +163,7 @@ impl SyncReport {
         if !self.failures.is_empty() {
             out.push_str("failures:\n");
             for f in &self.failures {
-                out.push_str(&format!("  {}: {}\n", f.key, f.reason));
+                out.push_str(&format!("  {}: {}\n", printable(&f.key), f.reason));
             }
             if c.failed > self.failures.len() as u64 {
                 out.push_str(&format!(

@@ -18,7 +18,7 @@ use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{self, shard_ranges, splits, Chunk, KeyRange, ListOptions, RangeSet};
-use mc_aws_common::output::{Format, OutputArgs, Printer};
+use mc_aws_common::output::{printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
 
@@ -141,7 +141,7 @@ impl Job {
         let _ = match self.format {
             Format::Json => p.json(&line),
             Format::Human => {
-                let mut s = format!("{}: {}", line.action, line.key);
+                let mut s = format!("{}: {}", line.action, printable(line.key));
                 if let Some(r) = line.reason {
                     s.push_str(&format!(" ({r})"));
                 }

@@ -14,7 +14,7 @@ use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{Chunk, RangeSet};
 use mc_aws_common::nagios::{within, Check, Perf, Status};
-use mc_aws_common::output::{human_count, Format, OutputArgs, Printer};
+use mc_aws_common::output::{human_count, printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
 use serde::Serialize;
@@ -314,7 +314,7 @@ async fn verify(
                             Format::Human => p.line(format!(
                                 "{:<13} {}{}",
                                 f.status,
-                                f.key,
+                                printable(&f.key),
                                 f.detail.as_deref().map(|d| format!("  ({d})")).unwrap_or_default()
                             )),
                         };
