@@ -164,7 +164,18 @@ impl Reporter {
             return Ok(());
         }
         match self.format {
-            Format::Json => self.printer.json(r),
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Line<'a> {
+                    kind: &'static str,
+                    #[serde(flatten)]
+                    record: &'a Record,
+                }
+                self.printer.json(&Line {
+                    kind: "record",
+                    record: r,
+                })
+            }
             Format::Human => self.printer.line(human_line(r)),
         }
     }
@@ -177,10 +188,12 @@ impl Reporter {
             Format::Json => {
                 #[derive(Serialize)]
                 struct Line<'a> {
+                    kind: &'static str,
                     summary: &'a Summary,
                     dry_run: bool,
                 }
                 self.printer.json(&Line {
+                    kind: "summary",
                     summary: s,
                     dry_run,
                 })?;

@@ -58,6 +58,8 @@ impl Counts {
 /// The final report of `sync`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
+    /// `"summary"`: every JSON line of the toolkit says what it is.
+    pub kind: &'static str,
     pub source: String,
     pub dest: String,
     pub dry_run: bool,
@@ -76,6 +78,7 @@ pub struct SyncReport {
 impl SyncReport {
     pub fn new(source: String, dest: String, dry_run: bool) -> Self {
         Self {
+            kind: "summary",
             source,
             dest,
             dry_run,

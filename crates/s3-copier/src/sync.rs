@@ -91,11 +91,16 @@ pub async fn list_dest_span(
     }
 }
 
-/// One line per planned action with --dry-run (and per failure in JSON mode).
+/// One line per planned action with --dry-run (`"kind": "action"`; `key`
+/// is the source key of a copy, the destination key of a delete).
 #[derive(Debug, Serialize)]
 struct ActionLine<'a> {
+    kind: &'static str,
     action: &'a str,
     key: &'a str,
+    /// Where a copy goes, when the folders differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,6 +147,9 @@ impl Job {
             Format::Json => p.json(&line),
             Format::Human => {
                 let mut s = format!("{}: {}", line.action, printable(line.key));
+                if let Some(d) = &line.dest_key {
+                    s.push_str(&format!(" -> {}", printable(d)));
+                }
                 if let Some(r) = line.reason {
                     s.push_str(&format!(" ({r})"));
                 }
@@ -222,9 +230,17 @@ impl Job {
                 } else {
                     counts.deleted += 1;
                 }
+                let dest_key = matches!(a, Action::Copy(_))
+                    .then(|| {
+                        let rel = e.key.strip_prefix(src_prefix.as_str()).unwrap_or(&e.key);
+                        format!("{dst_prefix}{rel}")
+                    })
+                    .filter(|d| *d != e.key);
                 self.print(ActionLine {
+                    kind: "action",
                     action,
                     key: &e.key,
+                    dest_key,
                     reason: Some(reason),
                     size: Some(e.size),
                 });

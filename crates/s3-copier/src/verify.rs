@@ -32,9 +32,10 @@ pub const NAGIOS: NagiosMode = NagiosMode {
     service: "S3COPIER",
 };
 
-/// One finding, or the summary (`status: "summary"`).
+/// One finding (`"kind": "finding"`); the summary line is `"kind": "summary"`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    pub kind: &'static str,
     pub status: &'static str,
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,6 +154,7 @@ impl Ctx {
 
 fn finding(status: &'static str, key: &str, detail: Option<String>) -> Finding {
     Finding {
+        kind: "finding",
         status,
         key: key.to_string(),
         detail,
@@ -186,7 +188,7 @@ pub async fn run(
     let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
     let _ = match out.output {
         Format::Json => {
-            p.json(&serde_json::json!({"status": "summary", "totals": t, "complete": !interrupted}))
+            p.json(&serde_json::json!({"kind": "summary", "status": "summary", "totals": t, "complete": !interrupted}))
         }
         Format::Human => p.line(format!(
             "{}checked {}: {} up to date, {} missing, {} different, {}{} extra{}",

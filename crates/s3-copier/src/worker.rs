@@ -294,7 +294,18 @@ pub async fn run(
     let report = std::mem::take(&mut *ctx.lock_report());
     let mut p = Printer::new();
     let _ = match out.output {
-        Format::Json => p.json(&report),
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Line<'a> {
+                kind: &'static str,
+                #[serde(flatten)]
+                report: &'a WorkerReport,
+            }
+            p.json(&Line {
+                kind: "summary",
+                report: &report,
+            })
+        }
         Format::Human => p.line(format!(
             "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
             report.messages,

@@ -285,11 +285,22 @@ async fn prefixes_are_folders() {
     };
     mc_testkit::put_objects(&s3, &src, objects(&["img/a", "img2/x", "imgx"])).await;
     mc_testkit::put_objects(&s3, &dst, objects(&["copy/old", "copy2/keep", "copyright"])).await;
-    let out = sync_json(
-        &format!("s3://{src}/img"),
-        &format!("s3://{dst}/copy"),
-        &["--acl", "skip", "--delete"],
-    );
+    let (s, d) = (format!("s3://{src}/img"), format!("s3://{dst}/copy"));
+    // The dry run's JSON lines say what each one is, and where a copy goes.
+    let out = sync_json(&s, &d, &["--acl", "skip", "--delete", "--dry-run"]);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let action = |a: &str| lines.iter().find(|l| l["action"] == a).unwrap().clone();
+    assert_eq!(action("copy")["kind"], "action");
+    assert_eq!(action("copy")["key"], "img/a");
+    assert_eq!(action("copy")["dest_key"], "copy/a");
+    assert_eq!(action("delete")["key"], "copy/old");
+    assert_eq!(lines[2]["kind"], "summary");
+
+    let out = sync_json(&s, &d, &["--acl", "skip", "--delete"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         mc_testkit::list_all_keys(&s3, &dst, "").await,
