@@ -51,13 +51,14 @@ bucket policy instead) and exits with 5.
 #[derive(Debug, Parser)]
 #[command(name = "acl-reconciler", version, after_long_help = after_help())]
 pub struct Cli {
-    /// Source: s3://bucket[/prefix] (the ACLs to copy).
-    #[arg(value_name = "SOURCE")]
+    /// Source: s3://bucket[/folder] (the ACLs to copy; a folder as for s3-copier:
+    /// s3://b/img means img/).
+    #[arg(value_name = "SOURCE", value_parser = S3Url::parse_folder)]
     pub source: S3Url,
 
-    /// Destination: s3://bucket[/prefix] (the ACLs to fix). Keys map by their
-    /// path relative to the prefixes.
-    #[arg(value_name = "DESTINATION")]
+    /// Destination: s3://bucket[/folder] (the ACLs to fix). Keys map by their
+    /// path relative to the folders.
+    #[arg(value_name = "DESTINATION", value_parser = S3Url::parse_folder)]
     pub destination: S3Url,
 
     /// Write: set the destination ACLs (default: only print the plan).
@@ -90,11 +91,13 @@ pub struct Cli {
     pub shard: Option<Shard>,
 
     /// Checkpoint file: finished parts are recorded here and skipped when
-    /// the same command runs again (written atomically).
+    /// the same command runs again (written atomically). Not with --nagios: a
+    /// check looks at every key each time.
     #[arg(
         long,
         value_name = "FILE",
         env = "ACL_RECONCILER_STATE",
+        conflicts_with = "nagios",
         help_heading = "Keys"
     )]
     pub state: Option<PathBuf>,
@@ -116,7 +119,7 @@ pub struct Cli {
     pub critical: Option<u64>,
 
     /// Nagios: answer UNKNOWN when the check has not finished after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, env = "ACL_RECONCILER_TIMEOUT", help_heading = "Nagios")]
+    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "ACL_RECONCILER_TIMEOUT", help_heading = "Nagios")]
     pub timeout: u64,
 
     #[command(flatten)]

@@ -41,12 +41,18 @@ pub fn main() -> i32 {
     };
     logging::init(cli.output.verbosity(), None);
     match startup::runtime(NAME, true) {
-        Ok(runtime) if cli.nagios => runtime.block_on(async {
+        Ok(runtime) if cli.nagios => {
             let seconds = cli.timeout;
-            mc_aws_common::nagios::within(seconds, NAGIOS.service, run_cli(cli))
-                .await
-                .unwrap_or_else(|code| code)
-        }),
+            let code = runtime.block_on(async {
+                mc_aws_common::nagios::within(seconds, NAGIOS.service, run_cli(cli))
+                    .await
+                    .unwrap_or_else(|code| code)
+            });
+            // Past the deadline, a DNS lookup or a stdin read may still hold
+            // a blocking thread: do not wait for it.
+            runtime.shutdown_background();
+            code
+        }
         Ok(runtime) => runtime.block_on(run_cli(cli)),
         Err(code) => code,
     }

@@ -94,6 +94,14 @@ impl S3Url {
         self
     }
 
+    /// Parses `s3://bucket[/folder]` as a folder (clap's value parser for the
+    /// two-bucket tools, whose keys map by their path below the folders).
+    pub fn parse_folder(s: &str) -> Result<S3Url, String> {
+        s.parse::<S3Url>()
+            .map(S3Url::into_folder)
+            .map_err(|e| e.to_string())
+    }
+
     /// Maps a key under this URL's prefix to the same relative key under `other`'s prefix.
     pub fn map_key(&self, key: &str, other: &S3Url) -> String {
         let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);

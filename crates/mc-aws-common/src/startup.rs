@@ -46,9 +46,20 @@ pub fn parse_args<C: clap::Parser>(
         return Err(exit::SUCCESS);
     }
     if let Some(mode) = nagios.filter(|m| m.asked(args)) {
+        // clap's first line, and the indented ones after it (which arguments
+        // are missing), on the one status line a plugin has.
         let message = e.to_string();
-        let first = message.lines().next().unwrap_or("invalid command line");
-        return Err(Check::unknown(mode.service, first.trim_start_matches("error: ")).emit());
+        let mut lines = message.lines();
+        let mut text = lines
+            .next()
+            .unwrap_or("invalid command line")
+            .trim_start_matches("error: ")
+            .to_string();
+        for detail in lines.take_while(|l| l.starts_with("  ")) {
+            text.push(' ');
+            text.push_str(detail.trim());
+        }
+        return Err(Check::unknown(mode.service, text).emit());
     }
     let _ = e.print();
     Err(exit::USAGE)
@@ -83,6 +94,30 @@ mod tests {
         warning: Option<u64>,
     }
 
+    #[derive(clap::Parser, Debug)]
+    #[command(name = "t")]
+    struct Needs {
+        #[arg(long)]
+        nagios: bool,
+        #[arg(long)]
+        bucket: String,
+    }
+
+    /// clap names what is missing on the lines after its first.
+    #[test]
+    fn nagios_usage_errors_can_name_what_is_missing() {
+        use clap::Parser;
+        let e = Needs::try_parse_from(args(&["--nagios"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("  ") && l.contains("--bucket")),
+            "{e}"
+        );
+    }
+
     const MODE: NagiosMode = NagiosMode {
         words: &["--nagios"],
         service: "T",
@@ -109,6 +144,10 @@ mod tests {
         assert_eq!(parse_args::<Cli>(&args(&["--bogus"]), None).unwrap_err(), 2);
         // A broken Nagios check is UNKNOWN, not CRITICAL.
         let broken = args(&["--nagios", "--warning", "lots"]);
+        assert_eq!(
+            parse_args::<Needs>(&args(&["--nagios"]), Some(MODE)).unwrap_err(),
+            3
+        );
         assert_eq!(parse_args::<Cli>(&broken, Some(MODE)).unwrap_err(), 3);
         assert_eq!(parse_args::<Cli>(&broken, None).unwrap_err(), 2);
     }

@@ -76,28 +76,24 @@ pub enum Command {
 /// `--storage-class`: one S3 knows (any case), checked before any copy.
 fn storage_class(s: &str) -> Result<String, String> {
     let known = aws_sdk_s3::types::StorageClass::values();
-    known
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(s))
-        .map(|k| k.to_string())
-        .ok_or_else(|| format!("not an S3 storage class; one of {}", known.join(", ")))
-}
-
-/// An `s3://bucket[/folder]` URL; see [`S3Url::into_folder`].
-pub fn folder_url(s: &str) -> Result<S3Url, String> {
-    s.parse::<S3Url>()
-        .map(S3Url::into_folder)
-        .map_err(|e| e.to_string())
+    match known.iter().find(|k| k.eq_ignore_ascii_case(s)) {
+        Some(k) => Ok(k.to_string()),
+        // Another store's own class: checked with the endpoint (CopyOptions).
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            Ok(s.to_string())
+        }
+        None => Err(format!("not a storage class; one of {}", known.join(", "))),
+    }
 }
 
 /// Source and destination, with per-side identities.
 #[derive(Debug, Clone, Args)]
 pub struct Endpoints {
     /// Source: s3://bucket[/folder] (a folder, as for `aws s3 sync`: s3://b/img means img/).
-    #[arg(value_parser = folder_url)]
+    #[arg(value_parser = S3Url::parse_folder)]
     pub source: S3Url,
     /// Destination: s3://bucket[/folder] (keys keep their path relative to the folders).
-    #[arg(value_parser = folder_url)]
+    #[arg(value_parser = S3Url::parse_folder)]
     pub dest: S3Url,
     #[command(flatten)]
     pub sides: TwoSidedArgs,
@@ -159,7 +155,8 @@ pub struct SyncArgs {
     /// Work on slice i of N of the key space (run N machines with 0/N .. N-1/N).
     #[arg(long)]
     pub shard: Option<Shard>,
-    /// N-1 split keys, one per line (e.g. from `s3-key-counter --emit-splits N`), for --shard.
+    /// Split keys for --shard, one per line (from `s3-key-counter --emit-splits N`): at most
+    /// N-1; with fewer, the last slices are empty.
     #[arg(long, requires = "shard")]
     pub splits: Option<PathBuf>,
     /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
@@ -173,11 +170,14 @@ extra key, then a summary line. Exit code 1 when anything is missing or
 different (extra keys alone do not fail the check).
 
 Nagios: --nagios prints one status line with perfdata; the thresholds apply to
-missing + different objects (migration lag). Example command definition:
+missing + different objects (migration lag). verify lists both buckets: give
+big ones a --timeout (and check_nrpe a -t) long enough. Example:
   define command {
     command_name check_s3_migration
-    command_line /usr/local/bin/s3-copier verify --nagios --warning $ARG3$ --critical $ARG4$ s3://$ARG1$ s3://$ARG2$
-  }";
+    command_line /usr/local/bin/s3-copier verify --nagios
+      --timeout 110 --warning $ARG3$ --critical $ARG4$ s3://$ARG1$ s3://$ARG2$
+  }
+(one line in the real file; with check_nrpe -t 120).";
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -205,7 +205,7 @@ pub struct VerifyArgs {
     pub critical: Option<u64>,
     /// With --nagios: answer UNKNOWN when verify has not finished after this many
     /// seconds (raise it, and check_nrpe's -t, for big buckets).
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, env = "S3_COPIER_TIMEOUT")]
+    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "S3_COPIER_TIMEOUT")]
     pub timeout: u64,
 }
 
@@ -226,11 +226,13 @@ fn queue_url(s: &str) -> Result<String, String> {
         return Err(format!("an ARN, not a queue URL: {EXPECTED}"));
     }
     mc_aws_common::cli::endpoint_url(s).map_err(|_| EXPECTED.to_string())?;
+    // host/ACCOUNT/NAME (a custom endpoint may put more in front).
     let path = s.split_once("://").map_or("", |(_, rest)| rest);
-    match path.split_once('/') {
-        Some((_, name)) if !name.trim_end_matches('/').is_empty() => Ok(s.to_string()),
-        _ => Err(format!("no queue in the path: {EXPECTED}")),
+    let segments = path.split('/').skip(1).filter(|p| !p.is_empty()).count();
+    if segments < 2 {
+        return Err(format!("no account and queue name in the path: {EXPECTED}"));
     }
+    Ok(s.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -272,10 +274,10 @@ pub struct IamPolicyArgs {
     #[arg(long, value_enum, default_value_t = PolicyMode::Sync)]
     pub mode: PolicyMode,
     /// Source (default: a SOURCE_BUCKET placeholder).
-    #[arg(value_parser = folder_url)]
+    #[arg(value_parser = S3Url::parse_folder)]
     pub source: Option<S3Url>,
     /// Destination (default: a DEST_BUCKET placeholder).
-    #[arg(value_parser = folder_url)]
+    #[arg(value_parser = S3Url::parse_folder)]
     pub dest: Option<S3Url>,
     /// Leave out the ACL permissions (for --acl skip).
     #[arg(long)]

@@ -35,6 +35,11 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
     let list_cond = |prefix: &str| {
         (!prefix.is_empty()).then(|| json!({"StringLike": {"s3:prefix": [format!("{prefix}*")]}}))
     };
+    // The worker and the Lambda read each source object with HeadObject, and
+    // S3 answers 404 for one deleted since its event only to an identity with
+    // s3:ListBucket on the bucket, without conditions (a HEAD has no prefix);
+    // 403 instead would retry the event until the dead-letter queue.
+    let heads_source = matches!(mode, PolicyMode::Worker | PolicyMode::Lambda);
     for (sid, b, p) in [("ListSource", &sb, &sp), ("ListDestination", &db, &dp)] {
         let mut s = json!({
             "Sid": sid,
@@ -42,7 +47,8 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Action": ["s3:ListBucket"],
             "Resource": bucket_arn(b),
         });
-        if let Some(c) = list_cond(p) {
+        let unconditioned = heads_source && sid == "ListSource";
+        if let Some(c) = list_cond(p).filter(|_| !unconditioned) {
             s["Condition"] = c;
         }
         statements.push(s);

@@ -4,7 +4,7 @@
 //! The logic here has no Lambda runtime dependency, so it is unit-tested on
 //! the documented payloads; the `s3-copier-lambda` binary (cargo feature
 //! `lambda`) wires it to `lambda_runtime`. Configuration comes from the
-//! environment: `S3_COPIER_SOURCE` and `S3_COPIER_DEST` (`s3://bucket[/prefix]`),
+//! environment: `S3_COPIER_SOURCE` and `S3_COPIER_DEST` (`s3://bucket[/folder]`),
 //! and optionally `S3_COPIER_ACL`, `S3_COPIER_STORAGE_CLASS`,
 //! `S3_COPIER_SSE_KMS_KEY_ID`, `S3_COPIER_MULTIPART_THRESHOLD`,
 //! `S3_COPIER_PART_SIZE`, `S3_COPIER_PROPAGATE_DELETES`,
@@ -359,7 +359,7 @@ pub mod runtime {
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
         };
-        let opts = CopyOptions::from_args(&copy)?;
+        let opts = CopyOptions::from_args(&copy, env("AWS_ENDPOINT_URL").is_some())?;
         let aws = AwsArgs {
             endpoint_url: env("AWS_ENDPOINT_URL"),
             ..AwsArgs::default()

@@ -122,7 +122,18 @@ pub struct CopyOptions {
 }
 
 impl CopyOptions {
-    pub fn from_args(a: &CopyArgs) -> Result<Self, String> {
+    /// From the command line; `custom_endpoint`: `--endpoint-url` is set,
+    /// so a storage class S3 does not know may be the store's own.
+    pub fn from_args(a: &CopyArgs, custom_endpoint: bool) -> Result<Self, String> {
+        let known = aws_sdk_s3::types::StorageClass::values();
+        if let Some(c) = a.storage_class.as_deref() {
+            if !custom_endpoint && !known.contains(&c) {
+                return Err(format!(
+                    "--storage-class {c} is not an S3 storage class; one of {}",
+                    known.join(", ")
+                ));
+            }
+        }
         if a.part_size < MIN_PART || a.part_size > MAX_SINGLE {
             return Err(format!(
                 "--part-size {} is outside S3's limits (5 MiB to 5 GiB)",

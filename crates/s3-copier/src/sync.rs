@@ -342,10 +342,12 @@ pub async fn run(
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
     let started = Instant::now();
-    let opts = CopyOptions::from_args(&args.copy).map_err(|m| ToolError::Invalid {
-        what: "sync".into(),
-        message: m,
-    })?;
+    let custom_endpoint = aws.endpoint_url.is_some();
+    let opts =
+        CopyOptions::from_args(&args.copy, custom_endpoint).map_err(|m| ToolError::Invalid {
+            what: "sync".into(),
+            message: m,
+        })?;
     let ends = &args.endpoints;
     let splits = read_splits(&args)?;
     let mut checkpoint = match &args.state {
@@ -359,25 +361,6 @@ pub async fn run(
         ),
         None => None,
     };
-    if let (Some(cp), Some(path)) = (checkpoint.as_mut(), args.state.as_ref()) {
-        let left = ranges_to_list(&ends.source.prefix, args.shard, splits.as_deref(), &cp.done);
-        if left.is_some_and(|l| l.is_empty()) {
-            // A finished checkpoint would make every later run a silent no-op.
-            tracing::warn!(
-                "{}: the last run finished every range; this run compares everything again",
-                path.display()
-            );
-            cp.done = RangeSet::new();
-        }
-        if !args.dry_run {
-            // Written before any copy: a checkpoint that cannot be saved is
-            // found now, not after hours of copying.
-            cp.save(path).map_err(|e| ToolError::Invalid {
-                what: "--state".into(),
-                message: e.to_string(),
-            })?;
-        }
-    }
     let throttle = Throttle::from_args(&args.throttle);
     // Copying ACLs reads one per object: a read in S3's accounting (5,500/s
     // per prefix, apart from the 3,500 writes/s), so the reads get a budget
@@ -393,6 +376,26 @@ pub async fn run(
     let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut pf.notes).await?;
     for n in &pf.notes {
         tracing::warn!("{n}");
+    }
+    if let (Some(cp), Some(path)) = (checkpoint.as_mut(), args.state.as_ref()) {
+        let left = ranges_to_list(&ends.source.prefix, args.shard, splits.as_deref(), &cp.done);
+        if left.is_some_and(|l| l.is_empty()) {
+            // A finished checkpoint would make every later run a silent no-op.
+            tracing::warn!(
+                "{}: the last run finished every range; this run compares everything again",
+                path.display()
+            );
+            cp.done = RangeSet::new();
+        }
+        if !args.dry_run {
+            // Written after the pre-flight (a mistyped bucket leaves no file
+            // naming the wrong pair) and before any copy: a checkpoint that
+            // cannot be saved is found now, not after hours of copying.
+            cp.save(path).map_err(|e| ToolError::Invalid {
+                what: "--state".into(),
+                message: e.to_string(),
+            })?;
+        }
     }
     let done = checkpoint
         .as_ref()

@@ -165,10 +165,12 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let opts = CopyOptions::from_args(&args.copy).map_err(|m| ToolError::Invalid {
-        what: "worker".into(),
-        message: m,
-    })?;
+    let custom_endpoint = aws.endpoint_url.is_some();
+    let opts =
+        CopyOptions::from_args(&args.copy, custom_endpoint).map_err(|m| ToolError::Invalid {
+            what: "worker".into(),
+            message: m,
+        })?;
     let throttle = Throttle::from_args(&args.throttle);
     let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle, &throttle).await?;
     let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;

@@ -160,6 +160,22 @@ fn iam_policy_prints_valid_json() {
         sid("WriteDestinationObjects")["Resource"],
         "arn:aws:s3:::new-bucket/copy/*"
     );
+    // The worker HEADs source objects: a deleted one must answer 404, which
+    // S3 gives only with an unconditioned s3:ListBucket.
+    let text = stdout(&[
+        "iam-policy",
+        "--mode",
+        "worker",
+        "s3://old-bucket/img",
+        "s3://new-bucket/copy",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let statements = v["Statement"].as_array().unwrap();
+    let list_source = statements
+        .iter()
+        .find(|x| x["Sid"] == "ListSource")
+        .unwrap();
+    assert!(list_source.get("Condition").is_none(), "{list_source}");
 }
 
 #[test]
@@ -193,7 +209,11 @@ fn worker_queue_must_be_a_queue_url() {
         ("events", "expected the queue's URL"),
         (
             "https://sqs.eu-west-1.amazonaws.com/",
-            "no queue in the path",
+            "no account and queue name",
+        ),
+        (
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/",
+            "no account and queue name",
         ),
     ] {
         let out = cmd()

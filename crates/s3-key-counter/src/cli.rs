@@ -142,7 +142,7 @@ pub struct Cli {
     pub critical: Option<Threshold>,
     /// With --check: answer UNKNOWN when the count has not finished after this
     /// many seconds (raise it, and check_nrpe's -t, for big buckets).
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, env = "S3KC_TIMEOUT", help_heading = "Nagios")]
+    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "S3KC_TIMEOUT", help_heading = "Nagios")]
     pub timeout: u64,
 
     /// Keys per list request (S3's maximum is 1000; lower only for testing).

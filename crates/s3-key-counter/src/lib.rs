@@ -103,6 +103,11 @@ where
             .await
             .unwrap_or_else(Ok)
     });
+    if cli.check.is_some() {
+        // Past the deadline, a DNS lookup may still hold a blocking thread:
+        // do not wait for it (the caller would read that as CRITICAL).
+        runtime.shutdown_background();
+    }
     match result {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,

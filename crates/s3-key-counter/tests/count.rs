@@ -243,7 +243,7 @@ fn emitted_splits_balance_the_shards() {
             ])
             .output()
             .unwrap();
-        assert!(String::from_utf8_lossy(&out.stderr).contains("slices 3 to 5 have no keys"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("slices 4 to 5 have no keys"));
         let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         total += c["objects"].as_u64().unwrap();
     }

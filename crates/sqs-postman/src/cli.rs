@@ -196,7 +196,7 @@ pub struct StatsArgs {
     #[arg(long, short = 'c', help_heading = "Nagios")]
     pub critical: Option<u64>,
     /// With --nagios: answer UNKNOWN when SQS has not answered after this many seconds.
-    #[arg(long, short = 't', value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, help_heading = "Nagios")]
+    #[arg(long, short = 't', value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Nagios")]
     pub timeout: u64,
 }
 

@@ -83,6 +83,10 @@ pub fn main() -> i32 {
             None => run(cli).await,
         }
     });
+    if nagios.is_some() {
+        // Past the deadline, a DNS lookup may still hold a blocking thread.
+        runtime.shutdown_background();
+    }
     match result {
         Ok(code) => code,
         Err(e) if nagios.is_some() => {

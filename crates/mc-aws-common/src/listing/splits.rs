@@ -93,8 +93,9 @@ pub fn read_points(path: &Path) -> Result<Vec<String>, SplitsError> {
 }
 
 /// Checks `points` (read from `path`) for `--shard` under `prefix`. Fewer
-/// points than N - 1 still cover every key (the last slices get nothing:
-/// the answer is a note saying so); more would leave keys out.
+/// points than N - 1 still cover every key: with k points, slice k gets
+/// everything after the last one and slices k + 1 to N - 1 get nothing (the
+/// answer is a note saying so); more points would leave keys out.
 pub fn check_for_shard(
     points: &[String],
     path: &Path,
@@ -124,7 +125,7 @@ pub fn check_for_shard(
             name(),
             points.len(),
             shard.count,
-            points.len(),
+            points.len() + 1,
             needed
         )
     }))
@@ -171,9 +172,10 @@ mod tests {
         let note = check_for_shard(&pts(&["a/1"]), path, shard("2/4"), "a/")
             .unwrap()
             .unwrap();
+        // Slice 1 holds everything after the one point.
         assert_eq!(
             note,
-            "splits: 1 split points for 4 slices: slices 1 to 3 have no keys"
+            "splits: 1 split points for 4 slices: slices 2 to 3 have no keys"
         );
         assert!(matches!(
             check_for_shard(&pts(&["a", "b", "c"]), path, shard("0/3"), ""),
