@@ -342,6 +342,18 @@ impl Copier {
         Ok(plan)
     }
 
+    /// For a dry run against a destination that refuses public ACLs: why
+    /// copying `src_key` would fail (its ACL is public, or cannot be read).
+    pub async fn refused_as_public(&self, src_key: &str) -> Option<String> {
+        match self.acl_plan(src_key).await {
+            Ok(AclPlan::Grants(a)) if a.is_public() => Some(
+                "its ACL is public and the destination blocks public ACLs (BlockPublicAcls)".into(),
+            ),
+            Ok(_) => None,
+            Err(e) => Some(format!("cannot read its ACL: {e}")),
+        }
+    }
+
     async fn acl_plan(&self, src_key: &str) -> Result<AclPlan, CopyError> {
         match &self.opts.acl {
             AclMode::Skip => Ok(AclPlan::None),

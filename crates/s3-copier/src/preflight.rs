@@ -85,6 +85,9 @@ pub struct Preflight {
     pub dest_owner: Option<String>,
     /// Whether the source bucket has ACLs enabled.
     pub source_acls: bool,
+    /// The destination refuses public ACLs (BlockPublicAcls) and ACLs are
+    /// copied: a public source ACL fails the copy.
+    pub dest_refuses_public: bool,
     pub notes: Vec<String>,
 }
 
@@ -99,6 +102,7 @@ pub async fn check(
     let mut pf = Preflight {
         dest_owner: None,
         source_acls: false,
+        dest_refuses_public: false,
         notes: Vec::new(),
     };
     if acl_mode != &AclMode::Skip {
@@ -116,6 +120,7 @@ pub async fn check(
             ));
         }
         if d.refuses_public_acls() && acl_mode == &AclMode::Copy {
+            pf.dest_refuses_public = true;
             notes.push(format!(
                 "destination bucket {} blocks public ACLs (BlockPublicAcls): objects whose ACL is public at the source will fail to copy (listed in the report)",
                 dst.bucket()

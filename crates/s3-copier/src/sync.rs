@@ -102,7 +102,7 @@ struct ActionLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     dest_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+    reason: Option<std::borrow::Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
 }
@@ -113,6 +113,9 @@ struct Job {
     size_only: bool,
     delete: bool,
     dry_run: bool,
+    /// A dry run reads the source ACLs of the objects to copy, because the
+    /// destination refuses public ones (BlockPublicAcls).
+    dry_run_reads_acls: bool,
     /// Objects in flight at most (per chunk, and over all chunks).
     concurrency: usize,
     /// Objects being copied or deleted at once, over all chunks: each holds
@@ -150,7 +153,7 @@ impl Job {
                 if let Some(d) = &line.dest_key {
                     s.push_str(&format!(" -> {}", printable(d)));
                 }
-                if let Some(r) = line.reason {
+                if let Some(r) = &line.reason {
                     s.push_str(&format!(" ({r})"));
                 }
                 p.line(s)
@@ -219,12 +222,27 @@ impl Job {
             }
         }
         if self.dry_run {
+            let mut failures = Vec::new();
             for (a, reason) in &actions {
                 let (action, e) = match a {
                     Action::Copy(e) => ("copy", e),
                     Action::Delete(e) => ("delete", e),
                 };
-                if matches!(a, Action::Copy(_)) {
+                let mut reason = std::borrow::Cow::Borrowed(*reason);
+                let refused = match a {
+                    Action::Copy(e) if self.dry_run_reads_acls => {
+                        self.copier.refused_as_public(&e.key).await
+                    }
+                    _ => None,
+                };
+                if let Some(why) = refused {
+                    counts.failed += 1;
+                    reason = format!("{reason}; would fail: {why}").into();
+                    failures.push(Failure {
+                        key: e.key.clone(),
+                        reason: why,
+                    });
+                } else if matches!(a, Action::Copy(_)) {
                     counts.copied += 1;
                     counts.copied_bytes += e.size;
                 } else {
@@ -248,7 +266,7 @@ impl Job {
             return ChunkDone {
                 span: chunk.span,
                 counts,
-                failures: Vec::new(),
+                failures,
                 interrupted: false,
             };
         }
@@ -440,6 +458,7 @@ pub async fn run(
         size_only: args.size_only,
         delete: args.delete,
         dry_run: args.dry_run,
+        dry_run_reads_acls: args.dry_run && pf.dest_refuses_public,
         concurrency: objects,
         actions: tokio::sync::Semaphore::new(objects),
         format: out.output,

@@ -273,6 +273,48 @@ async fn shards_copy_every_key_once() {
     assert!(stderr.contains("more than --shard 0/3 can use"), "{stderr}");
 }
 
+/// A destination that blocks public ACLs refuses the copy of a public
+/// object: the dry run says so beforehand, and the run reports it.
+#[tokio::test]
+async fn block_public_acls_is_predicted_by_the_dry_run() {
+    let (s3, src, dst) = buckets("bpa").await;
+    s3.put_object()
+        .bucket(&src)
+        .key("public")
+        .body(ByteStream::from_static(b"p"))
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    put(&s3, &src, "private", ByteStream::from_static(b"q")).await;
+    s3.put_public_access_block()
+        .bucket(&dst)
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let dry = sync_json(&s, &d, &["--dry-run"]);
+    let real = sync_json(&s, &d, &[]);
+    for out in [&dry, &real] {
+        assert_eq!(out.status.code(), Some(1));
+        let r = report(out);
+        assert_eq!(
+            (r["copied"].as_u64(), r["failed"].as_u64()),
+            (Some(1), Some(1)),
+            "{r}"
+        );
+        assert_eq!(r["failures"][0]["key"], "public", "{r}");
+    }
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    assert!(stdout.contains("would fail: its ACL is public"), "{stdout}");
+    assert_eq!(mc_testkit::list_all_keys(&s3, &dst, "").await, ["private"]);
+}
+
 /// `s3://bucket/dir` is a folder, as for `aws s3 sync`: `--delete` under
 /// `copy` must not touch `copy2/`.
 #[tokio::test]
