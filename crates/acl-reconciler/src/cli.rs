@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::nagios::Threshold;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
 
@@ -110,13 +111,26 @@ pub struct Cli {
     #[arg(long, conflicts_with = "apply", help_heading = "Nagios")]
     pub nagios: bool,
 
-    /// Nagios: WARNING when more keys than this have drifted.
-    #[arg(long, value_name = "N", requires = "nagios", help_heading = "Nagios")]
-    pub warning: Option<u64>,
+    /// Nagios: WARNING range for the drifted keys (`10`: more than 10; also `1k`,
+    /// `@5:10`, ... as in the plugin guidelines).
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "nagios",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub warning: Option<Threshold>,
 
-    /// Nagios: CRITICAL when more keys than this have drifted.
-    #[arg(long, value_name = "N", requires = "nagios", help_heading = "Nagios")]
-    pub critical: Option<u64>,
+    /// Nagios: CRITICAL range for the drifted keys.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "nagios",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub critical: Option<Threshold>,
 
     /// Nagios: answer UNKNOWN when the check has not finished after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "ACL_RECONCILER_TIMEOUT", help_heading = "Nagios")]

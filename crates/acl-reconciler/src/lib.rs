@@ -71,7 +71,10 @@ async fn run_cli(cli: Cli) -> i32 {
                 if let Some(msg) = &outcome.unsupported {
                     return Check::unknown(NAGIOS.service, msg).emit();
                 }
-                return outcome.summary.nagios(cli.warning, cli.critical).emit();
+                return outcome
+                    .summary
+                    .nagios(cli.warning.as_ref(), cli.critical.as_ref())
+                    .emit();
             }
             let _ = reporter.summary(&outcome.summary, !cli.apply);
             if let Some(msg) = &outcome.unsupported {

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use mc_aws_common::nagios::{Check, Perf, Status};
+use mc_aws_common::nagios::{Check, Perf, Status, Threshold};
 use mc_aws_common::output::{human_count, printable, Format, Printer};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
@@ -90,12 +90,8 @@ impl Summary {
 
     /// The Nagios result: drift against the thresholds; errors make it UNKNOWN
     /// (the count may be low) unless it is already CRITICAL.
-    pub fn nagios(&self, warning: Option<u64>, critical: Option<u64>) -> Check {
-        let mut status = Status::from_thresholds(
-            self.drift as f64,
-            warning.map(|w| w as f64),
-            critical.map(|c| c as f64),
-        );
+    pub fn nagios(&self, warning: Option<&Threshold>, critical: Option<&Threshold>) -> Check {
+        let mut status = Status::of(self.drift as f64, warning, critical);
         if self.errors > 0 {
             status = status.worst(Status::Unknown);
         }
@@ -114,10 +110,9 @@ impl Summary {
             text.push_str(&format!(", {} errors", human_count(self.errors)));
         }
         let mut check = Check::new("ACL_DRIFT", status, text);
-        let to_f = |v: Option<u64>| v.map(|v| v as f64);
         check.perf = vec![
             Perf::new("drift", self.drift as f64, "")
-                .thresholds(to_f(warning), to_f(critical))
+                .ranges(warning, critical)
                 .min(0.0),
             Perf::new("checked", self.checked as f64, "").min(0.0),
             Perf::new("missing", self.missing_in_destination as f64, "").min(0.0),
@@ -259,14 +254,22 @@ mod tests {
             drift: 12,
             ..Summary::default()
         };
-        let c = s.nagios(Some(10), Some(50));
+        let c = s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()));
         assert_eq!(
             c.to_string(),
             "ACL_DRIFT WARNING - 12 of 100 keys have drifted ACLs | 'drift'=12;10;50;0 'checked'=100;;;0 'missing'=0;;;0 'errors'=0;;;0"
         );
         s.errors = 1;
-        assert_eq!(s.nagios(Some(10), Some(50)).status, Status::Unknown);
+        assert_eq!(
+            s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()))
+                .status,
+            Status::Unknown
+        );
         s.drift = 60;
-        assert_eq!(s.nagios(Some(10), Some(50)).status, Status::Critical);
+        assert_eq!(
+            s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()))
+                .status,
+            Status::Critical
+        );
     }
 }

@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+pub mod threshold;
+pub use threshold::Threshold;
+
 /// Plugin status; the discriminant is the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
@@ -28,6 +31,18 @@ impl Status {
             (Unknown, _) | (_, Unknown) => Unknown,
             (Warning, _) | (_, Warning) => Warning,
             _ => Ok,
+        }
+    }
+
+    /// Compares `value` with optional Nagios ranges (`--warning 10`, `10:`,
+    /// `@10:20`, `1.5TiB`: see [`threshold`]).
+    pub fn of(value: f64, warning: Option<&Threshold>, critical: Option<&Threshold>) -> Status {
+        if critical.is_some_and(|t| t.alerts(value)) {
+            Status::Critical
+        } else if warning.is_some_and(|t| t.alerts(value)) {
+            Status::Warning
+        } else {
+            Status::Ok
         }
     }
 
@@ -84,6 +99,15 @@ impl Perf {
         self.warn = warn;
         self.crit = crit;
         self
+    }
+
+    /// The thresholds of Nagios ranges that are simply "above N" (other
+    /// ranges leave the perfdata field empty).
+    pub fn ranges(self, warn: Option<&Threshold>, crit: Option<&Threshold>) -> Self {
+        self.thresholds(
+            warn.and_then(Threshold::simple_limit),
+            crit.and_then(Threshold::simple_limit),
+        )
     }
 
     pub fn min(mut self, min: f64) -> Self {

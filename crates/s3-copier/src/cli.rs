@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::nagios::Threshold;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
 
@@ -197,12 +198,23 @@ pub struct VerifyArgs {
     /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3.
     #[arg(long)]
     pub nagios: bool,
-    /// Nagios WARNING above this many missing + different objects.
-    #[arg(long, requires = "nagios")]
-    pub warning: Option<u64>,
-    /// Nagios CRITICAL above this many missing + different objects.
-    #[arg(long, requires = "nagios")]
-    pub critical: Option<u64>,
+    /// Nagios WARNING range for missing + different objects (`100`: above 100; also
+    /// `10k`, `@10:20`, ... as in the plugin guidelines).
+    #[arg(
+        long,
+        requires = "nagios",
+        value_name = "RANGE",
+        allow_hyphen_values = true
+    )]
+    pub warning: Option<Threshold>,
+    /// Nagios CRITICAL range for missing + different objects.
+    #[arg(
+        long,
+        requires = "nagios",
+        value_name = "RANGE",
+        allow_hyphen_values = true
+    )]
+    pub critical: Option<Threshold>,
     /// With --nagios: answer UNKNOWN when verify has not finished after this many
     /// seconds (raise it, and check_nrpe's -t, for big buckets).
     #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "S3_COPIER_TIMEOUT")]

@@ -13,7 +13,7 @@ use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{Chunk, RangeSet};
-use mc_aws_common::nagios::{within, Check, Perf, Status};
+use mc_aws_common::nagios::{within, Check, Perf, Status, Threshold};
 use mc_aws_common::output::{human_count, printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
@@ -178,7 +178,9 @@ pub async fn run(
             Ok(Ok((_, true))) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
-            Ok(Ok((t, false))) => nagios_check(&t, args.acl, args.warning, args.critical).emit(),
+            Ok(Ok((t, false))) => {
+                nagios_check(&t, args.acl, args.warning.as_ref(), args.critical.as_ref()).emit()
+            }
             Ok(Err(e)) => Check::unknown(NAGIOS.service, e).emit(),
             Err(code) => code,
         });
@@ -231,10 +233,14 @@ fn acl_part(t: &Totals, acls: bool, sep: &str) -> String {
 
 /// The Nagios result for totals (`acls`: ACLs were compared): thresholds
 /// apply to missing + different.
-pub fn nagios_check(t: &Totals, acls: bool, warning: Option<u64>, critical: Option<u64>) -> Check {
+pub fn nagios_check(
+    t: &Totals,
+    acls: bool,
+    warning: Option<&Threshold>,
+    critical: Option<&Threshold>,
+) -> Check {
     let lag = t.lag();
-    let (w, c) = (warning.map(|v| v as f64), critical.map(|v| v as f64));
-    let status = Status::from_thresholds(lag as f64, w, c);
+    let status = Status::of(lag as f64, warning, critical);
     let mut check = Check::new(
         NAGIOS.service,
         status,
@@ -252,7 +258,9 @@ pub fn nagios_check(t: &Totals, acls: bool, warning: Option<u64>, critical: Opti
         ),
     );
     check.perf = vec![
-        Perf::new("lag", lag as f64, "").thresholds(w, c).min(0.0),
+        Perf::new("lag", lag as f64, "")
+            .ranges(warning, critical)
+            .min(0.0),
         Perf::new("missing", t.missing as f64, "").min(0.0),
         Perf::new("different", t.different as f64, "").min(0.0),
         Perf::new("acl_different", t.acl_different as f64, "").min(0.0),
@@ -342,6 +350,10 @@ async fn verify(
 mod tests {
     use super::*;
 
+    fn th(s: &str) -> Threshold {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn nagios_line_has_lag_and_perfdata() {
         let t = Totals {
@@ -352,15 +364,24 @@ mod tests {
             extra: 3,
             ..Totals::default()
         };
-        let c = nagios_check(&t, true, Some(50), Some(500));
+        let c = nagios_check(&t, true, Some(&th("50")), Some(&th("500")));
         assert_eq!(c.status, Status::Warning);
         assert_eq!(
             c.to_string(),
             "S3COPIER WARNING - 120 of 1,000 objects not yet at the destination (100 missing, 20 different, 0 ACL different) | 'lag'=120;50;500;0 'missing'=100;;;0 'different'=20;;;0 'acl_different'=0;;;0 'extra'=3;;;0 'checked'=1000;;;0"
         );
         assert_eq!(
-            nagios_check(&Totals::default(), false, Some(1), Some(2)).status,
+            nagios_check(&Totals::default(), false, Some(&th("1")), Some(&th("2"))).status,
             Status::Ok
+        );
+        // Nagios ranges and suffixes, as s3-key-counter takes them.
+        assert_eq!(
+            nagios_check(&t, true, Some(&th("1k")), None).status,
+            Status::Ok
+        );
+        assert_eq!(
+            nagios_check(&t, true, None, Some(&th("@100:200"))).status,
+            Status::Critical
         );
     }
 }

@@ -11,16 +11,6 @@ use crate::threshold::Threshold;
 /// The Nagios service name on the status line.
 pub const SERVICE: &str = "S3KEYS";
 
-fn status(value: f64, warning: Option<&Threshold>, critical: Option<&Threshold>) -> Status {
-    if critical.is_some_and(|t| t.alerts(value)) {
-        Status::Critical
-    } else if warning.is_some_and(|t| t.alerts(value)) {
-        Status::Warning
-    } else {
-        Status::Ok
-    }
-}
-
 /// Evaluates `metric` over the counts (and their differences with the first).
 pub fn evaluate(
     metric: CheckMetric,
@@ -75,7 +65,7 @@ pub fn evaluate(
             CheckMetric::Bytes => Some(t.bytes as f64),
             _ => None,
         };
-        let s = value.map_or(Status::Ok, |v| status(v, warning, critical));
+        let s = value.map_or(Status::Ok, |v| Status::of(v, warning, critical));
         worst = worst.worst(s);
         if !metric.is_diff() {
             let text = format!(
@@ -108,7 +98,7 @@ pub fn evaluate(
             _ => None,
         };
         if let Some(v) = value {
-            let s = status(v, warning, critical);
+            let s = Status::of(v, warning, critical);
             worst = worst.worst(s);
             let text = d.sentence();
             parts.push(if s == Status::Ok {

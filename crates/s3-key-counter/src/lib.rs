@@ -16,7 +16,8 @@ pub mod multipart;
 pub mod report;
 pub mod splits;
 pub mod tally;
-pub mod threshold;
+/// Nagios ranges, shared with the other tools' checks.
+pub use mc_aws_common::nagios::threshold;
 pub mod versions;
 
 use std::ffi::OsString;

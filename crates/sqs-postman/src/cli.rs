@@ -189,12 +189,25 @@ pub struct StatsArgs {
     /// Which count the thresholds apply to.
     #[arg(long, value_enum, default_value_t = Metric::Visible, help_heading = "Nagios")]
     pub metric: Metric,
-    /// WARNING when the metric is above this.
-    #[arg(long, short = 'w', help_heading = "Nagios")]
-    pub warning: Option<u64>,
-    /// CRITICAL when the metric is above this.
-    #[arg(long, short = 'c', help_heading = "Nagios")]
-    pub critical: Option<u64>,
+    /// WARNING range for the metric (`1000`: above 1000; also `10k`, `@5:10`, ... as in
+    /// the plugin guidelines).
+    #[arg(
+        long,
+        short = 'w',
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub warning: Option<mc_aws_common::nagios::Threshold>,
+    /// CRITICAL range for the metric.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub critical: Option<mc_aws_common::nagios::Threshold>,
     /// With --nagios: answer UNKNOWN when SQS has not answered after this many seconds.
     #[arg(long, short = 't', value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Nagios")]
     pub timeout: u64,

@@ -93,11 +93,8 @@ pub fn json(queue: &Queue, d: &Depth) -> serde_json::Value {
 /// The Nagios check on `args.metric`.
 pub fn check(queue: &Queue, d: &Depth, args: &StatsArgs) -> Check {
     let value = d.metric(args.metric);
-    let (warn, crit) = (
-        args.warning.map(|v| v as f64),
-        args.critical.map(|v| v as f64),
-    );
-    let status = Status::from_thresholds(value as f64, warn, crit);
+    let (warn, crit) = (args.warning.as_ref(), args.critical.as_ref());
+    let status = Status::of(value as f64, warn, crit);
     let mut c = Check::new(
         "SQS",
         status,
@@ -120,12 +117,12 @@ pub fn check(queue: &Queue, d: &Depth, args: &StatsArgs) -> Check {
     ] {
         let (w, c2) = th(m);
         c.perf
-            .push(Perf::new(label, v as f64, "").thresholds(w, c2).min(0.0));
+            .push(Perf::new(label, v as f64, "").ranges(w, c2).min(0.0));
     }
     if args.metric == Metric::Total {
         c.perf.push(
             Perf::new("total", value as f64, "")
-                .thresholds(warn, crit)
+                .ranges(warn, crit)
                 .min(0.0),
         );
     }
@@ -152,8 +149,8 @@ mod tests {
             queue: "jobs".into(),
             nagios: true,
             metric: Metric::Visible,
-            warning: Some(1000),
-            critical: Some(10000),
+            warning: Some("1000".parse().unwrap()),
+            critical: Some("10000".parse().unwrap()),
             timeout: 10,
         };
         let c = check(&q, &d, &args);
