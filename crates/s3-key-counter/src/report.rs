@@ -21,7 +21,7 @@ pub struct CountLine<'a> {
     pub bytes_human: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub versions: Option<VersionsJson>,
-    pub elapsed_secs: f64,
+    pub elapsed_seconds: f64,
     pub keys_per_sec: f64,
     pub requests: u64,
     pub retries: u64,
@@ -162,7 +162,7 @@ pub fn json_line<'a>(c: &'a Count, versions: bool, shard: Option<String>) -> Cou
             noncurrent_bytes: t.noncurrent_bytes,
             delete_markers: t.delete_markers,
         }),
-        elapsed_secs: (c.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        elapsed_seconds: (c.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         keys_per_sec: c.rate().round(),
         requests: c.requests.requests,
         retries: c.requests.retries,

@@ -87,7 +87,7 @@ pub struct Summary {
     pub request_retries: u64,
     pub throttled: u64,
     pub batches: u64,
-    pub elapsed_s: f64,
+    pub elapsed_seconds: f64,
     pub msgs_per_s: f64,
     pub latency_ms: Latency,
     pub interrupted: bool,
@@ -135,7 +135,7 @@ impl Summary {
             request_retries: info.request_retries,
             throttled: info.throttled,
             batches: Tally::get(&t.batches),
-            elapsed_s: (secs * 1000.0).round() / 1000.0,
+            elapsed_seconds: (secs * 1000.0).round() / 1000.0,
             msgs_per_s: if secs > 0.0 {
                 (sent as f64 / secs * 10.0).round() / 10.0
             } else {
@@ -162,7 +162,7 @@ impl Summary {
             "sent {} messages to {} in {:.2} s ({} msgs/s)",
             human_count(self.sent),
             self.queue,
-            self.elapsed_s,
+            self.elapsed_seconds,
             human_count(self.msgs_per_s.round() as u64)
         );
         if let Some(n) = self.requested {
