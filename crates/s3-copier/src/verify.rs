@@ -40,6 +40,28 @@ pub struct Finding {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The listed object on each side, where there is one (missing,
+    /// different, extra), for scripts that want the numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Listed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest: Option<Listed>,
+}
+
+/// What a listing said about an object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub size: u64,
+    pub etag: String,
+}
+
+impl From<&ObjectEntry> for Listed {
+    fn from(e: &ObjectEntry) -> Self {
+        Self {
+            size: e.size,
+            etag: e.etag.clone(),
+        }
+    }
 }
 
 /// Totals of a verification.
@@ -95,7 +117,10 @@ impl Ctx {
             match p {
                 Pair::Missing(s) => {
                     t.missing += 1;
-                    found.push(finding("missing", &s.key, None));
+                    found.push(Finding {
+                        source: Some(s.into()),
+                        ..finding("missing", &s.key, None)
+                    });
                 }
                 Pair::Different(s, d, why) => {
                     t.different += 1;
@@ -107,7 +132,11 @@ impl Ctx {
                         d.size,
                         d.etag
                     );
-                    found.push(finding("different", &s.key, Some(detail)));
+                    found.push(Finding {
+                        source: Some(s.into()),
+                        dest: Some(d.into()),
+                        ..finding("different", &s.key, Some(detail))
+                    });
                 }
                 Pair::Same(s, d) => {
                     t.same += 1;
@@ -117,7 +146,10 @@ impl Ctx {
                 }
                 Pair::Extra(d) => {
                     t.extra += 1;
-                    found.push(finding("extra", &d.key, None));
+                    found.push(Finding {
+                        dest: Some(d.into()),
+                        ..finding("extra", &d.key, None)
+                    });
                 }
             }
         }
@@ -158,6 +190,8 @@ fn finding(status: &'static str, key: &str, detail: Option<String>) -> Finding {
         status,
         key: key.to_string(),
         detail,
+        source: None,
+        dest: None,
     }
 }
 

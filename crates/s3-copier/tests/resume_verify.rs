@@ -286,7 +286,22 @@ async fn verify_reports_missing_different_extra_and_acls() {
     assert_eq!(find("different"), ["in/c"]);
     assert_eq!(find("extra"), ["out/z"]);
     assert_eq!(find("acl-different"), ["in/p"]);
-    let t = &lines.last().unwrap()["totals"];
+    // Findings give each side's listed size and ETag as fields, too.
+    let different = lines.iter().find(|l| l["status"] == "different").unwrap();
+    assert_eq!(different["kind"], "finding");
+    assert_ne!(
+        different["source"]["size"], different["dest"]["size"],
+        "{different}"
+    );
+    assert!(different["source"]["etag"].is_string(), "{different}");
+    let missing = lines.iter().find(|l| l["status"] == "missing").unwrap();
+    assert!(
+        missing["source"]["size"].is_u64() && missing.get("dest").is_none(),
+        "{missing}"
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    let t = &summary["totals"];
     assert_eq!(
         (t["checked"].as_u64(), t["same"].as_u64()),
         (Some(4), Some(1))
