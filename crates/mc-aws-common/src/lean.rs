@@ -39,14 +39,15 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 /// SDK's identity cache does (a rotated credentials file is picked up).
 const NO_EXPIRY_LIFETIME: Duration = Duration::from_secs(900);
 
-/// An HTTPS connector like the SDK's default one: rustls, the given
-/// timeouts, and `HTTP(S)_PROXY` / `NO_PROXY` from the environment.
-pub fn https_connector(
-    settings: &HttpConnectorSettings,
-    sleep: Option<SharedAsyncSleep>,
-) -> SharedHttpConnector {
+/// An HTTPS connector like the SDK's default one: rustls, 10 s to connect
+/// and 60 s to read, and `HTTP(S)_PROXY` / `NO_PROXY` from the environment.
+pub fn https_connector(sleep: Option<SharedAsyncSleep>) -> SharedHttpConnector {
+    let settings = HttpConnectorSettings::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .build();
     let mut builder = aws_smithy_http_client::Connector::builder()
-        .connector_settings(settings.clone())
+        .connector_settings(settings)
         .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
     if let Some(sleep) = sleep {
         builder = builder.sleep_impl(sleep);
@@ -57,6 +58,21 @@ pub fn https_connector(
         ))
         .build();
     SharedHttpConnector::new(connector)
+}
+
+/// The SDK's clock when its config has one (a test may set it), else the
+/// system's: signatures must carry the time the SDK would use.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Option<aws_smithy_async::time::SharedTimeSource>);
+
+impl Clock {
+    pub fn new(time_source: Option<aws_smithy_async::time::SharedTimeSource>) -> Self {
+        Self(time_source)
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.0.as_ref().map_or_else(SystemTime::now, |t| t.now())
+    }
 }
 
 /// What an SDK request was signed for: the SigV4 credential scope.

@@ -4,18 +4,18 @@
 //! come from the same `SdkConfig` as the other clients; signing, sending and
 //! errors are `mc_aws_common::lean`'s, as for the other lean calls.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_sigv4::http_request::SigningSettings;
 use aws_smithy_query::QueryWriter;
-use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 use bytes::Bytes;
 use mc_aws_common::error::ToolError;
-use mc_aws_common::lean::{exchange, sign_request, CredentialCache, LeanError};
+use mc_aws_common::lean::{exchange, sign_request, Clock, CredentialCache, LeanError};
 use mc_aws_common::retry::Throttle;
 
 const API_VERSION: &str = "2016-11-15";
@@ -41,8 +41,7 @@ pub struct Ec2 {
     region: String,
     connector: SharedHttpConnector,
     credentials: CredentialCache,
-    /// The SDK's clock (a test may set one).
-    now: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    clock: Clock,
 }
 
 impl Ec2 {
@@ -57,19 +56,12 @@ impl Ec2 {
             None if region.starts_with("cn-") => format!("https://ec2.{region}.amazonaws.com.cn/"),
             None => format!("https://ec2.{region}.amazonaws.com/"),
         };
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build();
         Ok(Self {
             url,
             region,
-            connector: mc_aws_common::lean::https_connector(&settings, config.sleep_impl()),
+            connector: mc_aws_common::lean::https_connector(config.sleep_impl()),
             credentials: CredentialCache::new(config.credentials_provider()),
-            now: {
-                let time = config.time_source();
-                Box::new(move || time.as_ref().map_or_else(SystemTime::now, |t| t.now()))
-            },
+            clock: Clock::new(config.time_source()),
         })
     }
 
@@ -152,7 +144,7 @@ impl Ec2 {
             .body(SdkBody::from(body))
             .map_err(|e| LeanError::Local(format!("{}: {e}", self.url)))?;
         let settings = SigningSettings::default();
-        let now = (self.now)();
+        let now = self.clock.now();
         sign_request(
             &mut request,
             credentials,

@@ -26,12 +26,10 @@ pub mod wire;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_config::Region;
-use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpConnectorSettings, SharedHttpConnector,
-};
+use aws_smithy_runtime_api::client::http::{http_client_fn, SharedHttpConnector};
 use mc_aws_common::exit;
 use mc_aws_common::output::{Format, Printer};
 use mc_aws_common::retry::{Backoff, Throttle};
@@ -147,11 +145,7 @@ async fn connect(
         ));
     }
     // One connector (TLS set up once, one pool) for the SDK's calls and ours.
-    let settings = HttpConnectorSettings::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build();
-    let connector = mc_aws_common::lean::https_connector(&settings, sdk.sleep_impl());
+    let connector = mc_aws_common::lean::https_connector(sdk.sleep_impl());
     let shared = connector.clone();
     let sdk = sdk
         .into_builder()

@@ -1,12 +1,10 @@
 //! Signed S3 GETs over a connector of their own.
 
-use std::time::{Duration, SystemTime};
-
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::{
     PayloadChecksumKind, PercentEncodingMode, SigningSettings, UriPathNormalizationMode,
 };
-use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
@@ -21,8 +19,7 @@ pub struct S3Get {
     /// The region the SDK signed with (not always the client's: `aws-global`
     /// signs as `us-east-1`).
     region: String,
-    /// The SDK's clock (a test may set one).
-    now: Box<dyn Fn() -> SystemTime + Send + Sync>,
+    clock: super::Clock,
 }
 
 impl S3Get {
@@ -33,18 +30,11 @@ impl S3Get {
         credentials: Option<SharedCredentialsProvider>,
         region: String,
     ) -> Self {
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build();
         Self {
-            connector: super::https_connector(&settings, config.sleep_impl()),
+            connector: super::https_connector(config.sleep_impl()),
             credentials: CredentialCache::new(credentials),
             region,
-            now: {
-                let time = config.time_source();
-                Box::new(move || time.as_ref().map_or_else(SystemTime::now, |t| t.now()))
-            },
+            clock: super::Clock::new(config.time_source()),
         }
     }
 
@@ -74,7 +64,7 @@ impl S3Get {
             credentials,
             &self.region,
             "s3",
-            (self.now)(),
+            self.clock.now(),
             settings,
         )?;
         let answer = super::exchange(&self.connector, request, url).await?;
