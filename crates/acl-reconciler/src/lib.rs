@@ -20,7 +20,7 @@ pub mod state;
 pub mod work;
 
 use mc_aws_common::logging;
-use mc_aws_common::nagios::Check;
+use mc_aws_common::nagios::{run_check, Check};
 use mc_aws_common::startup::{self, NagiosMode};
 
 use crate::cli::Cli;
@@ -43,15 +43,7 @@ pub fn main() -> i32 {
     match startup::runtime(NAME, true) {
         Ok(runtime) if cli.nagios => {
             let seconds = cli.timeout;
-            let code = runtime.block_on(async {
-                mc_aws_common::nagios::within(seconds, NAGIOS.service, run_cli(cli))
-                    .await
-                    .unwrap_or_else(|code| code)
-            });
-            // Past the deadline, a DNS lookup or a stdin read may still hold
-            // a blocking thread: do not wait for it.
-            runtime.shutdown_background();
-            code
+            run_check(runtime, seconds, NAGIOS.service, run_cli(cli)).unwrap_or_else(|code| code)
         }
         Ok(runtime) => runtime.block_on(run_cli(cli)),
         Err(code) => code,

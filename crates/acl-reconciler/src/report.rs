@@ -4,7 +4,7 @@
 use std::io;
 
 use mc_aws_common::nagios::{Check, Perf, Status, Threshold};
-use mc_aws_common::output::{human_count, printable, Format, Printer};
+use mc_aws_common::output::{human_count, printable, Format, Kinded, Printer};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
 
@@ -159,18 +159,10 @@ impl Reporter {
             return Ok(());
         }
         match self.format {
-            Format::Json => {
-                #[derive(Serialize)]
-                struct Line<'a> {
-                    kind: &'static str,
-                    #[serde(flatten)]
-                    record: &'a Record,
-                }
-                self.printer.json(&Line {
-                    kind: "record",
-                    record: r,
-                })
-            }
+            Format::Json => self.printer.json(&Kinded {
+                kind: "record",
+                value: r,
+            }),
             Format::Human => self.printer.line(human_line(r)),
         }
     }

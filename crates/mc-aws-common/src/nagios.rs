@@ -182,21 +182,24 @@ impl Check {
 /// second under `check_nrpe`'s own 10, so that ours answers first.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 9;
 
-/// Runs `check`; when it has not finished after `seconds`, prints an
-/// UNKNOWN line for `service` instead and gives its exit code. A check that
-/// runs past its caller's own timeout would be killed and read as CRITICAL.
+/// Runs `check` on `runtime`; when it has not finished after `seconds`,
+/// prints an UNKNOWN line for `service` instead and gives its exit code. A
+/// check that runs past its caller's own timeout would be killed and read as
+/// CRITICAL, so the runtime is then shut down without waiting for blocking
+/// threads (a DNS lookup, a stdin read) that may still be busy.
 #[cfg(feature = "aws")]
-pub async fn within<T>(
+pub fn run_check<T>(
+    runtime: tokio::runtime::Runtime,
     seconds: u64,
     service: &str,
     check: impl std::future::Future<Output = T>,
 ) -> Result<T, i32> {
-    match tokio::time::timeout(std::time::Duration::from_secs(seconds), check).await {
-        Ok(done) => Ok(done),
-        Err(_) => {
-            Err(Check::unknown(service, format!("no answer within {seconds} s (--timeout)")).emit())
-        }
-    }
+    let deadline = std::time::Duration::from_secs(seconds);
+    let done = runtime.block_on(async { tokio::time::timeout(deadline, check).await });
+    runtime.shutdown_background();
+    done.map_err(|_| {
+        Check::unknown(service, format!("no answer within {seconds} s (--timeout)")).emit()
+    })
 }
 
 impl fmt::Display for Check {

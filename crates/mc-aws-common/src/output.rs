@@ -128,6 +128,14 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.2} {}", UNITS[unit])
 }
 
+/// A JSON line that says what it is: `{"kind": KIND, ...value's fields}`.
+#[derive(Serialize)]
+pub struct Kinded<'a, T: Serialize> {
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub value: &'a T,
+}
+
 /// A key (or any name) for a human line: as it is, unless it has control
 /// characters (a newline would split the line, an escape would reach the
 /// terminal) or white space at either end (invisible): then quoted and

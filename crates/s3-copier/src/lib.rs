@@ -43,8 +43,11 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let nagios = matches!(&cli.command, Command::Verify(a) if a.nagios);
-    let result = runtime.block_on(async {
+    let nagios = match &cli.command {
+        Command::Verify(a) if a.nagios => Some(a.timeout),
+        _ => None,
+    };
+    let work = async {
         let stop = interrupt::Interrupt::install("s3-copier");
         match cli.command {
             Command::Sync(a) => sync::run(a, &cli.aws, &cli.output, stop).await,
@@ -59,12 +62,14 @@ pub fn main() -> i32 {
                 Ok(exit::SUCCESS)
             }
         }
-    });
-    if nagios {
-        // Past the check's deadline, a DNS lookup may still hold a blocking
-        // thread: do not wait for it (the caller would read that as CRITICAL).
-        runtime.shutdown_background();
-    }
+    };
+    let result = match nagios {
+        Some(seconds) => {
+            mc_aws_common::nagios::run_check(runtime, seconds, verify::NAGIOS.service, work)
+                .unwrap_or_else(Ok)
+        }
+        None => runtime.block_on(work),
+    };
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -248,12 +248,10 @@ impl Job {
                 } else {
                     counts.deleted += 1;
                 }
-                let dest_key = matches!(a, Action::Copy(_))
-                    .then(|| {
-                        let rel = e.key.strip_prefix(src_prefix.as_str()).unwrap_or(&e.key);
-                        format!("{dst_prefix}{rel}")
-                    })
-                    .filter(|d| *d != e.key);
+                let dest_key = match a {
+                    Action::Copy(e) => self.copier.dest_key(&e.key).filter(|d| *d != e.key),
+                    Action::Delete(_) => None,
+                };
                 self.print(ActionLine {
                     kind: "action",
                     action,

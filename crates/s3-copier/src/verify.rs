@@ -13,7 +13,7 @@ use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
 use mc_aws_common::listing::{Chunk, RangeSet};
-use mc_aws_common::nagios::{within, Check, Perf, Status, Threshold};
+use mc_aws_common::nagios::{Check, Perf, Status, Threshold};
 use mc_aws_common::output::{human_count, printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
@@ -203,20 +203,15 @@ pub async fn run(
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
     if args.nagios {
-        let verified = within(
-            args.timeout,
-            NAGIOS.service,
-            verify(&args, aws, None, &stop),
-        );
-        return Ok(match verified.await {
-            Ok(Ok((_, true))) => {
+        // The caller bounds it with --timeout (nagios::run_check).
+        return Ok(match verify(&args, aws, None, &stop).await {
+            Ok((_, true)) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
-            Ok(Ok((t, false))) => {
+            Ok((t, false)) => {
                 nagios_check(&t, args.acl, args.warning.as_ref(), args.critical.as_ref()).emit()
             }
-            Ok(Err(e)) => Check::unknown(NAGIOS.service, e).emit(),
-            Err(code) => code,
+            Err(e) => Check::unknown(NAGIOS.service, e).emit(),
         });
     }
     let printer = Mutex::new(Printer::new());
@@ -237,7 +232,7 @@ pub async fn run(
             human_count(t.same),
             human_count(t.missing),
             human_count(t.different),
-            acl_part(&t, args.acl, ", "),
+            acl_part(&t, args.acl).map(|a| a + ", ").unwrap_or_default(),
             human_count(t.extra),
             if t.errors > 0 {
                 format!(", {} errors", human_count(t.errors))
@@ -256,13 +251,9 @@ pub async fn run(
     })
 }
 
-/// "N ACL different" and `sep` when ACLs were compared (`--acl`), else nothing.
-fn acl_part(t: &Totals, acls: bool, sep: &str) -> String {
-    if acls {
-        format!("{} ACL different{sep}", human_count(t.acl_different))
-    } else {
-        String::new()
-    }
+/// "N ACL different" when ACLs were compared (`--acl`).
+fn acl_part(t: &Totals, acls: bool) -> Option<String> {
+    acls.then(|| format!("{} ACL different", human_count(t.acl_different)))
 }
 
 /// The Nagios result for totals (`acls`: ACLs were compared): thresholds
@@ -284,11 +275,9 @@ pub fn nagios_check(
             human_count(t.checked),
             human_count(t.missing),
             human_count(t.different),
-            if acls {
-                format!(", {}", acl_part(t, true, "").trim_end())
-            } else {
-                String::new()
-            }
+            acl_part(t, acls)
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default()
         ),
     );
     check.perf = vec![

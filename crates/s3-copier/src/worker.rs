@@ -17,7 +17,7 @@ use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::config;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::exit;
-use mc_aws_common::output::{Format, OutputArgs, Printer};
+use mc_aws_common::output::{Format, Kinded, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -296,18 +296,10 @@ pub async fn run(
     let report = std::mem::take(&mut *ctx.lock_report());
     let mut p = Printer::new();
     let _ = match out.output {
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Line<'a> {
-                kind: &'static str,
-                #[serde(flatten)]
-                report: &'a WorkerReport,
-            }
-            p.json(&Line {
-                kind: "summary",
-                report: &report,
-            })
-        }
+        Format::Json => p.json(&Kinded {
+            kind: "summary",
+            value: &report,
+        }),
         Format::Human => p.line(format!(
             "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
             report.messages,

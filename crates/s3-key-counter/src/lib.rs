@@ -28,7 +28,7 @@ use mc_aws_common::config;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::listing::{shard_ranges, KeyRange};
-use mc_aws_common::nagios::Check;
+use mc_aws_common::nagios::{run_check, Check};
 use mc_aws_common::output::Format;
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::{self, NagiosMode};
@@ -96,19 +96,11 @@ where
         Ok(rt) => rt,
         Err(e) => return fail(&cli, &Error::Output(e)),
     };
-    let result = runtime.block_on(async {
-        if cli.check.is_none() {
-            return execute(&cli).await;
-        }
-        mc_aws_common::nagios::within(cli.timeout, check::SERVICE, execute(&cli))
-            .await
-            .unwrap_or_else(Ok)
-    });
-    if cli.check.is_some() {
-        // Past the deadline, a DNS lookup may still hold a blocking thread:
-        // do not wait for it (the caller would read that as CRITICAL).
-        runtime.shutdown_background();
-    }
+    let result = if cli.check.is_some() {
+        run_check(runtime, cli.timeout, check::SERVICE, execute(&cli)).unwrap_or_else(Ok)
+    } else {
+        runtime.block_on(execute(&cli))
+    };
     match result {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,

@@ -73,18 +73,13 @@ pub fn main() -> i32 {
         Command::Stats(s) if s.nagios => Some(s.timeout),
         _ => None,
     };
-    let result = runtime.block_on(async {
-        match nagios {
-            Some(seconds) => mc_aws_common::nagios::within(seconds, NAGIOS.service, run(cli))
-                .await
-                .unwrap_or_else(Ok),
-            None => run(cli).await,
+    let result = match nagios {
+        Some(seconds) => {
+            mc_aws_common::nagios::run_check(runtime, seconds, NAGIOS.service, run(cli))
+                .unwrap_or_else(Ok)
         }
-    });
-    if nagios.is_some() {
-        // Past the deadline, a DNS lookup may still hold a blocking thread.
-        runtime.shutdown_background();
-    }
+        None => runtime.block_on(run(cli)),
+    };
     match result {
         Ok(code) => code,
         Err(e) if nagios.is_some() => {
