@@ -1,6 +1,11 @@
 //! Command-line arguments shared by every AWS tool (clap derive, flattened).
 
+use std::path::PathBuf;
+
 use clap::Args;
+
+use crate::error::ToolError;
+use crate::listing::{shard_ranges, splits, KeyRange};
 
 /// Where and as whom to talk to AWS. Loaded through aws-config, so profiles,
 /// SSO, environment variables, web identity and instance roles work as they
@@ -57,7 +62,9 @@ impl AwsArgs {
 /// How hard to push a service: concurrency, request rate, retries.
 #[derive(Debug, Clone, Args)]
 pub struct ThrottleArgs {
-    /// Maximum requests in flight (adaptive: lowered automatically on throttling).
+    /// Requests in flight at most: listing, copying, writing (adaptive: lowered on
+    /// throttling). Listing cursors are sized from it. Object ACL reads, where a tool
+    /// makes them, have a budget of their own (--acl-reads).
     #[arg(long, short = 'j', default_value_t = 64, env = "MC_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=4096), help_heading = "Throughput")]
     pub concurrency: u32,
     /// Cap on requests per second across the whole run (default: no cap).
@@ -75,6 +82,52 @@ impl Default for ThrottleArgs {
             max_rps: None,
             max_attempts: 10,
         }
+    }
+}
+
+impl ThrottleArgs {
+    /// Listing cursors for a run at `-j`: every request slot when listing is
+    /// all the run does; a quarter of them (4 to 64) when each listed key
+    /// also costs requests (a destination listing, a copy, an ACL read),
+    /// since listing faster than keys are handled only fills memory.
+    pub fn list_cursors(&self, per_key_work: bool) -> usize {
+        let j = self.concurrency as usize;
+        if per_key_work {
+            (j / 4).clamp(4, 64)
+        } else {
+            j
+        }
+    }
+}
+
+/// `--acl-reads`: object ACL reads (GetObjectAcl) in flight at most, a budget
+/// beside `-j`. A read is cheap and counts apart from writes in S3's
+/// per-prefix limits, so reads overlap the copies instead of each copy
+/// waiting for its read in the same slots.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AclReadArgs {
+    /// Object ACL reads in flight at most, beside -j (default: equal to -j). Requests in
+    /// flight at most: -j + --acl-reads. With --max-rps both share one budget of -j.
+    #[arg(long, value_name = "N", env = "MC_ACL_READS", value_parser = clap::value_parser!(u32).range(1..=4096), help_heading = "Throughput")]
+    pub acl_reads: Option<u32>,
+}
+
+impl AclReadArgs {
+    /// The throttle for ACL reads: one of its own of `--acl-reads` (default
+    /// `-j`) slots, or `throttle` itself under `--max-rps` (a rate cap is
+    /// for the whole run).
+    pub fn throttle(
+        &self,
+        args: &ThrottleArgs,
+        throttle: &std::sync::Arc<crate::retry::Throttle>,
+    ) -> std::sync::Arc<crate::retry::Throttle> {
+        if args.max_rps.is_some() {
+            return throttle.clone();
+        }
+        crate::retry::Throttle::from_args(&ThrottleArgs {
+            concurrency: self.acl_reads.unwrap_or(args.concurrency),
+            ..args.clone()
+        })
     }
 }
 
@@ -110,6 +163,76 @@ impl std::str::FromStr for Shard {
 impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// `--shard i/N` and `--splits FILE`: the slice of the key space a run
+/// covers, the same slice for every tool given the same two flags (sync,
+/// verify and acl-reconciler of shard 2/8 work on the same keys).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShardArgs {
+    /// Work on slice i of N (0-based) of the key space; the N slices cover every key
+    /// once (run N machines with 0/N .. N-1/N).
+    #[arg(long, value_name = "i/N", env = "MC_SHARD", help_heading = "Sharding")]
+    pub shard: Option<Shard>,
+    /// Split points for --shard, one per line (from `s3-key-counter --emit-splits N`): at
+    /// most N-1; with fewer, the last slices are empty. Default: an even split of a fixed
+    /// alphabet. Give every tool of a migration the same file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "shard",
+        env = "MC_SPLITS",
+        help_heading = "Sharding"
+    )]
+    pub splits: Option<PathBuf>,
+}
+
+/// A resolved `--shard`/`--splits`: the key range a run covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardPlan {
+    pub shard: Option<Shard>,
+    /// The split points read from `--splits`.
+    pub splits: Option<Vec<String>>,
+    /// The slice (`None`: the whole prefix).
+    pub range: Option<KeyRange>,
+}
+
+impl ShardArgs {
+    /// Reads and checks the splits file against the shard and `prefix` (the
+    /// listed prefix), and gives the slice to cover. A file with fewer
+    /// points than N - 1 is noted (the last slices are empty).
+    pub fn plan(&self, prefix: &str) -> Result<ShardPlan, ToolError> {
+        let Some(shard) = self.shard else {
+            return Ok(ShardPlan::default());
+        };
+        let points = match &self.splits {
+            Some(path) => {
+                let points = splits::read_points(path).map_err(ToolError::from)?;
+                if let Some(note) = splits::check_for_shard(&points, path, shard, prefix)? {
+                    tracing::warn!("{note}");
+                }
+                Some(points)
+            }
+            None => None,
+        };
+        Ok(ShardPlan {
+            shard: Some(shard),
+            range: Some(shard_ranges(prefix, shard, points.as_deref())),
+            splits: points,
+        })
+    }
+}
+
+impl ShardPlan {
+    /// What identifies the slice in a checkpoint: the shard, and the split
+    /// points by a fingerprint (a resumed run must cover the same keys).
+    pub fn id(&self) -> Option<String> {
+        let shard = self.shard?;
+        Some(match &self.splits {
+            None => shard.to_string(),
+            Some(points) => format!("{shard} splits:{}", splits::fingerprint(points)),
+        })
     }
 }
 

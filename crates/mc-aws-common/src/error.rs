@@ -31,6 +31,12 @@ pub enum ToolError {
     AclsDisabled { what: String },
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+    /// A local file (or stdin) that cannot be read or written.
+    #[error("{path}: {}", crate::error::io_message(source))]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{what}: service unavailable after retries: {message}")]
     Service { what: String, message: String },
     #[error("{0}")]
@@ -48,8 +54,36 @@ impl ToolError {
             ToolError::NotFound { .. } => exit::NOT_FOUND,
             ToolError::AclsDisabled { .. } => exit::UNSUPPORTED,
             ToolError::Invalid { .. } => exit::USAGE,
+            ToolError::File { source, .. } => exit::of_local_file(source),
             ToolError::Service { .. } | ToolError::Other(_) => exit::SERVICE,
         }
+    }
+}
+
+impl ToolError {
+    /// A local file that cannot be read or written.
+    pub fn file(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        ToolError::File {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+/// An I/O error as people read it: "no such file or directory", not
+/// "No such file or directory (os error 2)".
+pub fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl crate::startup::Failure for ToolError {
+    fn exit_code(&self) -> i32 {
+        ToolError::exit_code(self)
     }
 }
 

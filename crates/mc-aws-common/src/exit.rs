@@ -21,6 +21,17 @@ pub const SERVICE: i32 = 6;
 /// Interrupted by SIGINT/SIGTERM; state (if any) was saved.
 pub const INTERRUPTED: i32 = 130;
 
+/// The exit code for a local file (or stdin) that cannot be read or
+/// written: not found is [`NOT_FOUND`]; anything else, unreadable or denied
+/// included, is bad input ([`USAGE`]). Only AWS's and PostgreSQL's refusals
+/// are [`AUTH`].
+pub fn of_local_file(e: &std::io::Error) -> i32 {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => NOT_FOUND,
+        _ => USAGE,
+    }
+}
+
 /// The exit-code table for `--help` texts (`after_long_help`).
 pub const HELP_TABLE: &str = "\
 Exit codes:

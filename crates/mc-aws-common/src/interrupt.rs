@@ -1,7 +1,8 @@
 //! SIGINT / SIGTERM: the first signal asks the run to stop cleanly (no new
 //! requests, the ones in flight finish within a grace period, the state is
 //! saved, the summary so far is printed, exit 130); a second one exits at
-//! once with the same code.
+//! once with the same code. A closed stdout (`tool | head -1`) asks for the
+//! same clean stop, once (see [`crate::startup`] for the exit code).
 
 use std::time::Duration;
 
@@ -27,6 +28,11 @@ impl Interrupt {
         let Some(mut signals) = Signals::new() else {
             return Self::never();
         };
+        let on_close = tx.clone();
+        crate::output::on_stdout_closed(move || {
+            tracing::info!("stdout is closed: stopping as on an interrupt");
+            let _ = on_close.send(true);
+        });
         tokio::spawn(async move {
             signals.next().await;
             tracing::warn!("interrupted: stopping cleanly (interrupt again to exit at once)");

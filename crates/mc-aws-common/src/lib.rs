@@ -19,6 +19,8 @@ pub mod startup;
 #[cfg(feature = "aws")]
 pub mod acl;
 #[cfg(feature = "aws")]
+pub mod checkpoint;
+#[cfg(feature = "aws")]
 pub mod cli;
 #[cfg(feature = "aws")]
 pub mod config;
@@ -38,3 +40,5 @@ pub mod profiles;
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
+#[cfg(feature = "aws")]
+pub mod twosided;

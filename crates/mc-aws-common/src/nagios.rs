@@ -182,6 +182,54 @@ impl Check {
 /// second under `check_nrpe`'s own 10, so that ours answers first.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 9;
 
+/// `--warning`, `--critical`, `--timeout`: flattened into every check. What
+/// the ranges apply to is the check's own (its `--help` says); a tool ties
+/// the thresholds to its check switch with
+/// `#[command(mut_arg("warning", |a| a.requires("nagios")))]` (and likewise
+/// for `critical`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NagiosArgs {
+    /// WARNING range of the check's value, as in the plugin guidelines: `10` alerts
+    /// above 10, `10:` below 10, `~:10` above 10, `@10:20` inside; numbers take
+    /// k M G T (x1000) or Ki Mi Gi Ti (x1024) suffixes.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub warning: Option<Threshold>,
+    /// CRITICAL range of the check's value (same syntax as --warning).
+    #[arg(
+        long,
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Nagios"
+    )]
+    pub critical: Option<Threshold>,
+    /// Answer UNKNOWN when the check has not finished after this many seconds (the
+    /// default answers before check_nrpe's own 10; raise both for big checks).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "MC_NAGIOS_TIMEOUT", help_heading = "Nagios")]
+    pub timeout: u64,
+}
+
+impl Default for NagiosArgs {
+    fn default() -> Self {
+        Self {
+            warning: None,
+            critical: None,
+            timeout: DEFAULT_TIMEOUT_SECS,
+        }
+    }
+}
+
+impl NagiosArgs {
+    /// The status of `value` against the thresholds.
+    pub fn status(&self, value: f64) -> Status {
+        Status::of(value, self.warning.as_ref(), self.critical.as_ref())
+    }
+}
+
 /// Runs `check` on `runtime`; when it has not finished after `seconds`,
 /// prints an UNKNOWN line for `service` instead and gives its exit code. A
 /// check that runs past its caller's own timeout would be killed and read as
@@ -252,6 +300,31 @@ mod tests {
         assert_eq!(Status::Ok.worst(Status::Unknown), Status::Unknown);
         assert_eq!(Status::Unknown.worst(Status::Critical), Status::Critical);
         assert_eq!(Status::Critical.code(), 2);
+    }
+
+    #[derive(clap::Parser, Debug)]
+    #[command(
+        name = "t",
+        mut_arg("warning", |a| a.requires("nagios")),
+        mut_arg("critical", |a| a.requires("nagios"))
+    )]
+    struct Cli {
+        #[arg(long)]
+        nagios: bool,
+        #[command(flatten)]
+        check: NagiosArgs,
+    }
+
+    /// A tool ties the shared thresholds to its own check switch.
+    #[test]
+    fn thresholds_need_the_tools_check_switch() {
+        use clap::Parser;
+        assert!(Cli::try_parse_from(["t", "--warning", "5"]).is_err());
+        let cli =
+            Cli::try_parse_from(["t", "--nagios", "--warning", "5", "--critical", "@1:2"]).unwrap();
+        assert_eq!(cli.check.status(6.0), Status::Warning);
+        assert_eq!(cli.check.status(1.5), Status::Critical);
+        assert_eq!(cli.check.timeout, DEFAULT_TIMEOUT_SECS);
     }
 
     #[test]

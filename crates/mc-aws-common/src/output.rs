@@ -2,6 +2,8 @@
 //! on stderr, and small formatting helpers shared by every tool.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -77,9 +79,53 @@ pub fn progress_bar(len: Option<u64>, what: &str, visible: bool) -> ProgressBar 
     bar
 }
 
-/// Writes lines to stdout; a closed pipe (`tool | head`) is reported as
-/// [`io::ErrorKind::BrokenPipe`] so the caller can stop quietly instead of panicking
-/// like `println!` would.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+type Hook = Box<dyn Fn() + Send>;
+static ON_STDOUT_CLOSED: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+
+/// Whether a write to stdout found the pipe closed (`tool | head -1`).
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
+/// Calls `hook` once stdout is found closed (at once if it already was):
+/// [`crate::interrupt::Interrupt`] uses it to stop a run as a signal would.
+pub fn on_stdout_closed(hook: impl Fn() + Send + 'static) {
+    let mut hooks = ON_STDOUT_CLOSED.lock().unwrap_or_else(|e| e.into_inner());
+    if stdout_closed() {
+        hook();
+    } else {
+        hooks.push(Box::new(hook));
+    }
+}
+
+/// Records a write error of stdout: a closed pipe is remembered (and the
+/// hooks told) so that `main` can end the tool as its mode requires.
+pub fn note_stdout_error(e: &io::Error) {
+    if e.kind() != io::ErrorKind::BrokenPipe {
+        return;
+    }
+    let hooks = ON_STDOUT_CLOSED.lock().unwrap_or_else(|e| e.into_inner());
+    if !STDOUT_CLOSED.swap(true, Ordering::SeqCst) {
+        for hook in hooks.iter() {
+            hook();
+        }
+    }
+}
+
+/// Writes all of `bytes` to stdout (for output that is not made of lines,
+/// such as a template), noting a closed pipe like [`Printer`].
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .inspect_err(note_stdout_error)
+}
+
+/// Writes lines to stdout. A closed pipe (`tool | head`) is reported as
+/// [`io::ErrorKind::BrokenPipe`] instead of a panic like `println!`'s, and
+/// noted ([`stdout_closed`]): a read-only tool then ends quietly with 0, a
+/// tool that writes stops as on SIGINT (see [`crate::startup`]).
 pub struct Printer {
     out: io::BufWriter<io::Stdout>,
 }
@@ -99,17 +145,22 @@ impl Printer {
 
     /// One line of text.
     pub fn line(&mut self, text: impl std::fmt::Display) -> io::Result<()> {
-        writeln!(self.out, "{text}")
+        writeln!(self.out, "{text}").inspect_err(note_stdout_error)
     }
 
     /// One JSON object on its own line.
     pub fn json(&mut self, value: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)?;
-        self.out.write_all(b"\n")
+        serde_json::to_writer(&mut self.out, value)
+            .map_err(|e| match e.io_error_kind() {
+                Some(kind) => io::Error::from(kind),
+                None => io::Error::other(e),
+            })
+            .and_then(|()| self.out.write_all(b"\n"))
+            .inspect_err(note_stdout_error)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.out.flush().inspect_err(note_stdout_error)
     }
 }
 

@@ -1,10 +1,140 @@
-//! What every tool's `main` does before its work: read the command line
-//! with the toolkit's exit codes, and start the async runtime.
+//! The one `main` of every tool (as uutils' uucore has it): read the
+//! command line with the toolkit's exit codes, set up logging and the async
+//! runtime, run the tool, and end it: one error line and its exit code, an
+//! UNKNOWN status line for a Nagios check, and for a closed stdout
+//! (`tool | head -1`) a quiet 0 when the command only reads, or the
+//! interrupted code (130) when it writes, since its work stopped as on
+//! SIGINT: never a claim of success.
 
 use std::ffi::OsString;
+use std::fmt;
 
 use crate::exit;
 use crate::nagios::Check;
+use crate::output::{self, OutputArgs};
+
+/// An error a tool can end with: one line for people, a documented exit code.
+pub trait Failure: fmt::Display {
+    /// The exit code (see [`crate::exit`]).
+    fn exit_code(&self) -> i32;
+}
+
+/// What the one `main` needs to know of a tool's command line.
+pub trait ToolCli: clap::Parser {
+    /// `-o`, `-q`, `-v`.
+    fn output(&self) -> &OutputArgs;
+    /// `--timeout` when the command line asks for a Nagios check: the check
+    /// answers UNKNOWN when it has not finished by then.
+    fn nagios_timeout(&self) -> Option<u64> {
+        None
+    }
+    /// Whether the command changes anything (copies, fixes, sends,
+    /// deploys): a closed stdout then ends it with the interrupted exit code.
+    fn writes(&self) -> bool {
+        false
+    }
+    /// An extra `tracing` directive (e.g. from the original tool's `DEBUG`).
+    fn log_directive(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A tool, as its `main` starts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    pub name: &'static str,
+    /// How its command line asks for a Nagios check, if it has one.
+    pub nagios: Option<NagiosMode>,
+}
+
+impl Tool {
+    /// Parses the process arguments and sets up logging; or the exit code.
+    fn start<C: ToolCli>(&self) -> Result<C, i32> {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let cli = parse_args::<C>(&args, self.nagios)?;
+        crate::logging::init(cli.output().verbosity(), cli.log_directive().as_deref());
+        Ok(cli)
+    }
+
+    /// The exit code for how a run ended.
+    fn finish<E: Failure>(&self, cli: &impl ToolCli, result: Result<i32, E>) -> i32 {
+        let code = match result {
+            Ok(code) => code,
+            Err(e) => match self.nagios.filter(|_| cli.nagios_timeout().is_some()) {
+                Some(mode) => Check::unknown(mode.service, &e).emit(),
+                None if output::stdout_closed() => exit::SUCCESS,
+                None => {
+                    eprintln!("{}: error: {e}", self.name);
+                    e.exit_code()
+                }
+            },
+        };
+        // A Nagios check's code is its answer, whatever became of stdout.
+        if !output::stdout_closed() || cli.nagios_timeout().is_some() {
+            return code;
+        }
+        if cli.writes() {
+            eprintln!(
+                "{}: stdout was closed: stopped as on an interrupt",
+                self.name
+            );
+            exit::INTERRUPTED
+        } else {
+            exit::SUCCESS
+        }
+    }
+
+    /// Runs a tool whose work needs no async runtime.
+    pub fn main_sync<C: ToolCli, E: Failure>(&self, run: impl FnOnce(&C) -> Result<i32, E>) -> i32 {
+        match self.start::<C>() {
+            Ok(cli) => {
+                let result = run(&cli);
+                self.finish(&cli, result)
+            }
+            Err(code) => code,
+        }
+    }
+
+    /// Runs a tool on a tokio runtime (`threads`), bounding a Nagios check
+    /// by its `--timeout`.
+    #[cfg(feature = "aws")]
+    pub fn main<C, E, F>(&self, threads: Threads, run: impl FnOnce(&C) -> F) -> i32
+    where
+        C: ToolCli,
+        E: Failure,
+        F: std::future::Future<Output = Result<i32, E>>,
+    {
+        let cli = match self.start::<C>() {
+            Ok(cli) => cli,
+            Err(code) => return code,
+        };
+        let runtime = match runtime(self.name, threads == Threads::Many) {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        let result = match (cli.nagios_timeout(), self.nagios) {
+            (Some(seconds), Some(mode)) => {
+                match crate::nagios::run_check(runtime, seconds, mode.service, run(&cli)) {
+                    Ok(result) => result,
+                    Err(code) => return code,
+                }
+            }
+            _ => runtime.block_on(run(&cli)),
+        };
+        self.finish(&cli, result)
+    }
+}
+
+/// The runtime's worker threads.
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// One per core.
+    Many,
+    /// One: for tools whose requests cost microseconds each, where
+    /// cross-thread wake-ups would cost more than they parallelise.
+    One,
+}
 
 /// How a tool's command line asks for a Nagios check: any of `words` (a
 /// flag such as `--nagios`, also as `--nagios=...`, or a subcommand), and

@@ -52,6 +52,31 @@ pub enum SplitsError {
     },
 }
 
+/// A short, stable fingerprint of split points (FNV-1a, 64 bits, in hex),
+/// so that a checkpoint can tell whether it was made with the same file.
+pub fn fingerprint(points: &[String]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in points {
+        for b in p.bytes().chain(std::iter::once(b'\n')) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+impl From<SplitsError> for crate::error::ToolError {
+    fn from(e: SplitsError) -> Self {
+        match e {
+            SplitsError::Io { path, source } => crate::error::ToolError::File { path, source },
+            other => crate::error::ToolError::Invalid {
+                what: "--splits".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 /// Reads split points written by [`write_points`] (or plain lines). Blank lines are skipped.
 pub fn read_points(path: &Path) -> Result<Vec<String>, SplitsError> {
     let name = path.display().to_string();
