@@ -13,6 +13,7 @@
 //! ```
 
 pub mod badinput;
+pub mod cli;
 pub mod emulator;
 pub mod fuzz;
 pub mod postgres;
