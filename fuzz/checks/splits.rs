@@ -1,8 +1,8 @@
-//! s3-key-counter's `--splits` file: reading never panics, points are
+//! The `--splits` file (mc_aws_common::listing::splits): reading never panics, points are
 //! strictly increasing, and writing them back reads back the same points.
 
 pub fn check(data: &[u8]) {
-    use s3_key_counter::splits::{read_points, write_points};
+    use mc_aws_common::listing::splits::{read_points, write_points};
     let path = std::env::temp_dir().join(format!("mc-fuzz-{}-splits.txt", std::process::id()));
     if std::fs::write(&path, data).is_err() {
         return;

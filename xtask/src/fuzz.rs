@@ -14,7 +14,7 @@
 //! committed seeds; `--merge` first minimises it to the inputs that cover
 //! everything). Crashes are written to `fuzz/artifacts/<target>/`; copy one
 //! into the corpus once fixed so `cargo test` replays it (each tool crate's
-//! `tests/fuzz_regressions.rs` runs the same `fuzz/checks/<target>.rs`).
+//! `tests/it/fuzz_regressions.rs` runs the same `fuzz/checks/<target>.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};

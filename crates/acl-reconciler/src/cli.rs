@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
-use mc_aws_common::nagios::Threshold;
+use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
 
@@ -50,7 +50,14 @@ bucket policy instead) and exits with 5.
 /// For every key present in both buckets, reads both ACLs, compares them and,
 /// with --apply, sets the destination's ACL to match the source.
 #[derive(Debug, Parser)]
-#[command(name = "acl-reconciler", version, after_long_help = after_help())]
+#[command(
+    name = "acl-reconciler",
+    version,
+    after_long_help = after_help(),
+    mut_arg("warning", |a| a.requires("nagios")),
+    mut_arg("critical", |a| a.requires("nagios")),
+    mut_arg("shard", |a| a.conflicts_with("keys_from"))
+)]
 pub struct Cli {
     /// Source: s3://bucket[/folder] (the ACLs to copy; a folder as for s3-copier:
     /// s3://b/img means img/).
@@ -73,23 +80,11 @@ pub struct Cli {
 
     /// Check only these source keys, one per line ('-' for stdin), instead of
     /// listing the source. Keys are full keys in the source bucket.
-    #[arg(
-        long,
-        value_name = "FILE|-",
-        conflicts_with = "shard",
-        help_heading = "Keys"
-    )]
+    #[arg(long, value_name = "FILE|-", help_heading = "Keys")]
     pub keys_from: Option<PathBuf>,
 
-    /// Check only slice i of N of the key space (0-based), e.g. to spread a
-    /// huge bucket over machines.
-    #[arg(
-        long,
-        value_name = "i/N",
-        env = "ACL_RECONCILER_SHARD",
-        help_heading = "Keys"
-    )]
-    pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 
     /// Checkpoint file: finished parts are recorded here and skipped when
     /// the same command runs again (written atomically). Not with --nagios: a
@@ -107,40 +102,22 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub show_equal: bool,
 
-    /// Nagios plugin mode: read-only, one status line with perfdata; exit 0/1/2/3.
+    /// Nagios plugin mode: read-only, one status line with perfdata; exit 0/1/2/3. The
+    /// thresholds apply to the keys whose ACLs have drifted.
     #[arg(long, conflicts_with = "apply", help_heading = "Nagios")]
     pub nagios: bool,
 
-    /// Nagios: WARNING range for the drifted keys (`10`: more than 10; also `1k`,
-    /// `@5:10`, ... as in the plugin guidelines).
-    #[arg(
-        long,
-        value_name = "RANGE",
-        requires = "nagios",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub warning: Option<Threshold>,
-
-    /// Nagios: CRITICAL range for the drifted keys.
-    #[arg(
-        long,
-        value_name = "RANGE",
-        requires = "nagios",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub critical: Option<Threshold>,
-
-    /// Nagios: answer UNKNOWN when the check has not finished after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "ACL_RECONCILER_TIMEOUT", help_heading = "Nagios")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub check: NagiosArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
 
     #[command(flatten)]
     pub throttle: ThrottleArgs,
+
+    #[command(flatten)]
+    pub acl_reads: AclReadArgs,
 
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -16,79 +16,80 @@ pub mod error;
 pub mod reconcile;
 pub mod report;
 pub mod run;
-pub mod state;
 pub mod work;
 
-use mc_aws_common::logging;
-use mc_aws_common::nagios::{run_check, Check};
-use mc_aws_common::startup::{self, NagiosMode};
+use mc_aws_common::nagios::Check;
+use mc_aws_common::output::{self, OutputArgs};
+use mc_aws_common::startup::{NagiosMode, Threads, Tool, ToolCli};
 
 use crate::cli::Cli;
+use crate::error::Error;
 use crate::report::Reporter;
 
-const NAME: &str = "acl-reconciler";
 const NAGIOS: NagiosMode = NagiosMode {
     words: &["--nagios"],
     service: "ACL_DRIFT",
 };
 
-/// Runs the tool; returns the process exit code.
-pub fn main() -> i32 {
-    let args: Vec<_> = std::env::args_os().collect();
-    let cli = match startup::parse_args::<Cli>(&args, Some(NAGIOS)) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    logging::init(cli.output.verbosity(), None);
-    match startup::runtime(NAME, true) {
-        Ok(runtime) if cli.nagios => {
-            let seconds = cli.timeout;
-            run_check(runtime, seconds, NAGIOS.service, run_cli(cli)).unwrap_or_else(|code| code)
-        }
-        Ok(runtime) => runtime.block_on(run_cli(cli)),
-        Err(code) => code,
+const TOOL: Tool = Tool {
+    name: "acl-reconciler",
+    nagios: Some(NAGIOS),
+};
+
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    fn nagios_timeout(&self) -> Option<u64> {
+        self.nagios.then_some(self.check.timeout)
+    }
+
+    fn writes(&self) -> bool {
+        self.apply
     }
 }
 
-async fn run_cli(cli: Cli) -> i32 {
+/// Runs the tool; returns the process exit code.
+pub fn main() -> i32 {
+    TOOL.main::<Cli, Error>(Threads::Many, run_cli)
+}
+
+async fn run_cli(cli: &Cli) -> Result<i32, Error> {
     let mut reporter = Reporter::new(
         cli.output.output,
         cli.output.quiet,
         cli.show_equal,
         cli.nagios,
     );
-    match run::run(&cli, &mut reporter).await {
-        Ok(outcome) => {
-            if cli.nagios {
-                if let Some(msg) = &outcome.unsupported {
-                    return Check::unknown(NAGIOS.service, msg).emit();
-                }
-                return outcome
-                    .summary
-                    .nagios(cli.warning.as_ref(), cli.critical.as_ref())
-                    .emit();
-            }
-            let _ = reporter.summary(&outcome.summary, !cli.apply);
-            if let Some(msg) = &outcome.unsupported {
-                eprintln!("{NAME}: error: {msg}");
-            } else if outcome.summary.skipped_public > 0 {
-                eprintln!(
-                    "{NAME}: warning: {} keys need a public grant; re-run with --allow-public to apply it",
-                    outcome.summary.skipped_public
-                );
-            }
-            if outcome.interrupted {
-                eprintln!("{NAME}: interrupted");
-            }
-            run::exit_code(&outcome)
-        }
+    let outcome = match run::run(cli, &mut reporter).await {
+        Ok(outcome) => outcome,
         Err(e) => {
             let _ = reporter.flush();
-            if cli.nagios {
-                return Check::unknown(NAGIOS.service, &e).emit();
-            }
-            eprintln!("{NAME}: error: {e}");
-            e.exit_code()
+            return Err(e);
         }
+    };
+    if cli.nagios {
+        return Ok(match &outcome.unsupported {
+            Some(msg) => Check::unknown(NAGIOS.service, msg).emit(),
+            None => outcome.summary.nagios(&cli.check).emit(),
+        });
     }
+    let _ = reporter.summary(&outcome.summary, !cli.apply);
+    if output::stdout_closed() {
+        // Stopped early by a closed pipe: main says what that means.
+        return Ok(run::exit_code(&outcome));
+    }
+    if let Some(msg) = &outcome.unsupported {
+        eprintln!("{}: error: {msg}", TOOL.name);
+    } else if outcome.summary.skipped_public > 0 {
+        eprintln!(
+            "{}: warning: {} keys need a public grant; re-run with --allow-public to apply it",
+            TOOL.name, outcome.summary.skipped_public
+        );
+    }
+    if outcome.interrupted {
+        eprintln!("{}: interrupted", TOOL.name);
+    }
+    Ok(run::exit_code(&outcome))
 }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use aws_sdk_s3::Client;
-use mc_aws_common::acl::{self, Acl, AclReader, BucketAclSettings, Grant};
+use mc_aws_common::acl::{self, Acl, BucketAclSettings, Grant};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::twosided::Side;
 use serde::Serialize;
 
 /// What happened to one key.
@@ -105,13 +105,11 @@ impl Record {
 
 /// Everything a key needs, shared by all keys of a run.
 pub struct Reconciler {
-    pub source: Client,
-    pub dest: Client,
-    pub source_bucket: String,
-    pub dest_bucket: String,
+    pub source: Side,
+    pub dest: Side,
+    /// Writes (PutObjectAcl) go through the run's throttle; ACL reads
+    /// through each side's reader.
     pub throttle: Arc<Throttle>,
-    pub source_acls: AclReader,
-    pub dest_acls: AclReader,
     pub dest_settings: BucketAclSettings,
     pub apply: bool,
     pub allow_public: bool,
@@ -148,7 +146,7 @@ impl Reconciler {
     /// Reconciles source `key` with destination `dest_key`; a missing side is
     /// found out from GetObjectAcl's answer.
     pub async fn key(&self, key: String, dest_key: String) -> Record {
-        let (src, dst) = futures::join!(self.source_acls.get(&key), self.dest_acls.get(&dest_key),);
+        let (src, dst) = futures::join!(self.source.acls.get(&key), self.dest.acls.get(&dest_key));
         let src = match src {
             Ok(a) => a,
             Err(ToolError::NotFound { .. }) => {
@@ -178,9 +176,9 @@ impl Reconciler {
         }
         if action == Action::Fixed {
             if let Err(e) = acl::put_acl(
-                &self.dest,
+                &self.dest.client,
                 &self.throttle,
-                &self.dest_bucket,
+                self.dest.bucket(),
                 &dest_key,
                 &after,
             )
@@ -197,7 +195,7 @@ impl Reconciler {
 
     /// For a destination with ACLs disabled: is the source key public?
     pub async fn source_public(&self, key: String, dest_key: String) -> Record {
-        match self.source_acls.get(&key).await {
+        match self.source.acls.get(&key).await {
             Ok(a) if a.is_public() => {
                 let mut r = Record::new(key, &dest_key, Action::PublicOnSource);
                 r.added = a.public_grants().cloned().collect();

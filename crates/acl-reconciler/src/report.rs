@@ -3,7 +3,7 @@
 
 use std::io;
 
-use mc_aws_common::nagios::{Check, Perf, Status, Threshold};
+use mc_aws_common::nagios::{Check, NagiosArgs, Perf, Status};
 use mc_aws_common::output::{human_count, printable, Format, Kinded, Printer};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
@@ -56,6 +56,13 @@ impl Summary {
         self.throttled = s.throttled;
     }
 
+    /// Adds the requests of a second throttle (the ACL-read budget).
+    pub fn add_stats(&mut self, s: StatsSnapshot) {
+        self.requests += s.requests;
+        self.retries += s.retries;
+        self.throttled += s.throttled;
+    }
+
     /// One human line: `checked 1,200 keys: 1,100 equal, 80 fixed, ...`.
     pub fn human(&self) -> String {
         let mut parts = vec![format!("{} equal", human_count(self.equal))];
@@ -90,8 +97,9 @@ impl Summary {
 
     /// The Nagios result: drift against the thresholds; errors make it UNKNOWN
     /// (the count may be low) unless it is already CRITICAL.
-    pub fn nagios(&self, warning: Option<&Threshold>, critical: Option<&Threshold>) -> Check {
-        let mut status = Status::of(self.drift as f64, warning, critical);
+    pub fn nagios(&self, thresholds: &NagiosArgs) -> Check {
+        let (warning, critical) = (thresholds.warning.as_ref(), thresholds.critical.as_ref());
+        let mut status = thresholds.status(self.drift as f64);
         if self.errors > 0 {
             status = status.worst(Status::Unknown);
         }
@@ -241,27 +249,24 @@ mod tests {
 
     #[test]
     fn nagios_thresholds_and_perfdata() {
+        let t = NagiosArgs {
+            warning: Some("10".parse().unwrap()),
+            critical: Some("50".parse().unwrap()),
+            ..NagiosArgs::default()
+        };
         let mut s = Summary {
             checked: 100,
             drift: 12,
             ..Summary::default()
         };
-        let c = s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()));
+        let c = s.nagios(&t);
         assert_eq!(
             c.to_string(),
             "ACL_DRIFT WARNING - 12 of 100 keys have drifted ACLs | 'drift'=12;10;50;0 'checked'=100;;;0 'missing'=0;;;0 'errors'=0;;;0"
         );
         s.errors = 1;
-        assert_eq!(
-            s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()))
-                .status,
-            Status::Unknown
-        );
+        assert_eq!(s.nagios(&t).status, Status::Unknown);
         s.drift = 60;
-        assert_eq!(
-            s.nagios(Some(&"10".parse().unwrap()), Some(&"50".parse().unwrap()))
-                .status,
-            Status::Critical
-        );
+        assert_eq!(s.nagios(&t).status, Status::Critical);
     }
 }

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use mc_aws_common::listing::{self, s3::S3Source, KeyRange, ListOptions};
-use mc_aws_common::s3url::S3Url;
+use mc_aws_common::error::ToolError;
+use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::{KeyRange, Listing};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -42,23 +43,12 @@ impl Work {
     }
 }
 
-/// Starts the sharded lister over `ranges` (`None`: the whole prefix) and
-/// forwards its chunks as [`Work`].
+/// Forwards the chunks of a source listing as [`Work`].
 pub fn from_listing(
-    source: S3Source,
-    ranges: Option<Vec<KeyRange>>,
-    cursors: usize,
+    mut listing: Listing<ObjectEntry, ToolError>,
     buffer: usize,
 ) -> mpsc::Receiver<Result<Work, Error>> {
     let (tx, rx) = mpsc::channel(buffer.max(1));
-    let mut listing = listing::list(
-        source,
-        ListOptions {
-            concurrency: cursors,
-            ranges,
-            buffer,
-        },
-    );
     tokio::spawn(async move {
         while let Some(chunk) = listing.next().await {
             let work = chunk.map_err(Error::from).map(|c| Work::Span {
@@ -86,7 +76,7 @@ pub async fn from_file(
         Box::new(
             tokio::fs::File::open(path)
                 .await
-                .map_err(|e| Error::io(path, e))?,
+                .map_err(|e| ToolError::file(path, e))?,
         )
     };
     let (tx, rx) = mpsc::channel(buffer.max(1));
@@ -111,11 +101,9 @@ async fn read_lines(
     let mut first = skip;
     let mut keys = Vec::new();
     loop {
-        let bad = |what: &str| {
-            Error::io(
-                path,
-                std::io::Error::other(format!("line {}: {what}", line_no + 1)),
-            )
+        let bad = |what: &str| -> Error {
+            let line = std::io::Error::other(format!("line {}: {what}", line_no + 1));
+            ToolError::file(path, line).into()
         };
         buf.clear();
         // Bounded: a file without newlines must not be read into memory whole.
@@ -124,7 +112,7 @@ async fn read_lines(
             .take(limit)
             .read_until(b'\n', &mut buf)
             .await
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(|e| ToolError::file(path, e))?;
         if n == 0 {
             break;
         }
@@ -171,69 +159,9 @@ async fn read_lines(
     Ok(())
 }
 
-/// Where a bound of a source span falls in the destination's key space.
-#[derive(Debug, PartialEq, Eq)]
-enum Mapped {
-    Key(String),
-    /// Below every key under the prefix.
-    Below,
-    /// Above every key under the prefix.
-    Above,
-}
-
-fn map_bound(key: &str, src: &S3Url, dst: &S3Url) -> Mapped {
-    match key.strip_prefix(src.prefix.as_str()) {
-        Some(rel) => Mapped::Key(format!("{}{rel}", dst.prefix)),
-        None if key < src.prefix.as_str() => Mapped::Below,
-        None => Mapped::Above,
-    }
-}
-
-/// The destination span holding the same relative keys as source `span`.
-pub fn dest_span(span: &KeyRange, src: &S3Url, dst: &S3Url) -> KeyRange {
-    let empty = || KeyRange::new(Some(dst.prefix.clone()), Some(dst.prefix.clone()));
-    let after = match span.after.as_deref().map(|k| map_bound(k, src, dst)) {
-        None | Some(Mapped::Below) => None,
-        Some(Mapped::Key(k)) => Some(k),
-        Some(Mapped::Above) => return empty(),
-    };
-    let upto = match span.upto.as_deref().map(|k| map_bound(k, src, dst)) {
-        None | Some(Mapped::Above) => None,
-        Some(Mapped::Key(k)) => Some(k),
-        Some(Mapped::Below) => return empty(),
-    };
-    KeyRange::new(after, upto)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn url(s: &str) -> S3Url {
-        s.parse().unwrap()
-    }
-
-    fn r(a: Option<&str>, u: Option<&str>) -> KeyRange {
-        KeyRange::new(a.map(String::from), u.map(String::from))
-    }
-
-    #[test]
-    fn spans_map_between_prefixes() {
-        let (s, d) = (url("s3://src/a/"), url("s3://dst/b/"));
-        assert_eq!(
-            dest_span(&r(Some("a/k"), Some("a/m")), &s, &d),
-            r(Some("b/k"), Some("b/m"))
-        );
-        assert_eq!(dest_span(&r(None, None), &s, &d), r(None, None));
-        assert_eq!(dest_span(&r(Some("0"), Some("z")), &s, &d), r(None, None));
-        assert!(dest_span(&r(Some("z"), None), &s, &d).is_empty());
-        assert!(dest_span(&r(None, Some("0")), &s, &d).is_empty());
-        let (s, d) = (url("s3://src"), url("s3://dst"));
-        assert_eq!(
-            dest_span(&r(Some("k"), Some("m")), &s, &d),
-            r(Some("k"), Some("m"))
-        );
-    }
 
     #[tokio::test]
     async fn key_file_batches_skip_and_strip() {

@@ -128,7 +128,7 @@ impl Checkpoint {
         run: RunId,
         scope: Option<&KeyRange>,
     ) -> Result<(Self, bool), ToolError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match std::fs::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((Self::new(run, scope), false))
@@ -139,7 +139,7 @@ impl Checkpoint {
             what: format!("--state {}", path.display()),
             message: format!("{why}; remove the file or pick another --state to start over"),
         };
-        let version = serde_json::from_str::<Versioned>(&text)
+        let version = serde_json::from_slice::<Versioned>(&text)
             .map_err(|e| start_over(format!("not a checkpoint ({e})")))?
             .version;
         if version != FORMAT {
@@ -147,7 +147,7 @@ impl Checkpoint {
                 "a checkpoint in format {version}, which this version does not read (format {FORMAT} also records the shard's split points and the arguments)"
             )));
         }
-        let cp: Checkpoint = serde_json::from_str(&text)
+        let cp: Checkpoint = serde_json::from_slice(&text)
             .map_err(|e| start_over(format!("not a checkpoint ({e})")))?;
         if let Some(why) = run.difference(&cp.run) {
             return Err(start_over(format!("a checkpoint of another run: {why}")));

@@ -164,6 +164,17 @@ impl Printer {
     }
 }
 
+/// For writers of reports: a closed pipe is noted as in [`Printer::line`].
+impl Write for Printer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf).inspect_err(note_stdout_error)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Printer::flush(self)
+    }
+}
+
 /// Bytes in IEC units with two decimals: `0 B`, `1.00 KiB`, `14.49 GiB`.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];

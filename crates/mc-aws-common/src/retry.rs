@@ -102,14 +102,19 @@ struct LimitState {
     epoch: u64,
 }
 
-/// Shared by all requests of a run: caps concurrency (adaptively), the
-/// request rate (optionally), and retries failed calls.
-pub struct Throttle {
+/// The limits of a run: adaptive concurrency and the optional rate cap.
+struct Limiter {
     max: f64,
     state: Mutex<LimitState>,
     freed: Notify,
     next_slot: Option<Mutex<Instant>>,
     interval: Duration,
+}
+
+/// Shared by all requests of a run: caps concurrency (adaptively), the
+/// request rate (optionally), and retries failed calls.
+pub struct Throttle {
+    limiter: Arc<Limiter>,
     backoff: Backoff,
     stats: Stats,
 }
@@ -123,7 +128,7 @@ pub struct Permit<'a> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.throttle.lock().in_flight -= 1;
-        self.throttle.freed.notify_one();
+        self.throttle.limiter.freed.notify_one();
     }
 }
 
@@ -132,18 +137,31 @@ impl Throttle {
     pub fn new(max_concurrency: usize, max_rps: Option<f64>, backoff: Backoff) -> Arc<Self> {
         let max = max_concurrency.max(1) as f64;
         Arc::new(Self {
-            max,
-            state: Mutex::new(LimitState {
-                limit: max,
-                in_flight: 0,
-                epoch: 0,
+            limiter: Arc::new(Limiter {
+                max,
+                state: Mutex::new(LimitState {
+                    limit: max,
+                    in_flight: 0,
+                    epoch: 0,
+                }),
+                freed: Notify::new(),
+                next_slot: max_rps.map(|_| Mutex::new(Instant::now())),
+                interval: max_rps
+                    .map(|r| Duration::from_secs_f64(1.0 / r))
+                    .unwrap_or_default(),
             }),
-            freed: Notify::new(),
-            next_slot: max_rps.map(|_| Mutex::new(Instant::now())),
-            interval: max_rps
-                .map(|r| Duration::from_secs_f64(1.0 / r))
-                .unwrap_or_default(),
             backoff,
+            stats: Stats::default(),
+        })
+    }
+
+    /// A throttle under the same limits (the same slots, the same rate
+    /// cap) that counts its own requests: several parts of one run (the
+    /// URLs of a count) share `-j` and still report apart.
+    pub fn sharing_limits(&self) -> Arc<Self> {
+        Arc::new(Self {
+            limiter: self.limiter.clone(),
+            backoff: self.backoff,
             stats: Stats::default(),
         })
     }
@@ -159,7 +177,13 @@ impl Throttle {
 
     fn lock(&self) -> MutexGuard<'_, LimitState> {
         // A panic while holding this lock cannot leave the counters half-updated.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.limiter.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The most requests it lets in flight (`-j`): the adaptive limit never
+    /// goes above it.
+    pub fn max_in_flight(&self) -> usize {
+        self.limiter.max as usize
     }
 
     /// The current adaptive limit (for progress displays and tests).
@@ -181,7 +205,7 @@ impl Throttle {
     /// Waits for a slot under the current limit and the rate cap.
     pub async fn acquire(&self) -> Permit<'_> {
         loop {
-            let notified = self.freed.notified();
+            let notified = self.limiter.freed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let granted = {
@@ -205,12 +229,14 @@ impl Throttle {
     }
 
     async fn wait_rate_slot(&self) {
-        let Some(slot) = &self.next_slot else { return };
+        let Some(slot) = &self.limiter.next_slot else {
+            return;
+        };
         let at = {
             let mut next = slot.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let at = (*next).max(now);
-            *next = at + self.interval;
+            *next = at + self.limiter.interval;
             at
         };
         tokio::time::sleep_until(at.into()).await;
@@ -218,7 +244,7 @@ impl Throttle {
 
     fn on_success(&self) {
         let mut st = self.lock();
-        st.limit = (st.limit + 1.0 / st.limit).min(self.max);
+        st.limit = (st.limit + 1.0 / st.limit).min(self.limiter.max);
     }
 
     fn on_throttled(&self, permit_epoch: u64) {

@@ -98,12 +98,11 @@ impl Tool {
     /// Runs a tool on a tokio runtime (`threads`), bounding a Nagios check
     /// by its `--timeout`.
     #[cfg(feature = "aws")]
-    pub fn main<C, E, F>(&self, threads: Threads, run: impl FnOnce(&C) -> F) -> i32
-    where
-        C: ToolCli,
-        E: Failure,
-        F: std::future::Future<Output = Result<i32, E>>,
-    {
+    pub fn main<C: ToolCli, E: Failure>(
+        &self,
+        threads: Threads,
+        run: impl AsyncFnOnce(&C) -> Result<i32, E>,
+    ) -> i32 {
         let cli = match self.start::<C>() {
             Ok(cli) => cli,
             Err(code) => return code,

@@ -298,6 +298,28 @@ impl Proxy {
         })
     }
 
+    /// A proxy in front of `upstream` that answers a share `slowdown` of the
+    /// S3 requests with `503 SlowDown` and resets a share `reset` of them
+    /// without an answer (the fault tests of every S3 tool), on a thread of
+    /// its own.
+    pub fn faulty_blocking(
+        upstream: &str,
+        slowdown: f64,
+        reset: f64,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        Self::start_blocking(ProxyConfig {
+            upstream: upstream.to_string(),
+            faults: Faults {
+                slowdown,
+                reset,
+                ..Faults::default()
+            },
+            seed,
+            ..ProxyConfig::default()
+        })
+    }
+
     /// Like [`Proxy::start`], on a background thread with its own runtime.
     pub fn start_blocking(config: ProxyConfig) -> anyhow::Result<Self> {
         let ((addr, inner), server) = Running::on_thread("mc-proxy", move || async move {

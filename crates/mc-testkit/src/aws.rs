@@ -244,3 +244,36 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
         ),
     }
 }
+
+/// Keys that need every kind of escaping, plus keys that are prefixes of others.
+pub fn awkward_keys() -> Vec<(String, usize)> {
+    [
+        "with space",
+        "with  two spaces ",
+        "plus+sign",
+        "percent%20encoded",
+        "percent%",
+        "question?mark",
+        "hash#tag",
+        "amp&lt<gt>",
+        "quote\"d'single",
+        "back\\slash",
+        "tilde~",
+        "emoji😀/file",
+        "emoji😀",
+        "music𝄞",
+        "日本語/キー",
+        "é-accent",
+        "a",
+        "a/",
+        "a/b",
+        "a/b/c",
+        "z=equals,comma;semi",
+        "~leading-tilde",
+        "!bang",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, k)| (k.to_string(), i + 1))
+    .collect()
+}

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod badinput;
+pub mod child;
 pub mod cli;
 pub mod emulator;
 pub mod fuzz;
@@ -30,8 +31,8 @@ pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
 
 #[cfg(feature = "aws")]
 pub use aws::{
-    create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue, list_all_keys,
-    put_objects,
+    awkward_keys, create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue,
+    list_all_keys, put_objects,
 };
 pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
 pub use postgres::{postgres, start_private, PgCluster};

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
-use mc_aws_common::nagios::Threshold;
+use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::error::ToolError;
+use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
+use mc_aws_common::twosided::Folders;
 
-use crate::options::{parse_size, AclMode};
+use crate::options::{parse_size, AclMode, CopyOptions, MAX_SINGLE, MIN_PART};
 
 const ABOUT: &str =
     "Zero-downtime S3 bucket migration: parallel server-side sync, live replication from S3 events, verification.";
@@ -100,6 +102,13 @@ pub struct Endpoints {
     pub sides: TwoSidedArgs,
 }
 
+impl Endpoints {
+    /// The two folders (refused when they overlap).
+    pub fn folders(&self) -> Result<Folders, ToolError> {
+        Folders::new(self.source.clone(), self.dest.clone())
+    }
+}
+
 /// How each object is copied (shared by `sync` and `worker`).
 #[derive(Debug, Clone, Args)]
 pub struct CopyArgs {
@@ -132,6 +141,43 @@ pub struct CopyArgs {
     pub part_size: u64,
 }
 
+impl CopyArgs {
+    /// The checked options; `custom_endpoint`: `--endpoint-url` is set, so
+    /// a storage class S3 does not know may be the store's own.
+    pub fn options(&self, custom_endpoint: bool) -> Result<CopyOptions, String> {
+        let known = aws_sdk_s3::types::StorageClass::values();
+        if let Some(c) = self.storage_class.as_deref() {
+            if !custom_endpoint && !known.contains(&c) {
+                return Err(format!(
+                    "--storage-class {c} is not an S3 storage class; one of {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        if self.part_size < MIN_PART || self.part_size > MAX_SINGLE {
+            return Err(format!(
+                "--part-size {} is outside S3's limits (5 MiB to 5 GiB)",
+                self.part_size
+            ));
+        }
+        if self.multipart_threshold > MAX_SINGLE {
+            return Err(format!(
+                "--multipart-threshold {} is above CopyObject's 5 GiB limit",
+                self.multipart_threshold
+            ));
+        }
+        Ok(CopyOptions {
+            acl: self.acl.clone(),
+            storage_class: self.storage_class.clone(),
+            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            sse_allow_weaker: self.sse_allow_weaker,
+            sse_per_object: self.sse_per_object,
+            multipart_threshold: self.multipart_threshold,
+            part_size: self.part_size,
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     #[command(flatten)]
@@ -140,6 +186,10 @@ pub struct SyncArgs {
     pub copy: CopyArgs,
     #[command(flatten)]
     pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub acl_reads: AclReadArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Show what would be copied (and deleted) without writing anything.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -153,13 +203,6 @@ pub struct SyncArgs {
     /// (after a finished run, the next one starts a new pass).
     #[arg(long, env = "S3_COPIER_STATE")]
     pub state: Option<PathBuf>,
-    /// Work on slice i of N of the key space (run N machines with 0/N .. N-1/N).
-    #[arg(long)]
-    pub shard: Option<Shard>,
-    /// Split keys for --shard, one per line (from `s3-key-counter --emit-splits N`): at most
-    /// N-1; with fewer, the last slices are empty.
-    #[arg(long, requires = "shard")]
-    pub splits: Option<PathBuf>,
     /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
     #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub list_page_size: i32,
@@ -181,44 +224,31 @@ big ones a --timeout (and check_nrpe a -t) long enough. Example:
 (one line in the real file; with check_nrpe -t 120).";
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("warning", |a| a.requires("nagios")),
+    mut_arg("critical", |a| a.requires("nagios"))
+)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub acl_reads: AclReadArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Compare sizes only.
     #[arg(long)]
     pub size_only: bool,
     /// Also compare ACLs of objects present on both sides (owner mapped).
     #[arg(long)]
     pub acl: bool,
-    /// Work on slice i of N of the key space.
-    #[arg(long)]
-    pub shard: Option<Shard>,
-    /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3.
-    #[arg(long)]
+    /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3; the thresholds
+    /// apply to missing + different objects (the migration lag).
+    #[arg(long, help_heading = "Nagios")]
     pub nagios: bool,
-    /// Nagios WARNING range for missing + different objects (`100`: above 100; also
-    /// `10k`, `@10:20`, ... as in the plugin guidelines).
-    #[arg(
-        long,
-        requires = "nagios",
-        value_name = "RANGE",
-        allow_hyphen_values = true
-    )]
-    pub warning: Option<Threshold>,
-    /// Nagios CRITICAL range for missing + different objects.
-    #[arg(
-        long,
-        requires = "nagios",
-        value_name = "RANGE",
-        allow_hyphen_values = true
-    )]
-    pub critical: Option<Threshold>,
-    /// With --nagios: answer UNKNOWN when verify has not finished after this many
-    /// seconds (raise it, and check_nrpe's -t, for big buckets).
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "S3_COPIER_TIMEOUT")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub check: NagiosArgs,
 }
 
 const WORKER_NOTES: &str = "\
@@ -258,6 +288,8 @@ pub struct WorkerArgs {
     pub copy: CopyArgs,
     #[command(flatten)]
     pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub acl_reads: AclReadArgs,
     /// Messages handled at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000), env = "S3_COPIER_MESSAGES")]
     pub messages: u32,

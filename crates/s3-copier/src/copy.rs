@@ -27,15 +27,15 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, MetadataDirective, StorageClass, TaggingDirective,
 };
-use aws_sdk_s3::Client;
+
 use aws_smithy_runtime_api::http::Response;
 use futures::{StreamExt, TryStreamExt};
-use mc_aws_common::acl::{self, Acl, AclReader};
+use mc_aws_common::acl::{self, Acl};
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::keys::copy_source;
 use mc_aws_common::listing::s3::ObjectEntry;
 use mc_aws_common::retry::Throttle;
-use mc_aws_common::s3url::S3Url;
+use mc_aws_common::twosided::{Folders, Side};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::options::{part_ranges, AclMode, CopyOptions};
@@ -44,21 +44,6 @@ use crate::sse::{Sse, SsePlan, SseSetup, SSE_C_REASON};
 /// Parts of one multipart copy in flight at once (all requests still go
 /// through the shared throttle).
 const PART_PARALLELISM: usize = 16;
-
-/// One side of the migration: a bucket + prefix and a client in its region.
-#[derive(Clone, Debug)]
-pub struct Side {
-    pub client: Client,
-    pub url: S3Url,
-    /// Reads the side's object ACLs (shared by the clones of a side).
-    pub acls: Arc<AclReader>,
-}
-
-impl Side {
-    pub fn bucket(&self) -> &str {
-        &self.url.bucket
-    }
-}
 
 /// Why one object was not copied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,6 +100,8 @@ pub struct Copied {
 pub struct Copier {
     pub src: Side,
     pub dst: Side,
+    /// The source and destination folders: how keys map.
+    pub folders: Folders,
     pub throttle: Arc<Throttle>,
     pub opts: CopyOptions,
     /// The destination bucket owner's canonical ID: the source owner's grants
@@ -175,8 +162,7 @@ enum AclPlan {
 impl Copier {
     /// The destination key of a source key, `None` for keys outside the source prefix.
     pub fn dest_key(&self, src_key: &str) -> Option<String> {
-        let rel = src_key.strip_prefix(self.src.url.prefix.as_str())?;
-        Some(format!("{}{rel}", self.dst.url.prefix))
+        self.folders.dest_key(src_key)
     }
 
     fn src_what(&self, key: &str) -> String {

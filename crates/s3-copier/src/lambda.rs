@@ -323,7 +323,7 @@ pub mod runtime {
     use crate::cli::{CopyArgs, Endpoints};
     use crate::copy::Copier;
     use crate::events::Sequencers;
-    use crate::options::{parse_size, AclMode, CopyOptions};
+    use crate::options::{parse_size, AclMode};
     use crate::preflight;
 
     fn env(name: &str) -> Option<String> {
@@ -359,34 +359,16 @@ pub mod runtime {
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
         };
-        let opts = CopyOptions::from_args(&copy, env("AWS_ENDPOINT_URL").is_some())?;
+        let opts = copy.options(env("AWS_ENDPOINT_URL").is_some())?;
         let aws = AwsArgs {
             endpoint_url: env("AWS_ENDPOINT_URL"),
             ..AwsArgs::default()
         };
         let throttle = Throttle::from_args(&ThrottleArgs::default());
-        let (src, dst) = preflight::connect(&aws, &ends, &throttle, &throttle)
+        let (copier, _) = preflight::copier(&aws, &ends, opts, &throttle, &throttle)
             .await
             .map_err(|e| e.to_string())?;
-        let pf = preflight::check(&src, &dst, &throttle, &opts.acl)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut notes = Vec::new();
-        let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut notes)
-            .await
-            .map_err(|e| e.to_string())?;
-        for n in &notes {
-            tracing::warn!("{n}");
-        }
-        Ok(Copier {
-            src,
-            dst,
-            throttle,
-            opts,
-            dest_owner: pf.dest_owner,
-            source_acls: pf.source_acls,
-            sse,
-        })
+        Ok(copier)
     }
 
     /// Runs the Lambda handler loop.

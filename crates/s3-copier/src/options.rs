@@ -2,8 +2,6 @@
 
 use aws_sdk_s3::types::ObjectCannedAcl;
 
-use crate::cli::CopyArgs;
-
 /// The smallest part S3 accepts (except the last one).
 pub const MIN_PART: u64 = 5 * 1024 * 1024;
 /// The largest part, and the largest object CopyObject copies in one request.
@@ -122,41 +120,6 @@ pub struct CopyOptions {
 }
 
 impl CopyOptions {
-    /// From the command line; `custom_endpoint`: `--endpoint-url` is set,
-    /// so a storage class S3 does not know may be the store's own.
-    pub fn from_args(a: &CopyArgs, custom_endpoint: bool) -> Result<Self, String> {
-        let known = aws_sdk_s3::types::StorageClass::values();
-        if let Some(c) = a.storage_class.as_deref() {
-            if !custom_endpoint && !known.contains(&c) {
-                return Err(format!(
-                    "--storage-class {c} is not an S3 storage class; one of {}",
-                    known.join(", ")
-                ));
-            }
-        }
-        if a.part_size < MIN_PART || a.part_size > MAX_SINGLE {
-            return Err(format!(
-                "--part-size {} is outside S3's limits (5 MiB to 5 GiB)",
-                a.part_size
-            ));
-        }
-        if a.multipart_threshold > MAX_SINGLE {
-            return Err(format!(
-                "--multipart-threshold {} is above CopyObject's 5 GiB limit",
-                a.multipart_threshold
-            ));
-        }
-        Ok(Self {
-            acl: a.acl.clone(),
-            storage_class: a.storage_class.clone(),
-            sse_kms_key_id: a.sse_kms_key_id.clone(),
-            sse_allow_weaker: a.sse_allow_weaker,
-            sse_per_object: a.sse_per_object,
-            multipart_threshold: a.multipart_threshold,
-            part_size: a.part_size,
-        })
-    }
-
     /// Whether an object of `size` bytes is copied in parts.
     pub fn is_multipart(&self, size: u64) -> bool {
         size > self.multipart_threshold

@@ -13,69 +13,57 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use mc_aws_common::acl::{self, AclReader, BucketAclSettings};
+use mc_aws_common::acl::BucketAclSettings;
 use mc_aws_common::cli::AwsArgs;
-use mc_aws_common::config;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::retry::Throttle;
-use mc_aws_common::s3url::S3Url;
+use mc_aws_common::twosided::{self, Folders, Side};
 
 use crate::cli::Endpoints;
-use crate::copy::Side;
+use crate::copy::Copier;
 use crate::options::{AclMode, CopyOptions};
 use crate::sse::{Sse, SseSetup};
 
-/// Builds the two sides: each with its own identity and region. Object ACLs
-/// are read under `acl_reads` (the run's throttle, or a budget of their own).
+/// Builds the two sides: each with its own identity and region, listing
+/// through `throttle`; object ACLs are read under `acl_reads` (the run's
+/// throttle, or a budget of its own). Overlapping folders are refused.
 pub async fn connect(
     aws: &AwsArgs,
     ends: &Endpoints,
     throttle: &Arc<Throttle>,
     acl_reads: &Arc<Throttle>,
-) -> Result<(Side, Side), ToolError> {
-    check_not_overlapping(ends)?;
-    let s = &ends.sides;
-    let (src_conf, dst_conf) = tokio::join!(
-        config::load(
-            aws,
-            s.source_profile.as_deref(),
-            s.source_role_arn.as_deref()
-        ),
-        config::load(aws, s.dest_profile.as_deref(), s.dest_role_arn.as_deref()),
-    );
-    let (src_conf, dst_conf) = (src_conf?, dst_conf?);
-    let (src, dst) = tokio::join!(
-        config::client_for_bucket(&src_conf, aws, &ends.source.bucket, throttle),
-        config::client_for_bucket(&dst_conf, aws, &ends.dest.bucket, throttle),
-    );
-    let side = |client: aws_sdk_s3::Client, url: &S3Url, conf: &aws_config::SdkConfig| Side {
-        acls: Arc::new(AclReader::new(
-            client.clone(),
-            url.bucket.clone(),
-            acl_reads.clone(),
-            conf.credentials_provider(),
-        )),
-        client,
-        url: url.clone(),
-    };
-    Ok((
-        side(src?, &ends.source, &src_conf),
-        side(dst?, &ends.dest, &dst_conf),
-    ))
+) -> Result<(Folders, Side, Side), ToolError> {
+    let folders = ends.folders()?;
+    let (src, dst) = twosided::connect(aws, &ends.sides, &folders, throttle, acl_reads).await?;
+    Ok((folders, src, dst))
 }
 
-/// Copying a prefix onto itself or into itself would never end well.
-pub fn check_not_overlapping(ends: &Endpoints) -> Result<(), ToolError> {
-    let (a, b) = (&ends.source, &ends.dest);
-    if a.bucket == b.bucket && (a.prefix.starts_with(&b.prefix) || b.prefix.starts_with(&a.prefix))
-    {
-        return Err(ToolError::Invalid {
-            what: format!("{a} -> {b}"),
-            message: "source and destination overlap (same bucket, one prefix inside the other)"
-                .into(),
-        });
+/// Connects both sides, runs every check, logs the notes as warnings, and
+/// builds the copier (shared by `sync`, `worker` and the Lambda handler).
+pub async fn copier(
+    aws: &AwsArgs,
+    ends: &Endpoints,
+    opts: CopyOptions,
+    throttle: &Arc<Throttle>,
+    acl_reads: &Arc<Throttle>,
+) -> Result<(Copier, Preflight), ToolError> {
+    let (folders, src, dst) = connect(aws, ends, throttle, acl_reads).await?;
+    let mut pf = check(&src, &dst, throttle, &opts.acl).await?;
+    let sse = encryption(&src, &dst, throttle, &opts, &mut pf.notes).await?;
+    for n in &pf.notes {
+        tracing::warn!("{n}");
     }
-    Ok(())
+    let copier = Copier {
+        src,
+        dst,
+        folders,
+        throttle: throttle.clone(),
+        opts,
+        dest_owner: pf.dest_owner.clone(),
+        source_acls: pf.source_acls,
+        sse,
+    };
+    Ok((copier, pf))
 }
 
 /// What pre-flight found out, for the copier and the report.
@@ -106,10 +94,7 @@ pub async fn check(
         notes: Vec::new(),
     };
     if acl_mode != &AclMode::Skip {
-        let (s, d) = tokio::join!(
-            acl::bucket_acl_settings(&src.client, throttle, src.bucket()),
-            acl::bucket_acl_settings(&dst.client, throttle, dst.bucket()),
-        );
+        let (s, d) = tokio::join!(src.acl_settings(throttle), dst.acl_settings(throttle));
         let (s, d) = (s?, d?);
         check_acl_settings(dst.bucket(), &d, acl_mode)?;
         // Refused outright (BlockPublicAcls) says more than ignored.
@@ -319,18 +304,5 @@ mod tests {
         check_acl_settings("b", &s, &AclMode::Copy).unwrap();
         let open = settings(ObjectOwnership::ObjectWriter, false);
         check_acl_settings("b", &open, &AclMode::parse("public-read").unwrap()).unwrap();
-    }
-
-    #[test]
-    fn overlap_is_refused() {
-        let e = |s: &str, d: &str| Endpoints {
-            source: s.parse().unwrap(),
-            dest: d.parse().unwrap(),
-            sides: Default::default(),
-        };
-        assert!(check_not_overlapping(&e("s3://abc/x/", "s3://abc/x/y/")).is_err());
-        assert!(check_not_overlapping(&e("s3://abc", "s3://abc/x/")).is_err());
-        check_not_overlapping(&e("s3://abc/x/", "s3://abc/y/")).unwrap();
-        check_not_overlapping(&e("s3://abc", "s3://abd")).unwrap();
     }
 }

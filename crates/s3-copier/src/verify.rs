@@ -11,20 +11,19 @@ use futures::StreamExt;
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
-use mc_aws_common::listing::s3::{ObjectEntry, S3Source};
-use mc_aws_common::listing::{Chunk, RangeSet};
-use mc_aws_common::nagios::{Check, Perf, Status, Threshold};
+use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::Chunk;
+use mc_aws_common::nagios::{Check, NagiosArgs, Perf};
 use mc_aws_common::output::{human_count, printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
+use mc_aws_common::twosided::{list_source, Folders, Side};
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
-use crate::compare::{merge_join, Pair};
-use crate::copy::Side;
-use crate::interrupt::Interrupt;
+use crate::compare::{pairs, Pair};
 use crate::preflight;
-use crate::sync::{list_dest_span, list_source, ranges_to_list};
 
 /// `verify --nagios`: a migration-lag check.
 pub const NAGIOS: NagiosMode = NagiosMode {
@@ -97,7 +96,7 @@ impl Totals {
 struct Ctx {
     src: Side,
     dst: Side,
-    dst_source: S3Source,
+    folders: Folders,
     size_only: bool,
     acl: bool,
     concurrency: usize,
@@ -105,15 +104,17 @@ struct Ctx {
 
 impl Ctx {
     async fn chunk(&self, chunk: Chunk<ObjectEntry>) -> Result<(Totals, Vec<Finding>), ToolError> {
-        let (sp, dp) = (&self.src.url.prefix, &self.dst.url.prefix);
-        let dst = list_dest_span(&self.dst_source, &chunk.span, sp, dp).await?;
+        let dst = self
+            .dst
+            .list_span(self.folders.dest_span(&chunk.span).as_ref())
+            .await?;
         let mut t = Totals {
             checked: chunk.items.len() as u64,
             ..Totals::default()
         };
         let mut found = Vec::new();
         let mut same = Vec::new();
-        for p in merge_join(&chunk.items, sp, &dst, dp, self.size_only) {
+        for p in pairs(&chunk.items, &dst, &self.folders, self.size_only) {
             match p {
                 Pair::Missing(s) => {
                     t.missing += 1;
@@ -197,7 +198,7 @@ fn finding(status: &'static str, key: &str, detail: Option<String>) -> Finding {
 
 /// Runs `verify`; returns the exit code.
 pub async fn run(
-    args: VerifyArgs,
+    args: &VerifyArgs,
     aws: &AwsArgs,
     out: &OutputArgs,
     stop: Interrupt,
@@ -208,9 +209,7 @@ pub async fn run(
             Ok((_, true)) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
-            Ok((t, false)) => {
-                nagios_check(&t, args.acl, args.warning.as_ref(), args.critical.as_ref()).emit()
-            }
+            Ok((t, false)) => nagios_check(&t, args.acl, &args.check).emit(),
             Err(e) => Check::unknown(NAGIOS.service, e).emit(),
         });
     }
@@ -258,14 +257,9 @@ fn acl_part(t: &Totals, acls: bool) -> Option<String> {
 
 /// The Nagios result for totals (`acls`: ACLs were compared): thresholds
 /// apply to missing + different.
-pub fn nagios_check(
-    t: &Totals,
-    acls: bool,
-    warning: Option<&Threshold>,
-    critical: Option<&Threshold>,
-) -> Check {
+pub fn nagios_check(t: &Totals, acls: bool, thresholds: &NagiosArgs) -> Check {
     let lag = t.lag();
-    let status = Status::of(lag as f64, warning, critical);
+    let status = thresholds.status(lag as f64);
     let mut check = Check::new(
         NAGIOS.service,
         status,
@@ -282,7 +276,7 @@ pub fn nagios_check(
     );
     check.perf = vec![
         Perf::new("lag", lag as f64, "")
-            .ranges(warning, critical)
+            .ranges(thresholds.warning.as_ref(), thresholds.critical.as_ref())
             .min(0.0),
         Perf::new("missing", t.missing as f64, "").min(0.0),
         Perf::new("different", t.different as f64, "").min(0.0),
@@ -299,31 +293,22 @@ async fn verify(
     print: Option<(&Mutex<Printer>, Format)>,
     stop: &Interrupt,
 ) -> Result<(Totals, bool), ToolError> {
+    let shard = args.shard.plan(&args.endpoints.source.prefix)?;
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle, &throttle).await?;
-    let concurrency = args.throttle.concurrency as usize;
-    let ranges = ranges_to_list(&src.url.prefix, args.shard, None, &RangeSet::new());
-    let src_source = S3Source::new(
-        src.client.clone(),
-        src.bucket(),
-        &src.url.prefix,
-        throttle.clone(),
-    );
-    let dst_source = S3Source::new(
-        dst.client.clone(),
-        dst.bucket(),
-        &dst.url.prefix,
-        throttle.clone(),
-    );
+    let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
+    let (folders, src, dst) =
+        preflight::connect(aws, &args.endpoints, &throttle, &acl_reads).await?;
+    let ranges = shard.range.map(|r| vec![r]);
+    let source = src.lister.clone();
     let ctx = Arc::new(Ctx {
         src,
         dst,
-        dst_source,
+        folders,
         size_only: args.size_only,
         acl: args.acl,
-        concurrency,
+        concurrency: args.throttle.concurrency as usize,
     });
-    let (mut listing, max_chunks) = list_source(src_source, ranges, concurrency);
+    let (mut listing, max_chunks) = list_source(source, ranges, &args.throttle);
     let mut inflight = FuturesUnordered::new();
     let mut totals = Totals::default();
     let mut listing_done = false;
@@ -372,9 +357,14 @@ async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mc_aws_common::nagios::Status;
 
-    fn th(s: &str) -> Threshold {
-        s.parse().unwrap()
+    fn th(warning: Option<&str>, critical: Option<&str>) -> NagiosArgs {
+        NagiosArgs {
+            warning: warning.map(|s| s.parse().unwrap()),
+            critical: critical.map(|s| s.parse().unwrap()),
+            ..NagiosArgs::default()
+        }
     }
 
     #[test]
@@ -387,23 +377,23 @@ mod tests {
             extra: 3,
             ..Totals::default()
         };
-        let c = nagios_check(&t, true, Some(&th("50")), Some(&th("500")));
+        let c = nagios_check(&t, true, &th(Some("50"), Some("500")));
         assert_eq!(c.status, Status::Warning);
         assert_eq!(
             c.to_string(),
             "S3COPIER WARNING - 120 of 1,000 objects not yet at the destination (100 missing, 20 different, 0 ACL different) | 'lag'=120;50;500;0 'missing'=100;;;0 'different'=20;;;0 'acl_different'=0;;;0 'extra'=3;;;0 'checked'=1000;;;0"
         );
         assert_eq!(
-            nagios_check(&Totals::default(), false, Some(&th("1")), Some(&th("2"))).status,
+            nagios_check(&Totals::default(), false, &th(Some("1"), Some("2"))).status,
             Status::Ok
         );
         // Nagios ranges and suffixes, as s3-key-counter takes them.
         assert_eq!(
-            nagios_check(&t, true, Some(&th("1k")), None).status,
+            nagios_check(&t, true, &th(Some("1k"), None)).status,
             Status::Ok
         );
         assert_eq!(
-            nagios_check(&t, true, None, Some(&th("@100:200"))).status,
+            nagios_check(&t, true, &th(None, Some("@100:200"))).status,
             Status::Critical
         );
     }

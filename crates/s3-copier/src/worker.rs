@@ -25,10 +25,9 @@ use tokio::sync::Semaphore;
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
-use crate::interrupt::{Interrupt, GRACE};
 use crate::lambda::{handle_records, EventSummary};
-use crate::options::CopyOptions;
 use crate::preflight;
+use mc_aws_common::interrupt::{Interrupt, GRACE};
 
 /// Totals of a worker's run, printed when it stops.
 #[derive(Debug, Default, Serialize)]
@@ -160,28 +159,21 @@ impl Ctx {
 
 /// Runs the worker until SIGINT/SIGTERM (or `--exit-when-idle`).
 pub async fn run(
-    args: WorkerArgs,
+    args: &WorkerArgs,
     aws: &AwsArgs,
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let custom_endpoint = aws.endpoint_url.is_some();
-    let opts =
-        CopyOptions::from_args(&args.copy, custom_endpoint).map_err(|m| ToolError::Invalid {
+    let opts = args
+        .copy
+        .options(aws.endpoint_url.is_some())
+        .map_err(|m| ToolError::Invalid {
             what: "worker".into(),
             message: m,
         })?;
     let throttle = Throttle::from_args(&args.throttle);
-    let (src, dst) = preflight::connect(aws, &args.endpoints, &throttle, &throttle).await?;
-    let pf = preflight::check(&src, &dst, &throttle, &opts.acl).await?;
-    let mut notes = Vec::new();
-    let sse = preflight::encryption(&src, &dst, &throttle, &opts, &mut notes).await?;
-    for n in &notes {
-        tracing::warn!("{n}");
-    }
-    for n in &pf.notes {
-        tracing::warn!("{n}");
-    }
+    let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
+    let (copier, _) = preflight::copier(aws, &args.endpoints, opts, &throttle, &acl_reads).await?;
     // The queue usually lives with the source bucket: use the source identity, in the queue's region.
     let sides = &args.endpoints.sides;
     let mut sqs_args = aws.clone();
@@ -209,15 +201,7 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         sqs,
         queue: args.queue.clone(),
-        copier: Copier {
-            src,
-            dst,
-            throttle: throttle.clone(),
-            opts,
-            dest_owner: pf.dest_owner,
-            source_acls: pf.source_acls,
-            sse,
-        },
+        copier,
         throttle: throttle.clone(),
         visibility: args.visibility_timeout,
         propagate_deletes: args.propagate_deletes,

@@ -1,23 +1,18 @@
 //! Nagios mode: one status line with perfdata from the counts.
 
-use mc_aws_common::nagios::{Check, Perf, Status};
+use mc_aws_common::nagios::{Check, NagiosArgs, Perf, Status, Threshold};
 use mc_aws_common::output::{human_bytes, human_count};
 
 use crate::cli::CheckMetric;
 use crate::count::Count;
 use crate::report::Difference;
-use crate::threshold::Threshold;
 
 /// The Nagios service name on the status line.
 pub const SERVICE: &str = "S3KEYS";
 
 /// Evaluates `metric` over the counts (and their differences with the first).
-pub fn evaluate(
-    metric: CheckMetric,
-    counts: &[Count],
-    warning: Option<&Threshold>,
-    critical: Option<&Threshold>,
-) -> Check {
+pub fn evaluate(metric: CheckMetric, counts: &[Count], thresholds: &NagiosArgs) -> Check {
+    let (warning, critical) = (thresholds.warning.as_ref(), thresholds.critical.as_ref());
     let diffs: Vec<Difference> = counts
         .iter()
         .skip(1)
@@ -159,29 +154,33 @@ mod tests {
         }
     }
 
-    fn th(s: &str) -> Threshold {
-        s.parse().unwrap()
+    fn th(warning: Option<&str>, critical: Option<&str>) -> NagiosArgs {
+        NagiosArgs {
+            warning: warning.map(|s| s.parse().unwrap()),
+            critical: critical.map(|s| s.parse().unwrap()),
+            ..NagiosArgs::default()
+        }
     }
 
     #[test]
     fn objects_check_with_perfdata() {
         let c = [count("s3://abc/p/", 5, 10)];
-        let check = evaluate(CheckMetric::Objects, &c, Some(&th("4")), Some(&th("10")));
+        let check = evaluate(CheckMetric::Objects, &c, &th(Some("4"), Some("10")));
         assert_eq!(check.status, Status::Warning);
         assert_eq!(
             check.to_string(),
             "S3KEYS WARNING - s3://abc/p/ 5 objects, 50 B (WARNING) | 'objects'=5;4;10;0 'bytes'=50B;;;0 'time'=1.5s;;;0"
         );
-        let check = evaluate(CheckMetric::Bytes, &c, None, Some(&th("~:49")));
+        let check = evaluate(CheckMetric::Bytes, &c, &th(None, Some("~:49")));
         assert_eq!(check.status, Status::Critical);
-        let check = evaluate(CheckMetric::Objects, &c, Some(&th("10:")), None);
+        let check = evaluate(CheckMetric::Objects, &c, &th(Some("10:"), None));
         assert_eq!(check.status, Status::Warning, "too few objects");
     }
 
     #[test]
     fn diff_check_compares_with_the_first_url() {
         let c = [count("s3://src/", 10, 1), count("s3://dst/", 7, 1)];
-        let check = evaluate(CheckMetric::DiffObjects, &c, Some(&th("2")), Some(&th("5")));
+        let check = evaluate(CheckMetric::DiffObjects, &c, &th(Some("2"), Some("5")));
         assert_eq!(check.status, Status::Warning);
         let line = check.to_string();
         assert!(
@@ -193,7 +192,7 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("'objects s3://src/'=10;;;0"), "{line}");
-        let check = evaluate(CheckMetric::DiffBytes, &c, Some(&th("5")), None);
+        let check = evaluate(CheckMetric::DiffBytes, &c, &th(Some("5"), None));
         assert_eq!(check.status, Status::Ok);
     }
 }

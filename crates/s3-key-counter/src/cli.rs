@@ -1,13 +1,10 @@
 //! The command line.
 
-use std::path::PathBuf;
-
 use clap::{Parser, ValueEnum};
-use mc_aws_common::cli::{AwsArgs, Shard, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::cli::{AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::{S3Url, S3UrlError};
-
-use crate::threshold::Threshold;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -68,7 +65,9 @@ impl CheckMetric {
         split as it is discovered, so skewed buckets stay fast), keeping only counters in memory. \
         With two or more URLs, counts them all and prints how far each lags the first.",
     after_long_help = format!("{EXAMPLES}\n\n{}", mc_aws_common::exit::HELP_TABLE),
-    after_help = "See --help for examples, thresholds and exit codes."
+    after_help = "See --help for examples, thresholds and exit codes.",
+    mut_arg("warning", |a| a.requires("check")),
+    mut_arg("critical", |a| a.requires("check"))
 )]
 pub struct Cli {
     /// What to count: s3://bucket[/prefix]. With two or more, the first is the
@@ -99,20 +98,8 @@ pub struct Cli {
     #[arg(long, env = "S3KC_MULTIPART", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue, help_heading = "Breakdowns")]
     pub multipart: bool,
 
-    /// Count only slice i of N (0-based) of the key space; the slices of all
-    /// i add up to the whole count.
-    #[arg(long, value_name = "i/N", env = "MC_SHARD", help_heading = "Sharding")]
-    pub shard: Option<Shard>,
-    /// Split points for --shard (from --emit-splits) instead of an even split
-    /// of a fixed alphabet.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "shard",
-        env = "S3KC_SPLITS",
-        help_heading = "Sharding"
-    )]
-    pub splits: Option<PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Print N-1 split points on stdout that cut this count into N balanced
     /// slices (for --splits); the report goes to stderr.
     #[arg(long, value_name = "N", conflicts_with_all = ["shard", "check"], value_parser = clap::value_parser!(u32).range(2..=100_000), help_heading = "Sharding")]
@@ -122,28 +109,8 @@ pub struct Cli {
     /// one status line with perfdata (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     #[arg(long, value_enum, value_name = "METRIC", help_heading = "Nagios")]
     pub check: Option<CheckMetric>,
-    /// Warning threshold range for --check (e.g. 1M, ~:500GiB, 10:).
-    #[arg(
-        long,
-        value_name = "RANGE",
-        requires = "check",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub warning: Option<Threshold>,
-    /// Critical threshold range for --check.
-    #[arg(
-        long,
-        value_name = "RANGE",
-        requires = "check",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub critical: Option<Threshold>,
-    /// With --check: answer UNKNOWN when the count has not finished after this
-    /// many seconds (raise it, and check_nrpe's -t, for big buckets).
-    #[arg(long, value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), env = "S3KC_TIMEOUT", help_heading = "Nagios")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub thresholds: NagiosArgs,
 
     /// Keys per list request (S3's maximum is 1000; lower only for testing).
     #[arg(long, default_value_t = 1000, env = "S3KC_PAGE_SIZE", value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]
@@ -198,8 +165,8 @@ mod tests {
         assert_eq!(cli.parsed_urls().unwrap()[0].prefix, "p/");
         assert_eq!(cli.by_prefix, Some(2));
         assert_eq!(cli.check, Some(CheckMetric::DiffObjects));
-        assert_eq!(cli.warning.unwrap().as_str(), "~:10");
-        assert_eq!(cli.critical.unwrap().low, Some(-5.0));
+        assert_eq!(cli.thresholds.warning.unwrap().as_str(), "~:10");
+        assert_eq!(cli.thresholds.critical.unwrap().low, Some(-5.0));
         assert_eq!(cli.throttle.concurrency, 256);
     }
 

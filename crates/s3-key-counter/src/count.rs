@@ -11,11 +11,11 @@ use mc_aws_common::listing::{self, KeyRange, ListOptions, PageSource};
 use mc_aws_common::retry::{StatsSnapshot, Throttle};
 use mc_aws_common::s3url::S3Url;
 
-use crate::interrupt::Interrupt;
 use crate::multipart::{self, MultipartTally};
 use crate::splits::SplitRecorder;
 use crate::tally::{Countable, PrefixGrouping, Tally};
 use crate::versions::VersionSource;
+use mc_aws_common::interrupt::Interrupt;
 
 /// How to count.
 #[derive(Debug, Clone)]

@@ -11,32 +11,28 @@
 pub mod check;
 pub mod cli;
 pub mod count;
-pub mod interrupt;
 pub mod multipart;
 pub mod report;
 pub mod splits;
 pub mod tally;
-/// Nagios ranges, shared with the other tools' checks.
-pub use mc_aws_common::nagios::threshold;
 pub mod versions;
 
-use std::ffi::OsString;
 use std::io::{self, Write};
 
 use futures::future::try_join_all;
 use mc_aws_common::config;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
-use mc_aws_common::listing::{shard_ranges, KeyRange};
-use mc_aws_common::nagios::{run_check, Check};
-use mc_aws_common::output::Format;
+use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::listing::KeyRange;
+use mc_aws_common::nagios::Check;
+use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
-use mc_aws_common::startup::{self, NagiosMode};
+use mc_aws_common::startup::{Failure, NagiosMode, Threads, Tool, ToolCli};
 
 use crate::cli::Cli;
 use crate::count::{Count, CountOptions};
 use crate::report::Difference;
-use crate::splits::SplitsError;
 use mc_aws_common::s3url::S3Url;
 
 /// Everything that can stop a run, each with a documented exit code.
@@ -46,75 +42,41 @@ pub enum Error {
     Tool(#[from] ToolError),
     #[error("{0}")]
     Usage(String),
-    #[error(transparent)]
-    Splits(#[from] SplitsError),
     #[error("cannot write the output: {0}")]
     Output(#[from] io::Error),
 }
 
-impl Error {
-    pub fn exit_code(&self) -> i32 {
+impl Failure for Error {
+    fn exit_code(&self) -> i32 {
         match self {
             Error::Tool(e) => e.exit_code(),
             Error::Usage(_) => exit::USAGE,
-            Error::Splits(SplitsError::Io { source, .. })
-                if source.kind() == io::ErrorKind::NotFound =>
-            {
-                exit::NOT_FOUND
-            }
-            Error::Splits(_) => exit::USAGE,
             Error::Output(_) => exit::SERVICE,
         }
     }
 }
 
-/// Runs the tool with the process arguments; returns the exit code.
-pub fn main() -> i32 {
-    run(std::env::args_os())
-}
-
-/// Runs the tool with the given arguments (the first is the program name).
-pub fn run<I, T>(args: I) -> i32
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let nagios = NagiosMode {
+const TOOL: Tool = Tool {
+    name: "s3-key-counter",
+    nagios: Some(NagiosMode {
         words: &["--check"],
         service: check::SERVICE,
-    };
-    let cli = match startup::parse_args::<Cli>(&args, Some(nagios)) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    mc_aws_common::logging::init(cli.output.verbosity(), None);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&cli, &Error::Output(e)),
-    };
-    let result = if cli.check.is_some() {
-        run_check(runtime, cli.timeout, check::SERVICE, execute(&cli)).unwrap_or_else(Ok)
-    } else {
-        runtime.block_on(execute(&cli))
-    };
-    match result {
-        Ok(code) => code,
-        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,
-        Err(e) => fail(&cli, &e),
+    }),
+};
+
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    fn nagios_timeout(&self) -> Option<u64> {
+        self.check.map(|_| self.thresholds.timeout)
     }
 }
 
-/// Reports a failure: UNKNOWN in Nagios mode, one line on stderr otherwise.
-fn fail(cli: &Cli, e: &Error) -> i32 {
-    if cli.check.is_some() {
-        return Check::unknown(check::SERVICE, e).emit();
-    }
-    let _ = writeln!(io::stderr(), "s3-key-counter: error: {e}");
-    e.exit_code()
+/// Runs the tool with the process arguments; returns the exit code.
+pub fn main() -> i32 {
+    TOOL.main::<Cli, Error>(Threads::Many, execute)
 }
 
 /// Checks what clap cannot: combinations that depend on the number of URLs
@@ -130,27 +92,13 @@ fn plan_ranges(cli: &Cli, urls: &[S3Url]) -> Result<Vec<Option<KeyRange>>, Error
             "--emit-splits works on one URL at a time".into(),
         ));
     }
-    let points = match &cli.splits {
-        Some(path) => Some(splits::read_points(path)?),
-        None => None,
-    };
-    let Some(shard) = cli.shard else {
-        return Ok(vec![None; urls.len()]);
-    };
     urls.iter()
-        .map(|url| {
-            if let (Some(points), Some(path)) = (&points, &cli.splits) {
-                if let Some(note) = splits::check_for_shard(points, path, shard, &url.prefix)? {
-                    tracing::warn!("{note}");
-                }
-            }
-            Ok(Some(shard_ranges(&url.prefix, shard, points.as_deref())))
-        })
+        .map(|url| Ok(cli.shard.plan(&url.prefix)?.range))
         .collect()
 }
 
 async fn execute(cli: &Cli) -> Result<i32, Error> {
-    let stop = interrupt::Interrupt::install("s3-key-counter");
+    let stop = Interrupt::install(TOOL.name);
     let urls = cli.parsed_urls().map_err(|e| Error::Usage(e.to_string()))?;
     let ranges = plan_ranges(cli, &urls)?;
     let source_config = config::load(
@@ -183,7 +131,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         cli.output.progress(None, &what)
     };
     let opts = |range: Option<KeyRange>| CountOptions {
-        concurrency: cli.throttle.concurrency as usize,
+        concurrency: cli.throttle.list_cursors(false),
         page_size: cli.page_size,
         range,
         by_prefix: cli.by_prefix.map(|d| (d as usize, cli.delimiter.clone())),
@@ -192,6 +140,8 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         multipart: cli.multipart,
         record_splits: cli.emit_splits.is_some(),
     };
+    // One throttle per run: -j bounds the requests of every URL together.
+    let run_throttle = Throttle::from_args(&cli.throttle);
     let jobs = urls
         .iter()
         .zip(ranges)
@@ -204,8 +154,8 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             let opts = opts(range);
             let progress = &progress;
             let stop = &stop;
+            let throttle = run_throttle.sharing_limits();
             async move {
-                let throttle = Throttle::from_args(&cli.throttle);
                 let client =
                     mc_aws_common::config::client_for_bucket(sdk, &cli.aws, &url.bucket, &throttle)
                         .await?;
@@ -220,7 +170,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         return interrupted(cli, &counts);
     }
     if let Some(metric) = cli.check {
-        let check = check::evaluate(metric, &counts, cli.warning.as_ref(), cli.critical.as_ref());
+        let check = check::evaluate(metric, &counts, &cli.thresholds);
         return Ok(check.emit());
     }
     if let Some(n) = cli.emit_splits {
@@ -229,7 +179,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             .and_then(|c| c.splits.take())
             .map(|r| r.split_points(n as usize))
             .unwrap_or_default();
-        splits::write_points(io::stdout().lock(), &points)?;
+        mc_aws_common::listing::splits::write_points(Printer::new(), &points)?;
         if !cli.output.quiet {
             let mut err = io::stderr().lock();
             write_report(&mut err, cli, &counts)?;
@@ -250,7 +200,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         }
         return Ok(exit::SUCCESS);
     }
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = Printer::new();
     write_report(&mut out, cli, &counts)?;
     out.flush()?;
     Ok(exit::SUCCESS)
@@ -266,7 +216,7 @@ fn interrupted(cli: &Cli, counts: &[Count]) -> Result<i32, Error> {
         // No split points from a partial count; stdout stays empty.
         write_report(&mut io::stderr().lock(), cli, counts)?;
     } else {
-        let mut out = io::BufWriter::new(io::stdout().lock());
+        let mut out = Printer::new();
         write_report(&mut out, cli, counts)?;
         out.flush()?;
     }
@@ -287,7 +237,7 @@ fn differences(counts: &[Count]) -> Vec<Difference> {
 
 /// The human report (or JSON lines) to any writer.
 fn write_report(w: &mut impl Write, cli: &Cli, counts: &[Count]) -> io::Result<()> {
-    let shard = cli.shard.map(|s| s.to_string());
+    let shard = cli.shard.shard.map(|s| s.to_string());
     if cli.output.output == Format::Json {
         for c in counts {
             serde_json::to_writer(&mut *w, &report::json_line(c, cli.versions, shard.clone()))?;

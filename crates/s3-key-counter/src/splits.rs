@@ -7,7 +7,6 @@
 //!
 //! The file format and its checks are `mc_aws_common::listing::splits`.
 
-pub use mc_aws_common::listing::splits::{check_for_shard, read_points, write_points, SplitsError};
 use mc_aws_common::listing::KeyRange;
 
 /// Per-chunk counts, gathered while listing.

@@ -68,7 +68,10 @@ pub fn fingerprint(points: &[String]) -> String {
 impl From<SplitsError> for crate::error::ToolError {
     fn from(e: SplitsError) -> Self {
         match e {
-            SplitsError::Io { path, source } => crate::error::ToolError::File { path, source },
+            SplitsError::Io { path, source } => crate::error::ToolError::File {
+                path: format!("--splits {path}"),
+                source,
+            },
             other => crate::error::ToolError::Invalid {
                 what: "--splits".into(),
                 message: other.to_string(),

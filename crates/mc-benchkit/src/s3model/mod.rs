@@ -341,6 +341,18 @@ impl S3Model {
         format!("http://{}", self.addr)
     }
 
+    /// Points a tool at the model: its endpoint, a region, and any
+    /// credentials (the model checks none unless asked to).
+    pub fn apply_env(&self, cmd: &mut std::process::Command) {
+        cmd.env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "model")
+            .env("AWS_SECRET_ACCESS_KEY", "model")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("RUST_LOG");
+    }
+
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -471,6 +483,34 @@ impl S3Model {
     pub fn slowdowns(&self) -> u64 {
         self.state.slowdowns.load(Ordering::Relaxed)
     }
+
+    /// The most requests served at once since the start (or the last
+    /// [`S3Model::reset_max_in_flight`]): what a client's concurrency
+    /// options are checked against.
+    pub fn max_in_flight(&self) -> u64 {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_max_in_flight(&self) {
+        self.state.max_in_flight.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight(Arc<State>);
+
+impl InFlight {
+    fn enter(state: &Arc<State>) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Receiver<()>) {
@@ -479,6 +519,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Rece
         Err(e) => e.into_inner().check_signatures.clone(),
     };
     let verify = keys.is_some();
+    let counted = state.clone();
     let service = {
         let mut builder = s3s::service::S3ServiceBuilder::new(ModelS3 { state });
         if let Some((access_key, secret)) = keys {
@@ -494,10 +535,16 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Rece
                 let Ok((stream, _)) = acc else { continue };
                 let _ = stream.set_nodelay(true);
                 let svc = service.clone();
+                let counted = counted.clone();
                 conns.spawn(async move {
                     let svc_fn = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let svc = svc.clone();
-                        async move { Ok::<_, Infallible>(handle(svc, req, verify).await) }
+                        let request = InFlight::enter(&counted);
+                        async move {
+                            let resp = handle(svc, req, verify).await;
+                            drop(request);
+                            Ok::<_, Infallible>(resp)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)

@@ -34,6 +34,9 @@ pub(crate) struct State {
     pub limiter: RateLimiter,
     pub counters: Mutex<HashMap<ModelOp, u64>>,
     pub slowdowns: AtomicU64,
+    /// Requests being served now, and the most at once since the last reset.
+    pub in_flight: AtomicU64,
+    pub max_in_flight: AtomicU64,
 }
 
 impl State {
@@ -46,6 +49,8 @@ impl State {
             limiter: RateLimiter::default(),
             counters: Mutex::new(HashMap::new()),
             slowdowns: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
         }
     }
 }

@@ -1,0 +1,8 @@
+//! The integration tests of acl-reconciler, one binary (each former test file is a module).
+
+mod bad_input;
+mod cli;
+mod closed_stdout;
+mod in_flight;
+mod ministack;
+mod no_secrets;

@@ -1,0 +1,304 @@
+//! `sync`: copy every object that is missing or different at the destination.
+//!
+//! The source is listed with the shared sharded lister, which yields chunks
+//! (the keys of one page plus the span of the key space they account for).
+//! For each chunk the same span of the destination is listed and the two
+//! sorted lists merge-joined ([`chunk`]), so memory holds a bounded number
+//! of chunks whatever the bucket size. A chunk's span is recorded in the
+//! checkpoint (`--state`) only once every copy and delete in it succeeded.
+
+pub mod chunk;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use mc_aws_common::checkpoint::{Checkpoint, RunId};
+use mc_aws_common::cli::{AwsArgs, ShardPlan};
+use mc_aws_common::error::ToolError;
+use mc_aws_common::exit;
+use mc_aws_common::interrupt::{Interrupt, GRACE};
+use mc_aws_common::output::{Format, OutputArgs, Printer};
+use mc_aws_common::retry::Throttle;
+use mc_aws_common::twosided::list_source;
+
+use crate::cli::SyncArgs;
+use crate::options::{AclMode, CopyOptions};
+use crate::preflight;
+use crate::report::SyncReport;
+use chunk::{ChunkDone, Job};
+
+/// How often the checkpoint is written while a run makes progress.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(3);
+
+/// What the command line asks for, checked before anything is contacted.
+struct Plan {
+    opts: CopyOptions,
+    shard: ShardPlan,
+    run: RunId,
+}
+
+impl Plan {
+    fn new(args: &SyncArgs, aws: &AwsArgs) -> Result<Self, ToolError> {
+        let opts =
+            args.copy
+                .options(aws.endpoint_url.is_some())
+                .map_err(|m| ToolError::Invalid {
+                    what: "sync".into(),
+                    message: m,
+                })?;
+        let ends = &args.endpoints;
+        ends.folders()?;
+        let shard = args.shard.plan(&ends.source.prefix)?;
+        let mut run = RunId::new("s3-copier sync", &ends.source, &ends.dest)
+            .arg("--delete", args.delete)
+            .arg("--size-only", args.size_only);
+        run.shard = shard.id();
+        Ok(Self { opts, shard, run })
+    }
+}
+
+/// A connected run: both sides checked, the checkpoint loaded and saved.
+struct Connected {
+    job: Arc<Job>,
+    throttle: Arc<Throttle>,
+    acl_reads: Arc<Throttle>,
+    checkpoint: Checkpoint,
+    report: SyncReport,
+}
+
+/// Runs `sync`; returns the exit code.
+pub async fn run(
+    args: &SyncArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<i32, ToolError> {
+    let started = Instant::now();
+    let plan = Plan::new(args, aws)?;
+    let mut run = connect(args, aws, out, plan, stop).await?;
+    let (stopped, fatal) = execute(args, out, &mut run).await;
+    let saved = args.dry_run || save(&run.checkpoint, args.state.as_deref());
+    let stats = if Arc::ptr_eq(&run.acl_reads, &run.throttle) {
+        run.throttle.stats()
+    } else {
+        run.throttle.stats() + run.acl_reads.stats()
+    };
+    run.report.finish(stats, started.elapsed());
+    print_report(&run.job, &run.report, out.output);
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    Ok(if stopped {
+        exit::INTERRUPTED
+    } else if run.report.counts.failed > 0 || !saved {
+        exit::PARTIAL_FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Loads the checkpoint, connects both sides, runs the pre-flight, then
+/// (unless a dry run) writes the checkpoint: one that cannot be saved is
+/// found now, not after hours of copying, and a mistyped bucket leaves no
+/// file naming the wrong pair.
+async fn connect(
+    args: &SyncArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    plan: Plan,
+    stop: Interrupt,
+) -> Result<Connected, ToolError> {
+    let throttle = Throttle::from_args(&args.throttle);
+    let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
+    let reads_acls = plan.opts.acl == AclMode::Copy;
+    let checkpoint = load_checkpoint(args, &plan.shard, plan.run)?;
+    let (copier, pf) =
+        preflight::copier(aws, &args.endpoints, plan.opts, &throttle, &acl_reads).await?;
+    if let (Some(path), false) = (&args.state, args.dry_run) {
+        checkpoint.save(path).map_err(|e| ToolError::Invalid {
+            what: "--state".into(),
+            message: e.to_string(),
+        })?;
+    }
+    // Objects in flight: copies under -j, and, when each reads its ACL
+    // under a budget of its own, as many again reading.
+    let reads_acls = reads_acls && pf.source_acls;
+    let own_budget = !Arc::ptr_eq(&acl_reads, &throttle);
+    let reading = if reads_acls && own_budget {
+        acl_reads.max_in_flight()
+    } else {
+        0
+    };
+    let objects = args.throttle.concurrency as usize + reading;
+    let mut report = SyncReport::new(
+        args.endpoints.source.to_string(),
+        args.endpoints.dest.to_string(),
+        args.dry_run,
+    );
+    report.notes = pf.notes.clone();
+    let job = Arc::new(Job {
+        copier: Arc::new(copier),
+        size_only: args.size_only,
+        delete: args.delete,
+        dry_run: args.dry_run,
+        dry_run_reads_acls: args.dry_run && pf.dest_refuses_public,
+        concurrency: objects,
+        actions: tokio::sync::Semaphore::new(objects),
+        format: out.output,
+        printer: Mutex::new(Printer::new()),
+        stop,
+    });
+    Ok(Connected {
+        job,
+        throttle,
+        acl_reads,
+        checkpoint,
+        report,
+    })
+}
+
+/// The checkpoint of this run: from `--state` when it names one, else in
+/// memory. A finished one starts a new pass, since "sync until nothing is
+/// left" must not become a silent no-op.
+fn load_checkpoint(
+    args: &SyncArgs,
+    shard: &ShardPlan,
+    run: RunId,
+) -> Result<Checkpoint, ToolError> {
+    let scope = shard.range.as_ref();
+    let Some(path) = &args.state else {
+        return Ok(Checkpoint::new(run, scope));
+    };
+    let (mut cp, resumed) = Checkpoint::load_or_new(path, run, scope)?;
+    if resumed && cp.is_finished() {
+        tracing::warn!(
+            "{}: the last run finished every range; this run compares everything again",
+            path.display()
+        );
+        cp.restart(scope);
+    }
+    Ok(cp)
+}
+
+/// Lists the source and works on its chunks until the listing ends, a
+/// signal stops the run, or the listing fails. Returns whether the run was
+/// stopped, and the listing's error.
+async fn execute(
+    args: &SyncArgs,
+    out: &OutputArgs,
+    run: &mut Connected,
+) -> (bool, Option<ToolError>) {
+    let copier = &run.job.copier;
+    let ranges = run.checkpoint.to_list();
+    let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
+    let source = copier.src.lister.clone().page_size(args.list_page_size);
+    let (mut listing, max_chunks) = list_source(source, ranges, &args.throttle);
+    let bar = out.progress(None, "compared");
+    let mut inflight = FuturesUnordered::new();
+    let mut listing_done = nothing_left;
+    let mut stopping = false;
+    let mut fatal: Option<ToolError> = None;
+    let mut dirty = false;
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    let stop = run.job.stop.clone();
+    let signal = stop.wait();
+    tokio::pin!(signal);
+    // After a signal: how long the requests in flight may take.
+    let grace = tokio::time::sleep(GRACE);
+    tokio::pin!(grace);
+    let state = if args.dry_run {
+        None
+    } else {
+        args.state.as_deref()
+    };
+    loop {
+        if (listing_done || stopping) && inflight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            _ = &mut signal, if !stopping => {
+                tracing::warn!(
+                    "interrupted: finishing the copies in flight (at most {}s), then saving the checkpoint",
+                    GRACE.as_secs()
+                );
+                stopping = true;
+                run.report.complete = false;
+                grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
+                if std::mem::take(&mut dirty) {
+                    save(&run.checkpoint, state);
+                }
+            }
+            _ = &mut grace, if stopping => {
+                tracing::warn!(
+                    "{} chunks still in flight after {}s: abandoned (they are not in the checkpoint)",
+                    inflight.len(),
+                    GRACE.as_secs()
+                );
+                break;
+            }
+            Some(d) = inflight.next(), if !inflight.is_empty() => {
+                let d: ChunkDone = d;
+                bar.inc(d.counts.listed);
+                dirty |= record(run, d);
+                bar.set_message(format!("compared; {} to copy, {} failed", run.report.counts.copied, run.report.counts.failed));
+            }
+            next = listing.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
+                match next {
+                    None => listing_done = true,
+                    Some(Err(e)) => {
+                        fatal = Some(e);
+                        listing_done = true;
+                        run.report.complete = false;
+                    }
+                    Some(Ok(chunk)) => {
+                        let job = run.job.clone();
+                        inflight.push(async move { job.chunk(chunk).await });
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if std::mem::take(&mut dirty) {
+                    save(&run.checkpoint, state);
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    (stopping, fatal)
+}
+
+/// Adds a finished chunk to the report and, when everything in it
+/// succeeded, its span to the checkpoint; whether the checkpoint changed.
+fn record(run: &mut Connected, d: ChunkDone) -> bool {
+    run.report.counts.add(&d.counts);
+    let finished = d.finished();
+    run.report.keep_failures(d.failures);
+    if finished {
+        run.checkpoint.done.insert(d.span);
+    }
+    finished
+}
+
+fn print_report(job: &Job, report: &SyncReport, format: Format) {
+    let mut p = job.printer.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = match format {
+        Format::Json => p.json(report),
+        Format::Human => p.line(report.human().trim_end()),
+    };
+    let _ = p.flush();
+}
+
+/// Saves the checkpoint to `path`, if there is one; `false` (and an error
+/// logged) when it could not be written.
+fn save(cp: &Checkpoint, path: Option<&Path>) -> bool {
+    if let Some(path) = path {
+        if let Err(e) = cp.save(path) {
+            tracing::error!("{e}");
+            return false;
+        }
+    }
+    true
+}

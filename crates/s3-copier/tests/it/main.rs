@@ -1,0 +1,16 @@
+//! The integration tests of s3-copier, one binary (each former test file is a module).
+
+mod bad_input;
+mod cli;
+mod closed_stdout;
+mod common;
+mod faults;
+mod fuzz_regressions;
+mod in_flight;
+mod live;
+mod no_secrets;
+mod resume_verify;
+mod signals;
+mod sse;
+mod sync;
+mod worker_crash;
