@@ -3,7 +3,8 @@
 use mc_aws_common::nagios::{Check, Perf, Status};
 
 use crate::compare::Comparison;
-use crate::input::{display_name, Snapshot};
+use crate::naming::display_name;
+use crate::snapshot::Snapshot;
 use crate::size::convert_bytes;
 
 /// Service name on the status line.

@@ -6,7 +6,7 @@ use mc_aws_common::output::OutputArgs;
 
 use crate::compare::SortKey;
 use crate::estimate::Method;
-use crate::input::Toast;
+use crate::naming::Toast;
 use crate::size::parse_bytes;
 
 const ABOUT: &str = "Exact PostgreSQL index bloat: production index sizes against a fresh restore (pg_dump | psql).";

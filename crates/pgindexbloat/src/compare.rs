@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::hash::{BuildPassThrough, Key};
-use crate::input::{Index, Snapshot};
+use crate::index::Index;
+use crate::snapshot::Snapshot;
 
 /// Which indexes to compare and report (the original script's options).
 #[derive(Debug, Clone)]
@@ -470,7 +471,8 @@ pub fn compare<'a>(a: &'a Snapshot, b: &'a Snapshot, opts: &Options) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{normalise, read_csv, Toast};
+    use crate::input::{normalise, read_csv};
+    use crate::naming::Toast;
 
     pub(crate) fn snap(label: &str, csv: &str) -> Snapshot {
         normalise(

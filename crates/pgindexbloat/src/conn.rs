@@ -10,7 +10,7 @@ use mc_aws_common::output::error_line;
 use postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
-use crate::input::IndexRow;
+use crate::index::IndexRow;
 
 /// Hides the password of a URL (`postgres://u:***@h/db`) or conninfo (`password=***`).
 pub fn redact(conninfo: &str) -> String {

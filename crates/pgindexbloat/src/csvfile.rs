@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::snapshot::Index;
+use crate::index::Index;
 
 /// Calls `row` for every index of a CSV file's bytes.
 pub(crate) fn parse_bytes(

@@ -14,10 +14,12 @@ mod csvfile;
 pub mod error;
 pub mod estimate;
 mod hash;
+pub mod index;
 pub mod input;
+pub mod naming;
 pub mod report;
 pub mod size;
-mod snapshot;
+pub mod snapshot;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -31,7 +33,9 @@ use mc_aws_common::startup::{self, NagiosMode};
 use crate::cli::{CheckArgs, Cli, Command, CompareArgs, DumpArgs, EstimateArgs};
 use crate::compare::Options;
 use crate::error::Error;
-use crate::input::{Snapshot, Source, Toast};
+use crate::input::Source;
+use crate::naming::Toast;
+use crate::snapshot::Snapshot;
 
 /// Runs the tool with the process arguments; returns the exit code.
 pub fn main() -> i32 {
@@ -284,7 +288,7 @@ fn estimate_command(args: &EstimateArgs, out: &OutputArgs) -> anyhow::Result<i32
             .iter()
             .map(|r| {
                 vec![
-                    input::display_name(&r.index).to_string(),
+                    naming::display_name(&r.index).to_string(),
                     size::convert_bytes(r.production_bytes),
                     size::convert_bytes(r.expected_bytes),
                     size::convert_bytes(r.bloat_bytes),

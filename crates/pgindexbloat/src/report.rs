@@ -12,7 +12,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::compare::{Comparison, Entry, Missing};
-use crate::input::{display_name, Snapshot};
+use crate::naming::display_name;
+use crate::snapshot::Snapshot;
 use crate::size::{convert_bytes, Bytes};
 
 /// Text style of the report.

@@ -1,11 +1,12 @@
 //! A loaded index list, stored compactly: every name lives in one text arena
 //! (for a CSV file, the file's own text) and rows hold spans into it, so a
 //! 1M-index list loads without an allocation per row. The naming rules
-//! ([`crate::input`]) are applied as rows are added.
+//! ([`crate::naming`]) are applied as rows are added.
 
 use crate::error::{Error, Result};
 use crate::hash::hash_name;
-use crate::input::{is_system_schema, Toast};
+use crate::index::Index;
+use crate::naming::{is_system_schema, Toast};
 
 /// Where a string lives in the arena. `u32` keeps rows small; the arena is
 /// checked to stay under 4 GiB (a 1M-index CSV is ~35 MB).
@@ -44,20 +45,6 @@ const NO_EXTRA: Extra = Extra {
     definition: NONE,
     live_tuples: None,
 };
-
-/// One index of a list, borrowed from a [`Snapshot`] (or from a source while
-/// it is read).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Index<'a> {
-    /// Schema-qualified name; toast indexes are `pg_toast(schema.table)`.
-    pub name: &'a str,
-    pub size: u64,
-    pub table: Option<&'a str>,
-    pub definition: Option<&'a str>,
-    pub live_tuples: Option<u64>,
-    /// Line in the source (1-based; 0 for a database).
-    pub line: u64,
-}
 
 /// A loaded, normalised list: qualified names, system and temporary schemas
 /// left out, toast indexes mapped through their table or left out.
