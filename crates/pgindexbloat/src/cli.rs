@@ -2,7 +2,9 @@
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
+use mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS;
 use mc_aws_common::output::OutputArgs;
+use mc_aws_common::startup::ToolCli;
 
 use crate::compare::SortKey;
 use crate::estimate::Method;
@@ -96,6 +98,19 @@ pub struct Cli {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    /// `check` is the Nagios mode: whatever stops it answers UNKNOWN. The
+    /// one `main` runs it without a runtime to bound; a live input is
+    /// bounded by its connect_timeout.
+    fn nagios_timeout(&self) -> Option<u64> {
+        matches!(self.command, Some(Command::Check(_))).then_some(DEFAULT_TIMEOUT_SECS)
+    }
 }
 
 /// Options shared by the report and `check`.
