@@ -1,7 +1,6 @@
 //! CLI tests of the real binary: the seed example (golden), every bad input
 //! (exact message and exit code), `check` and `--help`.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +61,14 @@ struct Run {
     code: i32,
     stdout: String,
     stderr: String,
+}
+
+/// The binary as a plain `std::process::Command` in `dir`, for
+/// `mc_testkit::cli::first_line_then_close`.
+fn std_cmd(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(mc_testkit::cli::bin("pgindexbloat"));
+    c.current_dir(dir).env_remove("MC_OUTPUT").env_remove("RUST_LOG");
+    c
 }
 
 fn run(cmd: &mut Command) -> Run {
@@ -406,4 +413,32 @@ fn help_texts() {
         "{}",
         r.stderr
     );
+}
+
+/// `pgindexbloat A B | head -1`: a report that outlasts its reader ends
+/// quietly with 0 (even one that would exit 1 for a missing index).
+#[test]
+fn a_closed_stdout_ends_the_report_quietly() {
+    let d = Dir::new();
+    // 50,000 indexes: a few MB of report, far more than a pipe holds.
+    let a: String = (0..50_000)
+        .map(|i| format!("public.i{i},200000000\n"))
+        .collect();
+    let b: String = (0..49_999)
+        .map(|i| format!("public.i{i},100000000\n"))
+        .collect();
+    d.file("a.csv", &a);
+    d.file("b.csv", &b);
+    for (args, first) in [
+        (&[][..], "bloat\tpublic.i"),
+        (&["-ps"][..], "Index i"),
+        (&["-o", "json"][..], "{\"type\":\"index\""),
+    ] {
+        let r = mc_testkit::cli::first_line_then_close(
+            std_cmd(d.path()).args(args).args(["a.csv", "b.csv"]),
+        );
+        assert!(r.first_line.starts_with(first), "{args:?}: {r:?}");
+        assert_eq!(r.status.code(), Some(0), "{args:?}: {r:?}");
+        assert_eq!(r.stderr, "", "{args:?}");
+    }
 }

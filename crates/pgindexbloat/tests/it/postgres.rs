@@ -2,7 +2,6 @@
 //! bloat made with updates and deletes, a `pg_dump | psql` restore, `dump`,
 //! the comparison, `check`, toast indexes and `estimate`.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -525,4 +524,41 @@ fn missing_database_and_stopped_server() {
         "{line}"
     );
     assert_eq!(line.lines().count(), 1);
+}
+
+/// PostgreSQL's refusals are exit 4, by SQLSTATE: a role that may not log
+/// in (28000) and a missing privilege (42501).
+#[test]
+fn postgresql_refusals_exit_4() {
+    let pg = pg();
+    pg.create_db("bloat_perm");
+    pg.psql(
+        "postgres",
+        "DROP ROLE IF EXISTS bloat_nologin; CREATE ROLE bloat_nologin NOLOGIN;
+         DROP ROLE IF EXISTS bloat_plain; CREATE ROLE bloat_plain LOGIN;",
+    );
+    let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/bloat_perm", pg.port());
+    let out = cmd().arg("dump").arg(url("bloat_nologin")).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "pgindexbloat: error: cannot connect to {}: db error: FATAL: role \"bloat_nologin\" is not permitted to log in\n",
+            url("bloat_nologin")
+        )
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let out = cmd()
+        .args(["estimate", "--create-extension"])
+        .arg(url("bloat_plain"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "pgindexbloat: error: query on {} failed: db error: ERROR: permission denied to create extension \"pgstattuple\"",
+            url("bloat_plain")
+        )) && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{err}");
 }
