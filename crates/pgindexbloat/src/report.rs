@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::compare::{Comparison, Entry, Missing};
 use crate::naming::display_name;
-use crate::snapshot::Snapshot;
 use crate::size::{convert_bytes, Bytes};
+use crate::snapshot::Snapshot;
 
 /// Text style of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,58 +76,71 @@ pub fn write(
     sum: bool,
 ) -> io::Result<()> {
     match style {
-        Style::Pretty => {
-            for e in &c.reported {
-                pretty_entry(w, e)?;
-            }
-            for m in &c.missing {
-                writeln!(
-                    w,
-                    "Ough!  {} index is missing in the {} {}.  Likely a problem with backup!",
-                    display_name(m.index),
-                    fresh.label,
-                    fresh.noun
-                )?;
-            }
-            if sum {
-                writeln!(w, "Total index bloat: {}", Bytes(c.total_bloat))?;
-            }
-        }
-        Style::Plain => {
-            for e in &c.reported {
-                writeln!(
-                    w,
-                    "bloat\t{}\t{}\t{}\t{}\t{}",
-                    e.index, e.percent, e.production_bytes, e.expected_bytes, e.bloat_bytes
-                )?;
-            }
-            for m in &c.missing {
-                writeln!(w, "missing\t{}\t-\t{}\t-\t-", m.index, m.production_bytes)?;
-            }
-            if sum {
-                writeln!(w, "total\t-\t-\t-\t-\t{}", c.total_bloat)?;
-            }
-        }
-        Style::Json => {
-            let lines = c
-                .reported
-                .iter()
-                .map(JsonLine::Index)
-                .chain(c.missing.iter().map(|m| JsonLine::Missing {
-                    missing: m,
-                    missing_in: &fresh.label,
-                }))
-                .chain(std::iter::once(JsonLine::Total {
-                    bloat_bytes: c.total_bloat,
-                    indexes_compared: c.indexes_compared,
-                    indexes_reported: c.reported.len(),
-                    indexes_missing: c.missing.len(),
-                }));
-            for line in lines {
-                serde_json::to_writer(&mut *w, &line)?;
-                w.write_all(b"\n")?;
-            }
-        }
+        Style::Pretty => write_pretty(w, c, fresh, sum),
+        Style::Plain => write_plain(w, c, sum),
+        Style::Json => write_json(w, c, fresh),
+    }
+}
+
+fn write_pretty(
+    w: &mut impl Write,
+    c: &Comparison<'_>,
+    fresh: &Snapshot,
+    sum: bool,
+) -> io::Result<()> {
+    for e in &c.reported {
+        pretty_entry(w, e)?;
+    }
+    for m in &c.missing {
+        writeln!(
+            w,
+            "Ough!  {} index is missing in the {} {}.  Likely a problem with backup!",
+            display_name(m.index),
+            fresh.label,
+            fresh.noun
+        )?;
+    }
+    if sum {
+        writeln!(w, "Total index bloat: {}", Bytes(c.total_bloat))?;
+    }
+    Ok(())
+}
+
+fn write_plain(w: &mut impl Write, c: &Comparison<'_>, sum: bool) -> io::Result<()> {
+    for e in &c.reported {
+        writeln!(
+            w,
+            "bloat\t{}\t{}\t{}\t{}\t{}",
+            e.index, e.percent, e.production_bytes, e.expected_bytes, e.bloat_bytes
+        )?;
+    }
+    for m in &c.missing {
+        writeln!(w, "missing\t{}\t-\t{}\t-\t-", m.index, m.production_bytes)?;
+    }
+    if sum {
+        writeln!(w, "total\t-\t-\t-\t-\t{}", c.total_bloat)?;
+    }
+    Ok(())
+}
+
+fn write_json(w: &mut impl Write, c: &Comparison<'_>, fresh: &Snapshot) -> io::Result<()> {
+    let lines = c
+        .reported
+        .iter()
+        .map(JsonLine::Index)
+        .chain(c.missing.iter().map(|m| JsonLine::Missing {
+            missing: m,
+            missing_in: &fresh.label,
+        }))
+        .chain(std::iter::once(JsonLine::Total {
+            bloat_bytes: c.total_bloat,
+            indexes_compared: c.indexes_compared,
+            indexes_reported: c.reported.len(),
+            indexes_missing: c.missing.len(),
+        }));
+    for line in lines {
+        serde_json::to_writer(&mut *w, &line)?;
+        w.write_all(b"\n")?;
     }
     Ok(())
 }

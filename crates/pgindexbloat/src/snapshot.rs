@@ -143,40 +143,52 @@ impl Builder {
             Some(t) => Some(self.store(base, t)?),
             None => None,
         };
-        let name = if let Some(dot) = ix.name.find('.') {
-            let schema = &ix.name[..dot];
-            if is_system_schema(schema) {
-                self.excluded += 1;
-                return Ok(());
-            }
-            if schema == "pg_toast" {
-                let table_name = table.map(|t| self.span_str(base, t).to_string());
-                match (table_name, self.toast) {
-                    (Some(t), Toast::Map)
-                        if !is_system_schema(t.split('.').next().unwrap_or("")) =>
-                    {
-                        self.store_joined(&["pg_toast(", &t, ")"])?
-                    }
-                    _ => {
-                        self.excluded += 1;
-                        return Ok(());
-                    }
-                }
-            } else {
-                self.store(base, ix.name)?
-            }
-        } else {
-            self.store_joined(&["public.", ix.name])?
+        let Some(name) = self.name_span(base, ix.name, table)? else {
+            self.excluded += 1;
+            return Ok(());
         };
         let definition = match ix.definition {
             Some(d) => self.store(base, d)?,
             None => NONE,
         };
-        let x = Extra {
+        self.push_extra(Extra {
             table: table.unwrap_or(NONE),
             definition,
             live_tuples: ix.live_tuples,
+        });
+        let hash = hash_name(self.span_str(base, name));
+        self.rows.push(Row {
+            name,
+            hash,
+            size: ix.size,
+            line: ix.line,
+        });
+        Ok(())
+    }
+
+    /// The name under the naming rules, or `None` when the index is left out.
+    fn name_span(&mut self, base: &str, name: &str, table: Option<Span>) -> Result<Option<Span>> {
+        let Some((schema, _)) = name.split_once('.') else {
+            return self.store_joined(&["public.", name]).map(Some);
         };
+        if is_system_schema(schema) {
+            return Ok(None);
+        }
+        if schema != "pg_toast" {
+            return self.store(base, name).map(Some);
+        }
+        let table_name = table.map(|t| self.span_str(base, t).to_string());
+        match (table_name, self.toast) {
+            (Some(t), Toast::Map) if !is_system_schema(t.split('.').next().unwrap_or("")) => {
+                self.store_joined(&["pg_toast(", &t, ")"]).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Keeps the optional columns of the row being pushed; the list of them
+    /// starts with the first row that has one.
+    fn push_extra(&mut self, x: Extra) {
         let has_extra = x.table.start != NONE.start
             || x.definition.start != NONE.start
             || x.live_tuples.is_some();
@@ -186,14 +198,6 @@ impl Builder {
         if has_extra || !self.extras.is_empty() {
             self.extras.push(x);
         }
-        let hash = hash_name(self.span_str(base, name));
-        self.rows.push(Row {
-            name,
-            hash,
-            size: ix.size,
-            line: ix.line,
-        });
-        Ok(())
     }
 
     /// The snapshot over `base` (the same text every [`Builder::push`] got).

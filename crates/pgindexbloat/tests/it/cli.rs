@@ -1,7 +1,6 @@
 //! CLI tests of the real binary: the seed example (golden), every bad input
 //! (exact message and exit code), `check` and `--help`.
 
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -67,7 +66,9 @@ struct Run {
 /// `mc_testkit::cli::first_line_then_close`.
 fn std_cmd(dir: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(mc_testkit::cli::bin("pgindexbloat"));
-    c.current_dir(dir).env_remove("MC_OUTPUT").env_remove("RUST_LOG");
+    c.current_dir(dir)
+        .env_remove("MC_OUTPUT")
+        .env_remove("RUST_LOG");
     c
 }
 

@@ -2,7 +2,6 @@
 //! bloat made with updates and deletes, a `pg_dump | psql` restore, `dump`,
 //! the comparison, `check`, toast indexes and `estimate`.
 
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command as Proc, Stdio};
@@ -538,7 +537,11 @@ fn postgresql_refusals_exit_4() {
          DROP ROLE IF EXISTS bloat_plain; CREATE ROLE bloat_plain LOGIN;",
     );
     let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/bloat_perm", pg.port());
-    let out = cmd().arg("dump").arg(url("bloat_nologin")).output().unwrap();
+    let out = cmd()
+        .arg("dump")
+        .arg(url("bloat_nologin"))
+        .output()
+        .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
