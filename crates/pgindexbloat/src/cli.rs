@@ -144,9 +144,14 @@ pub struct CompareArgs {
     #[arg(short = 'c', long = "size-threshold", value_name = "BYTES", default_value = "100000000", hide_default_value = true, value_parser = parse_bytes, env = "PGINDEXBLOAT_SIZE_THRESHOLD")]
     pub size_threshold: u64,
 
-    /// Order of the reported indexes.
-    #[arg(long, value_enum, default_value_t = SortKey::Bloat, env = "PGINDEXBLOAT_SORT")]
-    pub sort: SortKey,
+    /// Order of the reported indexes, largest first (name: A to Z) [default:
+    /// bloat; with -p the original's order, smallest bloat first].
+    #[arg(long, value_enum, env = "PGINDEXBLOAT_SORT")]
+    pub sort: Option<SortKey>,
+
+    /// Reverse the order (smallest first; name: Z to A).
+    #[arg(long, env = "PGINDEXBLOAT_REVERSE", value_parser = BoolishValueParser::new())]
+    pub reverse: bool,
 
     /// Match indexes by name only (by default an index whose name is not in B
     /// is matched with an index of B with the same definition, when the

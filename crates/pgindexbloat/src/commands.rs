@@ -9,7 +9,7 @@ use mc_aws_common::nagios::Check;
 use mc_aws_common::output::{self, Format, OutputArgs, Printer};
 
 use crate::cli::{CheckArgs, Cli, Command, CompareArgs, DumpArgs, EstimateArgs};
-use crate::compare::{self, Comparison, Options};
+use crate::compare::{self, Comparison, Options, Order};
 use crate::error::{Error, Result};
 use crate::index::IndexRow;
 use crate::input::{self, Source};
@@ -28,7 +28,19 @@ pub fn run(cli: &Cli) -> Result<i32> {
     }
 }
 
-fn options(args: &CompareArgs) -> Options {
+/// The comparison's options; `pretty` (the original's compatibility mode)
+/// orders like the original unless `--sort` says otherwise.
+fn options(args: &CompareArgs, pretty: bool) -> Options {
+    let order = match (args.sort, pretty) {
+        (None, true) => Order {
+            reverse: !args.reverse,
+            ..Order::SEED
+        },
+        (key, _) => Order {
+            key: key.unwrap_or_default(),
+            reverse: args.reverse,
+        },
+    };
     Options {
         percent_threshold: args.percent_threshold,
         min_bloat: args.bloat_bytes,
@@ -36,7 +48,7 @@ fn options(args: &CompareArgs) -> Options {
         ignore_missing: args.ignore_missing,
         match_by_definition: !args.by_name_only,
         normalise: !args.no_normalise,
-        sort: args.sort,
+        order,
         keep_compared: true,
     }
 }
@@ -94,7 +106,7 @@ fn report_command(cli: &Cli) -> Result<i32> {
     );
     let opts = Options {
         keep_compared: false, // only the check lists every compared index
-        ..options(&cli.compare)
+        ..options(&cli.compare, cli.pretty)
     };
     let c = compare::compare(&a, &b, &opts)?;
     tracing::debug!("compared in {:?}", started.elapsed());
@@ -134,7 +146,7 @@ fn check_command(args: &CheckArgs, out: &OutputArgs) -> Result<i32> {
         args.compare.exact_counts,
     )
     .and_then(|(a, b)| {
-        let c = compare::compare(&a, &b, &options(&args.compare))?;
+        let c = compare::compare(&a, &b, &options(&args.compare, false))?;
         warn(out.quiet, &report::warnings(&c, &a, &b));
         Ok(check::evaluate(&c, &b, &thresholds))
     });

@@ -26,7 +26,8 @@ pub struct Options {
     pub match_by_definition: bool,
     /// Scale the fresh size by production rows / restored rows when both are known.
     pub normalise: bool,
-    pub sort: SortKey,
+    /// Order of [`Comparison::reported`].
+    pub order: Order,
     /// Keep every compared index in [`Comparison::compared`] (the Nagios
     /// check's perfdata needs them; a report needs only the reported ones).
     pub keep_compared: bool,
@@ -41,7 +42,7 @@ impl Default for Options {
             ignore_missing: false,
             match_by_definition: true,
             normalise: true,
-            sort: SortKey::Bloat,
+            order: Order::default(),
             keep_compared: true,
         }
     }
@@ -60,6 +61,22 @@ pub enum SortKey {
     Size,
     /// By name.
     Name,
+}
+
+/// The order of a report: a key, largest first (names A to Z), or reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Order {
+    pub key: SortKey,
+    pub reverse: bool,
+}
+
+impl Order {
+    /// The original script's pretty mode as its README shows it: the
+    /// smallest bloat first (`idx3` 2.30G before `idx2` 9.31G).
+    pub const SEED: Order = Order {
+        key: SortKey::Bloat,
+        reverse: true,
+    };
 }
 
 /// How a production index found its fresh counterpart.
@@ -194,16 +211,17 @@ fn entry<'a>(a: &Index<'a>, b: &Index<'a>, by: MatchedBy, m: Measure) -> Entry<'
     }
 }
 
-fn sort_entries(entries: &mut [Entry<'_>], key: SortKey) {
+fn sort_entries(entries: &mut [Entry<'_>], order: Order) {
+    let flip = |o: std::cmp::Ordering| if order.reverse { o.reverse() } else { o };
     // Names are unique, so the unstable sort is deterministic.
     entries.sort_unstable_by(|x, y| {
-        let primary = match key {
+        let primary = match order.key {
             SortKey::Bloat => y.bloat_bytes.cmp(&x.bloat_bytes),
             SortKey::Percent => y.percent.cmp(&x.percent),
             SortKey::Size => y.production_bytes.cmp(&x.production_bytes),
-            SortKey::Name => std::cmp::Ordering::Equal,
+            SortKey::Name => return flip(x.index.cmp(y.index)),
         };
-        primary.then_with(|| x.index.cmp(y.index))
+        flip(primary).then_with(|| x.index.cmp(y.index))
     });
 }
 
@@ -410,7 +428,7 @@ pub fn compare<'a>(a: &'a Snapshot, b: &'a Snapshot, opts: &Options) -> Result<C
         out.missing = missing(a, missing_rows);
     }
     // `compared` stays in A's order (deterministic); only the report is sorted.
-    sort_entries(&mut out.reported, opts.sort);
+    sort_entries(&mut out.reported, opts.order);
     out.smaller.sort_by(|x, y| x.index.cmp(y.index));
     Ok(out)
 }
@@ -549,6 +567,28 @@ mod tests {
         );
         assert_eq!(c.total_bloat, 12_300_000_000);
         assert_eq!(c.compared.len(), 3);
+    }
+
+    #[test]
+    fn orders() {
+        let (a, b) = seed();
+        let names = |order: Order| {
+            let opts = Options {
+                order,
+                ..Options::default()
+            };
+            let c = compare(&a, &b, &opts).unwrap();
+            c.reported.iter().map(|e| e.index).collect::<Vec<_>>()
+        };
+        let (idx2, idx3) = ("public.idx2", "public.idx3");
+        assert_eq!(names(Order::default()), [idx2, idx3]);
+        assert_eq!(names(Order::SEED), [idx3, idx2]);
+        let by = |key, reverse| names(Order { key, reverse });
+        assert_eq!(by(SortKey::Percent, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Percent, true), [idx3, idx2]);
+        assert_eq!(by(SortKey::Size, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Name, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Name, true), [idx3, idx2]);
     }
 
     #[test]

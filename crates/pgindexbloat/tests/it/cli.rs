@@ -85,17 +85,40 @@ fn run(cmd: &mut Command) -> Run {
 fn seed_example_pretty_is_the_original_output() {
     let d = Dir::seed();
     let r = run(d.cmd().args(["-ps", "csva.csv", "csvb.csv"]));
-    // The seed's four lines; order: by bloat (idx2 10 GB before idx3 2.3 GB), then missing, then total.
+    // The seed's four lines, byte for byte, in the seed's order: the
+    // smallest bloat first (idx3 2.3 GB before idx2 10 GB), then missing,
+    // then the total.
     assert_eq!(
         r.stdout,
-        "Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
-         Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n\
+        "Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n\
+         Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
          Ough!  idx4 index is missing in the csvb.csv file.  Likely a problem with backup!\n\
          Total index bloat: 11.46G\n"
     );
     insta::assert_snapshot!("seed_pretty", r.stdout);
     assert_eq!(r.stderr, "");
     assert_eq!(r.code, 1, "missing indexes: exit 1");
+    // Other orders by option: largest bloat first, or reversed.
+    let idx2_first = "Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
+                      Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n";
+    for args in [
+        &["--sort", "bloat"][..],
+        &["--reverse"],
+        &["--sort", "percent"],
+    ] {
+        let r = run(d
+            .cmd()
+            .args(["-pi"])
+            .args(args)
+            .args(["csva.csv", "csvb.csv"]));
+        assert_eq!(r.stdout, idx2_first, "{args:?}");
+    }
+    let r = run(d
+        .cmd()
+        .env("PGINDEXBLOAT_SORT", "size")
+        .env("PGINDEXBLOAT_REVERSE", "1")
+        .args(["-pi", "csva.csv", "csvb.csv"]));
+    assert!(r.stdout.starts_with("Index idx3"), "{}", r.stdout);
 }
 
 #[test]
@@ -370,7 +393,7 @@ fn toast_indexes_never_show_as_missing() {
     assert_eq!(r.code, 0);
     assert_eq!(
         r.stdout,
-        "Index pg_toast(public.t) size compare to clean import: 300 % (286.10M vs. 95.37M)\nIndex i size compare to clean import: 200 % (190.73M vs. 95.37M)\n"
+        "Index i size compare to clean import: 200 % (190.73M vs. 95.37M)\nIndex pg_toast(public.t) size compare to clean import: 300 % (286.10M vs. 95.37M)\n"
     );
     let r = run(d.cmd().args(["-p", "--toast", "exclude", "a.csv", "b.csv"]));
     assert_eq!(
