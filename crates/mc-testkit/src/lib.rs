@@ -34,4 +34,4 @@ pub use aws::{
     put_objects,
 };
 pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
-pub use postgres::{postgres, start_private, PgCluster};
+pub use postgres::{postgres, start_private, start_tls, PgCluster, ServerTls};
