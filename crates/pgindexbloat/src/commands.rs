@@ -16,7 +16,7 @@ use crate::input::{self, Source};
 use crate::naming::{self, Toast};
 use crate::snapshot::Snapshot;
 use crate::stdout::Stdout;
-use crate::{check, conn, estimate, report, size};
+use crate::{check, conn, dump, estimate, report, size};
 
 /// Runs the command the command line asks for; returns the exit code.
 pub fn run(cli: &Cli) -> Result<i32> {
@@ -173,19 +173,13 @@ fn print_check(result: &Check, format: Format) {
     let _ = printed.and_then(|()| p.flush());
 }
 
-/// Who a live command talks to, as messages name it.
-fn target(conn: Option<&str>) -> String {
-    conn.map_or_else(|| "the PG* environment".to_string(), conn::redact)
-}
-
 fn dump_command(args: &DumpArgs, out: &OutputArgs) -> Result<i32> {
-    let target = target(args.conn.as_deref());
-    let mut client = conn::connect(args.conn.as_deref())?;
-    let rows: Vec<IndexRow> = conn::dump(&mut client, &target, args.exact_counts)?
+    let mut db = conn::connect(args.conn.as_deref())?;
+    let rows: Vec<IndexRow> = dump::dump(&mut db, args.exact_counts)?
         .into_iter()
         .filter(|r| args.extra || !r.name.starts_with("pg_toast."))
         .collect();
-    tracing::info!("{} indexes from {target}", rows.len());
+    tracing::info!("{} indexes from {}", rows.len(), db.target);
     let json = out.output == Format::Json;
     match &args.file {
         None => {
@@ -205,7 +199,7 @@ fn write_rows(rows: &[IndexRow], json: bool, extra: bool, w: &mut dyn Write) -> 
             w.write_all(b"\n")?;
         }
     } else {
-        conn::write_csv(rows, extra, &mut *w).map_err(|e| match e.into_kind() {
+        dump::write_csv(rows, extra, &mut *w).map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(io) => io,
             other => io::Error::other(format!("{other:?}")),
         })?;
@@ -232,12 +226,12 @@ fn write_file_atomically(
 }
 
 fn estimate_command(args: &EstimateArgs, out: &OutputArgs) -> Result<i32> {
-    let target = target(args.conn.as_deref());
-    let mut client = conn::connect(args.conn.as_deref())?;
+    let mut db = conn::connect(args.conn.as_deref())?;
     if args.create_extension {
-        estimate::create_extension(&mut client, &target)?;
+        estimate::create_extension(&mut db.client, &db.target)?;
     }
-    let (method, rows) = estimate::run(&mut client, &target, args.method, args.size_threshold)?;
+    let (method, rows) =
+        estimate::run(&mut db.client, &db.target, args.method, args.size_threshold)?;
     print_estimates(method, &rows, out.output).map_err(Error::stdout)?;
     Ok(exit::SUCCESS)
 }

@@ -46,7 +46,7 @@ impl Source {
         match self {
             Source::Stdin => "stdin".to_string(),
             Source::File(p) => p.display().to_string(),
-            Source::Database(c) => crate::conn::redact(c),
+            Source::Database(c) => crate::connstr::redact(c),
         }
     }
 
@@ -60,7 +60,7 @@ impl Source {
 }
 
 /// Loads a source (file, stdin or database) and normalises it;
-/// `exact_counts` makes a database source count rows (see [`crate::conn::dump`]).
+/// `exact_counts` makes a database source count rows (see [`crate::dump::dump`]).
 pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapshot> {
     let label = source.label();
     let read_error = |e| Error::Read {
@@ -84,9 +84,11 @@ pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapsho
             data
         }
         Source::Database(conninfo) => {
-            let mut client = crate::conn::connect(Some(conninfo))?;
-            let rows = crate::conn::dump(&mut client, &label, exact_counts)?;
-            return normalise(rows, &label, source.noun(), toast);
+            let mut db = crate::conn::connect(Some(conninfo))?;
+            let rows = crate::dump::dump(&mut db, exact_counts)?;
+            let mut snapshot = normalise(rows, &label, source.noun(), toast)?;
+            snapshot.server_version = Some(db.version);
+            return Ok(snapshot);
         }
     };
     load_csv(data, &label, source.noun(), toast)

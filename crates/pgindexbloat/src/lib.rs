@@ -12,7 +12,9 @@ pub mod cli;
 mod commands;
 pub mod compare;
 pub mod conn;
+pub mod connstr;
 mod csvfile;
+pub mod dump;
 pub mod error;
 pub mod estimate;
 mod hash;
@@ -23,6 +25,7 @@ pub mod report;
 pub mod size;
 pub mod snapshot;
 mod stdout;
+pub mod tls;
 
 use mc_aws_common::startup::{NagiosMode, Tool};
 

@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub noun: &'static str,
     /// Rows left out (system schemas, temp schemas, unmappable toast indexes).
     pub excluded: usize,
+    /// `server_version_num` of a live database (`None` for a file).
+    pub server_version: Option<u32>,
     text: String,
     rows: Vec<Row>,
     /// One per row, or empty when no row has an optional column.
@@ -207,6 +209,7 @@ impl Builder {
             label: label.to_string(),
             noun,
             excluded: self.excluded,
+            server_version: None,
             text: base,
             rows: self.rows,
             extras: self.extras,

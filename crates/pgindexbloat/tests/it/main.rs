@@ -7,3 +7,4 @@ mod bad_inputs;
 mod cli;
 mod fuzz_regressions;
 mod postgres;
+mod tls;
