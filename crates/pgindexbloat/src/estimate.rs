@@ -17,6 +17,23 @@
 //!
 //! The restore method (comparing with a fresh `pg_dump` restore) measures what a
 //! rebuild really gives, including deduplication, and is the reference.
+//!
+//! The queries run on every PostgreSQL still in use, 9.6 onwards, unchanged.
+//! What they read, and the first version that has it:
+//!
+//! - `pg_index`: `indexrelid`, `indrelid`, `indkey` (all), `indisvalid` (8.2);
+//! - `pg_class`: `oid`, `relname`, `relnamespace`, `relkind`, `relam`,
+//!   `reltuples` (all; -1 for "never vacuumed or analyzed" from 14),
+//!   `reloptions` (8.2);
+//! - `pg_am`: `oid`, `amname` (all; 9.6 rebuilt `pg_am` but kept both);
+//! - `pg_attribute`: `attrelid`, `attnum`, `attname`, `atttypid`; `pg_type`:
+//!   `oid`, `typlen`; `pg_namespace`: `oid`, `nspname` (all);
+//! - `pg_stats`: `schemaname`, `tablename`, `attname`, `avg_width`,
+//!   `null_frac` (8.0);
+//! - `pg_extension`: `extname`, `extnamespace` (9.1);
+//! - `pgstatindex(regclass)` of pgstattuple 1.4 (9.6): `internal_pages`,
+//!   `leaf_pages`, `avg_leaf_density`;
+//! - `current_setting('block_size')`, `pg_relation_size` (8.1).
 
 use mc_aws_common::output::error_line;
 use postgres::Client;

@@ -565,3 +565,26 @@ fn postgresql_refusals_exit_4() {
     );
     assert_eq!(out.status.code(), Some(4), "{err}");
 }
+
+/// The dump query is chosen by server_version_num: each version's query
+/// (9.6 to 14) runs on the installed server and reads the same rows as
+/// this server's own, with statistics and with exact counts.
+#[test]
+fn every_versions_dump_query_runs_here() {
+    use pgindexbloat::dump::{dump, dump_as};
+    fixture();
+    let mut db = pgindexbloat::conn::connect(Some(&pg().url(PROD))).unwrap();
+    assert!(
+        db.version >= 150000,
+        "the installed server is 15: {}",
+        db.version
+    );
+    for exact in [false, true] {
+        let current = dump(&mut db, exact).unwrap();
+        assert!(current.len() > HOT.len(), "{current:?}");
+        for version in [90600, 100000, 110000, 120000, 130000, 140000] {
+            let rows = dump_as(&mut db, exact, version).unwrap();
+            assert_eq!(rows, current, "the {version} query, exact counts {exact}");
+        }
+    }
+}
