@@ -9,6 +9,7 @@ use mc_aws_common::startup::ToolCli;
 use crate::compare::SortKey;
 use crate::estimate::Method;
 use crate::naming::Toast;
+use crate::reindex::parse_version;
 use crate::size::parse_bytes;
 
 const ABOUT: &str = "Exact PostgreSQL index bloat: production index sizes against a fresh restore (pg_dump | psql).";
@@ -32,6 +33,7 @@ through their table (their names change on restore) or left out.";
 const AFTER_HELP: &str = "\
 Examples:
   pgindexbloat -ps prod.csv restore.csv
+  pgindexbloat --reindex-sql --server-version 11 prod.csv restore.csv > reindex.sql
   pgindexbloat dump --extra postgres://prod-db/app > prod.csv
   pgindexbloat -s -o json postgres://prod-db/app postgres://restore-host/app
   pgindexbloat check --critical-bytes 10G --warning-percent 150 prod.csv restore.csv
@@ -87,6 +89,22 @@ pub struct Cli {
     /// Print the total bloat at the end.
     #[arg(short = 's', long = "sum", env = "PGINDEXBLOAT_SUM", value_parser = BoolishValueParser::new())]
     pub sum: bool,
+
+    /// Print, instead of the report, the SQL that rebuilds each reported
+    /// index without blocking writes (with -o json: a reindex_sql field per
+    /// index): REINDEX INDEX CONCURRENTLY on PostgreSQL 12 and later, before
+    /// 12 a copy made by CREATE INDEX CONCURRENTLY and swapped in by renames
+    /// (needs the definition: a live A, or a CSV from dump --extra; an index
+    /// that backs a constraint is skipped with a message). Run the script
+    /// with psql 10 or later. The version is A's when A is a live database,
+    /// else --server-version; without either, 12 or later is assumed.
+    #[arg(long, conflicts_with = "pretty")]
+    pub reindex_sql: bool,
+
+    /// Production's PostgreSQL version for --reindex-sql when A is a CSV
+    /// file: 15, 11.22, 9.6 or a server_version_num (150004).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version, requires = "reindex_sql")]
+    pub server_version: Option<u32>,
 
     /// Production: CSV file, '-' for stdin, postgres:// URL or conninfo.
     #[arg(value_name = "A", required = true)]

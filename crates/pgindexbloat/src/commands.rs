@@ -16,7 +16,7 @@ use crate::input::{self, Source};
 use crate::naming::{self, Toast};
 use crate::snapshot::Snapshot;
 use crate::stdout::Stdout;
-use crate::{check, conn, dump, estimate, report, size};
+use crate::{check, conn, dump, estimate, reindex, report, size};
 
 /// Runs the command the command line asks for; returns the exit code.
 pub fn run(cli: &Cli) -> Result<i32> {
@@ -111,7 +111,7 @@ fn report_command(cli: &Cli) -> Result<i32> {
     let c = compare::compare(&a, &b, &opts)?;
     tracing::debug!("compared in {:?}", started.elapsed());
     warn(cli.output.quiet, &report::warnings(&c, &a, &b));
-    print_report(cli, &c, &b)?;
+    print_report(cli, &c, &a, &b)?;
     tracing::debug!("printed in {:?}", started.elapsed());
     Ok(if c.missing.is_empty() {
         exit::SUCCESS
@@ -120,10 +120,23 @@ fn report_command(cli: &Cli) -> Result<i32> {
     })
 }
 
-fn print_report(cli: &Cli, c: &Comparison<'_>, fresh: &Snapshot) -> Result<()> {
-    let style = match (cli.output.output, cli.pretty) {
-        (Format::Json, _) => report::Style::Json,
-        (_, true) => report::Style::Pretty,
+fn print_report(
+    cli: &Cli,
+    c: &Comparison<'_>,
+    production: &Snapshot,
+    fresh: &Snapshot,
+) -> Result<()> {
+    // The rebuild runs on production: its version decides the statements.
+    let reindex = cli
+        .reindex_sql
+        .then(|| match production.server_version.or(cli.server_version) {
+            Some(v) => reindex::Target::Version(v),
+            None => reindex::Target::Assumed,
+        });
+    let style = match (cli.output.output, reindex, cli.pretty) {
+        (Format::Json, reindex, _) => report::Style::Json(reindex),
+        (_, Some(target), _) => report::Style::ReindexSql(target),
+        (_, None, true) => report::Style::Pretty,
         _ => report::Style::Plain,
     };
     let mut out = Stdout::default();

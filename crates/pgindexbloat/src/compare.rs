@@ -105,6 +105,9 @@ pub struct Entry<'a> {
     pub bloat_bytes: i64,
     /// bloat / production * 100 (0 when not bloated): the share of the index that is bloat.
     pub bloat_ratio: f64,
+    /// Production's `CREATE INDEX` statement, when the list has it (for `--reindex-sql`).
+    #[serde(skip)]
+    pub definition: Option<&'a str>,
 }
 
 /// An index of production that the restore does not have.
@@ -208,6 +211,7 @@ fn entry<'a>(a: &Index<'a>, b: &Index<'a>, by: MatchedBy, m: Measure) -> Entry<'
         percent: m.percent,
         bloat_bytes: m.bloat_bytes,
         bloat_ratio: m.bloat_ratio,
+        definition: a.definition,
     }
 }
 

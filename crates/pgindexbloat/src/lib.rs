@@ -21,6 +21,7 @@ mod hash;
 pub mod index;
 pub mod input;
 pub mod naming;
+pub mod reindex;
 pub mod report;
 pub mod size;
 pub mod snapshot;
