@@ -721,3 +721,72 @@ fn reindex_sql_runs_and_removes_the_bloat() {
         "bloat left after the script, or the skipped primary key not reported:\n{after}"
     );
 }
+
+/// The README's `psql` one-liner, run as printed (database and file name
+/// swapped in), writes byte for byte what `dump --extra` writes, and the
+/// tool reads it: both sides the same, nothing is reported.
+#[test]
+fn the_psql_one_liner_writes_what_dump_writes() {
+    let readme = include_str!("../../README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("psql -X -q -d app -c 'COPY ("))
+        .expect("the one-liner in README.md");
+    let pg = pg();
+    fixture();
+    pg.create_db("rx_oneliner");
+    pg.psql("rx_oneliner", TRICKY);
+    let dir = tempfile::tempdir().unwrap();
+    for db in [PROD, "rx_oneliner"] {
+        let by_psql = dir.path().join(format!("{db}.psql.csv"));
+        let by_dump = dir.path().join(format!("{db}.dump.csv"));
+        let command = line
+            .replace("-d app", &format!("-d {db}"))
+            .replace("> prod.csv", &format!("> '{}'", by_psql.display()));
+        let bin_dir = pg.bin("psql").parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Proc::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .env("PATH", path)
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", pg.port().to_string())
+            .env("PGUSER", "postgres")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = cmd()
+            .args(["dump", "--extra", "-f"])
+            .arg(&by_dump)
+            .arg(pg.url(db))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (psql, dump) = (
+            std::fs::read_to_string(&by_psql).unwrap(),
+            std::fs::read_to_string(&by_dump).unwrap(),
+        );
+        assert_eq!(psql, dump, "{db}");
+        let out = cmd()
+            .args(["-o", "json", "-c", "0", "-t", "0"])
+            .arg(&by_psql)
+            .arg(&by_dump)
+            .output()
+            .unwrap();
+        let lines = json_lines(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{lines:?}");
+        assert_eq!(lines.len(), 1, "only the total: {lines:?}");
+    }
+}
