@@ -22,7 +22,11 @@ comparing production with the nightly restore gives the true bloat. A is
 production, B the clean restore; each is a CSV file (relation,size[,table,
 definition,live_tuples], header optional, '-' for stdin) or a live database
 (a postgres:// URL or a conninfo string such as 'host=db1 dbname=app'; the
-libpq PG* environment variables and ~/.pgpass fill in the rest).
+libpq PG* environment variables and ~/.pgpass fill in the rest). TLS as
+libpq does it: sslmode disable, allow, prefer (default), require,
+verify-ca or verify-full, sslrootcert (a PEM file, default
+~/.postgresql/root.crt, or system), sslcert and sslkey, in the string or
+as PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY.
 
 An index is reported when production/fresh*100 (truncated) is above -t, its
 production size above -c and its bloat above -b. Indexes of A missing from B
