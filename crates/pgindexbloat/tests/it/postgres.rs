@@ -765,3 +765,33 @@ fn the_psql_one_liner_writes_what_dump_writes() {
         assert_eq!(lines.len(), 1, "only the total: {lines:?}");
     }
 }
+
+/// `dump -f` onto a place that cannot be written: a local file's exit codes
+/// (2 for a directory in the way, 3 for a missing directory), one line.
+#[test]
+fn dump_to_a_file_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg().url("postgres");
+    let out = cmd()
+        .args(["dump", "-f"])
+        .arg(dir.path())
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("pgindexbloat: error: cannot write ") && err.lines().count() == 1,
+        "{err}"
+    );
+    let missing = dir.path().join("no/such/dir/prod.csv");
+    let out = cmd()
+        .args(["dump", "-f"])
+        .arg(&missing)
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("No such file or directory"), "{err}");
+}

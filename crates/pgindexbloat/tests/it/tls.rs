@@ -183,6 +183,15 @@ fn a_wrong_ca_fails_verification() {
         let out = dump(&conninfo("localhost", &format!("sslmode={mode} {wrong}")));
         assert_refused(&out, 6, "invalid peer certificate: UnknownIssuer", mode);
     }
+    // prefer verifies too when given a root file; a failed handshake falls
+    // back to a plain connection, which this server refuses: both are told.
+    let out = dump(&conninfo("localhost", &format!("sslmode=prefer {wrong}")));
+    assert_refused(
+        &out,
+        4,
+        "UnknownIssuer; without TLS: db error: FATAL: no pg_hba.conf entry",
+        "prefer",
+    );
     // A root file that does not exist: verify-* refuses to start, require
     // does not verify (libpq's rule).
     let missing = "sslrootcert=/nonexistent/root.crt";
