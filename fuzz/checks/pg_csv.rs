@@ -2,7 +2,8 @@
 //! with or without a header): reading and normalising never panic.
 
 pub fn check(data: &[u8]) {
-    use pgindexbloat::input::{normalise, read_csv, Toast};
+    use pgindexbloat::input::{normalise, read_csv};
+    use pgindexbloat::naming::Toast;
     let Ok(rows) = read_csv(data, "fuzz.csv") else {
         return;
     };

@@ -35,4 +35,4 @@ pub use aws::{
     list_all_keys, put_objects,
 };
 pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
-pub use postgres::{postgres, start_private, PgCluster};
+pub use postgres::{postgres, start_private, start_tls, PgCluster, ServerTls};

@@ -9,6 +9,9 @@
 //! found through `MC_TEST_PG_BIN` (a bin dir), else `initdb` on `PATH`, else
 //! the newest `/usr/lib/postgresql/*/bin`.
 //!
+//! [`start_tls`] starts one with `ssl=on`, the caller's certificate and key
+//! (written owned by the server's user, mode 0600) and `pg_hba.conf`.
+//!
 //! Autovacuum is left on; tests that need it off turn it off per table
 //! (`ALTER TABLE t SET (autovacuum_enabled = off)`) or per database session.
 
@@ -52,6 +55,29 @@ pub fn postgres() -> &'static PgCluster {
 /// Start an independent cluster, stopped (and its directory removed) when the
 /// value is dropped, or killed when the test process exits.
 pub fn start_private() -> PgCluster {
+    start(None)
+}
+
+/// What a TLS cluster ([`start_tls`]) serves: PEM texts and the client rules.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The server's certificate chain (`ssl_cert_file`).
+    pub cert_pem: String,
+    /// Its private key (`ssl_key_file`; written owned by the server's user, mode 0600).
+    pub key_pem: String,
+    /// The CA that client certificates must chain to (`ssl_ca_file`), if any.
+    pub client_ca_pem: Option<String>,
+    /// The whole `pg_hba.conf`, e.g. `hostssl` lines only.
+    pub hba: String,
+}
+
+/// Start an independent cluster with `ssl=on`, `tls`'s certificate and
+/// key, and its `pg_hba.conf` (otherwise like [`start_private`]).
+pub fn start_tls(tls: &ServerTls) -> PgCluster {
+    start(Some(tls))
+}
+
+fn start(tls: Option<&ServerTls>) -> PgCluster {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let bin_dir = find_bin_dir();
     let user = run_as_user();
@@ -91,6 +117,8 @@ pub fn start_private() -> PgCluster {
         );
     }
 
+    let tls_settings = tls.map_or_else(Vec::new, |t| install_tls(&data, t, user));
+
     // Unix socket paths are limited to ~107 bytes; skip the socket if the
     // workspace path is too deep (TCP on 127.0.0.1 is what the kit uses).
     let socket_dirs = if sock.as_os_str().len() + 20 < 100 {
@@ -111,7 +139,10 @@ pub fn start_private() -> PgCluster {
             "full_page_writes=off".to_owned(),
             "logging_collector=off".to_owned(),
             "max_connections=100".to_owned(),
-        ] {
+        ]
+        .into_iter()
+        .chain(tls_settings.iter().cloned())
+        {
             cmd.arg("-c").arg(setting);
         }
         prepare(&mut cmd, &dir, user);
@@ -239,6 +270,42 @@ impl Drop for PgCluster {
         self.process.stop(libc::SIGQUIT, Duration::from_secs(10));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Writes `tls`'s files into the data directory as the server requires
+/// them (owned by its user, the key mode 0600); returns the settings.
+fn install_tls(data: &Path, tls: &ServerTls, user: Option<(u32, u32)>) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = vec![
+        ("server.crt", tls.cert_pem.as_str()),
+        ("server.key", tls.key_pem.as_str()),
+        ("pg_hba.conf", tls.hba.as_str()),
+    ];
+    if let Some(ca) = &tls.client_ca_pem {
+        files.push(("client_ca.crt", ca.as_str()));
+    }
+    for (name, text) in files {
+        let path = data.join(name);
+        let written = std::fs::write(&path, text)
+            .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)));
+        if let Err(e) = written {
+            panic!("mc-testkit: cannot write {}: {e}", path.display());
+        }
+        if let Some((uid, gid)) = user {
+            if let Err(e) = std::os::unix::fs::chown(&path, Some(uid), Some(gid)) {
+                panic!("mc-testkit: cannot chown {}: {e}", path.display());
+            }
+        }
+    }
+    let mut settings = vec![
+        "ssl=on".to_owned(),
+        "ssl_cert_file=server.crt".to_owned(),
+        "ssl_key_file=server.key".to_owned(),
+    ];
+    if tls.client_ca_pem.is_some() {
+        settings.push("ssl_ca_file=client_ca.crt".to_owned());
+    }
+    settings
 }
 
 /// Double-quote an SQL identifier.

@@ -2,11 +2,14 @@
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
+use mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS;
 use mc_aws_common::output::OutputArgs;
+use mc_aws_common::startup::ToolCli;
 
 use crate::compare::SortKey;
 use crate::estimate::Method;
-use crate::input::Toast;
+use crate::naming::Toast;
+use crate::reindex::parse_version;
 use crate::size::parse_bytes;
 
 const ABOUT: &str = "Exact PostgreSQL index bloat: production index sizes against a fresh restore (pg_dump | psql).";
@@ -19,7 +22,11 @@ comparing production with the nightly restore gives the true bloat. A is
 production, B the clean restore; each is a CSV file (relation,size[,table,
 definition,live_tuples], header optional, '-' for stdin) or a live database
 (a postgres:// URL or a conninfo string such as 'host=db1 dbname=app'; the
-libpq PG* environment variables and ~/.pgpass fill in the rest).
+libpq PG* environment variables and ~/.pgpass fill in the rest). TLS as
+libpq does it: sslmode disable, allow, prefer (default), require,
+verify-ca or verify-full, sslrootcert (a PEM file, default
+~/.postgresql/root.crt, or system), sslcert and sslkey, in the string or
+as PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY.
 
 An index is reported when production/fresh*100 (truncated) is above -t, its
 production size above -c and its bloat above -b. Indexes of A missing from B
@@ -30,6 +37,7 @@ through their table (their names change on restore) or left out.";
 const AFTER_HELP: &str = "\
 Examples:
   pgindexbloat -ps prod.csv restore.csv
+  pgindexbloat --reindex-sql --server-version 11 prod.csv restore.csv > reindex.sql
   pgindexbloat dump --extra postgres://prod-db/app > prod.csv
   pgindexbloat -s -o json postgres://prod-db/app postgres://restore-host/app
   pgindexbloat check --critical-bytes 10G --warning-percent 150 prod.csv restore.csv
@@ -86,6 +94,22 @@ pub struct Cli {
     #[arg(short = 's', long = "sum", env = "PGINDEXBLOAT_SUM", value_parser = BoolishValueParser::new())]
     pub sum: bool,
 
+    /// Print, instead of the report, the SQL that rebuilds each reported
+    /// index without blocking writes (with -o json: a reindex_sql field per
+    /// index): REINDEX INDEX CONCURRENTLY on PostgreSQL 12 and later, before
+    /// 12 a copy made by CREATE INDEX CONCURRENTLY and swapped in by renames
+    /// (needs the definition: a live A, or a CSV from dump --extra; an index
+    /// that backs a constraint is skipped with a message). Run the script
+    /// with psql 10 or later. The version is A's when A is a live database,
+    /// else --server-version; without either, 12 or later is assumed.
+    #[arg(long, conflicts_with = "pretty")]
+    pub reindex_sql: bool,
+
+    /// Production's PostgreSQL version for --reindex-sql when A is a CSV
+    /// file: 15, 11.22, 9.6 or a server_version_num (150004).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version, requires = "reindex_sql")]
+    pub server_version: Option<u32>,
+
     /// Production: CSV file, '-' for stdin, postgres:// URL or conninfo.
     #[arg(value_name = "A", required = true)]
     pub production: Option<String>,
@@ -96,6 +120,19 @@ pub struct Cli {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    /// `check` is the Nagios mode: whatever stops it answers UNKNOWN. The
+    /// one `main` runs it without a runtime to bound; a live input is
+    /// bounded by its connect_timeout.
+    fn nagios_timeout(&self) -> Option<u64> {
+        matches!(self.command, Some(Command::Check(_))).then_some(DEFAULT_TIMEOUT_SECS)
+    }
 }
 
 /// Options shared by the report and `check`.
@@ -129,9 +166,14 @@ pub struct CompareArgs {
     #[arg(short = 'c', long = "size-threshold", value_name = "BYTES", default_value = "100000000", hide_default_value = true, value_parser = parse_bytes, env = "PGINDEXBLOAT_SIZE_THRESHOLD")]
     pub size_threshold: u64,
 
-    /// Order of the reported indexes.
-    #[arg(long, value_enum, default_value_t = SortKey::Bloat, env = "PGINDEXBLOAT_SORT")]
-    pub sort: SortKey,
+    /// Order of the reported indexes, largest first (name: A to Z) [default:
+    /// bloat; with -p the original's order, smallest bloat first].
+    #[arg(long, value_enum, env = "PGINDEXBLOAT_SORT")]
+    pub sort: Option<SortKey>,
+
+    /// Reverse the order (smallest first; name: Z to A).
+    #[arg(long, env = "PGINDEXBLOAT_REVERSE", value_parser = BoolishValueParser::new())]
+    pub reverse: bool,
 
     /// Match indexes by name only (by default an index whose name is not in B
     /// is matched with an index of B with the same definition, when the

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::hash::{BuildPassThrough, Key};
-use crate::input::{Index, Snapshot};
+use crate::index::Index;
+use crate::snapshot::Snapshot;
 
 /// Which indexes to compare and report (the original script's options).
 #[derive(Debug, Clone)]
@@ -25,7 +26,8 @@ pub struct Options {
     pub match_by_definition: bool,
     /// Scale the fresh size by production rows / restored rows when both are known.
     pub normalise: bool,
-    pub sort: SortKey,
+    /// Order of [`Comparison::reported`].
+    pub order: Order,
     /// Keep every compared index in [`Comparison::compared`] (the Nagios
     /// check's perfdata needs them; a report needs only the reported ones).
     pub keep_compared: bool,
@@ -40,7 +42,7 @@ impl Default for Options {
             ignore_missing: false,
             match_by_definition: true,
             normalise: true,
-            sort: SortKey::Bloat,
+            order: Order::default(),
             keep_compared: true,
         }
     }
@@ -59,6 +61,22 @@ pub enum SortKey {
     Size,
     /// By name.
     Name,
+}
+
+/// The order of a report: a key, largest first (names A to Z), or reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Order {
+    pub key: SortKey,
+    pub reverse: bool,
+}
+
+impl Order {
+    /// The original script's pretty mode as its README shows it: the
+    /// smallest bloat first (`idx3` 2.30G before `idx2` 9.31G).
+    pub const SEED: Order = Order {
+        key: SortKey::Bloat,
+        reverse: true,
+    };
 }
 
 /// How a production index found its fresh counterpart.
@@ -87,6 +105,9 @@ pub struct Entry<'a> {
     pub bloat_bytes: i64,
     /// bloat / production * 100 (0 when not bloated): the share of the index that is bloat.
     pub bloat_ratio: f64,
+    /// Production's `CREATE INDEX` statement, when the list has it (for `--reindex-sql`).
+    #[serde(skip)]
+    pub definition: Option<&'a str>,
 }
 
 /// An index of production that the restore does not have.
@@ -190,19 +211,21 @@ fn entry<'a>(a: &Index<'a>, b: &Index<'a>, by: MatchedBy, m: Measure) -> Entry<'
         percent: m.percent,
         bloat_bytes: m.bloat_bytes,
         bloat_ratio: m.bloat_ratio,
+        definition: a.definition,
     }
 }
 
-fn sort_entries(entries: &mut [Entry<'_>], key: SortKey) {
+fn sort_entries(entries: &mut [Entry<'_>], order: Order) {
+    let flip = |o: std::cmp::Ordering| if order.reverse { o.reverse() } else { o };
     // Names are unique, so the unstable sort is deterministic.
     entries.sort_unstable_by(|x, y| {
-        let primary = match key {
+        let primary = match order.key {
             SortKey::Bloat => y.bloat_bytes.cmp(&x.bloat_bytes),
             SortKey::Percent => y.percent.cmp(&x.percent),
             SortKey::Size => y.production_bytes.cmp(&x.production_bytes),
-            SortKey::Name => std::cmp::Ordering::Equal,
+            SortKey::Name => return flip(x.index.cmp(y.index)),
         };
-        primary.then_with(|| x.index.cmp(y.index))
+        flip(primary).then_with(|| x.index.cmp(y.index))
     });
 }
 
@@ -284,60 +307,24 @@ impl<'a> NameMap<'a> {
     }
 }
 
+/// Bit 40 of a name's hash picks its shard: independent of the map's
+/// bucket bits (low) and tag bits (top 7).
+fn shard(hash: u64) -> usize {
+    ((hash >> 40) & 1) as usize
+}
+
 /// Pairs A's indexes with B's by name and finds duplicates on both sides.
 ///
 /// Names were hashed while loading (A and B on two threads); the hashes
 /// split the names into two shards handled by two threads: the work is
 /// hash-map lookups that wait on memory, and 1M-index lists are the target.
 fn pair_by_name<'a>(a: &'a Snapshot, b: &'a Snapshot) -> Result<Pairs> {
-    // Bit 40: independent of the map's bucket bits (low) and tag bits (top 7).
-    let shard = |hash: u64| ((hash >> 40) & 1) as usize;
     if a.len().max(b.len()) >= NO_ROW as usize {
         return Err(Error::Usage("too many indexes to compare".into()));
     }
-    let work = |which: usize| -> Result<Pairs> {
-        let mut by_name = NameMap::with_capacity(b, b.len() / 2 + 16);
-        for ib in 0..b.len() {
-            if shard(b.hash(ib)) != which {
-                continue;
-            }
-            by_name
-                .insert(ib)
-                .map_err(|first| duplicate(b, first, ib))?;
-        }
-        let mut pairs = Vec::with_capacity(a.len() / 2 + 16);
-        let mut unmatched = Vec::new();
-        for ia in 0..a.len() {
-            let hash = a.hash(ia);
-            if shard(hash) != which {
-                continue;
-            }
-            match by_name.get_mut(hash, a.name(ia)) {
-                Some(slot) if slot.a != NO_ROW => return Err(duplicate(a, slot.a as usize, ia)),
-                Some(slot) => {
-                    slot.a = ia as u32;
-                    pairs.push((ia, slot.b as usize, MatchedBy::Name));
-                }
-                None => unmatched.push(ia),
-            }
-        }
-        drop(by_name);
-        let mut seen: HashMap<Key<'_>, usize, BuildPassThrough> =
-            HashMap::with_capacity_and_hasher(unmatched.len(), BuildPassThrough::default());
-        for &ia in &unmatched {
-            let key = Key {
-                hash: a.hash(ia),
-                name: a.name(ia),
-            };
-            if let Some(first) = seen.insert(key, ia) {
-                return Err(duplicate(a, first, ia));
-            }
-        }
-        Ok((pairs, unmatched))
-    };
     let (r0, r1) = std::thread::scope(|s| {
-        let h = s.spawn(|| work(1));
-        let r0 = work(0);
+        let h = s.spawn(|| pair_shard(a, b, 1));
+        let r0 = pair_shard(a, b, 0);
         let r1 = h
             .join()
             .unwrap_or_else(|_| Err(Error::Usage("comparison thread failed".into())));
@@ -352,6 +339,48 @@ fn pair_by_name<'a>(a: &'a Snapshot, b: &'a Snapshot) -> Result<Pairs> {
     // Production's order, independent of the shards: each shard is in that
     // order already, so a merge does it.
     Ok((merge_by(p0, p1, |p| p.0), merge_by(u0, u1, |&i| i)))
+}
+
+/// [`pair_by_name`] for the names of one shard.
+fn pair_shard<'a>(a: &'a Snapshot, b: &'a Snapshot, which: usize) -> Result<Pairs> {
+    let mut by_name = NameMap::with_capacity(b, b.len() / 2 + 16);
+    for ib in (0..b.len()).filter(|&ib| shard(b.hash(ib)) == which) {
+        by_name
+            .insert(ib)
+            .map_err(|first| duplicate(b, first, ib))?;
+    }
+    let mut pairs = Vec::with_capacity(a.len() / 2 + 16);
+    let mut unmatched = Vec::new();
+    for ia in (0..a.len()).filter(|&ia| shard(a.hash(ia)) == which) {
+        match by_name.get_mut(a.hash(ia), a.name(ia)) {
+            Some(slot) if slot.a != NO_ROW => return Err(duplicate(a, slot.a as usize, ia)),
+            Some(slot) => {
+                slot.a = ia as u32;
+                pairs.push((ia, slot.b as usize, MatchedBy::Name));
+            }
+            None => unmatched.push(ia),
+        }
+    }
+    drop(by_name);
+    check_unique(a, &unmatched)?;
+    Ok((pairs, unmatched))
+}
+
+/// A's names that B does not have are not in any map yet: a duplicate
+/// among them is found here.
+fn check_unique(a: &Snapshot, rows: &[usize]) -> Result<()> {
+    let mut seen: HashMap<Key<'_>, usize, BuildPassThrough> =
+        HashMap::with_capacity_and_hasher(rows.len(), BuildPassThrough::default());
+    for &ia in rows {
+        let key = Key {
+            hash: a.hash(ia),
+            name: a.name(ia),
+        };
+        if let Some(first) = seen.insert(key, ia) {
+            return Err(duplicate(a, first, ia));
+        }
+    }
+    Ok(())
 }
 
 /// Merges two lists sorted by `key` into one.
@@ -393,37 +422,64 @@ fn earlier(x: Error, y: Error) -> Error {
 /// btree has at least its metapage), which would make the percentage undefined.
 pub fn compare<'a>(a: &'a Snapshot, b: &'a Snapshot, opts: &Options) -> Result<Comparison<'a>> {
     let (pairs, unmatched) = pair_by_name(a, b)?;
-    const NONE: usize = usize::MAX;
-    let mut used = vec![NONE; b.len()];
-    for &(ia, ib, _) in &pairs {
-        used[ib] = ia;
-    }
-    let mut pairs = pairs;
-    let mut missing_rows = Vec::new();
-    if opts.match_by_definition && !unmatched.is_empty() {
-        let mut by_def: HashMap<String, Vec<usize>> = HashMap::new();
-        for (ib, row) in b.iter().enumerate().rev() {
-            if let (NONE, Some(def)) = (used[ib], row.definition) {
-                by_def.entry(definition_key(def)).or_default().push(ib);
-            }
-        }
-        for ia in unmatched {
-            let found = a
-                .get(ia)
-                .definition
-                .and_then(|d| by_def.get_mut(&definition_key(d)))
-                .and_then(Vec::pop);
-            match found {
-                Some(ib) => pairs.push((ia, ib, MatchedBy::Definition)),
-                None => missing_rows.push(ia),
-            }
-        }
+    let (pairs, missing_rows) = if opts.match_by_definition && !unmatched.is_empty() {
+        pair_by_definition(a, b, pairs, unmatched)
     } else {
-        missing_rows = unmatched;
+        (pairs, unmatched)
+    };
+    let mut out = measure_pairs(a, b, &pairs, opts)?;
+    if !opts.ignore_missing {
+        out.missing = missing(a, missing_rows);
     }
+    // `compared` stays in A's order (deterministic); only the report is sorted.
+    sort_entries(&mut out.reported, opts.order);
+    out.smaller.sort_by(|x, y| x.index.cmp(y.index));
+    Ok(out)
+}
 
+/// Pairs A's unmatched indexes with B's unpaired indexes of the same
+/// definition (renamed indexes, pg_repack leftovers); returns all pairs and
+/// the rows of A still unmatched.
+fn pair_by_definition(
+    a: &Snapshot,
+    b: &Snapshot,
+    mut pairs: Vec<(usize, usize, MatchedBy)>,
+    unmatched: Vec<usize>,
+) -> Pairs {
+    let mut paired = vec![false; b.len()];
+    for &(_, ib, _) in &pairs {
+        paired[ib] = true;
+    }
+    let mut by_def: HashMap<String, Vec<usize>> = HashMap::new();
+    for (ib, row) in b.iter().enumerate().rev() {
+        if let (false, Some(def)) = (paired[ib], row.definition) {
+            by_def.entry(definition_key(def)).or_default().push(ib);
+        }
+    }
+    let mut missing_rows = Vec::new();
+    for ia in unmatched {
+        let found = a
+            .get(ia)
+            .definition
+            .and_then(|d| by_def.get_mut(&definition_key(d)))
+            .and_then(Vec::pop);
+        match found {
+            Some(ib) => pairs.push((ia, ib, MatchedBy::Definition)),
+            None => missing_rows.push(ia),
+        }
+    }
+    (pairs, missing_rows)
+}
+
+/// Measures every pair over the size threshold and keeps what the options ask for.
+fn measure_pairs<'a>(
+    a: &'a Snapshot,
+    b: &'a Snapshot,
+    pairs: &[(usize, usize, MatchedBy)],
+    opts: &Options,
+) -> Result<Comparison<'a>> {
     let mut out = Comparison::default();
-    for (ia, ib, by) in pairs {
+    for &(ia, ib, by) in pairs {
         let (ra, rb) = (a.get(ia), b.get(ib));
         if rb.size == 0 {
             return Err(Error::input(&b.label, rb.line, format!("fresh index {} has size 0; a restored index has at least one page, so the bloat percentage is undefined", rb.name)));
@@ -447,30 +503,31 @@ pub fn compare<'a>(a: &'a Snapshot, b: &'a Snapshot, opts: &Options) -> Result<C
             out.compared.push(entry(&ra, &rb, by, m));
         }
     }
-    if !opts.ignore_missing {
-        out.missing = missing_rows
-            .into_iter()
-            .map(|i| Missing {
-                index: a.name(i),
-                production_bytes: a.size(i),
-            })
-            .collect();
-        out.missing.sort_unstable_by(|x, y| {
-            y.production_bytes
-                .cmp(&x.production_bytes)
-                .then_with(|| x.index.cmp(y.index))
-        });
-    }
-    // `compared` stays in A's order (deterministic); only the report is sorted.
-    sort_entries(&mut out.reported, opts.sort);
-    out.smaller.sort_by(|x, y| x.index.cmp(y.index));
     Ok(out)
+}
+
+/// A's rows that the restore lacks, largest first.
+fn missing(a: &Snapshot, rows: Vec<usize>) -> Vec<Missing<'_>> {
+    let mut missing: Vec<Missing<'_>> = rows
+        .into_iter()
+        .map(|i| Missing {
+            index: a.name(i),
+            production_bytes: a.size(i),
+        })
+        .collect();
+    missing.sort_unstable_by(|x, y| {
+        y.production_bytes
+            .cmp(&x.production_bytes)
+            .then_with(|| x.index.cmp(y.index))
+    });
+    missing
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{normalise, read_csv, Toast};
+    use crate::input::{normalise, read_csv};
+    use crate::naming::Toast;
 
     pub(crate) fn snap(label: &str, csv: &str) -> Snapshot {
         normalise(
@@ -514,6 +571,28 @@ mod tests {
         );
         assert_eq!(c.total_bloat, 12_300_000_000);
         assert_eq!(c.compared.len(), 3);
+    }
+
+    #[test]
+    fn orders() {
+        let (a, b) = seed();
+        let names = |order: Order| {
+            let opts = Options {
+                order,
+                ..Options::default()
+            };
+            let c = compare(&a, &b, &opts).unwrap();
+            c.reported.iter().map(|e| e.index).collect::<Vec<_>>()
+        };
+        let (idx2, idx3) = ("public.idx2", "public.idx3");
+        assert_eq!(names(Order::default()), [idx2, idx3]);
+        assert_eq!(names(Order::SEED), [idx3, idx2]);
+        let by = |key, reverse| names(Order { key, reverse });
+        assert_eq!(by(SortKey::Percent, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Percent, true), [idx3, idx2]);
+        assert_eq!(by(SortKey::Size, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Name, false), [idx2, idx3]);
+        assert_eq!(by(SortKey::Name, true), [idx3, idx2]);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::snapshot::Index;
+use crate::index::Index;
 
 /// Calls `row` for every index of a CSV file's bytes.
 pub(crate) fn parse_bytes(
@@ -190,35 +190,21 @@ fn record<'r, F: Field<'r>>(
     label: &str,
     line: u64,
 ) -> Result<Option<Index<'r>>> {
-    let utf8 = || Error::input(label, line, "not valid UTF-8");
     let cols = match *columns {
         Some(c) => c,
         None => {
-            let texts = fields
-                .iter()
-                .map(|f| f.text())
-                .collect::<Result<Vec<_>, ()>>()
-                .map_err(|()| utf8())?;
-            let found = header_columns(&texts);
-            *columns = Some(found.unwrap_or(POSITIONAL));
-            if found.is_some() {
+            let (cols, is_header) = first_record_columns(fields, label, line)?;
+            *columns = Some(cols);
+            if is_header {
                 return Ok(None);
             }
-            POSITIONAL
+            cols
         }
     };
     if fields.len() == 1 && fields[0].lossy().is_empty() {
         return Ok(None); // blank line
     }
-    let text = |i: Option<usize>| -> Result<Option<&'r str>> {
-        match i.and_then(|i| fields.get(i)) {
-            None => Ok(None),
-            Some(f) => f
-                .text()
-                .map(|s| Some(s).filter(|s| !s.is_empty()))
-                .map_err(|()| utf8()),
-        }
-    };
+    let text = |i: Option<usize>| field_text(fields, i, label, line);
     let name = match text(Some(cols.name))? {
         Some(n) => n,
         None if fields.len() <= cols.name.max(cols.size) => {
@@ -255,6 +241,39 @@ fn record<'r, F: Field<'r>>(
         live_tuples,
         line,
     }))
+}
+
+/// The columns the first record decides: a header's, or by position.
+fn first_record_columns<'r, F: Field<'r>>(
+    fields: &[F],
+    label: &str,
+    line: u64,
+) -> Result<(Columns, bool)> {
+    let texts = fields
+        .iter()
+        .map(|f| f.text())
+        .collect::<Result<Vec<_>, ()>>()
+        .map_err(|()| Error::input(label, line, "not valid UTF-8"))?;
+    Ok(match header_columns(&texts) {
+        Some(cols) => (cols, true),
+        None => (POSITIONAL, false),
+    })
+}
+
+/// Field `i` (if the record has it) as text, `None` when empty.
+fn field_text<'r, F: Field<'r>>(
+    fields: &[F],
+    i: Option<usize>,
+    label: &str,
+    line: u64,
+) -> Result<Option<&'r str>> {
+    match i.and_then(|i| fields.get(i)) {
+        None => Ok(None),
+        Some(f) => f
+            .text()
+            .map(|s| Some(s).filter(|s| !s.is_empty()))
+            .map_err(|()| Error::input(label, line, "not valid UTF-8")),
+    }
 }
 
 fn too_few<'r, F: Field<'r>>(fields: &[F], label: &str, line: u64) -> Error {

@@ -1,6 +1,7 @@
 //! The library's errors: each is one line for people and maps to an exit code.
 
 use mc_aws_common::exit;
+use mc_aws_common::startup::Failure;
 
 /// Everything that can stop a comparison, a dump or an estimate.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,7 @@ pub enum Error {
         message: String,
         code: i32,
     },
-    /// Writing the output failed.
+    /// Writing the output (a file, or stdout) failed.
     #[error("cannot write {what}: {source}")]
     Write {
         what: String,
@@ -46,17 +47,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error (see [`mc_aws_common::exit`]).
+    /// The process exit code for this error (see [`mc_aws_common::exit`]):
+    /// a local file is not found (3) or unusable (2, permission denied
+    /// included); PostgreSQL's codes were chosen by SQLSTATE when the error
+    /// was made.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Read { source, .. } => match source.kind() {
-                std::io::ErrorKind::NotFound => exit::NOT_FOUND,
-                std::io::ErrorKind::PermissionDenied => exit::AUTH,
-                _ => exit::USAGE,
-            },
+            Error::Read { source, .. } | Error::Write { source, .. } => exit::of_local_file(source),
             Error::Input { .. } | Error::Usage(_) => exit::USAGE,
             Error::Connect { code, .. } | Error::Query { code, .. } => *code,
-            Error::Write { .. } => exit::SERVICE,
         }
     }
 
@@ -67,7 +66,45 @@ impl Error {
             message: message.into(),
         }
     }
+
+    /// Writing to stdout failed (a closed pipe ends the run quietly: see
+    /// [`crate::stdout`]).
+    pub(crate) fn stdout(source: std::io::Error) -> Self {
+        Error::Write {
+            what: "stdout".into(),
+            source,
+        }
+    }
+}
+
+impl Failure for Error {
+    fn exit_code(&self) -> i32 {
+        Error::exit_code(self)
+    }
 }
 
 /// Library result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+
+    #[test]
+    fn local_files_are_bad_input_or_not_found() {
+        let read = |kind: ErrorKind| Error::Read {
+            path: "a.csv".into(),
+            source: kind.into(),
+        };
+        assert_eq!(read(ErrorKind::NotFound).exit_code(), 3);
+        assert_eq!(read(ErrorKind::PermissionDenied).exit_code(), 2);
+        assert_eq!(read(ErrorKind::IsADirectory).exit_code(), 2);
+        let write = Error::Write {
+            what: "out.csv".into(),
+            source: ErrorKind::PermissionDenied.into(),
+        };
+        assert_eq!(write.exit_code(), 2);
+    }
+}

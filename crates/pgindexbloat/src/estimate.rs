@@ -17,6 +17,23 @@
 //!
 //! The restore method (comparing with a fresh `pg_dump` restore) measures what a
 //! rebuild really gives, including deduplication, and is the reference.
+//!
+//! The queries run on every PostgreSQL still in use, 9.6 onwards, unchanged.
+//! What they read, and the first version that has it:
+//!
+//! - `pg_index`: `indexrelid`, `indrelid`, `indkey` (all), `indisvalid` (8.2);
+//! - `pg_class`: `oid`, `relname`, `relnamespace`, `relkind`, `relam`,
+//!   `reltuples` (all; -1 for "never vacuumed or analyzed" from 14),
+//!   `reloptions` (8.2);
+//! - `pg_am`: `oid`, `amname` (all; 9.6 rebuilt `pg_am` but kept both);
+//! - `pg_attribute`: `attrelid`, `attnum`, `attname`, `atttypid`; `pg_type`:
+//!   `oid`, `typlen`; `pg_namespace`: `oid`, `nspname` (all);
+//! - `pg_stats`: `schemaname`, `tablename`, `attname`, `avg_width`,
+//!   `null_frac` (8.0);
+//! - `pg_extension`: `extname`, `extnamespace` (9.1);
+//! - `pgstatindex(regclass)` of pgstattuple 1.4 (9.6): `internal_pages`,
+//!   `leaf_pages`, `avg_leaf_density`;
+//! - `current_setting('block_size')`, `pg_relation_size` (8.1).
 
 use mc_aws_common::output::error_line;
 use postgres::Client;
@@ -194,6 +211,53 @@ pub fn create_extension(client: &mut Client, target: &str) -> Result<()> {
         .map_err(|e| query_error(target, &e))
 }
 
+/// The method to use, and the pgstatindex call when it is that.
+fn choose_method(
+    client: &mut Client,
+    target: &str,
+    method: Method,
+) -> Result<(Method, Option<String>)> {
+    let schema = match method {
+        Method::Stats => None,
+        _ => pgstattuple_schema(client, target)?,
+    };
+    match (method, schema) {
+        (Method::Pgstatindex, None) => Err(Error::Query {
+            target: target.to_string(),
+            message: "the pgstattuple extension is not installed (CREATE EXTENSION pgstattuple, or use --create-extension or --method stats)".into(),
+            code: mc_aws_common::exit::UNSUPPORTED,
+        }),
+        (Method::Stats, _) | (Method::Auto, None) => Ok((Method::Stats, None)),
+        (_, Some(s)) => Ok((
+            Method::Pgstatindex,
+            Some(format!("SELECT internal_pages, leaf_pages, avg_leaf_density FROM {s}.pgstatindex($1::oid::regclass)")),
+        )),
+    }
+}
+
+/// One row of [`INDEXES_SQL`].
+struct IndexFacts {
+    oid: u32,
+    name: String,
+    size: u64,
+    block_size: u64,
+    fillfactor: u32,
+    reltuples: f64,
+}
+
+impl IndexFacts {
+    fn of(row: &postgres::Row) -> std::result::Result<Self, postgres::Error> {
+        Ok(IndexFacts {
+            oid: row.try_get(0)?,
+            name: row.try_get(1)?,
+            size: u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or(0),
+            block_size: u64::try_from(row.try_get::<_, i32>(3)?).unwrap_or(8192),
+            fillfactor: u32::try_from(row.try_get::<_, i32>(4)?).unwrap_or(90),
+            reltuples: row.try_get(5)?,
+        })
+    }
+}
+
 /// Estimates every valid btree index larger than `min_size`; returns the method used.
 pub fn run(
     client: &mut Client,
@@ -201,97 +265,17 @@ pub fn run(
     method: Method,
     min_size: u64,
 ) -> Result<(Method, Vec<Estimate>)> {
-    let schema = match method {
-        Method::Stats => None,
-        _ => pgstattuple_schema(client, target)?,
-    };
-    let used = match (method, &schema) {
-        (Method::Pgstatindex, None) => {
-            return Err(Error::Query {
-                target: target.to_string(),
-                message: "the pgstattuple extension is not installed (CREATE EXTENSION pgstattuple, or use --create-extension or --method stats)".into(),
-                code: mc_aws_common::exit::UNSUPPORTED,
-            })
-        }
-        (Method::Stats, _) | (Method::Auto, None) => Method::Stats,
-        _ => Method::Pgstatindex,
-    };
+    let (used, stat_sql) = choose_method(client, target, method)?;
     let min = i64::try_from(min_size).unwrap_or(i64::MAX);
-    let indexes = client
-        .query(INDEXES_SQL, &[&min])
-        .map_err(|e| query_error(target, &e))?;
-    let stat_sql = schema.map(|s| format!("SELECT internal_pages, leaf_pages, avg_leaf_density FROM {s}.pgstatindex($1::oid::regclass)"));
+    let failed = |e: postgres::Error| query_error(target, &e);
+    let indexes = client.query(INDEXES_SQL, &[&min]).map_err(failed)?;
     let mut out = Vec::with_capacity(indexes.len());
-    for row in indexes {
-        let get = |e: postgres::Error| query_error(target, &e);
-        let oid: u32 = row.try_get(0).map_err(get)?;
-        let name: String = row.try_get(1).map_err(get)?;
-        let size = u64::try_from(row.try_get::<_, i64>(2).map_err(get)?).unwrap_or(0);
-        let bs = u64::try_from(row.try_get::<_, i32>(3).map_err(get)?).unwrap_or(8192);
-        let ff = u32::try_from(row.try_get::<_, i32>(4).map_err(get)?).unwrap_or(90);
-        let reltuples: f64 = row.try_get(5).map_err(get)?;
-        let estimate = match (&stat_sql, used) {
-            (Some(sql), Method::Pgstatindex) => match client.query_one(sql.as_str(), &[&oid]) {
-                Ok(r) => {
-                    let internal = u64::try_from(r.try_get::<_, i64>(0).map_err(get)?).unwrap_or(0);
-                    let leaf = u64::try_from(r.try_get::<_, i64>(1).map_err(get)?).unwrap_or(0);
-                    let density: f64 = r.try_get(2).map_err(get)?;
-                    Estimate::new(
-                        name,
-                        used,
-                        size,
-                        fresh_from_pgstatindex(bs, ff, internal, leaf, density),
-                        None,
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!("pgstatindex({name}) failed: {}", error_line(&e));
-                    Estimate::new(
-                        name,
-                        used,
-                        size,
-                        size,
-                        Some(format!("pgstatindex failed: {}", error_line(&e))),
-                    )
-                }
-            },
-            _ => {
-                let cols = client.query(COLUMNS_SQL, &[&oid]).map_err(get)?;
-                let mut stats = Vec::with_capacity(cols.len());
-                let mut without = 0;
-                for c in &cols {
-                    let width: Option<f64> = c.try_get(1).map_err(get)?;
-                    let has: bool = c.try_get(3).map_err(get)?;
-                    if !has {
-                        without += 1;
-                    }
-                    stats.push(ColumnStats {
-                        avg_width: width.unwrap_or(32.0),
-                        null_frac: c.try_get(2).map_err(get)?,
-                    });
-                }
-                if reltuples < 0.0 {
-                    Estimate::new(
-                        name,
-                        used,
-                        size,
-                        size,
-                        Some("never vacuumed or analyzed: run ANALYZE".into()),
-                    )
-                } else {
-                    let note = (without > 0)
-                        .then(|| format!("no statistics for {without} column(s): run ANALYZE"));
-                    Estimate::new(
-                        name,
-                        used,
-                        size,
-                        fresh_from_stats(bs, ff, reltuples, &stats),
-                        note,
-                    )
-                }
-            }
-        };
-        out.push(estimate);
+    for row in &indexes {
+        let ix = IndexFacts::of(row).map_err(failed)?;
+        out.push(match &stat_sql {
+            Some(sql) => by_pgstatindex(client, sql, ix).map_err(failed)?,
+            None => by_stats(client, ix).map_err(failed)?,
+        });
     }
     out.sort_by(|a, b| {
         b.bloat_bytes
@@ -299,6 +283,53 @@ pub fn run(
             .then_with(|| a.index.cmp(&b.index))
     });
     Ok((used, out))
+}
+
+/// pgstatindex's leaf density; a failure for one index is a note on it.
+fn by_pgstatindex(
+    client: &mut Client,
+    sql: &str,
+    ix: IndexFacts,
+) -> std::result::Result<Estimate, postgres::Error> {
+    let method = Method::Pgstatindex;
+    let r = match client.query_one(sql, &[&ix.oid]) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("pgstatindex({}) failed: {}", ix.name, error_line(&e));
+            let note = format!("pgstatindex failed: {}", error_line(&e));
+            return Ok(Estimate::new(ix.name, method, ix.size, ix.size, Some(note)));
+        }
+    };
+    let internal = u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0);
+    let leaf = u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0);
+    let density: f64 = r.try_get(2)?;
+    let fresh = fresh_from_pgstatindex(ix.block_size, ix.fillfactor, internal, leaf, density);
+    Ok(Estimate::new(ix.name, method, ix.size, fresh, None))
+}
+
+/// The planner statistics of the index's columns.
+fn by_stats(client: &mut Client, ix: IndexFacts) -> std::result::Result<Estimate, postgres::Error> {
+    let method = Method::Stats;
+    let cols = client.query(COLUMNS_SQL, &[&ix.oid])?;
+    let mut stats = Vec::with_capacity(cols.len());
+    let mut without = 0;
+    for c in &cols {
+        let width: Option<f64> = c.try_get(1)?;
+        if !c.try_get::<_, bool>(3)? {
+            without += 1;
+        }
+        stats.push(ColumnStats {
+            avg_width: width.unwrap_or(32.0),
+            null_frac: c.try_get(2)?,
+        });
+    }
+    if ix.reltuples < 0.0 {
+        let note = Some("never vacuumed or analyzed: run ANALYZE".to_string());
+        return Ok(Estimate::new(ix.name, method, ix.size, ix.size, note));
+    }
+    let note = (without > 0).then(|| format!("no statistics for {without} column(s): run ANALYZE"));
+    let fresh = fresh_from_stats(ix.block_size, ix.fillfactor, ix.reltuples, &stats);
+    Ok(Estimate::new(ix.name, method, ix.size, fresh, note))
 }
 
 /// What the method line of the report says.

@@ -1,7 +1,7 @@
 //! Index-size lists: the CSV format (the original's `COPY ... TO STDOUT WITH
-//! CSV HEADER` output, plus optional extra columns), where a list comes from
-//! (file, stdin or a live database), and the naming rules shared by every
-//! source.
+//! CSV HEADER` output, plus optional extra columns) and where a list comes
+//! from (file, stdin or a live database), loaded under the naming rules of
+//! [`crate::naming`].
 //!
 //! CSV columns: `relation,size[,table,definition,live_tuples]`. The header
 //! line is optional; with a header, columns are found by name (in any order,
@@ -10,35 +10,11 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::csvfile;
 use crate::error::{Error, Result};
-use crate::snapshot::Builder;
-pub use crate::snapshot::{Index, Snapshot};
-
-/// One index as read from a source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IndexRow {
-    /// Schema-qualified name (`public.idx1`); toast indexes are keyed by
-    /// their table: `pg_toast(public.docs)`.
-    pub name: String,
-    /// `pg_relation_size` in bytes.
-    pub size: u64,
-    /// Schema-qualified table the index is on (for toast indexes: the table
-    /// that owns the toast table).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub table: Option<String>,
-    /// `pg_get_indexdef` text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub definition: Option<String>,
-    /// Live rows of the table when the list was taken.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub live_tuples: Option<u64>,
-    /// Line in the source (1-based; 0 for a database).
-    #[serde(skip)]
-    pub line: u64,
-}
+use crate::index::IndexRow;
+use crate::naming::{qualify, Toast};
+use crate::snapshot::{Builder, Snapshot};
 
 /// Where a list comes from, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +46,7 @@ impl Source {
         match self {
             Source::Stdin => "stdin".to_string(),
             Source::File(p) => p.display().to_string(),
-            Source::Database(c) => crate::conn::redact(c),
+            Source::Database(c) => crate::connstr::redact(c),
         }
     }
 
@@ -83,19 +59,8 @@ impl Source {
     }
 }
 
-/// What to do with `pg_toast` indexes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Toast {
-    /// Compare them under their table's name (`pg_toast(public.docs)`) when
-    /// the list has a table column; leave them out otherwise.
-    #[default]
-    Map,
-    /// Always leave them out.
-    Exclude,
-}
-
 /// Loads a source (file, stdin or database) and normalises it;
-/// `exact_counts` makes a database source count rows (see [`crate::conn::dump`]).
+/// `exact_counts` makes a database source count rows (see [`crate::dump::dump`]).
 pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapshot> {
     let label = source.label();
     let read_error = |e| Error::Read {
@@ -119,9 +84,11 @@ pub fn load(source: &Source, toast: Toast, exact_counts: bool) -> Result<Snapsho
             data
         }
         Source::Database(conninfo) => {
-            let mut client = crate::conn::connect(Some(conninfo))?;
-            let rows = crate::conn::dump(&mut client, &label, exact_counts)?;
-            return normalise(rows, &label, source.noun(), toast);
+            let mut db = crate::conn::connect(Some(conninfo))?;
+            let rows = crate::dump::dump(&mut db, exact_counts)?;
+            let mut snapshot = normalise(rows, &label, source.noun(), toast)?;
+            snapshot.server_version = Some(db.version);
+            return Ok(snapshot);
         }
     };
     load_csv(data, &label, source.noun(), toast)
@@ -169,28 +136,6 @@ pub fn read_csv<R: Read>(mut reader: R, label: &str) -> Result<Vec<IndexRow>> {
     Ok(rows)
 }
 
-/// Schema-qualifies a name: a bare `idx1` is `public.idx1`.
-pub fn qualify(name: &str) -> String {
-    if name.contains('.') {
-        name.to_string()
-    } else {
-        format!("public.{name}")
-    }
-}
-
-/// The name as shown in text reports: `public.` is left off, like the
-/// original script showed `idx1` for `public.idx1`; other schemas stay.
-pub fn display_name(name: &str) -> &str {
-    name.strip_prefix("public.").unwrap_or(name)
-}
-
-pub(crate) fn is_system_schema(schema: &str) -> bool {
-    schema == "pg_catalog"
-        || schema == "information_schema"
-        || schema.starts_with("pg_temp_")
-        || schema.starts_with("pg_toast_temp_")
-}
-
 /// Applies the naming rules to rows read from a database (or by
 /// [`read_csv`]). Duplicate names are found by [`crate::compare::compare`],
 /// which hashes the names anyway.
@@ -202,17 +147,7 @@ pub fn normalise(
 ) -> Result<Snapshot> {
     let mut b = Builder::new("", toast, rows.len());
     for r in &rows {
-        b.push(
-            "",
-            &Index {
-                name: &r.name,
-                size: r.size,
-                table: r.table.as_deref(),
-                definition: r.definition.as_deref(),
-                live_tuples: r.live_tuples,
-                line: r.line,
-            },
-        )?;
+        b.push("", &r.as_index())?;
     }
     Ok(b.finish(String::new(), label, noun))
 }
@@ -299,8 +234,6 @@ mod tests {
             ["public.idx1", "pg_toast(public.docs)", "other.idx1"]
         );
         assert_eq!(snap.excluded, 3);
-        assert_eq!(display_name("public.idx1"), "idx1");
-        assert_eq!(display_name("other.idx1"), "other.idx1");
     }
 
     #[test]

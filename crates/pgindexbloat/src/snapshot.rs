@@ -1,11 +1,12 @@
 //! A loaded index list, stored compactly: every name lives in one text arena
 //! (for a CSV file, the file's own text) and rows hold spans into it, so a
 //! 1M-index list loads without an allocation per row. The naming rules
-//! ([`crate::input`]) are applied as rows are added.
+//! ([`crate::naming`]) are applied as rows are added.
 
 use crate::error::{Error, Result};
 use crate::hash::hash_name;
-use crate::input::{is_system_schema, Toast};
+use crate::index::Index;
+use crate::naming::{is_system_schema, Toast};
 
 /// Where a string lives in the arena. `u32` keeps rows small; the arena is
 /// checked to stay under 4 GiB (a 1M-index CSV is ~35 MB).
@@ -45,20 +46,6 @@ const NO_EXTRA: Extra = Extra {
     live_tuples: None,
 };
 
-/// One index of a list, borrowed from a [`Snapshot`] (or from a source while
-/// it is read).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Index<'a> {
-    /// Schema-qualified name; toast indexes are `pg_toast(schema.table)`.
-    pub name: &'a str,
-    pub size: u64,
-    pub table: Option<&'a str>,
-    pub definition: Option<&'a str>,
-    pub live_tuples: Option<u64>,
-    /// Line in the source (1-based; 0 for a database).
-    pub line: u64,
-}
-
 /// A loaded, normalised list: qualified names, system and temporary schemas
 /// left out, toast indexes mapped through their table or left out.
 #[derive(Debug, Clone)]
@@ -67,6 +54,8 @@ pub struct Snapshot {
     pub noun: &'static str,
     /// Rows left out (system schemas, temp schemas, unmappable toast indexes).
     pub excluded: usize,
+    /// `server_version_num` of a live database (`None` for a file).
+    pub server_version: Option<u32>,
     text: String,
     rows: Vec<Row>,
     /// One per row, or empty when no row has an optional column.
@@ -156,49 +145,19 @@ impl Builder {
             Some(t) => Some(self.store(base, t)?),
             None => None,
         };
-        let name = if let Some(dot) = ix.name.find('.') {
-            let schema = &ix.name[..dot];
-            if is_system_schema(schema) {
-                self.excluded += 1;
-                return Ok(());
-            }
-            if schema == "pg_toast" {
-                let table_name = table.map(|t| self.span_str(base, t).to_string());
-                match (table_name, self.toast) {
-                    (Some(t), Toast::Map)
-                        if !is_system_schema(t.split('.').next().unwrap_or("")) =>
-                    {
-                        self.store_joined(&["pg_toast(", &t, ")"])?
-                    }
-                    _ => {
-                        self.excluded += 1;
-                        return Ok(());
-                    }
-                }
-            } else {
-                self.store(base, ix.name)?
-            }
-        } else {
-            self.store_joined(&["public.", ix.name])?
+        let Some(name) = self.name_span(base, ix.name, table)? else {
+            self.excluded += 1;
+            return Ok(());
         };
         let definition = match ix.definition {
             Some(d) => self.store(base, d)?,
             None => NONE,
         };
-        let x = Extra {
+        self.push_extra(Extra {
             table: table.unwrap_or(NONE),
             definition,
             live_tuples: ix.live_tuples,
-        };
-        let has_extra = x.table.start != NONE.start
-            || x.definition.start != NONE.start
-            || x.live_tuples.is_some();
-        if has_extra && self.extras.is_empty() {
-            self.extras.resize(self.rows.len(), NO_EXTRA);
-        }
-        if has_extra || !self.extras.is_empty() {
-            self.extras.push(x);
-        }
+        });
         let hash = hash_name(self.span_str(base, name));
         self.rows.push(Row {
             name,
@@ -209,6 +168,40 @@ impl Builder {
         Ok(())
     }
 
+    /// The name under the naming rules, or `None` when the index is left out.
+    fn name_span(&mut self, base: &str, name: &str, table: Option<Span>) -> Result<Option<Span>> {
+        let Some((schema, _)) = name.split_once('.') else {
+            return self.store_joined(&["public.", name]).map(Some);
+        };
+        if is_system_schema(schema) {
+            return Ok(None);
+        }
+        if schema != "pg_toast" {
+            return self.store(base, name).map(Some);
+        }
+        let table_name = table.map(|t| self.span_str(base, t).to_string());
+        match (table_name, self.toast) {
+            (Some(t), Toast::Map) if !is_system_schema(t.split('.').next().unwrap_or("")) => {
+                self.store_joined(&["pg_toast(", &t, ")"]).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Keeps the optional columns of the row being pushed; the list of them
+    /// starts with the first row that has one.
+    fn push_extra(&mut self, x: Extra) {
+        let has_extra = x.table.start != NONE.start
+            || x.definition.start != NONE.start
+            || x.live_tuples.is_some();
+        if has_extra && self.extras.is_empty() {
+            self.extras.resize(self.rows.len(), NO_EXTRA);
+        }
+        if has_extra || !self.extras.is_empty() {
+            self.extras.push(x);
+        }
+    }
+
     /// The snapshot over `base` (the same text every [`Builder::push`] got).
     pub fn finish(self, mut base: String, label: &str, noun: &'static str) -> Snapshot {
         base.push_str(&self.extra);
@@ -216,6 +209,7 @@ impl Builder {
             label: label.to_string(),
             noun,
             excluded: self.excluded,
+            server_version: None,
             text: base,
             rows: self.rows,
             extras: self.extras,

@@ -4,7 +4,7 @@
 //! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
 //! `cargo xtask fuzz`.
 
-#[path = "../../../fuzz/checks/pg_csv.rs"]
+#[path = "../../../../fuzz/checks/pg_csv.rs"]
 mod pg_csv;
 
 #[test]

@@ -1,8 +1,6 @@
 //! CLI tests of the real binary: the seed example (golden), every bad input
 //! (exact message and exit code), `check` and `--help`.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -64,6 +62,16 @@ struct Run {
     stderr: String,
 }
 
+/// The binary as a plain `std::process::Command` in `dir`, for
+/// `mc_testkit::cli::first_line_then_close`.
+fn std_cmd(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(mc_testkit::cli::bin("pgindexbloat"));
+    c.current_dir(dir)
+        .env_remove("MC_OUTPUT")
+        .env_remove("RUST_LOG");
+    c
+}
+
 fn run(cmd: &mut Command) -> Run {
     let out = cmd.output().unwrap();
     Run {
@@ -77,17 +85,40 @@ fn run(cmd: &mut Command) -> Run {
 fn seed_example_pretty_is_the_original_output() {
     let d = Dir::seed();
     let r = run(d.cmd().args(["-ps", "csva.csv", "csvb.csv"]));
-    // The seed's four lines; order: by bloat (idx2 10 GB before idx3 2.3 GB), then missing, then total.
+    // The seed's four lines, byte for byte, in the seed's order: the
+    // smallest bloat first (idx3 2.3 GB before idx2 10 GB), then missing,
+    // then the total.
     assert_eq!(
         r.stdout,
-        "Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
-         Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n\
+        "Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n\
+         Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
          Ough!  idx4 index is missing in the csvb.csv file.  Likely a problem with backup!\n\
          Total index bloat: 11.46G\n"
     );
     insta::assert_snapshot!("seed_pretty", r.stdout);
     assert_eq!(r.stderr, "");
     assert_eq!(r.code, 1, "missing indexes: exit 1");
+    // Other orders by option: largest bloat first, or reversed.
+    let idx2_first = "Index idx2 size compare to clean import: 279 % (14.49G vs. 5.18G)\n\
+                      Index idx3 size compare to clean import: 117 % (14.49G vs. 12.35G)\n";
+    for args in [
+        &["--sort", "bloat"][..],
+        &["--reverse"],
+        &["--sort", "percent"],
+    ] {
+        let r = run(d
+            .cmd()
+            .args(["-pi"])
+            .args(args)
+            .args(["csva.csv", "csvb.csv"]));
+        assert_eq!(r.stdout, idx2_first, "{args:?}");
+    }
+    let r = run(d
+        .cmd()
+        .env("PGINDEXBLOAT_SORT", "size")
+        .env("PGINDEXBLOAT_REVERSE", "1")
+        .args(["-pi", "csva.csv", "csvb.csv"]));
+    assert!(r.stdout.starts_with("Index idx3"), "{}", r.stdout);
 }
 
 #[test]
@@ -362,7 +393,7 @@ fn toast_indexes_never_show_as_missing() {
     assert_eq!(r.code, 0);
     assert_eq!(
         r.stdout,
-        "Index pg_toast(public.t) size compare to clean import: 300 % (286.10M vs. 95.37M)\nIndex i size compare to clean import: 200 % (190.73M vs. 95.37M)\n"
+        "Index i size compare to clean import: 200 % (190.73M vs. 95.37M)\nIndex pg_toast(public.t) size compare to clean import: 300 % (286.10M vs. 95.37M)\n"
     );
     let r = run(d.cmd().args(["-p", "--toast", "exclude", "a.csv", "b.csv"]));
     assert_eq!(
@@ -403,6 +434,97 @@ fn help_texts() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("Usage: pgindexbloat <A> <B>"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `pgindexbloat A B | head -1`: a report that outlasts its reader ends
+/// quietly with 0 (even one that would exit 1 for a missing index).
+#[test]
+fn a_closed_stdout_ends_the_report_quietly() {
+    let d = Dir::new();
+    // 50,000 indexes: a few MB of report, far more than a pipe holds.
+    let a: String = (0..50_000)
+        .map(|i| format!("public.i{i},200000000\n"))
+        .collect();
+    let b: String = (0..49_999)
+        .map(|i| format!("public.i{i},100000000\n"))
+        .collect();
+    d.file("a.csv", &a);
+    d.file("b.csv", &b);
+    for (args, first) in [
+        (&[][..], "bloat\tpublic.i"),
+        (&["-ps"][..], "Index i"),
+        (&["-o", "json"][..], "{\"type\":\"index\""),
+    ] {
+        let r = mc_testkit::cli::first_line_then_close(
+            std_cmd(d.path()).args(args).args(["a.csv", "b.csv"]),
+        );
+        assert!(r.first_line.starts_with(first), "{args:?}: {r:?}");
+        assert_eq!(r.status.code(), Some(0), "{args:?}: {r:?}");
+        assert_eq!(r.stderr, "", "{args:?}");
+    }
+}
+
+/// `--reindex-sql` on the seed: a psql script for the bloated indexes in
+/// the report's order; the missing one is named, not rebuilt.
+#[test]
+fn reindex_sql_on_the_seed() {
+    let d = Dir::seed();
+    let r = run(d.cmd().args(["--reindex-sql", "csva.csv", "csvb.csv"]));
+    assert_eq!(
+        r.stdout,
+        "-- pgindexbloat: rebuilds the 2 bloated indexes without blocking writes, for PostgreSQL 12 or later (assumed: give --server-version for an older server)\n\
+         -- run with psql, not in a transaction block: CONCURRENTLY cannot run inside one\n\
+         -- idx2: 279 % of the fresh size, 10000000000 bytes of bloat\n\
+         REINDEX INDEX CONCURRENTLY \"public\".\"idx2\";\n\
+         -- idx3: 117 % of the fresh size, 2300000000 bytes of bloat\n\
+         REINDEX INDEX CONCURRENTLY \"public\".\"idx3\";\n\
+         -- idx4: missing in the csvb.csv file (a problem with the backup?); nothing to rebuild\n"
+    );
+    assert_eq!(r.code, 1, "a missing index still exits 1");
+    // Before 12 the recipe needs definitions, which the seed's CSV lacks.
+    let r = run(d.cmd().args([
+        "-i",
+        "--reindex-sql",
+        "--server-version",
+        "9.6",
+        "csva.csv",
+        "csvb.csv",
+    ]));
+    assert!(r.stdout.starts_with("-- pgindexbloat: rebuilds the 2 bloated indexes without blocking writes, for PostgreSQL 9.6.0\n"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("-- the recipe needs the index's definition"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.code, 0);
+    // JSON: the statements on each index line.
+    let r = run(d
+        .cmd()
+        .args(["-o", "json", "--reindex-sql", "csva.csv", "csvb.csv"]));
+    let first: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["reindex_sql"],
+        serde_json::json!(["REINDEX INDEX CONCURRENTLY \"public\".\"idx2\";"])
+    );
+    // Bad usage.
+    let r = run(d
+        .cmd()
+        .args(["--server-version", "11", "csva.csv", "csvb.csv"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(d.cmd().args([
+        "--reindex-sql",
+        "--server-version",
+        "eleven",
+        "csva.csv",
+        "csvb.csv",
+    ]));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("invalid server version \"eleven\""),
         "{}",
         r.stderr
     );

@@ -2,7 +2,6 @@
 //! 10 MB line without a newline, a missing column, a negative size. Each is
 //! one line on stderr naming the file and line, and exit 2 (usage), with the
 //! real binary.
-#![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
 

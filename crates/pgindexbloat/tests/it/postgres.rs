@@ -2,8 +2,6 @@
 //! bloat made with updates and deletes, a `pg_dump | psql` restore, `dump`,
 //! the comparison, `check`, toast indexes and `estimate`.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command as Proc, Stdio};
@@ -94,11 +92,7 @@ fn restore_into(db: &str) {
         .output()
         .unwrap();
     assert!(dump.wait().unwrap().success());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 }
 
 fn fixture() -> &'static Fixture {
@@ -120,14 +114,19 @@ fn fixture() -> &'static Fixture {
                 .arg(pg.url(db))
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_success(&out);
         }
         f
     })
+}
+
+#[track_caller]
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn cmd() -> Command {
@@ -213,11 +212,7 @@ fn dump_writes_the_sizes_postgres_reports() {
         .env("PGDATABASE", PROD)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let basic = String::from_utf8(out.stdout).unwrap();
     assert!(basic.starts_with("relation,size\n"), "{basic}");
     assert!(!basic.contains("pg_toast"), "{basic}");
@@ -374,11 +369,7 @@ fn estimate_with_pgstattuple_is_close_to_the_restore_method() {
         .arg(pg().url(PROD))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let est = json_lines(&out.stdout);
     let est: HashMap<String, Value> = est
         .into_iter()
@@ -422,11 +413,7 @@ fn estimate_with_pgstattuple_is_close_to_the_restore_method() {
         .arg(pg().url(PROD))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stats = json_lines(&out.stdout);
     assert!(stats.iter().all(|v| v["method"] == "stats"), "{stats:#?}");
     assert!(
@@ -525,4 +512,286 @@ fn missing_database_and_stopped_server() {
         "{line}"
     );
     assert_eq!(line.lines().count(), 1);
+}
+
+/// PostgreSQL's refusals are exit 4, by SQLSTATE: a role that may not log
+/// in (28000) and a missing privilege (42501).
+#[test]
+fn postgresql_refusals_exit_4() {
+    let pg = pg();
+    pg.create_db("bloat_perm");
+    pg.psql(
+        "postgres",
+        "DROP ROLE IF EXISTS bloat_nologin; CREATE ROLE bloat_nologin NOLOGIN;
+         DROP ROLE IF EXISTS bloat_plain; CREATE ROLE bloat_plain LOGIN;",
+    );
+    let url = |user: &str| format!("postgres://{user}@127.0.0.1:{}/bloat_perm", pg.port());
+    let out = cmd()
+        .arg("dump")
+        .arg(url("bloat_nologin"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "pgindexbloat: error: cannot connect to {}: db error: FATAL: role \"bloat_nologin\" is not permitted to log in\n",
+            url("bloat_nologin")
+        )
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let out = cmd()
+        .args(["estimate", "--create-extension"])
+        .arg(url("bloat_plain"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "pgindexbloat: error: query on {} failed: db error: ERROR: permission denied to create extension \"pgstattuple\"",
+            url("bloat_plain")
+        )) && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{err}");
+}
+
+/// The dump query is chosen by server_version_num: each version's query
+/// (9.6 to 14) runs on the installed server and reads the same rows as
+/// this server's own, with statistics and with exact counts.
+#[test]
+fn every_versions_dump_query_runs_here() {
+    use pgindexbloat::dump::{dump, dump_as};
+    fixture();
+    let mut db = pgindexbloat::conn::connect(Some(&pg().url(PROD))).unwrap();
+    assert!(
+        db.version >= 150000,
+        "the installed server is 15: {}",
+        db.version
+    );
+    for exact in [false, true] {
+        let current = dump(&mut db, exact).unwrap();
+        assert!(current.len() > HOT.len(), "{current:?}");
+        for version in [90600, 100000, 110000, 120000, 130000, 140000] {
+            let rows = dump_as(&mut db, exact, version).unwrap();
+            assert_eq!(rows, current, "the {version} query, exact counts {exact}");
+        }
+    }
+}
+
+/// Indexes with hard names (a mixed-case schema with a space, quotes in a
+/// name, a 63-byte name), bloated by deletes.
+const TRICKY: &str = r#"
+CREATE SCHEMA "Sales Ω";
+CREATE TABLE "Sales Ω"."Orders" (id int PRIMARY KEY, "Note" text) WITH (autovacuum_enabled = off);
+INSERT INTO "Sales Ω"."Orders" SELECT g, md5(g::text) FROM generate_series(1, 30000) g;
+CREATE INDEX "Mixed ""q"" Idx" ON "Sales Ω"."Orders" ("Note");
+CREATE UNIQUE INDEX "a_very_long_index_name_that_fills_all_sixty_three_bytes_of_name" ON "Sales Ω"."Orders" (id, "Note");
+"#;
+
+const DEBLOAT: &str =
+    r#"DELETE FROM "Sales Ω"."Orders" WHERE id % 10 <> 0; VACUUM "Sales Ω"."Orders";"#;
+
+/// Names and validity of the tricky table's indexes.
+fn tricky_indexes(db: &str) -> String {
+    pg().psql(
+        db,
+        r#"SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE i.indrelid = '"Sales Ω"."Orders"'::regclass ORDER BY 1"#,
+    )
+}
+
+/// A database with [`TRICKY`]'s indexes: bloated, or freshly built on the
+/// rows that the bloated one kept.
+fn tricky_db(db: &str, bloated: bool) {
+    let pg = pg();
+    pg.create_db(db);
+    pg.psql(db, TRICKY);
+    pg.psql(db, DEBLOAT);
+    if !bloated {
+        pg.psql(db, r#"REINDEX TABLE "Sales Ω"."Orders";"#);
+    }
+}
+
+/// `pgindexbloat --reindex-sql` of A against B (every index over 150 %).
+fn reindex_script(args: &[&str], a: &str, b: &str) -> String {
+    let out = cmd()
+        .args(["-c", "0", "-t", "150", "--reindex-sql"])
+        .args(args)
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The script for a live PostgreSQL 15 (REINDEX CONCURRENTLY) runs as
+/// printed and leaves no bloat, the indexes under their own names.
+#[test]
+fn reindex_sql_concurrently_removes_the_bloat() {
+    let pg = pg();
+    tricky_db("rx_prod", true);
+    tricky_db("rx_fresh", false);
+    let names_before = tricky_indexes("rx_prod");
+    let (a, b) = (pg.url("rx_prod"), pg.url("rx_fresh"));
+    let script = reindex_script(&[], &a, &b);
+    assert!(
+        script.contains(r#"REINDEX INDEX CONCURRENTLY "Sales Ω"."Mixed ""q"" Idx";"#),
+        "{script}"
+    );
+    assert!(script.contains("for PostgreSQL 15."), "{script}");
+    pg.psql("rx_prod", &script);
+    assert_eq!(tricky_indexes("rx_prod"), names_before);
+    let after = reindex_script(&[], &a, &b);
+    assert!(
+        !after.contains("REINDEX"),
+        "bloat left after the script:\n{after}"
+    );
+}
+
+/// The script before 12 (`--server-version 11`, from `dump --extra` CSVs):
+/// create, swap, drop, all as printed; the primary key, which backs a
+/// constraint, is skipped with a message.
+#[test]
+fn reindex_sql_create_and_swap_removes_the_bloat() {
+    let pg = pg();
+    tricky_db("rx_swap", true);
+    tricky_db("rx_swap_fresh", false);
+    let names_before = tricky_indexes("rx_swap");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = |db: &str| {
+        let path = dir.path().join(format!("{db}.csv"));
+        let out = cmd()
+            .args(["dump", "--extra", "-f"])
+            .arg(&path)
+            .arg(pg.url(db))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        path.to_str().unwrap().to_string()
+    };
+    let fresh = csv("rx_swap_fresh");
+    let script = reindex_script(&["--server-version", "11"], &csv("rx_swap"), &fresh);
+    assert!(script.contains("for PostgreSQL 11.0"), "{script}");
+    assert!(
+        script.contains(r#"CREATE INDEX CONCURRENTLY "Mixed ""q"" Idx_pgib_new" ON "Sales Ω"."Orders" USING btree ("Note");"#),
+        "{script}"
+    );
+    let long = "a_very_long_index_name_that_fills_all_sixty_three_bytes_of_name";
+    assert_eq!(long.len(), 63);
+    assert!(
+        script.contains(&format!("\"{}_pgib_new\"", &long[..54])),
+        "{script}"
+    );
+    let said = pg.psql("rx_swap", &script);
+    assert!(
+        said.contains(r#"skipped "Sales Ω"."Orders_pkey": it backs a constraint"#),
+        "{said}"
+    );
+    assert_eq!(
+        tricky_indexes("rx_swap"),
+        names_before,
+        "the same names, all valid"
+    );
+    let after = reindex_script(&["--server-version", "11"], &csv("rx_swap"), &fresh);
+    assert!(
+        !after.contains("Mixed") && !after.contains(long) && after.contains("Orders_pkey"),
+        "bloat left after the script, or the skipped primary key not reported:\n{after}"
+    );
+}
+
+/// The README's `psql` one-liner, run as printed (database and file name
+/// swapped in), writes byte for byte what `dump --extra` writes, and the
+/// tool reads it: both sides the same, nothing is reported.
+#[test]
+fn the_psql_one_liner_writes_what_dump_writes() {
+    let readme = include_str!("../../README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("psql -X -q -d app -c 'COPY ("))
+        .expect("the one-liner in README.md");
+    let pg = pg();
+    fixture();
+    pg.create_db("rx_oneliner");
+    pg.psql("rx_oneliner", TRICKY);
+    let dir = tempfile::tempdir().unwrap();
+    for db in [PROD, "rx_oneliner"] {
+        let by_psql = dir.path().join(format!("{db}.psql.csv"));
+        let by_dump = dir.path().join(format!("{db}.dump.csv"));
+        let command = line
+            .replace("-d app", &format!("-d {db}"))
+            .replace("> prod.csv", &format!("> '{}'", by_psql.display()));
+        let bin_dir = pg.bin("psql").parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Proc::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .env("PATH", path)
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", pg.port().to_string())
+            .env("PGUSER", "postgres")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let out = cmd()
+            .args(["dump", "--extra", "-f"])
+            .arg(&by_dump)
+            .arg(pg.url(db))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let (psql, dump) = (
+            std::fs::read_to_string(&by_psql).unwrap(),
+            std::fs::read_to_string(&by_dump).unwrap(),
+        );
+        assert_eq!(psql, dump, "{db}");
+        let out = cmd()
+            .args(["-o", "json", "-c", "0", "-t", "0"])
+            .arg(&by_psql)
+            .arg(&by_dump)
+            .output()
+            .unwrap();
+        let lines = json_lines(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{lines:?}");
+        assert_eq!(lines.len(), 1, "only the total: {lines:?}");
+    }
+}
+
+/// `dump -f` onto a place that cannot be written: a local file's exit codes
+/// (2 for a directory in the way, 3 for a missing directory), one line.
+#[test]
+fn dump_to_a_file_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg().url("postgres");
+    let out = cmd()
+        .args(["dump", "-f"])
+        .arg(dir.path())
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("pgindexbloat: error: cannot write ") && err.lines().count() == 1,
+        "{err}"
+    );
+    let missing = dir.path().join("no/such/dir/prod.csv");
+    let out = cmd()
+        .args(["dump", "-f"])
+        .arg(&missing)
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("No such file or directory"), "{err}");
 }
