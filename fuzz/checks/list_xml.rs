@@ -5,7 +5,7 @@
 
 pub fn check(data: &[u8]) {
     use mc_aws_common::listing::fast_xml::{parse, parse_with};
-    use mc_aws_common::listing::s3::Detail;
+    use mc_aws_common::listing::Detail;
     let counts = parse_with(data, Detail::Counts);
     let Some(page) = parse(data) else {
         return;

@@ -1,8 +1,8 @@
-//! The `--splits` file (mc_aws_common::listing::splits): reading never panics, points are
+//! The `--splits` file (mc_aws_common::listing::splits_file): reading never panics, points are
 //! strictly increasing, and writing them back reads back the same points.
 
 pub fn check(data: &[u8]) {
-    use mc_aws_common::listing::splits::{read_points, write_points};
+    use mc_aws_common::listing::splits_file::{read_points, write_points};
     let path = std::env::temp_dir().join(format!("mc-fuzz-{}-splits.txt", std::process::id()));
     if std::fs::write(&path, data).is_err() {
         return;

@@ -409,7 +409,7 @@ fn outside_source(job: &Job, key: String, tx: &mpsc::UnboundedSender<Record>) ->
 /// span: `(key, present in destination)`.
 fn pair_with_dest(
     keys: Vec<String>,
-    dest: &[mc_aws_common::listing::s3::ObjectEntry],
+    dest: &[mc_aws_common::listing::ObjectEntry],
     folders: &Folders,
 ) -> Vec<(String, bool)> {
     let present: Vec<bool> = merge_join(&keys, dest, folders)

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use mc_aws_common::error::ToolError;
-use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::listing::{KeyRange, Listing};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;

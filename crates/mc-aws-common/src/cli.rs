@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::ToolError;
-use crate::listing::{shard_ranges, splits, KeyRange};
+use crate::listing::{shard_ranges, splits_file, KeyRange};
 
 /// Where and as whom to talk to AWS. Loaded through aws-config, so profiles,
 /// SSO, environment variables, web identity and instance roles work as they
@@ -208,8 +208,8 @@ impl ShardArgs {
         };
         let points = match &self.splits {
             Some(path) => {
-                let points = splits::read_points(path).map_err(ToolError::from)?;
-                if let Some(note) = splits::check_for_shard(&points, path, shard, prefix)? {
+                let points = splits_file::read_points(path).map_err(ToolError::from)?;
+                if let Some(note) = splits_file::check_for_shard(&points, path, shard, prefix)? {
                     tracing::warn!("{note}");
                 }
                 Some(points)
@@ -231,7 +231,7 @@ impl ShardPlan {
         let shard = self.shard?;
         Some(match &self.splits {
             None => shard.to_string(),
-            Some(points) => format!("{shard} splits:{}", splits::fingerprint(points)),
+            Some(points) => format!("{shard} splits:{}", splits_file::fingerprint(points)),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! When a destination object counts as a copy of the source one, over the
 //! shared merge-join of [`mc_aws_common::twosided`].
 
-use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::twosided::{merge_join, Folders, Joined};
 
 /// Why a destination object does not count as a copy of the source one.

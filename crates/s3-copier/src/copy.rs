@@ -33,7 +33,7 @@ use futures::{StreamExt, TryStreamExt};
 use mc_aws_common::acl::{self, Acl};
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::keys::copy_source;
-use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::twosided::{Folders, Side};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

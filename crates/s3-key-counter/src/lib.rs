@@ -179,7 +179,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             .and_then(|c| c.splits.take())
             .map(|r| r.split_points(n as usize))
             .unwrap_or_default();
-        mc_aws_common::listing::splits::write_points(Printer::new(), &points)?;
+        mc_aws_common::listing::splits_file::write_points(Printer::new(), &points)?;
         if !cli.output.quiet {
             let mut err = io::stderr().lock();
             write_report(&mut err, cli, &counts)?;

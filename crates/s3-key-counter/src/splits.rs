@@ -5,7 +5,7 @@
 //! boundaries closest to each N-th of the total. The points are accurate to a
 //! page (1,000 keys), which is plenty to balance millions of keys.
 //!
-//! The file format and its checks are `mc_aws_common::listing::splits`.
+//! The file format and its checks are `mc_aws_common::listing::splits_file`.
 
 use mc_aws_common::listing::KeyRange;
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::ObjectEntry;
 use serde::Serialize;
 
 /// What one listed entry is.

@@ -18,8 +18,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
+use super::entry::Detail;
 use super::fast_xml::{self, FastPage};
-use super::s3::Detail;
 
 /// Where the parsed page lands (the last successful attempt's).
 pub(crate) type Slot = Arc<Mutex<Option<FastPage>>>;

@@ -10,7 +10,7 @@
 
 use memchr::memmem;
 
-use super::s3::{Detail, ObjectEntry};
+use super::entry::{Detail, ObjectEntry};
 
 /// The keys of one page, and whether more follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
     let storage_class = match class {
         // Class names never need entities; one that has them is unexpected.
         Some(t) if !t.contains(&b'&') => {
-            Some(super::s3::storage_class(std::str::from_utf8(t).ok()?))
+            Some(super::entry::storage_class(std::str::from_utf8(t).ok()?))
         }
         Some(_) => return None,
         None => None,
@@ -232,7 +232,7 @@ mod tests {
             full.items[0].storage_class,
             Some(std::borrow::Cow::Borrowed("STANDARD"))
         ));
-        assert_eq!(super::super::s3::storage_class("NEW_TIER"), "NEW_TIER");
+        assert_eq!(super::super::entry::storage_class("NEW_TIER"), "NEW_TIER");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! (merge-join, constant memory) and (b) checkpoint finished spans in a
 //! [`RangeSet`] and resume without re-listing them.
 
+mod entry;
 #[cfg(feature = "aws")]
 mod fast_list;
 #[cfg(feature = "aws")]
@@ -22,12 +23,13 @@ pub mod fast_xml;
 mod range;
 pub mod s3;
 mod sharded;
-mod split;
-pub mod splits;
+mod split_points;
+pub mod splits_file;
 
+pub use entry::{storage_class, Detail, ObjectEntry};
 pub use range::{KeyRange, RangeSet};
 pub use sharded::{list, Chunk, ListOptions, Listing, Page, PageSource};
-pub use split::{shard_ranges, split_n, Alphabet};
+pub use split_points::{shard_ranges, split_n, Alphabet};
 
 /// The longest prefix every key in `(after, upto]` must start with: `base`
 /// (the listing's prefix), or the longer prefix both ends share, since any

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, Notify};
 
-use super::split::{log_width, split_at, split_n, Alphabet};
+use super::split_points::{log_width, split_at, split_n, Alphabet};
 use super::KeyRange;
 
 /// One page of a listing, in ascending key order.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use mc_aws_common::interrupt::Interrupt;
-use mc_aws_common::listing::s3::ObjectEntry;
+use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::listing::{Chunk, KeyRange};
 use mc_aws_common::output::{printable, Format, Printer};
 use serde::Serialize;
