@@ -154,6 +154,11 @@ pub struct MessageArgs {
     #[arg(long, help_heading = "Messages")]
     pub raw: bool,
 
+    /// Send a pretty-printed JSON file as one line, without the white space between tokens
+    /// (as the original tool did up to 0.1.5).
+    #[arg(long, conflicts_with_all = ["raw", "lines"], help_heading = "Messages")]
+    pub compact: bool,
+
     /// Message attribute, repeatable: NAME=VALUE (String) or NAME:Number=VALUE; values are templates.
     #[arg(long = "attribute", short = 'a', value_name = "NAME[:TYPE]=VALUE", value_parser = parse_attribute, help_heading = "Messages")]
     pub attributes: Vec<AttributeArg>,

@@ -100,3 +100,70 @@ pub async fn open_lines(path: &Path) -> Result<Input> {
     };
     Ok(Input::Lines(reader))
 }
+
+/// `--compact`: the JSON text on one line, without the white space between
+/// tokens, as the original tool sent a pretty-printed file (it parsed the
+/// file and serialised it again). White space inside strings is kept, and
+/// placeholders outside strings (`"n": %seq%`) pass through.
+pub fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn compacts_a_pretty_printed_file_as_the_original_did() {
+        let pretty = "{\n  \"message\": \"hello from sqs-postman\",\n  \"n\": %seq%,\n  \"q\\\"s \": \"a \\\\ b\"\n}";
+        assert_eq!(
+            compact_json(pretty),
+            r#"{"message":"hello from sqs-postman","n":%seq%,"q\"s ":"a \\ b"}"#
+        );
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[ a-z\"\\\\\t\n]{0,8}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[ a-z\"]{0,4}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Compacting pretty-printed JSON gives what serialising it compactly gives.
+        #[test]
+        fn compact_equals_serde_compact(v in json_value()) {
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            prop_assert_eq!(compact_json(&pretty), serde_json::to_string(&v).unwrap());
+        }
+    }
+}

@@ -45,7 +45,10 @@ async fn plan(args: &MessageArgs, queue: &QueueRef) -> Result<Plan> {
     let input = if args.lines {
         input::open_lines(&args.message_source).await?
     } else {
-        let text = input::read_template(&args.message_source)?;
+        let mut text = input::read_template(&args.message_source)?;
+        if args.compact {
+            text = input::compact_json(&text);
+        }
         Input::Template(input::template(&text, &args.message_source, args.raw)?)
     };
     let total = match (&input, args.total) {

@@ -113,3 +113,35 @@ fn thresholds_need_nagios() {
         assert!(mc_testkit::cli::stderr(&out).contains("--nagios"), "{flag}");
     }
 }
+
+/// `postman` is the same program under the original tool's name: its usage
+/// lines say `postman` (the name it was called by), everything else is
+/// sqs-postman's, and `--version` names the package, so a script can tell
+/// it from the Node tool (which printed a bare version number).
+#[test]
+fn postman_is_the_same_program_under_the_original_name() {
+    let version = help_of("postman", &["--version"]);
+    assert_eq!(version, help(&["--version"]));
+    assert!(version.starts_with("sqs-postman "), "{version}");
+    for args in [
+        &["--help"][..],
+        &["message", "--help"],
+        &["stats", "--help"],
+    ] {
+        let ours = help(args).replace("Usage: sqs-postman", "Usage: postman");
+        assert_eq!(help_of("postman", args), ours, "{args:?}");
+    }
+    let out = named("postman").args(["message", "q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn compact_is_for_json_templates() {
+    for other in ["--raw", "--lines"] {
+        let out = postman()
+            .args(["message", "q", "-m", "f", "--compact", other])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{other}");
+    }
+}

@@ -7,3 +7,4 @@ mod cli;
 mod emulator;
 mod fuzz_regressions;
 mod no_secrets;
+mod seed;
