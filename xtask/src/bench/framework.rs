@@ -627,15 +627,8 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
     let bases = baselines(&rows);
     let mut md = render_markdown(s.name(), &plan, &rows, &bases);
     if let Some(summary) = &plan.summary {
-        let measured: Vec<Measured> = rows
-            .iter()
-            .map(|r| Measured {
-                name: r.name.clone(),
-                median: r.median(),
-            })
-            .collect();
         md.push('\n');
-        md.push_str(&summary(&measured));
+        md.push_str(&summary(&measured(&rows)));
     }
     println!("\n{md}");
     let dir = ctx.root.join("target/bench");
@@ -652,6 +645,16 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
         dir.join(format!("{}.{{md,json}}", s.name())).display()
     );
     Ok(())
+}
+
+/// The rows as a plan's summary sees them.
+fn measured(rows: &[Row]) -> Vec<Measured> {
+    rows.iter()
+        .map(|r| Measured {
+            name: r.name.clone(),
+            median: r.median(),
+        })
+        .collect()
 }
 
 /// Each row's baseline median: its group's marked baseline, else the group's
