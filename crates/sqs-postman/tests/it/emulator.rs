@@ -862,3 +862,67 @@ async fn message_into_a_closed_pipe_never_claims_success() {
         assert_eq!(receive_all(emu, &url).await.len() as u64, total);
     }
 }
+
+/// Ctrl-C mid-run: no new batches, the ones in flight finish, the summary
+/// accounts for every message (sent + not sent = requested, and the queue
+/// holds exactly the sent ones), exit 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_cleanly_and_accounts_for_every_message() {
+    let emu = ministack();
+    let name = unique_name("postman-sigint");
+    let url = queue(emu, &name, &[]).await;
+    let tpl = file(r#"{"n":%seq%}"#);
+    let child = postman(emu, None)
+        .args(["message", &name, "-m", tpl.path().to_str().unwrap()])
+        .args(["-t", "2000", "--rate", "100/s", "-o", "json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first messages have arrived (bounded wait).
+    let sqs = emu.sqs().await;
+    for _ in 0..200 {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let n: u64 = attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages]
+            .parse()
+            .unwrap();
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    let (sent, failed, unsent) = (
+        s["sent"].as_u64().unwrap(),
+        s["failed"].as_u64().unwrap(),
+        s["unsent"].as_u64().unwrap(),
+    );
+    assert_eq!(failed, 0);
+    assert!(sent > 0 && unsent > 0, "{s}");
+    assert_eq!(sent + unsent, 2000, "{s}");
+    assert_eq!(receive_all(emu, &url).await.len() as u64, sent);
+    assert!(
+        stderr(&out).contains("sqs-postman: interrupted"),
+        "{}",
+        stderr(&out)
+    );
+}
