@@ -130,7 +130,8 @@ impl Contender {
         self
     }
 
-    /// Sets `AWS_ENDPOINT_URL` (honoured by the AWS CLI, boto3 and the Rust SDK).
+    /// Sets `AWS_ENDPOINT_URL` (honoured by boto3, the Rust SDK and the AWS CLI's S3
+    /// commands; aws-cli v1's SQS commands ignore it and need `--endpoint-url`).
     pub fn endpoint(self, url: &str) -> Self {
         self.env("AWS_ENDPOINT_URL", url)
     }
