@@ -12,7 +12,8 @@
 //! 4. `cargo clippy --workspace --all-targets -- -D warnings`
 //! 5. the tests, as `cargo xtask test` (`--all` adds the slow ones)
 //! 6. `cargo install --path crates/<tool> --debug --locked` for every tool into
-//!    a temp root, and `<tool> --version` runs. The installs share the
+//!    a temp root, and `<tool> --version` runs, for every binary the crate
+//!    installs (sqs-postman also installs `postman`). The installs share the
 //!    workspace's `target/` so they reuse the test build's artifacts
 //!    (`MC_CI_INSTALL_TARGET_DIR` overrides).
 
@@ -33,6 +34,10 @@ pub(crate) const TOOLS: &[&str] = &[
     "spot-stack",
     "pgindexbloat",
 ];
+
+/// Binaries a tool's crate installs besides the one named after it: the
+/// original tools' command names that existing scripts call.
+const ALSO_INSTALLS: &[(&str, &str)] = &[("sqs-postman", "postman")];
 
 /// Crates that must not be in pgindexbloat's normal dependency tree.
 const AWS_CRATE_PREFIXES: &[&str] = &["aws-sdk-", "aws-config"];
@@ -112,8 +117,15 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
     for tool in TOOLS {
-        let title =
-            format!("cargo install --path crates/{tool} --debug --locked, then {tool} --version");
+        let also = ALSO_INSTALLS.iter().filter(|(t, _)| t == tool);
+        let bins: Vec<&str> = std::iter::once(*tool)
+            .chain(also.map(|(_, b)| *b))
+            .collect();
+        let versions: Vec<String> = bins.iter().map(|b| format!("{b} --version")).collect();
+        let title = format!(
+            "cargo install --path crates/{tool} --debug --locked, then {}",
+            versions.join(", ")
+        );
         let started = step(&title);
         let status = cargo()
             .args(["install", "--debug", "--locked", "--path"])
@@ -126,28 +138,37 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
         if !status.success() {
             bail!("cargo install of {tool} failed ({status})");
         }
-        let bin = install_root.path().join("bin").join(tool);
-        if !bin.is_file() {
-            bail!("cargo install of {tool} did not produce {}", bin.display());
+        for bin in bins {
+            check_installed(install_root.path(), tool, bin)?;
         }
-        let out = Command::new(&bin)
-            .arg("--version")
-            .output()
-            .with_context(|| format!("cannot run {}", bin.display()))?;
-        if !out.status.success() {
-            bail!(
-                "`{tool} --version` failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        print!("{}", String::from_utf8_lossy(&out.stdout));
         step_done(&title, started);
     }
 
     println!("\n==> ci: all steps passed");
     Ok(0)
+}
+
+/// `bin` (installed by `tool`'s crate) is in the install root and
+/// `bin --version` runs.
+fn check_installed(root: &std::path::Path, tool: &str, bin: &str) -> Result<()> {
+    let path = root.join("bin").join(bin);
+    if !path.is_file() {
+        bail!("cargo install of {tool} did not produce {}", path.display());
+    }
+    let out = Command::new(&path)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    if !out.status.success() {
+        bail!(
+            "`{bin} --version` failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    print!("{bin}: {}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
 }
 
 /// Whether `cargo deny` can run, installing it if missing. An install that

@@ -1,5 +1,6 @@
-//! Running a tool's binary in tests: where it is, its output as text, and a
-//! reader that closes the pipe after the first line (`tool | head -1`).
+//! Running a tool's binary in tests: where it is, its output as text, a
+//! reader that closes the pipe after the first line (`tool | head -1`), and a
+//! run whose stdout is closed before it writes anything.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -55,4 +56,20 @@ pub fn first_line_then_close(cmd: &mut Command) -> ClosedPipe {
         status: out.status,
         stderr: stderr(&out),
     }
+}
+
+/// Runs `cmd` with its stdout a pipe whose reading end is closed before the
+/// tool writes anything (as `tool | true` can leave it), then waits for it:
+/// the first write the tool makes finds the pipe closed. Its stdout in the
+/// result is empty.
+pub fn run_with_stdout_closed(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    drop(child.stdout.take());
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot wait for {cmd:?}: {e}"))
 }

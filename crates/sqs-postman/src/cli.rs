@@ -5,7 +5,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mc_aws_common::cli::AwsArgs;
+use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
+use mc_aws_common::startup::{NagiosMode, Tool, ToolCli};
+
+/// The tool, as its one `main` starts it.
+pub const TOOL: Tool = Tool {
+    name: "sqs-postman",
+    nagios: Some(NagiosMode {
+        words: &["--nagios"],
+        service: "SQS",
+    }),
+};
 
 const ABOUT: &str =
     "Send thousands to millions of SQS messages fast, and never claim success falsely.";
@@ -48,19 +59,61 @@ const EXIT_NOTE: &str = "\
 sqs-postman exits 1 when any message was not delivered (failed or never sent),
 and 0 only when every message was accepted by SQS. stats --nagios exits 0/1/2/3.";
 
-#[derive(Debug, Parser)]
+/// The original's `-p/--aws-profile` and `-r/--aws-region` on the shared AWS
+/// arguments, whose S3 addressing means nothing for SQS.
+#[derive(Debug, Clone, Parser)]
 #[command(name = "sqs-postman", version, about = ABOUT, after_help = EXAMPLES,
-          after_long_help = format!("{EXAMPLES}\n{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
+          after_long_help = format!("{EXAMPLES}\n{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE),
+          mut_arg("profile", |a| a.short('p').visible_alias("aws-profile")),
+          mut_arg("region", |a| a.short('r').visible_alias("aws-region")
+              .help("Region (default: from the profile, the environment, or the queue URL)")),
+          mut_arg("endpoint_url", |a| a.help("Custom endpoint (a local emulator, a VPC endpoint)")),
+          mut_arg("addressing", |a| a.hide(true)))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     #[command(flatten)]
-    pub aws: ConnArgs,
+    pub aws: AwsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
-#[derive(Debug, Subcommand)]
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    fn nagios_timeout(&self) -> Option<u64> {
+        match &self.command {
+            Command::Stats(s) if s.nagios => Some(s.check.timeout),
+            _ => None,
+        }
+    }
+
+    fn writes(&self) -> bool {
+        matches!(self.command, Command::Message(_))
+    }
+
+    fn log_directive(&self) -> Option<String> {
+        debug_directive(std::env::var("DEBUG").ok()?.as_str())
+    }
+}
+
+/// `DEBUG=sqs-postman` (the Node `debug` module's switch; also `DEBUG=*`,
+/// `DEBUG=sqs-postman*`, or a comma-separated list) turns on our debug logs.
+fn debug_directive(value: &str) -> Option<String> {
+    value
+        .split([',', ' '])
+        .map(str::trim)
+        .any(|d| {
+            d == "*"
+                || d.trim_end_matches('*').trim_end_matches(':') == TOOL.name
+                || d == "postman*"
+        })
+        .then(|| "sqs_postman=debug".to_string())
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Send messages to a queue.
     #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
@@ -68,47 +121,6 @@ pub enum Command {
     /// Show a queue's depth: visible, in flight, delayed messages.
     #[command(after_long_help = format!("{}\n\n{EXIT_NOTE}", mc_aws_common::exit::HELP_TABLE))]
     Stats(StatsArgs),
-}
-
-/// Where and as whom to talk to AWS (the original's `--aws-profile` and
-/// `--aws-region` are aliases).
-#[derive(Debug, Clone, Default, Args)]
-pub struct ConnArgs {
-    /// Named profile from ~/.aws/config.
-    #[arg(
-        long,
-        short = 'p',
-        visible_alias = "aws-profile",
-        env = "AWS_PROFILE",
-        global = true,
-        help_heading = "AWS"
-    )]
-    pub profile: Option<String>,
-    /// Region (default: from the profile, the environment, or the queue URL).
-    #[arg(
-        long,
-        short = 'r',
-        visible_alias = "aws-region",
-        env = "AWS_REGION",
-        global = true,
-        help_heading = "AWS"
-    )]
-    pub region: Option<String>,
-    /// Custom endpoint (a local emulator, a VPC endpoint).
-    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, help_heading = "AWS", value_parser = mc_aws_common::cli::endpoint_url)]
-    pub endpoint_url: Option<String>,
-}
-
-impl ConnArgs {
-    /// The shared [`AwsArgs`] for `mc_aws_common::config::load`.
-    pub fn to_aws_args(&self) -> AwsArgs {
-        AwsArgs {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            ..AwsArgs::default()
-        }
-    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,6 +153,11 @@ pub struct MessageArgs {
     /// Send bodies as they are, without checking that they are JSON.
     #[arg(long, help_heading = "Messages")]
     pub raw: bool,
+
+    /// Send a pretty-printed JSON file as one line, without the white space between tokens
+    /// (as the original tool did up to 0.1.5).
+    #[arg(long, conflicts_with_all = ["raw", "lines"], help_heading = "Messages")]
+    pub compact: bool,
 
     /// Message attribute, repeatable: NAME=VALUE (String) or NAME:Number=VALUE; values are templates.
     #[arg(long = "attribute", short = 'a', value_name = "NAME[:TYPE]=VALUE", value_parser = parse_attribute, help_heading = "Messages")]
@@ -179,7 +196,16 @@ pub struct MessageArgs {
     pub max_attempts: u32,
 }
 
+/// The original's `-w`, `-c` and `-t` on the shared Nagios flags, worded for
+/// the metric, and the thresholds only with `--nagios`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("warning", |a| a.short('w').requires("nagios").help(
+        "WARNING range for the metric (`1000`: above 1000; also `10k`, `@5:10`, ... as in the plugin guidelines)")),
+    mut_arg("critical", |a| a.short('c').requires("nagios").help("CRITICAL range for the metric")),
+    mut_arg("timeout", |a| a.short('t').help(
+        "With --nagios: answer UNKNOWN when SQS has not answered after this many seconds"))
+)]
 pub struct StatsArgs {
     /// Queue name, URL or ARN.
     pub queue: String,
@@ -189,28 +215,8 @@ pub struct StatsArgs {
     /// Which count the thresholds apply to.
     #[arg(long, value_enum, default_value_t = Metric::Visible, help_heading = "Nagios")]
     pub metric: Metric,
-    /// WARNING range for the metric (`1000`: above 1000; also `10k`, `@5:10`, ... as in
-    /// the plugin guidelines).
-    #[arg(
-        long,
-        short = 'w',
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub warning: Option<mc_aws_common::nagios::Threshold>,
-    /// CRITICAL range for the metric.
-    #[arg(
-        long,
-        short = 'c',
-        value_name = "RANGE",
-        allow_hyphen_values = true,
-        help_heading = "Nagios"
-    )]
-    pub critical: Option<mc_aws_common::nagios::Threshold>,
-    /// With --nagios: answer UNKNOWN when SQS has not answered after this many seconds.
-    #[arg(long, short = 't', value_name = "SECONDS", default_value_t = mc_aws_common::nagios::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Nagios")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub check: NagiosArgs,
 }
 
 /// A queue-depth count for `stats --nagios`.
@@ -337,11 +343,6 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
     fn original_flags_parse() {
         let cli = Cli::try_parse_from([
             "sqs-postman",
@@ -384,6 +385,26 @@ mod tests {
     }
 
     #[test]
+    fn the_originals_debug_switch() {
+        for on in [
+            "sqs-postman",
+            "*",
+            "sqs-postman*",
+            "x,sqs-postman:*",
+            "postman*",
+        ] {
+            assert_eq!(
+                debug_directive(on).as_deref(),
+                Some("sqs_postman=debug"),
+                "{on}"
+            );
+        }
+        for off in ["", "express", "sqs-postman-bin", "postman"] {
+            assert_eq!(debug_directive(off), None, "{off}");
+        }
+    }
+
+    #[test]
     fn rates_and_durations() {
         assert_eq!(parse_rate("100").unwrap(), 100.0);
         assert_eq!(parse_rate("100/s").unwrap(), 100.0);
@@ -410,5 +431,10 @@ mod tests {
         assert!(parse_attribute("AWS.x=1").is_err());
         assert!(parse_attribute("a:Binary=1").is_err());
         assert!(parse_attribute("a=").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -2,6 +2,7 @@
 
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
+use mc_aws_common::startup::Failure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,15 +21,13 @@ pub enum Error {
     Input(String),
 }
 
-impl Error {
+impl Failure for Error {
     /// The documented exit code (see `--help`).
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             Error::Aws(e) => e.exit_code(),
-            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                exit::NOT_FOUND
-            }
-            Error::Read { .. } | Error::Input(_) => exit::USAGE,
+            Error::Read { source, .. } => exit::of_local_file(source),
+            Error::Input(_) => exit::USAGE,
         }
     }
 }

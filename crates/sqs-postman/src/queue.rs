@@ -5,13 +5,11 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
 use mc_aws_common::error::describe_sdk_error;
+use mc_aws_common::lean::EndpointCapture;
 use mc_aws_common::retry::Throttle;
 
+use crate::batch::SQS_MAX_BYTES;
 use crate::error::Result;
-use crate::wire::EndpointCapture;
-
-/// The largest message and batch payload SQS accepts (1 MiB).
-pub const SQS_MAX_BYTES: usize = 1024 * 1024;
 
 /// How the queue was named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,19 +80,7 @@ impl FastSigner {
         } else {
             "content-type;host;x-amz-date;x-amz-target;x-amzn-query-mode"
         };
-        let mut creq = String::with_capacity(400 + token.map_or(0, str::len));
-        creq.push_str("POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:");
-        creq.push_str(&self.host);
-        creq.push_str("\nx-amz-date:");
-        creq.push_str(&amz_date);
-        if let Some(t) = token {
-            creq.push_str("\nx-amz-security-token:");
-            creq.push_str(t);
-        }
-        creq.push_str("\nx-amz-target:AmazonSQS.SendMessageBatch\nx-amzn-query-mode:true\n\n");
-        creq.push_str(signed_headers);
-        creq.push('\n');
-        push_hex(&mut creq, &Sha256::digest(body));
+        let creq = self.canonical_request(&amz_date, token, signed_headers, body);
         let scope = format!("{date}/{}/sqs/aws4_request", self.region);
         let mut sts = String::with_capacity(200);
         sts.push_str("AWS4-HMAC-SHA256\n");
@@ -101,26 +89,7 @@ impl FastSigner {
         sts.push_str(&scope);
         sts.push('\n');
         push_hex(&mut sts, &Sha256::digest(creq.as_bytes()));
-        let signature = {
-            let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
-            let secret = creds.secret_access_key();
-            let stale = cached
-                .as_ref()
-                .is_none_or(|k| k.date != date || k.secret != secret);
-            if stale {
-                let key = generate_signing_key(secret, now, &self.region, "sqs");
-                *cached = Some(CachedKey {
-                    date: date.to_string(),
-                    secret: secret.to_string(),
-                    key: key.as_ref().to_vec(),
-                });
-            }
-            let key = cached
-                .as_ref()
-                .map(|k| k.key.as_slice())
-                .unwrap_or_default();
-            calculate_signature(key, sts.as_bytes())
-        };
+        let signature = self.signature(creds, now, date, &sts);
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             creds.access_key_id()
@@ -129,6 +98,59 @@ impl FastSigner {
             authorization,
             amz_date,
         })
+    }
+
+    /// The canonical request of our one request shape.
+    fn canonical_request(
+        &self,
+        amz_date: &str,
+        token: Option<&str>,
+        signed_headers: &str,
+        body: &[u8],
+    ) -> String {
+        let mut creq = String::with_capacity(400 + token.map_or(0, str::len));
+        creq.push_str("POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:");
+        creq.push_str(&self.host);
+        creq.push_str("\nx-amz-date:");
+        creq.push_str(amz_date);
+        if let Some(t) = token {
+            creq.push_str("\nx-amz-security-token:");
+            creq.push_str(t);
+        }
+        creq.push_str("\nx-amz-target:AmazonSQS.SendMessageBatch\nx-amzn-query-mode:true\n\n");
+        creq.push_str(signed_headers);
+        creq.push('\n');
+        push_hex(&mut creq, &Sha256::digest(body));
+        creq
+    }
+
+    /// The signature of `string_to_sign`, with the day's signing key derived
+    /// once (again when the day or the secret changes).
+    fn signature(
+        &self,
+        creds: &Credentials,
+        now: SystemTime,
+        date: &str,
+        string_to_sign: &str,
+    ) -> String {
+        let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        let secret = creds.secret_access_key();
+        let stale = cached
+            .as_ref()
+            .is_none_or(|k| k.date != date || k.secret != secret);
+        if stale {
+            let key = generate_signing_key(secret, now, &self.region, "sqs");
+            *cached = Some(CachedKey {
+                date: date.to_string(),
+                secret: secret.to_string(),
+                key: key.as_ref().to_vec(),
+            });
+        }
+        let key = cached
+            .as_ref()
+            .map(|k| k.key.as_slice())
+            .unwrap_or_default();
+        calculate_signature(key, string_to_sign.as_bytes())
     }
 }
 

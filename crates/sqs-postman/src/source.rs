@@ -14,33 +14,17 @@ use tokio::time::Instant;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::mpsc;
 
+use crate::batch::{push_json_str, BatchEntry, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES};
 use crate::cli::{AttrType, AttributeArg};
 use crate::control::Control;
 use crate::report::Tally;
 use crate::template::{Template, TemplateError};
-use crate::wire::push_json_str;
-
-/// Entries per SendMessageBatch (SQS limit).
-pub const BATCH_MAX_ENTRIES: usize = 10;
-/// Sum of message sizes per SendMessageBatch (SQS limit).
-pub const BATCH_MAX_BYTES: usize = crate::queue::SQS_MAX_BYTES;
 /// With `--rate`, a batch is sent once its first message has waited this long.
 const MAX_BATCH_WAIT: Duration = Duration::from_millis(50);
 /// With `--rate`, falling further behind than this resets the schedule instead of bursting.
 const MAX_LAG: Duration = Duration::from_secs(1);
 /// How many rejected input lines are logged one by one.
 const MAX_LOGGED_REJECTS: u64 = 10;
-
-/// A message on its way: its batch entry, encoded once, and its size as SQS counts it.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub seq: u64,
-    pub size: usize,
-    /// The entry's JSON members after its `"Id"`, each with a leading comma
-    /// (`,"MessageBody":"…","MessageAttributes":{…}`): the request is these
-    /// concatenated, whichever batch and position the entry ends up in.
-    pub json: Vec<u8>,
-}
 
 /// FIFO message groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +114,7 @@ impl Packer {
     }
 
     /// Builds message `seq`'s batch entry from its body.
-    pub fn pack(&self, seq: u64, body: &str) -> Result<Pending, Reject> {
+    pub fn pack(&self, seq: u64, body: &str) -> Result<BatchEntry, Reject> {
         if self.check_json {
             if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(body) {
                 return Err(Reject {
@@ -149,32 +133,13 @@ impl Packer {
         for a in &self.attributes {
             size += a.name.len() + a.data_type.as_str().len();
         }
-        // Attribute values are rendered once, straight into the entry.
         let mut json = Vec::with_capacity(body.len() + body.len() / 8 + 32);
         json.extend_from_slice(b",\"MessageBody\":");
         push_json_str(&mut json, body);
         if let Some(d) = self.delay_seconds {
             json.extend_from_slice(format!(",\"DelaySeconds\":{d}").as_bytes());
         }
-        if !self.attributes.is_empty() {
-            json.extend_from_slice(b",\"MessageAttributes\":{");
-            let mut value = String::new();
-            for (i, a) in self.attributes.iter().enumerate() {
-                value.clear();
-                a.value.render_into(seq, &mut value);
-                size += value.len();
-                if i > 0 {
-                    json.push(b',');
-                }
-                push_json_str(&mut json, &a.name);
-                json.extend_from_slice(b":{\"DataType\":");
-                push_json_str(&mut json, a.data_type.as_str());
-                json.extend_from_slice(b",\"StringValue\":");
-                push_json_str(&mut json, &value);
-                json.push(b'}');
-            }
-            json.push(b'}');
-        }
+        size += self.push_attributes(&mut json, seq);
         if size > self.max_message {
             return Err(Reject {
                 code: "MessageTooLong",
@@ -190,7 +155,34 @@ impl Packer {
             json.extend_from_slice(b",\"MessageDeduplicationId\":");
             push_json_str(&mut json, &format!("{}-{seq}", f.run_id));
         }
-        Ok(Pending { seq, size, json })
+        Ok(BatchEntry { seq, size, json })
+    }
+
+    /// Appends message `seq`'s attributes (values rendered once, straight
+    /// into the entry); returns the size of their rendered values.
+    fn push_attributes(&self, json: &mut Vec<u8>, seq: u64) -> usize {
+        if self.attributes.is_empty() {
+            return 0;
+        }
+        let mut size = 0;
+        json.extend_from_slice(b",\"MessageAttributes\":{");
+        let mut value = String::new();
+        for (i, a) in self.attributes.iter().enumerate() {
+            value.clear();
+            a.value.render_into(seq, &mut value);
+            size += value.len();
+            if i > 0 {
+                json.push(b',');
+            }
+            push_json_str(json, &a.name);
+            json.extend_from_slice(b":{\"DataType\":");
+            push_json_str(json, a.data_type.as_str());
+            json.extend_from_slice(b",\"StringValue\":");
+            push_json_str(json, &value);
+            json.push(b'}');
+        }
+        json.push(b'}');
+        size
     }
 }
 
@@ -213,10 +205,10 @@ pub struct Pace {
 
 /// Batches filling up, flushed to the producers.
 struct Batcher<'a> {
-    tx: &'a mpsc::Sender<Vec<Pending>>,
+    tx: &'a mpsc::Sender<Vec<BatchEntry>>,
     ctl: &'a Control,
     tally: &'a Tally,
-    cur: Vec<Pending>,
+    cur: Vec<BatchEntry>,
     bytes: usize,
     /// When the first message of `cur` was due (with --rate).
     first_due: Option<Instant>,
@@ -248,7 +240,7 @@ impl Batcher<'_> {
         }
     }
 
-    async fn push(&mut self, p: Pending, due: Option<Instant>) -> bool {
+    async fn push(&mut self, p: BatchEntry, due: Option<Instant>) -> bool {
         let full = self.cur.len() >= BATCH_MAX_ENTRIES || self.bytes + p.size > BATCH_MAX_BYTES;
         if full && !self.flush().await {
             return false;
@@ -268,111 +260,142 @@ pub async fn generate(
     input: Input,
     packer: &Packer,
     pace: Pace,
-    tx: mpsc::Sender<Vec<Pending>>,
+    tx: mpsc::Sender<Vec<BatchEntry>>,
     ctl: &Control,
     tally: &Tally,
 ) -> std::io::Result<()> {
-    let mut batcher = Batcher {
-        tx: &tx,
+    let mut g = Generator {
+        batcher: Batcher {
+            tx: &tx,
+            ctl,
+            tally,
+            cur: Vec::with_capacity(BATCH_MAX_ENTRIES),
+            bytes: 0,
+            first_due: None,
+        },
+        schedule: pace.rate.map(|r| Schedule::new(r, Instant::now())),
+        packer,
+        pace,
         ctl,
         tally,
-        cur: Vec::with_capacity(BATCH_MAX_ENTRIES),
-        bytes: 0,
-        first_due: None,
+        body: String::new(),
     };
-    let mut schedule = pace.rate.map(|r| Schedule::new(r, Instant::now()));
-    // Each body is rendered into this one buffer and encoded into its entry from there.
-    let mut body = String::new();
-    let mut lines = match input {
-        Input::Template(t) => {
-            let mut seq = 0u64;
-            while pace.total.is_none_or(|n| seq < n) {
-                seq += 1;
-                let due = match pace_next(&mut schedule, &mut batcher, pace, ctl).await {
-                    Some(due) => due,
-                    None => break,
-                };
-                body.clear();
-                t.render_into(seq, &mut body);
-                match packer.pack(seq, &body) {
-                    Ok(p) => {
-                        if !batcher.push(p, due).await {
-                            return Ok(());
-                        }
-                    }
-                    Err(r) => {
-                        // Cannot happen for a template checked up front; count it anyway.
-                        tally.fail(1, r.code, || format!("message {seq}: {}", r.message));
+    match input {
+        Input::Template(t) => g.send_template(&t).await,
+        Input::Lines(mut r) => g.send_lines(&mut r).await?,
+    }
+    Ok(())
+}
+
+/// The generator's state between messages.
+struct Generator<'a> {
+    batcher: Batcher<'a>,
+    schedule: Option<Schedule>,
+    packer: &'a Packer,
+    pace: Pace,
+    ctl: &'a Control,
+    tally: &'a Tally,
+    /// Each body is rendered into this one buffer and encoded into its entry from there.
+    body: String,
+}
+
+impl Generator<'_> {
+    /// Every message from one template.
+    async fn send_template(&mut self, t: &Template) {
+        let mut seq = 0u64;
+        while self.pace.total.is_none_or(|n| seq < n) {
+            seq += 1;
+            let Some(due) = self.next_due().await else {
+                break;
+            };
+            self.body.clear();
+            t.render_into(seq, &mut self.body);
+            match self.packer.pack(seq, &self.body) {
+                Ok(p) => {
+                    if !self.batcher.push(p, due).await {
+                        return;
                     }
                 }
+                Err(r) => {
+                    // Cannot happen for a template checked up front; count it anyway.
+                    let message = r.message;
+                    self.tally
+                        .fail(1, r.code, || format!("message {seq}: {message}"));
+                }
             }
-            batcher.flush().await;
-            return Ok(());
         }
-        Input::Lines(r) => r,
-    };
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    let mut seq = 0u64;
-    let mut rejected = 0u64;
-    let limit = packer.max_message().saturating_mul(2);
-    while pace.total.is_none_or(|n| seq < n) {
-        let Some(too_long) = read_line_bounded(&mut lines, &mut buf, limit).await? else {
-            break;
-        };
-        line_no += 1;
-        if !too_long && buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
+        self.batcher.flush().await;
+    }
+
+    /// One message per line; a line that cannot be sent is counted as failed.
+    async fn send_lines(
+        &mut self,
+        lines: &mut (dyn AsyncBufRead + Unpin + Send),
+    ) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        let (mut line_no, mut seq, mut rejected) = (0u64, 0u64, 0u64);
+        let limit = self.packer.max_message().saturating_mul(2);
+        while self.pace.total.is_none_or(|n| seq < n) {
+            let Some(too_long) = read_line_bounded(lines, &mut buf, limit).await? else {
+                break;
+            };
+            line_no += 1;
+            if !too_long && buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let Some(due) = self.next_due().await else {
+                break;
+            };
+            seq += 1;
+            match self.pack_line(seq, &buf, too_long) {
+                Ok(p) => {
+                    if !self.batcher.push(p, due).await {
+                        return Ok(());
+                    }
+                }
+                Err(r) => {
+                    rejected += 1;
+                    if rejected <= MAX_LOGGED_REJECTS {
+                        tracing::warn!("line {line_no}: {}; not sent", r.message);
+                    }
+                    let message = r.message;
+                    self.tally
+                        .fail(1, r.code, || format!("line {line_no}: {message}"));
+                }
+            }
         }
-        let due = match pace_next(&mut schedule, &mut batcher, pace, ctl).await {
-            Some(due) => due,
-            None => break,
-        };
-        seq += 1;
-        let result = if too_long {
-            Err(Reject {
+        self.batcher.flush().await;
+        Ok(())
+    }
+
+    /// Message `seq` from one line (itself a template).
+    fn pack_line(&mut self, seq: u64, line: &[u8], too_long: bool) -> Result<BatchEntry, Reject> {
+        if too_long {
+            return Err(Reject {
                 code: "MessageTooLong",
                 message: format!(
                     "line is over the queue's MaximumMessageSize of {} bytes",
-                    packer.max_message()
+                    self.packer.max_message()
                 ),
-            })
-        } else {
-            match std::str::from_utf8(&buf) {
-                Ok(text) => match Template::parse(text) {
-                    Ok(t) => {
-                        body.clear();
-                        t.render_into(seq, &mut body);
-                        packer.pack(seq, &body)
-                    }
-                    Err(e) => Err(Reject {
-                        code: "BadPlaceholder",
-                        message: e.to_string(),
-                    }),
-                },
-                Err(_) => Err(Reject {
-                    code: "InvalidUtf8",
-                    message: "not valid UTF-8".into(),
-                }),
-            }
-        };
-        match result {
-            Ok(p) => {
-                if !batcher.push(p, due).await {
-                    return Ok(());
-                }
-            }
-            Err(r) => {
-                rejected += 1;
-                if rejected <= MAX_LOGGED_REJECTS {
-                    tracing::warn!("line {line_no}: {}; not sent", r.message);
-                }
-                tally.fail(1, r.code, || format!("line {line_no}: {}", r.message));
-            }
+            });
         }
+        let text = std::str::from_utf8(line).map_err(|_| Reject {
+            code: "InvalidUtf8",
+            message: "not valid UTF-8".into(),
+        })?;
+        let t = Template::parse(text).map_err(|e| Reject {
+            code: "BadPlaceholder",
+            message: e.to_string(),
+        })?;
+        self.body.clear();
+        t.render_into(seq, &mut self.body);
+        self.packer.pack(seq, &self.body)
     }
-    batcher.flush().await;
-    Ok(())
+
+    /// When the next message is due (see [`pace_next`]); `None` to stop.
+    async fn next_due(&mut self) -> Option<Option<Instant>> {
+        pace_next(&mut self.schedule, &mut self.batcher, self.pace, self.ctl).await
+    }
 }
 
 /// Waits until the next message is due (with --rate), flushing a batch that
@@ -490,7 +513,7 @@ mod tests {
     }
 
     /// The entry as SQS receives it.
-    fn entry(p: &Pending) -> serde_json::Value {
+    fn entry(p: &BatchEntry) -> serde_json::Value {
         let mut text = br#"{"Id":"0""#.to_vec();
         text.extend_from_slice(&p.json);
         text.push(b'}');
@@ -577,7 +600,7 @@ mod tests {
         );
     }
 
-    async fn collect(input: Input, pace: Pace, packer: &Packer) -> (Vec<Vec<Pending>>, Tally) {
+    async fn collect(input: Input, pace: Pace, packer: &Packer) -> (Vec<Vec<BatchEntry>>, Tally) {
         let (tx, mut rx) = mpsc::channel(4);
         let ctl = Control::default();
         let tally = Tally::default();

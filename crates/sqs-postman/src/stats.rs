@@ -5,14 +5,39 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
 use mc_aws_common::error::describe_sdk_error;
-use mc_aws_common::nagios::{Check, Perf, Status};
-use mc_aws_common::output::{human_count, table};
+use mc_aws_common::exit;
+use mc_aws_common::nagios::{Check, Perf};
+use mc_aws_common::output::{human_count, table, Format, Printer};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
 
-use crate::cli::{Metric, StatsArgs};
+use crate::cli::{Cli, Metric, StatsArgs};
+use crate::connection::{connect, Connection};
 use crate::error::Result;
-use crate::queue::Queue;
+use crate::queue::{Queue, QueueRef};
+
+/// `stats`: the depth as a table, a JSON line or a Nagios status line.
+pub async fn run(cli: &Cli, args: &StatsArgs) -> Result<i32> {
+    let queue = QueueRef::parse(&args.queue);
+    let Connection {
+        client,
+        throttle,
+        queue,
+        ..
+    } = connect(&cli.aws, &queue, 4, 5).await?;
+    let depth = depth(&client, &throttle, &queue).await?;
+    if args.nagios {
+        return Ok(check(&queue, &depth, args).emit());
+    }
+    let mut out = Printer::new();
+    let written = match cli.output.output {
+        Format::Human => out.line(human(&queue, &depth).trim_end()),
+        Format::Json => out.json(&json(&queue, &depth)),
+    };
+    // A closed stdout is noted by the printer; main ends a read-only run quietly.
+    let _ = written.and_then(|()| out.flush());
+    Ok(exit::SUCCESS)
+}
 
 /// The queue's approximate depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,8 +118,8 @@ pub fn json(queue: &Queue, d: &Depth) -> serde_json::Value {
 /// The Nagios check on `args.metric`.
 pub fn check(queue: &Queue, d: &Depth, args: &StatsArgs) -> Check {
     let value = d.metric(args.metric);
-    let (warn, crit) = (args.warning.as_ref(), args.critical.as_ref());
-    let status = Status::of(value as f64, warn, crit);
+    let (warn, crit) = (args.check.warning.as_ref(), args.check.critical.as_ref());
+    let status = args.check.status(value as f64);
     let mut c = Check::new(
         "SQS",
         status,
@@ -133,6 +158,8 @@ pub fn check(queue: &Queue, d: &Depth, args: &StatsArgs) -> Check {
 mod tests {
     use super::*;
 
+    use mc_aws_common::nagios::NagiosArgs;
+
     #[test]
     fn nagios_line() {
         let q = Queue {
@@ -149,9 +176,11 @@ mod tests {
             queue: "jobs".into(),
             nagios: true,
             metric: Metric::Visible,
-            warning: Some("1000".parse().unwrap()),
-            critical: Some("10000".parse().unwrap()),
-            timeout: 10,
+            check: NagiosArgs {
+                warning: Some("1000".parse().unwrap()),
+                critical: Some("10000".parse().unwrap()),
+                timeout: 10,
+            },
         };
         let c = check(&q, &d, &args);
         assert_eq!(

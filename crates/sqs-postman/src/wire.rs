@@ -9,7 +9,7 @@
 //! more CPU per request than the work itself, and the CPU it takes is CPU the
 //! sender, and on a shared host the server, does not get. Everything else
 //! (queue lookup, attributes, stats) stays on the SDK, and the request goes to
-//! the very endpoint the SDK resolved for this queue (see [`EndpointCapture`]),
+//! the very endpoint the SDK resolved for this queue (see `mc_aws_common::lean::EndpointCapture`),
 //! so `--endpoint-url`, `AWS_ENDPOINT_URL_SQS`, FIPS and dual-stack settings
 //! mean the same thing for both.
 
@@ -20,11 +20,11 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::SigningSettings;
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use aws_smithy_types::body::SdkBody;
-use mc_aws_common::lean::{exchange, sign_request, CredentialCache};
+use mc_aws_common::lean::{exchange, sign_request, CredentialCache, LeanError};
 use serde::Deserialize;
 
+use crate::batch::{push_json_str, BatchEntry};
 use crate::sigv4::FastSigner;
-use crate::source::Pending;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET: &str = "AmazonSQS.SendMessageBatch";
@@ -35,10 +35,6 @@ const HEADERS: [(&str, &str); 3] = [
     ("x-amz-target", TARGET),
     ("x-amzn-query-mode", "true"),
 ];
-/// Attached to one SQS call at start-up, it yields the endpoint the SDK resolved.
-pub use mc_aws_common::lean::EndpointCapture;
-/// Why a SendMessageBatch request failed.
-pub use mc_aws_common::lean::LeanError as WireError;
 
 /// One entry of a SendMessageBatch answer that SQS did not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +85,7 @@ impl Wire {
     }
 
     /// Sends `batch` once (no retries: the caller's [`Throttle`](mc_aws_common::retry::Throttle) does them).
-    pub async fn send(&self, batch: &[Pending]) -> Result<BatchResult, WireError> {
+    pub async fn send(&self, batch: &[BatchEntry]) -> Result<BatchResult, LeanError> {
         let body = batch_body(&self.prefix, batch);
         let credentials = self.credentials.get().await?;
         let now = SystemTime::now();
@@ -104,7 +100,7 @@ impl Wire {
         for (k, v) in HEADERS {
             request = request.header(k, v);
         }
-        let local = |e: http::Error| WireError::Local(format!("request: {e}"));
+        let local = |e: http::Error| LeanError::Local(format!("request: {e}"));
         let request = match fast {
             Some(sig) => {
                 if let Some(token) = credentials.session_token() {
@@ -148,7 +144,7 @@ fn body_prefix(queue_url: &str) -> Vec<u8> {
 }
 
 /// The request body for `batch` (entry ids are the indexes in `batch`).
-fn batch_body(prefix: &[u8], batch: &[Pending]) -> Vec<u8> {
+fn batch_body(prefix: &[u8], batch: &[BatchEntry]) -> Vec<u8> {
     let len = prefix.len() + batch.iter().map(|p| p.json.len() + 12).sum::<usize>() + 2;
     let mut body = Vec::with_capacity(len);
     body.extend_from_slice(prefix);
@@ -193,9 +189,9 @@ struct RawFailed<'a> {
 }
 
 /// Reads a 200 answer; ids that are not an index of the batch are ignored.
-fn parse_result(bytes: &[u8], entries: usize) -> Result<BatchResult, WireError> {
+fn parse_result(bytes: &[u8], entries: usize) -> Result<BatchResult, LeanError> {
     let raw: RawResult<'_> = serde_json::from_slice(bytes)
-        .map_err(|e| WireError::Transport(format!("unreadable SendMessageBatch answer ({e})")))?;
+        .map_err(|e| LeanError::Transport(format!("unreadable SendMessageBatch answer ({e})")))?;
     let index = |id: &str| id.parse::<usize>().ok().filter(|&i| i < entries);
     Ok(BatchResult {
         successful: raw.successful.iter().filter_map(|s| index(&s.id)).collect(),
@@ -225,7 +221,7 @@ struct RawError<'a> {
 /// Reads an error answer: the code SQS gives in `x-amzn-query-error`
 /// (`AWS.SimpleQueueService.NonExistentQueue;Sender`, as the SDK reports it),
 /// else the `__type` of the JSON body (`com.amazonaws.sqs#QueueDoesNotExist`).
-fn parse_error(status: u16, query_error: Option<&str>, bytes: &[u8]) -> WireError {
+fn parse_error(status: u16, query_error: Option<&str>, bytes: &[u8]) -> LeanError {
     let raw: Option<RawError<'_>> = serde_json::from_slice(bytes).ok();
     let from_header = query_error
         .and_then(|h| h.split(';').next())
@@ -243,17 +239,11 @@ fn parse_error(status: u16, query_error: Option<&str>, bytes: &[u8]) -> WireErro
             .trim()
             .to_string(),
     };
-    WireError::Service {
+    LeanError::Service {
         status,
         code,
         message,
     }
-}
-
-/// Appends `s` as a JSON string (quoted and escaped).
-pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 fn push_usize(out: &mut Vec<u8>, mut n: usize) {
@@ -276,8 +266,8 @@ mod tests {
     use mc_aws_common::error::{ErrorClass, ToolError};
     use mc_aws_common::retry::Classify;
 
-    fn pending(seq: u64, json: &str) -> Pending {
-        Pending {
+    fn pending(seq: u64, json: &str) -> BatchEntry {
+        BatchEntry {
             seq,
             size: 1,
             json: json.as_bytes().to_vec(),
@@ -286,7 +276,7 @@ mod tests {
 
     #[test]
     fn body_is_the_sdk_shape() {
-        let batch: Vec<Pending> = (0..12)
+        let batch: Vec<BatchEntry> = (0..12)
             .map(|i| pending(i, r#","MessageBody":"{\"a\":1}""#))
             .collect();
         let body = batch_body(&body_prefix("http://q/1/a\"b"), &batch);
@@ -325,7 +315,7 @@ mod tests {
         assert_eq!(parse_result(b"{}", 3).unwrap(), BatchResult::default());
         assert!(matches!(
             parse_result(b"<html>", 3),
-            Err(WireError::Transport(_))
+            Err(LeanError::Transport(_))
         ));
     }
 
@@ -358,11 +348,11 @@ mod tests {
         assert_eq!(e.class(), ErrorClass::Transient);
         assert_eq!(e.code(), "RequestFailed");
         assert_eq!(
-            WireError::Transport("reset".into()).class(),
+            LeanError::Transport("reset".into()).class(),
             ErrorClass::Transient
         );
         assert_eq!(
-            WireError::Credentials("none".into())
+            LeanError::Credentials("none".into())
                 .describe("q")
                 .to_string(),
             ToolError::NoCredentials.to_string()
@@ -370,10 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_and_numbers() {
-        let mut v = Vec::new();
-        push_json_str(&mut v, "a\"\n\u{1}é");
-        assert_eq!(serde_json::from_slice::<String>(&v).unwrap(), "a\"\n\u{1}é");
+    fn numbers() {
         for n in [0usize, 7, 10, 1234567] {
             let mut v = Vec::new();
             push_usize(&mut v, n);

@@ -72,6 +72,12 @@ pub struct Contender {
     pub ceiling: Option<Ceiling>,
     pub before_each: Option<BeforeEach>,
     pub check: Option<Check>,
+    /// Items of this contender's run, when not the plan's (items/s).
+    pub items: Option<u64>,
+    /// At most this many runs (a slow peer), whatever `--repeats` says.
+    pub max_runs: Option<usize>,
+    /// Contenders of one group are compared with that group's baseline.
+    pub group: Option<String>,
 }
 
 impl Contender {
@@ -89,6 +95,9 @@ impl Contender {
             ceiling: None,
             before_each: None,
             check: None,
+            items: None,
+            max_runs: None,
+            group: None,
         }
     }
 
@@ -121,7 +130,8 @@ impl Contender {
         self
     }
 
-    /// Sets `AWS_ENDPOINT_URL` (honoured by the AWS CLI, boto3 and the Rust SDK).
+    /// Sets `AWS_ENDPOINT_URL` (honoured by boto3, the Rust SDK and the AWS CLI's S3
+    /// commands; aws-cli v1's SQS commands ignore it and need `--endpoint-url`).
     pub fn endpoint(self, url: &str) -> Self {
         self.env("AWS_ENDPOINT_URL", url)
     }
@@ -153,12 +163,41 @@ impl Contender {
         self
     }
 
-    /// Ratios are relative to this contender.
+    /// Ratios are relative to this contender (within its group, if it has one).
     pub fn baseline(mut self) -> Self {
         self.baseline = true;
         self
     }
+
+    /// This contender's run handles `n` items, not the plan's.
+    pub fn items(mut self, n: u64) -> Self {
+        self.items = Some(n);
+        self
+    }
+
+    /// Runs at most `n` times (for a peer too slow to repeat).
+    pub fn max_runs(mut self, n: usize) -> Self {
+        self.max_runs = Some(n);
+        self
+    }
+
+    /// Compares this contender with the baseline of group `g` (e.g. the same
+    /// message count) instead of the plan's.
+    pub fn group(mut self, g: impl Into<String>) -> Self {
+        self.group = Some(g.into());
+        self
+    }
 }
+
+/// A contender's result as a plan's summary sees it.
+pub struct Measured {
+    pub name: String,
+    /// Median wall time; `None` when it failed or did not run.
+    pub median: Option<Duration>,
+}
+
+/// Renders extra markdown under a scenario's table from its results.
+pub type Summary = Box<dyn Fn(&[Measured]) -> String>;
 
 /// What a scenario measures.
 pub struct Plan {
@@ -167,6 +206,7 @@ pub struct Plan {
     pub items: u64,
     pub contenders: Vec<Contender>,
     pub notes: Vec<String>,
+    pub summary: Option<Summary>,
 }
 
 impl Plan {
@@ -176,6 +216,7 @@ impl Plan {
             items,
             contenders: Vec::new(),
             notes: Vec::new(),
+            summary: None,
         }
     }
 
@@ -186,6 +227,13 @@ impl Plan {
 
     pub fn note(mut self, n: impl Into<String>) -> Self {
         self.notes.push(n.into());
+        self
+    }
+
+    /// Markdown of the scenario's own under its table (e.g. a published
+    /// table and ours side by side), made from the results.
+    pub fn summary(mut self, f: impl Fn(&[Measured]) -> String + 'static) -> Self {
+        self.summary = Some(Box::new(f));
         self
     }
 }
@@ -270,11 +318,19 @@ impl Ctx {
         if !st.success() {
             bail!("cargo build --release -p {package} --bin {bin} failed");
         }
-        let p = self.root.join("target/release").join(bin);
+        let p = self.release_dir().join(bin);
         if !p.is_file() {
             bail!("{} not found after building", p.display());
         }
         Ok(p)
+    }
+
+    /// Where `cargo build --release` puts binaries: `CARGO_TARGET_DIR`
+    /// (relative to the workspace root, as cargo reads it there) or `target`.
+    fn release_dir(&self) -> PathBuf {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| "target".into(), PathBuf::from);
+        self.root.join(target).join("release")
     }
 
     /// Starts the fault proxy; it lives until the scenario ends.
@@ -318,7 +374,7 @@ impl Ctx {
         if !st.success() {
             bail!("cargo build --release -p {package} failed");
         }
-        let p = self.root.join("target/release").join(package);
+        let p = self.release_dir().join(package);
         if !p.is_file() {
             bail!("{} not found after building", p.display());
         }
@@ -484,6 +540,10 @@ fn measure(c: &Contender, scratch: &Path, timeout: Duration) -> anyhow::Result<(
 struct Row {
     name: String,
     ours: bool,
+    baseline: bool,
+    group: Option<String>,
+    /// Items per run.
+    items: u64,
     samples: Vec<Sample>,
     error: Option<String>,
     floor: Option<(Duration, String)>,
@@ -513,30 +573,22 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
     eprintln!("bench {}: setting up", s.name());
     let plan = s.setup(&mut ctx)?;
     let mut rows = Vec::new();
-    let baseline_idx = plan
-        .contenders
-        .iter()
-        .position(|c| c.baseline)
-        .or_else(|| plan.contenders.iter().position(|c| c.ours))
-        .unwrap_or(0);
     for c in &plan.contenders {
         let mut row = Row {
             name: c.name.clone(),
             ours: c.ours,
+            baseline: c.baseline,
+            group: c.group.clone(),
+            items: c.items.unwrap_or(plan.items),
             samples: Vec::new(),
             error: None,
             floor: c.floor.clone(),
             ceiling: None,
             run_notes: Vec::new(),
         };
-        for r in 0..opts.repeats.max(1) {
-            eprintln!(
-                "bench {}: {} run {}/{}",
-                s.name(),
-                c.name,
-                r + 1,
-                opts.repeats
-            );
+        let runs = opts.repeats.max(1).min(c.max_runs.unwrap_or(usize::MAX));
+        for r in 0..runs {
+            eprintln!("bench {}: {} run {}/{runs}", s.name(), c.name, r + 1);
             if let Some(prepare) = &c.before_each {
                 if let Err(e) = prepare() {
                     eprintln!("  preparation failed: {e:#}");
@@ -573,13 +625,17 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
         }
         rows.push(row);
     }
-    let base = rows.get(baseline_idx).and_then(Row::median);
-    let md = render_markdown(s.name(), &plan, &rows, base);
+    let bases = baselines(&rows);
+    let mut md = render_markdown(s.name(), &plan, &rows, &bases);
+    if let Some(summary) = &plan.summary {
+        md.push('\n');
+        md.push_str(&summary(&measured(&rows)));
+    }
     println!("\n{md}");
     let dir = ctx.root.join("target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(format!("{}.md", s.name())), &md)?;
-    let js = render_json(s.name(), &plan, &rows, base);
+    let js = render_json(s.name(), &plan, &rows, &bases, &md);
     std::fs::write(
         dir.join(format!("{}.json", s.name())),
         serde_json::to_string_pretty(&js)?,
@@ -592,15 +648,41 @@ pub fn run_scenario(s: &dyn Scenario, opts: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rows as a plan's summary sees them.
+fn measured(rows: &[Row]) -> Vec<Measured> {
+    rows.iter()
+        .map(|r| Measured {
+            name: r.name.clone(),
+            median: r.median(),
+        })
+        .collect()
+}
+
+/// Each row's baseline median: its group's marked baseline, else the group's
+/// first of ours, else the group's first row (rows without a group form one).
+fn baselines(rows: &[Row]) -> Vec<Option<Duration>> {
+    rows.iter()
+        .map(|row| {
+            let group: Vec<&Row> = rows.iter().filter(|r| r.group == row.group).collect();
+            let base = group
+                .iter()
+                .find(|r| r.baseline)
+                .or_else(|| group.iter().find(|r| r.ours))
+                .or_else(|| group.first());
+            base.and_then(|r| r.median())
+        })
+        .collect()
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-fn render_markdown(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>) -> String {
+fn render_markdown(name: &str, plan: &Plan, rows: &[Row], bases: &[Option<Duration>]) -> String {
     let mut s = format!("### `{name}`: {}\n\n", plan.title);
     s.push_str("| contender | median s | min s | items/s | client CPU s | max RSS MiB | × baseline | model floor s | raw-client ceiling s |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for r in rows {
+    for (r, base) in rows.iter().zip(bases) {
         let name = if r.ours {
             format!("**{}** (ours)", r.name)
         } else {
@@ -621,7 +703,7 @@ fn render_markdown(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>
                 let rss = ms
                     .and_then(|x| x.max_rss_kib)
                     .map_or("–".into(), |k| format!("{:.0}", k as f64 / 1024.0));
-                let ips = plan.items as f64 / m.as_secs_f64().max(1e-9);
+                let ips = r.items as f64 / m.as_secs_f64().max(1e-9);
                 let ratio = base.map_or("–".into(), |b| {
                     format!("{:.2}", m.as_secs_f64() / b.as_secs_f64().max(1e-9))
                 });
@@ -644,11 +726,21 @@ fn render_markdown(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>
         }
     }
     s.push('\n');
+    let runs = rows.iter().map(|r| r.samples.len()).max().unwrap_or(0);
+    let items = if rows.iter().all(|r| r.items == plan.items) {
+        format!("{} items per run", plan.items)
+    } else {
+        "items per run as each contender says".to_owned()
+    };
     s.push_str(&format!(
-        "{} items per run; median and min of {} run(s); CPU and RSS from `/usr/bin/time` of the contender's process tree.\n",
-        plan.items,
-        rows.first().map_or(0, |r| r.samples.len())
+        "{items}; median and min of {runs} run(s); CPU and RSS from `/usr/bin/time` of the contender's process tree.\n"
     ));
+    for r in rows
+        .iter()
+        .filter(|r| r.samples.len() < runs && r.error.is_none())
+    {
+        s.push_str(&format!("- {}: {} run(s)\n", r.name, r.samples.len()));
+    }
     for r in rows {
         if let Some((_, how)) = &r.floor {
             s.push_str(&format!("- floor for {}: {how}\n", r.name));
@@ -666,13 +758,20 @@ fn render_markdown(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>
     s
 }
 
-fn render_json(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>) -> serde_json::Value {
+fn render_json(
+    name: &str,
+    plan: &Plan,
+    rows: &[Row],
+    bases: &[Option<Duration>],
+    markdown: &str,
+) -> serde_json::Value {
     json!({
         "scenario": name,
         "title": plan.title,
         "items": plan.items,
         "notes": plan.notes,
-        "contenders": rows.iter().map(|r| json!({
+        "markdown": markdown,
+        "contenders": rows.iter().zip(bases).map(|(r, base)| json!({
             "name": r.name,
             "ours": r.ours,
             "error": r.error,
@@ -681,8 +780,10 @@ fn render_json(name: &str, plan: &Plan, rows: &[Row], base: Option<Duration>) ->
             "max_rss_kib": r.samples.iter().map(|s| s.max_rss_kib).collect::<Vec<_>>(),
             "median_s": r.median().map(|d| d.as_secs_f64()),
             "min_s": r.min().map(|d| d.as_secs_f64()),
-            "items_per_s": r.median().map(|d| plan.items as f64 / d.as_secs_f64().max(1e-9)),
-            "ratio_to_baseline": match (r.median(), base) {
+            "items": r.items,
+            "group": r.group,
+            "items_per_s": r.median().map(|d| r.items as f64 / d.as_secs_f64().max(1e-9)),
+            "ratio_to_baseline": match (r.median(), *base) {
                 (Some(m), Some(b)) => Some(m.as_secs_f64() / b.as_secs_f64().max(1e-9)),
                 _ => None,
             },

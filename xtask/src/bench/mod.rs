@@ -32,7 +32,7 @@
 //!
 //! [`Ctx`] starts servers (kept alive until the scenario's contenders have run), finds peers
 //! (`.venv/bench` from `scripts/setup-bench.sh`, `PATH`) and our release binaries
-//! (`cargo build --release -p <tool>`, then `target/release/<tool>`).
+//! (`cargo build --release -p <tool>`, then `<CARGO_TARGET_DIR or target>/release/<tool>`).
 
 mod acl_reconciler;
 // The framework is the extension API for scenarios still to come; not all of it is used yet.
@@ -45,6 +45,7 @@ mod raw_sqs;
 mod s3_copier;
 mod s3_key_counter;
 mod sqs_postman;
+mod sqs_postman_seed;
 
 use framework::Scenario;
 
@@ -59,7 +60,7 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(sqs_postman::SqsPostman::K10),
         Box::new(sqs_postman::SqsPostman::K100),
         Box::new(sqs_postman::SqsPostman::M1),
-        Box::new(sqs_postman::SqsPostman::AWSCLI),
+        Box::new(sqs_postman_seed::SqsPostmanSeed),
         Box::new(s3_key_counter::KeyCounter::HEX),
         Box::new(s3_key_counter::KeyCounter::SKEWED),
         Box::new(s3_key_counter::KeyCounter::M1),

@@ -1,7 +1,6 @@
 //! `sqs-postman-*`: send N messages to fauxqs behind the fault proxy with 20 ms per request,
 //! at 10 and 100 requests in flight, against a boto3 thread-pool sender doing the same
-//! (batches of 10, a fresh UUID per message), and, in `sqs-postman-awscli`, an aws-cli
-//! `send-message-batch` loop (what the original team had before the Node tool).
+//! (batches of 10, a fresh UUID per message). The aws-cli loops are `sqs-postman-seed`'s.
 //!
 //! Every run starts from an empty queue: a wrapper purges it (directly on fauxqs, a few
 //! milliseconds) and then `exec`s the contender, so memory in fauxqs stays bounded over repeats.
@@ -10,12 +9,14 @@
 
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use mc_benchkit::proxy::{Latency, ProxyConfig};
 
 use super::framework::{Contender, Ctx, Plan, Scenario};
 use super::raw_sqs;
 
-const LATENCY_MS: u64 = 20;
+pub(super) const LATENCY_MS: u64 = 20;
 const QUEUE: &str = "bench";
 
 /// Creates the queue and prints its URL.
@@ -45,24 +46,6 @@ with cf.ThreadPoolExecutor(threads) as ex:
     print(sum(ex.map(send, range(batches), chunksize=64)))
 "#;
 
-/// The aws-cli loop: one `aws sqs send-message-batch` per 10 messages, one after another.
-const AWSCLI: &str = r#"
-url=$1; total=$2; aws=$3
-sent=0; b=0
-while [ "$sent" -lt "$total" ]; do
-  entries=""
-  for i in 0 1 2 3 4 5 6 7 8 9; do
-    [ $((sent + i)) -lt "$total" ] || break
-    entries="$entries Id=$i,MessageBody={\"n\":$((sent + i + 1))}"
-  done
-  n=$("$aws" sqs send-message-batch --queue-url "$url" --entries $entries \
-        --query 'length(Successful)' --output text) || exit 1
-  sent=$((sent + n)); b=$((b + 1))
-  [ "$b" -le $(( (total + 9) / 10 + 100 )) ] || exit 1
-done
-echo "$sent"
-"#;
-
 /// Purges the queue on fauxqs itself (not through the proxy), then runs the contender.
 const WRAPPER: &str = r#"
 fauxqs=$1; url=$2; shift 2
@@ -71,26 +54,70 @@ curl -s -o /dev/null -X POST -H 'Content-Type: application/x-amz-json-1.0' \
 exec "$@"
 "#;
 
+/// A queue on fauxqs, reached through the proxy (20 ms per request), and a
+/// wrapper that purges it before each run.
+pub(super) struct BenchQueue {
+    /// fauxqs itself (for purges).
+    pub fauxqs: String,
+    /// The proxy in front of it (for the contenders).
+    pub endpoint: String,
+    pub url: String,
+    /// `sh WRAPPER FAUXQS URL COMMAND...`: purges, then runs the command.
+    pub wrapper: PathBuf,
+}
+
+impl BenchQueue {
+    /// Starts fauxqs and the proxy, creates `name`.
+    pub fn start(ctx: &mut Ctx, name: &str) -> anyhow::Result<Self> {
+        let fauxqs = ctx.fauxqs()?;
+        let proxy = ctx.proxy(ProxyConfig {
+            upstream: fauxqs.clone(),
+            latency: Latency::Fixed(Duration::from_millis(LATENCY_MS)),
+            ..ProxyConfig::default()
+        })?;
+        let setup = ctx.write_script("sqs_setup.py", SETUP)?;
+        let out = std::process::Command::new(ctx.python()?)
+            .arg(&setup)
+            .args([fauxqs.as_str(), name])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "sqs bench setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(Self {
+            url: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            endpoint: proxy.endpoint(),
+            wrapper: ctx.write_script("sqs_purge_then.sh", WRAPPER)?,
+            fauxqs,
+        })
+    }
+
+    /// `program` (run by /bin/sh) on an empty queue, through the proxy.
+    pub fn contender(&self, c: Contender) -> Contender {
+        c.args([
+            self.wrapper.display().to_string(),
+            self.fauxqs.clone(),
+            self.url.clone(),
+        ])
+        .endpoint(&self.endpoint)
+    }
+}
+
 /// One message-count variant of the scenario.
 pub struct SqsPostman {
     name: &'static str,
     messages: usize,
-    /// Only the aws-cli loop (slow: one process per 10 messages) against ours.
-    awscli: bool,
 }
 
 impl SqsPostman {
-    pub const K10: Self = Self::new("sqs-postman-10k", 10_000, false);
-    pub const K100: Self = Self::new("sqs-postman-100k", 100_000, false);
-    pub const M1: Self = Self::new("sqs-postman-1m", 1_000_000, false);
-    pub const AWSCLI: Self = Self::new("sqs-postman-awscli", 10_000, true);
+    pub const K10: Self = Self::new("sqs-postman-10k", 10_000);
+    pub const K100: Self = Self::new("sqs-postman-100k", 100_000);
+    pub const M1: Self = Self::new("sqs-postman-1m", 1_000_000);
 
-    const fn new(name: &'static str, messages: usize, awscli: bool) -> Self {
-        Self {
-            name,
-            messages,
-            awscli,
-        }
+    const fn new(name: &'static str, messages: usize) -> Self {
+        Self { name, messages }
     }
 }
 
@@ -100,41 +127,15 @@ impl Scenario for SqsPostman {
     }
 
     fn about(&self) -> &'static str {
-        if self.awscli {
-            "10k SQS messages: sqs-postman vs an aws-cli send-message-batch loop (fauxqs, 20 ms/request)"
-        } else {
-            "SQS messages at 10 and 100 in flight vs a boto3 thread pool (fauxqs, 20 ms/request)"
-        }
+        "SQS messages at 10 and 100 in flight vs a boto3 thread pool (fauxqs, 20 ms/request)"
     }
 
     fn setup(&self, ctx: &mut Ctx) -> anyhow::Result<Plan> {
         let n = ctx.keys(self.messages);
-        let fauxqs = ctx.fauxqs()?;
-        let proxy = ctx.proxy(ProxyConfig {
-            upstream: fauxqs.clone(),
-            latency: Latency::Fixed(Duration::from_millis(LATENCY_MS)),
-            ..ProxyConfig::default()
-        })?;
-        let endpoint = proxy.endpoint();
+        let q = BenchQueue::start(ctx, QUEUE)?;
+        let (fauxqs, endpoint, url) = (q.fauxqs.clone(), q.endpoint.clone(), q.url.clone());
         let py = ctx.python()?;
-        let setup = ctx.write_script("sqs_setup.py", SETUP)?;
-        let out = std::process::Command::new(&py)
-            .arg(&setup)
-            .args([fauxqs.as_str(), QUEUE])
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "sqs-postman bench setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-
-        let wrapper = ctx.write_script("sqs_purge_then.sh", WRAPPER)?;
-        let wrap = |c: Contender| {
-            c.args([wrapper.display().to_string(), fauxqs.clone(), url.clone()])
-                .endpoint(&endpoint)
-        };
+        let wrap = |c: Contender| q.contender(c);
         let msg = ctx.write_script("sqs_msg.json", r#"{"id":"%unique%","n":%seq%}"#)?;
         let ours_bin = ctx.our_tool("sqs-postman")?.display().to_string();
         let batches = n.div_ceil(10);
@@ -173,43 +174,24 @@ impl Scenario for SqsPostman {
             format!("send {n} messages in batches of 10, {LATENCY_MS} ms per request (fauxqs behind the proxy)"),
             n as u64,
         );
-        if self.awscli {
-            let aws = ctx.peer("aws")?.display().to_string();
-            let script = ctx.write_script("sqs_awscli.sh", AWSCLI)?;
-            plan = plan.contender(ours(10)).contender(
-                wrap(Contender::peer(
-                    "aws-cli send-message-batch loop",
-                    "/bin/sh",
-                ))
-                .args([
-                    "/bin/sh".to_owned(),
-                    script.display().to_string(),
-                    url.clone(),
-                ])
-                .args([n.to_string(), aws])
+        let boto = ctx
+            .write_script("sqs_boto3.py", BOTO3)?
+            .display()
+            .to_string();
+        for c in [10, 100] {
+            plan = plan.contender(ours(c));
+        }
+        for c in [10, 100] {
+            let (f, how) = floor(c);
+            let mut peer = wrap(Contender::peer(format!("boto3 {c}-thread pool"), "/bin/sh"))
+                .args([py.display().to_string(), boto.clone(), url.clone()])
+                .args([n.to_string(), c.to_string()])
                 .expect_stdout(n)
-                .baseline(),
-            );
-        } else {
-            let boto = ctx
-                .write_script("sqs_boto3.py", BOTO3)?
-                .display()
-                .to_string();
-            for c in [10, 100] {
-                plan = plan.contender(ours(c));
+                .floor(f, how);
+            if c == 100 {
+                peer = peer.baseline();
             }
-            for c in [10, 100] {
-                let (f, how) = floor(c);
-                let mut peer = wrap(Contender::peer(format!("boto3 {c}-thread pool"), "/bin/sh"))
-                    .args([py.display().to_string(), boto.clone(), url.clone()])
-                    .args([n.to_string(), c.to_string()])
-                    .expect_stdout(n)
-                    .floor(f, how);
-                if c == 100 {
-                    peer = peer.baseline();
-                }
-                plan = plan.contender(peer);
-            }
+            plan = plan.contender(peer);
         }
         Ok(plan
             .note("every run starts from an empty queue (PurgeQueue on fauxqs, inside the measured run: a curl of a few ms)")

@@ -1,5 +1,4 @@
 //! The real binary against ministack SQS (and the fault proxy in front of it).
-#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -7,11 +6,12 @@ use std::process::Output;
 
 use mc_benchkit::proxy::{FaultKind, Faults, FirstN, Proxy, ProxyConfig};
 use mc_testkit::aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use mc_testkit::cli::{bin, stderr, stdout};
 use mc_testkit::{ministack, unique_name, Emulator};
 
 /// The binary with the emulator's env (and `endpoint` instead of the emulator's, if given).
 fn postman(emu: &Emulator, endpoint: Option<&str>) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("sqs-postman"));
+    let mut cmd = std::process::Command::new(bin("sqs-postman"));
     emu.apply_env(&mut cmd);
     cmd.env_remove("DEBUG").env_remove("RUST_LOG");
     if let Some(e) = endpoint {
@@ -34,18 +34,10 @@ fn run(mut cmd: std::process::Command, args: &[&str], stdin: Option<&[u8]>) -> O
     child.wait_with_output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn summary(out: &Output) -> serde_json::Value {
-    let stdout = text(&out.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "summary is not JSON ({e}): {stdout}\nstderr: {}",
-            text(&out.stderr)
-        )
-    })
+    let text = stdout(out);
+    serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {text}\nstderr: {}", stderr(out)))
 }
 
 fn file(content: &str) -> tempfile::NamedTempFile {
@@ -151,7 +143,7 @@ async fn sends_exactly_n_messages_with_distinct_uniques() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let s = summary(&out);
     assert_eq!(s["sent"], 1500);
     assert_eq!(s["failed"], 0);
@@ -191,11 +183,11 @@ async fn default_is_one_message_by_url_with_original_flags() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert!(
-        text(&out.stdout).starts_with("sent 1 messages to "),
+        stdout(&out).starts_with("sent 1 messages to "),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
     let got = receive_all(emu, &url).await;
     assert_eq!(got.len(), 1);
@@ -233,7 +225,7 @@ async fn fifo_copies_are_not_deduplicated_and_groups_rotate() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert_eq!(summary(&out)["sent"], 120);
     let got = receive_all(emu, &url).await;
     assert_eq!(got.len(), 120);
@@ -269,8 +261,8 @@ async fn oversized_message_is_rejected_before_sending() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
-    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
     assert!(err.starts_with("sqs-postman: error: "), "{err}");
     assert!(
         err.contains("over the queue's MaximumMessageSize of 1024 bytes"),
@@ -309,8 +301,8 @@ async fn ndjson_lines_from_stdin_with_a_bad_line() {
         ],
         Some(input.as_bytes()),
     );
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
-    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
     assert!(err.contains("line 102: not valid JSON"), "{err}");
     assert!(
         err.contains("1 message(s) not delivered (1 failed, 0 not sent)"),
@@ -351,7 +343,7 @@ async fn raw_template_from_stdin() {
         &["message", &name, "-m", "-", "-t", "3", "--raw"],
         Some(b"plain text %seq%"),
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let mut bodies: Vec<String> = receive_all(emu, &url)
         .await
         .into_iter()
@@ -380,11 +372,11 @@ async fn stats_counts_and_nagios() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert!(out.stdout.is_empty(), "-q prints nothing on success");
 
     let out = run(postman(emu, None), &["stats", &name, "-o", "json"], None);
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let s = summary(&out);
     assert_eq!(
         (
@@ -396,11 +388,7 @@ async fn stats_counts_and_nagios() {
     );
 
     let out = run(postman(emu, None), &["stats", &name], None);
-    assert!(
-        text(&out.stdout).contains("visible"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(stdout(&out).contains("visible"), "{}", stdout(&out));
 
     let out = run(
         postman(emu, None),
@@ -409,9 +397,9 @@ async fn stats_counts_and_nagios() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).starts_with("SQS WARNING - "),
+        stdout(&out).starts_with("SQS WARNING - "),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
 
     let out = run(
@@ -421,9 +409,9 @@ async fn stats_counts_and_nagios() {
     );
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        text(&out.stdout).starts_with("SQS UNKNOWN - queue no-such-queue-xyz: does not exist"),
+        stdout(&out).starts_with("SQS UNKNOWN - queue no-such-queue-xyz: does not exist"),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
 }
 
@@ -470,7 +458,7 @@ async fn bad_inputs_give_one_line_and_documented_codes() {
     ];
     for (args, code, needle) in cases {
         let out = run(postman(emu, None), &args, None);
-        let err = text(&out.stderr);
+        let err = stderr(&out);
         assert_eq!(out.status.code(), code, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
         if code != Some(2) || !needle.contains("rate") {
@@ -483,7 +471,7 @@ async fn bad_inputs_give_one_line_and_documented_codes() {
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY");
     let out = run(cmd, &["message", &name, "-m", good], None);
-    let err = text(&out.stderr);
+    let err = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("no AWS credentials found"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -514,7 +502,7 @@ async fn hostile_message_sources_send_nothing() {
         );
         // A stream skips bad lines: one warning per line (at most 10), then
         // one error line with the count, exit 1.
-        let err = text(&out.stderr);
+        let err = stderr(&out);
         let lines: Vec<&str> = err.lines().collect();
         if case == "empty" {
             assert_eq!(
@@ -600,7 +588,7 @@ async fn aws_side_failures_are_one_line_with_their_exit_code() {
     for (case, endpoint, args, code, needle) in cases {
         let out = run(postman(emu, endpoint), &args, None);
         mc_testkit::badinput::assert_one_error_line("sqs-postman", case, &out, code, needle);
-        assert!(out.stdout.is_empty(), "{case}: {}", text(&out.stdout));
+        assert!(out.stdout.is_empty(), "{case}: {}", stdout(&out));
     }
     assert!(receive_all(emu, &url).await.is_empty());
 }
@@ -648,7 +636,7 @@ async fn partial_batch_failures_are_resent_and_counted() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let s = summary(&out);
     assert_eq!(
         (
@@ -700,7 +688,7 @@ async fn throttling_backs_off_and_delivers_everything() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let s = summary(&out);
     assert_eq!(s["sent"], 100);
     assert_eq!(s["throttled"], 6);
@@ -739,7 +727,7 @@ async fn permanent_failures_exit_non_zero() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let s = summary(&out);
     assert_eq!(
         (
@@ -750,7 +738,7 @@ async fn permanent_failures_exit_non_zero() {
         (Some(0), Some(30), Some(30))
     );
     assert_eq!(s["errors"][0]["code"], "InternalError");
-    assert!(text(&out.stderr).contains("30 message(s) not delivered (30 failed, 0 not sent)"));
+    assert!(stderr(&out).contains("30 message(s) not delivered (30 failed, 0 not sent)"));
     assert!(receive_all(emu, &url).await.is_empty());
 }
 
@@ -776,7 +764,7 @@ async fn rate_and_duration_bound_the_load() {
         ],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
     let s = summary(&out);
     let sent = s["sent"].as_u64().unwrap();
     // Evenly spaced at 40/s for one second: never more than 41.
@@ -798,16 +786,143 @@ async fn debug_env_turns_on_debug_logs() {
         &["message", &name, "-m", tpl.path().to_str().unwrap()],
         None,
     );
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("queue resolved"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("queue resolved"), "{}", stderr(&out));
     let out = run(
         postman(emu, None),
         &["message", &name, "-m", tpl.path().to_str().unwrap()],
         None,
     );
-    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+/// `stats -o json | head -1` only reads: it ends quietly with 0, whether the
+/// pipe closes after its line or before it could write at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_into_a_closed_pipe_ends_quietly() {
+    let emu = ministack();
+    let name = unique_name("postman-head");
+    queue(emu, &name, &[]).await;
+    let args = ["stats", name.as_str(), "-o", "json"].map(String::from);
+    let (head, closed) = tokio::task::spawn_blocking(move || {
+        let mut cmd = postman(emu, None);
+        cmd.args(&args);
+        let head = mc_testkit::cli::first_line_then_close(&mut cmd);
+        let mut cmd = postman(emu, None);
+        cmd.args(&args);
+        (head, mc_testkit::cli::run_with_stdout_closed(&mut cmd))
+    })
+    .await
+    .unwrap();
+    assert_eq!(head.status.code(), Some(0), "{}", head.stderr);
+    assert!(head.stderr.is_empty(), "{}", head.stderr);
+    let line: serde_json::Value = serde_json::from_str(head.first_line.trim()).unwrap();
+    assert_eq!(line["queue"], name.as_str());
+    assert_eq!(closed.status.code(), Some(0), "{}", stderr(&closed));
+    assert!(closed.stderr.is_empty(), "{}", stderr(&closed));
+}
+
+/// `message` writes: with its stdout closed it never claims success. It ends
+/// with 130, and its summary goes to stderr instead, so every message is
+/// accounted for (here: all of them sent, and in the queue).
+#[tokio::test(flavor = "multi_thread")]
+async fn message_into_a_closed_pipe_never_claims_success() {
+    let emu = ministack();
+    let name = unique_name("postman-closed");
+    let url = queue(emu, &name, &[]).await;
+    let tpl = file(r#"{"n":%seq%}"#);
+    let path = tpl.path().to_str().unwrap().to_string();
+    for (output, total) in [("human", 200u64), ("json", 30)] {
+        let args = [
+            "message",
+            &name,
+            "-m",
+            &path,
+            "-t",
+            &total.to_string(),
+            "-o",
+            output,
+        ]
+        .map(|a| a.to_string());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut cmd = postman(emu, None);
+            cmd.args(&args).stdin(std::process::Stdio::null());
+            mc_testkit::cli::run_with_stdout_closed(&mut cmd)
+        })
+        .await
+        .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(130), "{output}: {err}");
+        assert!(
+            err.contains(&format!("sent {total} messages to {name}")),
+            "{output}: {err}"
+        );
+        assert!(err.contains("failed 0, not sent 0"), "{output}: {err}");
+        assert!(err.contains("stdout was closed"), "{output}: {err}");
+        assert_eq!(receive_all(emu, &url).await.len() as u64, total);
+    }
+}
+
+/// Ctrl-C mid-run: no new batches, the ones in flight finish, the summary
+/// accounts for every message (sent + not sent = requested, and the queue
+/// holds exactly the sent ones), exit 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_cleanly_and_accounts_for_every_message() {
+    let emu = ministack();
+    let name = unique_name("postman-sigint");
+    let url = queue(emu, &name, &[]).await;
+    let tpl = file(r#"{"n":%seq%}"#);
+    let child = postman(emu, None)
+        .args(["message", &name, "-m", tpl.path().to_str().unwrap()])
+        .args(["-t", "2000", "--rate", "100/s", "-o", "json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first messages have arrived (bounded wait).
+    let sqs = emu.sqs().await;
+    for _ in 0..200 {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let n: u64 = attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages]
+            .parse()
+            .unwrap();
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    let (sent, failed, unsent) = (
+        s["sent"].as_u64().unwrap(),
+        s["failed"].as_u64().unwrap(),
+        s["unsent"].as_u64().unwrap(),
+    );
+    assert_eq!(failed, 0);
+    assert!(sent > 0 && unsent > 0, "{s}");
+    assert_eq!(sent + unsent, 2000, "{s}");
+    assert_eq!(receive_all(emu, &url).await.len() as u64, sent);
+    assert!(
+        stderr(&out).contains("sqs-postman: interrupted"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -4,9 +4,9 @@
 //! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
 //! `cargo xtask fuzz`.
 
-#[path = "../../../fuzz/checks/postman_lines.rs"]
+#[path = "../../../../fuzz/checks/postman_lines.rs"]
 mod postman_lines;
-#[path = "../../../fuzz/checks/postman_template.rs"]
+#[path = "../../../../fuzz/checks/postman_template.rs"]
 mod postman_template;
 
 #[test]

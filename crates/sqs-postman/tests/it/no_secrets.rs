@@ -8,11 +8,8 @@
 //! hides the secret key, the token and the `Authorization` header; the key id
 //! (which it prints in its credential debug lines) is masked by
 //! `mc_aws_common::logging`, which redacts every log line.
-//!
-//! The helpers below are the same in every tool's `tests/no_secrets.rs`.
-#![allow(clippy::unwrap_used)]
 
-use std::process::Output;
+use mc_testkit::cli::{bin, stderr, stdout};
 
 const BIN: &str = "sqs-postman";
 
@@ -47,14 +44,6 @@ async fn message_and_stats_print_no_secret_at_any_verbosity() {
 }
 
 /// `mc_testkit::secrets::run_checked` for this crate's binary.
-fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
-    mc_testkit::secrets::run_checked(&assert_cmd::cargo::cargo_bin(BIN), emu, args)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [std::process::Output; 2] {
+    mc_testkit::secrets::run_checked(&bin(BIN), emu, args)
 }
