@@ -41,12 +41,12 @@ use crate::error::Error;
 /// a multi-thread runtime cost more than they would parallelise (measured: a
 /// third of the CPU went to the scheduler).
 pub fn main() -> i32 {
-    TOOL.main::<Cli, Error, _>(Threads::One, |cli| run(cli.clone()))
+    TOOL.main::<Cli, Error>(Threads::One, run)
 }
 
-async fn run(cli: Cli) -> Result<i32, Error> {
+async fn run(cli: &Cli) -> Result<i32, Error> {
     match &cli.command {
-        Command::Message(args) => message::run(&cli, args).await,
-        Command::Stats(args) => stats::run(&cli, args).await,
+        Command::Message(args) => message::run(cli, args).await,
+        Command::Stats(args) => stats::run(cli, args).await,
     }
 }
