@@ -205,7 +205,7 @@ pub async fn run(
 ) -> Result<i32, ToolError> {
     if args.nagios {
         // The caller bounds it with --timeout (nagios::run_check).
-        return Ok(match verify(&args, aws, None, &stop).await {
+        return Ok(match verify(args, aws, None, &stop).await {
             Ok((_, true)) => {
                 Check::unknown(NAGIOS.service, "interrupted before the check finished").emit()
             }
@@ -214,7 +214,7 @@ pub async fn run(
         });
     }
     let printer = Mutex::new(Printer::new());
-    let (t, interrupted) = verify(&args, aws, Some((&printer, out.output)), &stop).await?;
+    let (t, interrupted) = verify(args, aws, Some((&printer, out.output)), &stop).await?;
     let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
     let _ = match out.output {
         Format::Json => {
