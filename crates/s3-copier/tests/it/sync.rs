@@ -273,6 +273,43 @@ async fn shards_copy_every_key_once() {
     assert!(stderr.contains("more than --shard 0/3 can use"), "{stderr}");
 }
 
+/// `verify --shard i/N --splits F` checks exactly the slice that `sync`
+/// with the same two flags copied: that slice is complete, and the other
+/// slices find exactly the rest missing.
+#[tokio::test]
+async fn verify_checks_the_slice_sync_copied() {
+    let (s3, src, dst) = buckets("slice").await;
+    let keys: Vec<String> = (0..30).map(|i| format!("k{i:02}")).collect();
+    mc_testkit::put_objects(&s3, &src, keys.iter().map(|k| (k.clone(), b"v".to_vec()))).await;
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let dir = tempfile::tempdir().unwrap();
+    let splits = dir.path().join("splits");
+    // Uneven on purpose: the fixed alphabet would cut elsewhere.
+    std::fs::write(&splits, "\"k04\"\n\"k21\"\n").unwrap();
+    let splits = splits.to_str().unwrap();
+    let slice = ["--shard", "1/3", "--splits", splits];
+    let out = sync_json(&s, &d, &[&["--acl", "skip"][..], &slice].concat());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(report(&out)["copied"], 17, "k05..k21");
+    let verify = |shard: &str| {
+        let out = run(&["verify", "-o", "json", "--shard", shard, "--splits", splits, &s, &d]);
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .unwrap();
+        (out.status.code(), last["totals"].clone())
+    };
+    let (code, t) = verify("1/3");
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!((t["checked"].as_u64(), t["missing"].as_u64()), (Some(17), Some(0)));
+    let (code, t) = verify("2/3");
+    assert_eq!(code, Some(1));
+    assert_eq!((t["checked"].as_u64(), t["missing"].as_u64()), (Some(8), Some(8)));
+    let (_, t) = verify("0/3");
+    assert_eq!(t["missing"].as_u64(), Some(5), "k00..k04");
+}
+
 /// A destination that blocks public ACLs refuses the copy of a public
 /// object: the dry run says so beforehand, and the run reports it.
 #[tokio::test]
