@@ -28,6 +28,8 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "aws")]
 pub mod interrupt;
+#[cfg(feature = "inventory")]
+pub mod inventory;
 #[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]

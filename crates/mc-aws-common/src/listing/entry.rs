@@ -39,3 +39,11 @@ pub fn storage_class(name: &str) -> Cow<'static, str> {
         None => Cow::Owned(name.to_owned()),
     }
 }
+
+/// Seconds since the epoch of an RFC 3339 timestamp as S3 writes it
+/// (`2024-08-21T15:28:26.000Z`).
+pub(crate) fn rfc3339_secs(s: &str) -> Option<i64> {
+    aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
+        .ok()
+        .map(|t| t.secs())
+}

@@ -10,7 +10,7 @@
 
 use memchr::memmem;
 
-use super::entry::{Detail, ObjectEntry};
+use super::entry::{rfc3339_secs, Detail, ObjectEntry};
 
 /// The keys of one page, and whether more follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,13 +181,6 @@ fn text(t: &[u8]) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
-}
-
-/// Seconds since the epoch of an RFC 3339 timestamp as S3 writes it.
-fn rfc3339_secs(s: &str) -> Option<i64> {
-    aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
-        .ok()
-        .map(|t| t.secs())
 }
 
 #[cfg(test)]

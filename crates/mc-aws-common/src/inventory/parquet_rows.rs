@@ -1,0 +1,260 @@
+//! The rows of a Parquet data file, read column by column with the
+//! `parquet` crate's typed column readers (no Arrow): only the columns a
+//! row needs, in batches, so memory stays at one batch per file.
+
+use std::fs::File;
+
+use parquet::column::reader::{get_typed_column_reader, ColumnReaderImpl};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int64Type};
+use parquet::file::reader::{FileReader, RowGroupReader};
+use parquet::file::serialized_reader::SerializedFileReader;
+
+use crate::listing::{storage_class, Detail, ObjectEntry};
+
+use super::acl::InventoryAcl;
+use super::manifest::Field;
+use super::rows::InventoryRow;
+
+/// Records read per column at a time.
+const BATCH: usize = 16 * 1024;
+
+/// Reads every row of `file`, handing each to `emit` (which returns `false`
+/// to stop). Returns the rows read.
+pub(crate) fn read_parquet(
+    file: File,
+    detail: Detail,
+    mut emit: impl FnMut(InventoryRow) -> bool,
+) -> Result<u64, String> {
+    let reader = SerializedFileReader::new(file).map_err(|e| format!("not a Parquet file: {e}"))?;
+    let wanted = Wanted::of(&reader, detail)?;
+    let mut rows = 0u64;
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
+        let mut columns = wanted.open(group.as_ref())?;
+        loop {
+            let batch = columns.next_batch()?;
+            if batch == 0 {
+                break;
+            }
+            for i in 0..batch {
+                rows += 1;
+                if !emit(columns.row(i, detail)?) {
+                    return Ok(rows);
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The leaf columns a row needs, by index in the file.
+struct Wanted {
+    key: usize,
+    size: Option<usize>,
+    etag: Option<usize>,
+    class: Option<usize>,
+    modified: Option<usize>,
+    version: Option<usize>,
+    latest: Option<usize>,
+    deleted: Option<usize>,
+    acl: Option<usize>,
+    owner: Option<usize>,
+    encryption: Option<usize>,
+}
+
+impl Wanted {
+    fn of(reader: &SerializedFileReader<File>, detail: Detail) -> Result<Self, String> {
+        let schema = reader.metadata().file_metadata().schema_descr();
+        let names: Vec<Field> = (0..schema.num_columns())
+            .map(|i| Field::named(schema.column(i).name()))
+            .collect();
+        let at = |f: Field| names.iter().position(|n| *n == f);
+        let full = |i: Option<usize>| i.filter(|_| detail == Detail::Full);
+        Ok(Self {
+            key: at(Field::Key).ok_or("the Parquet file has no key column")?,
+            size: at(Field::Size),
+            etag: full(at(Field::ETag)),
+            class: at(Field::StorageClass),
+            modified: full(at(Field::LastModifiedDate)),
+            version: at(Field::VersionId),
+            latest: at(Field::IsLatest),
+            deleted: at(Field::IsDeleteMarker),
+            acl: full(at(Field::ObjectAccessControlList)),
+            owner: full(at(Field::ObjectOwner)),
+            encryption: full(at(Field::EncryptionStatus)),
+        })
+    }
+
+    fn open(&self, group: &dyn RowGroupReader) -> Result<Columns, String> {
+        let text = |i: Option<usize>| {
+            i.map(|i| Column::<ByteArrayType>::open(group, i))
+                .transpose()
+        };
+        let int = |i: Option<usize>| i.map(|i| Column::<Int64Type>::open(group, i)).transpose();
+        let flag = |i: Option<usize>| i.map(|i| Column::<BoolType>::open(group, i)).transpose();
+        Ok(Columns {
+            key: Column::open(group, self.key)?,
+            size: int(self.size)?,
+            etag: text(self.etag)?,
+            class: text(self.class)?,
+            modified: int(self.modified)?,
+            version: text(self.version)?,
+            latest: flag(self.latest)?,
+            deleted: flag(self.deleted)?,
+            acl: text(self.acl)?,
+            owner: text(self.owner)?,
+            encryption: text(self.encryption)?,
+        })
+    }
+}
+
+/// One column of a row group, a batch at a time: its values, with `None`
+/// for nulls.
+struct Column<T: parquet::data_type::DataType> {
+    reader: ColumnReaderImpl<T>,
+    max_def: i16,
+    levels: Vec<i16>,
+    present: Vec<T::T>,
+    values: Vec<Option<T::T>>,
+}
+
+impl<T: parquet::data_type::DataType> Column<T>
+where
+    T::T: Clone,
+{
+    fn open(group: &dyn RowGroupReader, i: usize) -> Result<Self, String> {
+        let descr = group.metadata().schema_descr().column(i);
+        if descr.physical_type() != T::get_physical_type() {
+            return Err(format!(
+                "column {} is {:?}, not the {:?} S3 Inventory writes",
+                descr.name(),
+                descr.physical_type(),
+                T::get_physical_type()
+            ));
+        }
+        let reader = group.get_column_reader(i).map_err(|e| e.to_string())?;
+        Ok(Self {
+            reader: get_typed_column_reader(reader),
+            max_def: descr.max_def_level(),
+            levels: Vec::with_capacity(BATCH),
+            present: Vec::with_capacity(BATCH),
+            values: Vec::with_capacity(BATCH),
+        })
+    }
+
+    /// Reads the next batch; the number of records read.
+    fn next(&mut self) -> Result<usize, String> {
+        self.levels.clear();
+        self.present.clear();
+        self.values.clear();
+        let (records, _, _) = self
+            .reader
+            .read_records(BATCH, Some(&mut self.levels), None, &mut self.present)
+            .map_err(|e| e.to_string())?;
+        if self.max_def == 0 {
+            self.values.extend(self.present.drain(..).map(Some));
+        } else {
+            let mut present = self.present.drain(..);
+            for level in &self.levels {
+                self.values.push(if *level == self.max_def {
+                    present.next()
+                } else {
+                    None
+                });
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// The open columns of a row group.
+struct Columns {
+    key: Column<ByteArrayType>,
+    size: Option<Column<Int64Type>>,
+    etag: Option<Column<ByteArrayType>>,
+    class: Option<Column<ByteArrayType>>,
+    modified: Option<Column<Int64Type>>,
+    version: Option<Column<ByteArrayType>>,
+    latest: Option<Column<BoolType>>,
+    deleted: Option<Column<BoolType>>,
+    acl: Option<Column<ByteArrayType>>,
+    owner: Option<Column<ByteArrayType>>,
+    encryption: Option<Column<ByteArrayType>>,
+}
+
+fn text(b: &ByteArray) -> Result<&str, String> {
+    b.as_utf8()
+        .map_err(|_| "a text column holds invalid UTF-8".to_string())
+}
+
+impl Columns {
+    /// Reads the next batch of every column; the records in it (0: done).
+    fn next_batch(&mut self) -> Result<usize, String> {
+        let n = self.key.next()?;
+        for other in [&mut self.etag, &mut self.class, &mut self.version]
+            .into_iter()
+            .chain([&mut self.acl, &mut self.owner, &mut self.encryption])
+            .flatten()
+        {
+            same(n, other.next()?)?;
+        }
+        for other in [&mut self.size, &mut self.modified].into_iter().flatten() {
+            same(n, other.next()?)?;
+        }
+        for other in [&mut self.latest, &mut self.deleted].into_iter().flatten() {
+            same(n, other.next()?)?;
+        }
+        Ok(n)
+    }
+
+    fn row(&self, i: usize, detail: Detail) -> Result<InventoryRow, String> {
+        let get_text = |c| text_at(c, i);
+        let key = match &self.key.values[i] {
+            Some(b) => text(b)?.to_string(),
+            None => return Err("a row without a key".into()),
+        };
+        let int = |c: &Option<Column<Int64Type>>| c.as_ref().and_then(|c| c.values[i]);
+        let flag = |c: &Option<Column<BoolType>>| c.as_ref().and_then(|c| c.values[i]);
+        let acl = match get_text(&self.acl)? {
+            Some(field) => Some(
+                InventoryAcl::decode(field, get_text(&self.owner)?)
+                    .map_err(|e| format!("{key:?}: {e}"))?,
+            ),
+            None => None,
+        };
+        let size = int(&self.size).unwrap_or(0);
+        Ok(InventoryRow {
+            entry: ObjectEntry {
+                size: u64::try_from(size).map_err(|_| format!("{key:?}: size {size}"))?,
+                etag: match detail {
+                    Detail::Full => get_text(&self.etag)?.unwrap_or("").to_string(),
+                    Detail::Counts => String::new(),
+                },
+                storage_class: get_text(&self.class)?.map(storage_class),
+                last_modified: int(&self.modified).map(|ms| ms.div_euclid(1000)),
+                key,
+            },
+            version_id: get_text(&self.version)?.map(String::from),
+            is_latest: self.latest.is_none() || flag(&self.latest) == Some(true),
+            is_delete_marker: flag(&self.deleted) == Some(true),
+            acl,
+            encryption: get_text(&self.encryption)?.map(String::from),
+        })
+    }
+}
+
+/// Value `i` of a text column, if it has the column and the value.
+fn text_at(c: &Option<Column<ByteArrayType>>, i: usize) -> Result<Option<&str>, String> {
+    match c.as_ref().and_then(|c| c.values[i].as_ref()) {
+        Some(b) => text(b).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn same(want: usize, got: usize) -> Result<(), String> {
+    if want == got {
+        Ok(())
+    } else {
+        Err(format!("columns of unequal length ({want} and {got} rows)"))
+    }
+}
