@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::output::OutputArgs;
+use mc_aws_common::startup::ToolCli;
 
 use crate::template::{Strategy, TemplateFormat};
 
@@ -35,7 +36,7 @@ pub fn after_long_help() -> String {
     )
 }
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "spot-stack",
     version,
@@ -59,7 +60,19 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    /// Deploy and delete change a stack: a closed stdout stops them as
+    /// SIGINT does (the stack operation itself goes on in CloudFormation).
+    fn writes(&self) -> bool {
+        matches!(self.command, Command::Deploy(_) | Command::Delete(_))
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Print the CloudFormation template.
     Template(TemplateArgs),
@@ -87,7 +100,7 @@ pub struct ShapeArgs {
     pub max_price: Option<f64>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
     #[command(flatten)]
     pub shape: ShapeArgs,
@@ -96,7 +109,7 @@ pub struct TemplateArgs {
     pub format: TemplateFormat,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub shape: ShapeArgs,
@@ -115,7 +128,7 @@ pub struct WaitArgs {
     pub timeout_seconds: f64,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -129,7 +142,7 @@ pub struct DeployArgs {
     pub wait: WaitArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeleteArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -138,7 +151,7 @@ pub struct DeleteArgs {
     pub wait: WaitArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -160,7 +173,7 @@ pub struct PriceArgs {
     pub on_demand_prices: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SavingsArgs {
     /// Days of spot price history to look at.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
@@ -178,7 +191,7 @@ pub struct SavingsArgs {
     pub prices: PriceArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// CPU demand CSV (minute,demand in instance-equivalents at 100% CPU). Default: the shipped sample day.
     #[arg(long)]

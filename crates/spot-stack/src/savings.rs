@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::cli::SavingsArgs;
 use crate::config::StackConfig;
 use crate::ec2::{Ec2, SpotPrice};
+use crate::error::Error;
 use crate::prices::{OnDemandPrices, Source, TABLE_DATE, TABLE_REGION};
-use crate::template::price_str;
-use crate::{fmt_num, Error};
+use crate::text::{fmt_num, price_str};
 
 /// Spot prices of one type in one zone over the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]

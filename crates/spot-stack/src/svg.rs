@@ -82,7 +82,7 @@ pub fn chart(report: &Report, title: &str) -> String {
         max: cost_max,
     };
     axis(&mut out, &cost, "USD per hour", |v| {
-        format!("${}", crate::fmt_num(v))
+        format!("${}", crate::text::fmt_num(v))
     });
     for (i, h) in hours.iter().enumerate() {
         let y_od = cost.y(h.on_demand_cost);
@@ -118,7 +118,7 @@ pub fn chart(report: &Report, title: &str) -> String {
         height: 190.0,
         max: cap_max,
     };
-    axis(&mut out, &cap, "instances", crate::fmt_num);
+    axis(&mut out, &cap, "instances", crate::text::fmt_num);
     let mid = |i: usize| x(i) + bar_w / 2.0;
     let base = cap.top + cap.height;
     let area = |lower: &dyn Fn(usize) -> f64, upper: &dyn Fn(usize) -> f64| {

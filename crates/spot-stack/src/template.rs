@@ -16,6 +16,10 @@
 use serde_yaml::{Mapping, Value};
 
 use crate::config::{GroupPolicy, StackConfig, Step};
+use crate::text::price_str;
+
+/// The template as an ordered tree.
+pub type Template = Value;
 
 /// Which stack shape to emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -291,12 +295,6 @@ pub fn render(template: &Value, format: TemplateFormat) -> String {
     }
 }
 
-/// Prices as AWS writes them ("0.12", never "1e-1").
-pub fn price_str(p: f64) -> String {
-    let text = format!("{p:.6}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// `market`: "on-demand", "spot" or "mixed". `spot_price`: `Some(max)` makes a
 /// spot launch template (`Some(None)`: max price unset).
 fn launch_template(config: &StackConfig, market: &str, spot_price: Option<Option<f64>>) -> Value {
@@ -487,8 +485,8 @@ fn alarm(
                     "AlarmDescription",
                     s(format!(
                         "{market}: {adj} when average CPU is {verb} {}% for {} minutes",
-                        crate::fmt_num(step.threshold),
-                        crate::fmt_num(minutes)
+                        crate::text::fmt_num(step.threshold),
+                        crate::text::fmt_num(minutes)
                     )),
                 ),
                 ("Namespace", s("AWS/EC2")),
@@ -562,12 +560,5 @@ mod tests {
         let from_yaml: serde_json::Value =
             serde_yaml::from_str(&render(&t, TemplateFormat::Yaml)).unwrap();
         assert_eq!(from_json, from_yaml);
-    }
-
-    #[test]
-    fn prices_are_plain_decimals() {
-        assert_eq!(price_str(0.12), "0.12");
-        assert_eq!(price_str(1.0), "1");
-        assert_eq!(price_str(0.0085), "0.0085");
     }
 }

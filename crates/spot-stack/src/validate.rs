@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::config::{GroupPolicy, StackConfig};
-use crate::fmt_num;
 use crate::template::Strategy;
+use crate::text::fmt_num;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,7 +1,6 @@
 //! The real binary against the emulators: ministack for CloudFormation
 //! (stacks with scaling policies, alarms and change sets), moto where
 //! instances must launch and spot price history must exist.
-#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -13,13 +12,52 @@ fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/stack.toml")
 }
 
-fn tool(emu: &Emulator) -> Command {
-    let mut std_cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("spot-stack"));
-    emu.apply_env(&mut std_cmd);
-    std_cmd
-        .env_remove("SPOT_STACK_CONFIG")
+fn std_tool(emu: &Emulator) -> std::process::Command {
+    let mut cmd = std::process::Command::new(mc_testkit::cli::bin("spot-stack"));
+    emu.apply_env(&mut cmd);
+    cmd.env_remove("SPOT_STACK_CONFIG")
         .env("SPOT_STACK_POLL_SECONDS", "0.5");
-    Command::from_std(std_cmd)
+    cmd
+}
+
+fn tool(emu: &Emulator) -> Command {
+    Command::from_std(std_tool(emu))
+}
+
+/// Runs `cmd` with its stdout pipe closed before it writes anything (as
+/// `cmd | true` would), so its first write finds no reader.
+fn run_with_stdout_closed(cmd: &mut std::process::Command) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// `deploy` writes: a closed stdout stops it as SIGINT does, with the
+/// interrupted exit code and never a claim of success (the stack operation
+/// it started goes on in CloudFormation).
+#[test]
+fn ministack_deploy_into_a_closed_pipe_stops_as_interrupted() {
+    let emu = ministack();
+    let name = unique_name("spot-pipe");
+    let mut cmd = std_tool(emu);
+    cmd.args(["deploy", "--stack-name", &name, "--config"])
+        .arg(example());
+    let out = run_with_stdout_closed(&mut cmd);
+    let stderr = mc_testkit::cli::stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        stderr,
+        "spot-stack: stdout was closed: stopped as on an interrupt\n"
+    );
+    tool(emu)
+        .args(["delete", "--stack-name", &name])
+        .assert()
+        .success();
 }
 
 fn out(a: &assert_cmd::assert::Assert) -> String {

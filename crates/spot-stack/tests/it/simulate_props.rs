@@ -1,5 +1,4 @@
 //! Simulator properties.
-#![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
 use spot_stack::config::StackConfig;

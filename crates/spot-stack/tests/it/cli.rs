@@ -1,5 +1,4 @@
 //! The real binary: template snapshots, --help, and each bad input.
-#![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -206,4 +205,50 @@ fn simulate_writes_an_svg_and_json() {
     assert_eq!(v["hours"].as_array().unwrap().len(), 24);
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+}
+
+/// `spot-stack template ... | head -1`: the template is bigger than a pipe
+/// holds, so the write after `head` left fails; a read-only command then
+/// ends quietly with 0 (the toolkit's one `main`).
+#[test]
+fn template_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let subnets: Vec<String> = (0..3000).map(|i| format!("\"subnet-{i:017x}\"")).collect();
+    let config = dir.path().join("wide.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\", \"c6i.large\"]\nsubnets = [{}]\n",
+            subnets.join(", ")
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(mc_testkit::cli::bin("spot-stack"));
+    cmd.args(["template", "--config"]).arg(&config);
+    let r = mc_testkit::cli::first_line_then_close(&mut cmd);
+    assert_eq!(
+        r.first_line, "AWSTemplateFormatVersion: 2010-09-09\n",
+        "{r:?}"
+    );
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    assert_eq!(r.stderr, "", "{r:?}");
+}
+
+/// `spot-stack simulate --hourly | head -1` over two months: many lines
+/// through the Printer, the same quiet 0.
+#[test]
+fn simulate_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let demand = dir.path().join("demand.csv");
+    let mut text = String::from("minute,demand\n");
+    for m in (0..60 * 24 * 60).step_by(30) {
+        text.push_str(&format!("{m},{}\n", 1.0 + f64::from(m % 1440) / 400.0));
+    }
+    std::fs::write(&demand, text).unwrap();
+    let mut cmd = std::process::Command::new(mc_testkit::cli::bin("spot-stack"));
+    cmd.args(["simulate", "--hourly", "--demand"]).arg(&demand);
+    let r = mc_testkit::cli::first_line_then_close(&mut cmd);
+    assert!(r.first_line.starts_with("simulated "), "{r:?}");
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    assert_eq!(r.stderr, "", "{r:?}");
 }

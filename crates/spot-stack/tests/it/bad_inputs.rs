@@ -2,7 +2,6 @@
 //! group sizes that used to overflow, and simulator traces with a 10 MB line,
 //! a missing column or a negative value, hostile on-demand price CSVs. Each is
 //! one `spot-stack: error:` line and exit 2 (usage).
-#![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
 
