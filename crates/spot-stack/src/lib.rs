@@ -21,7 +21,9 @@ pub mod status;
 pub mod svg;
 pub mod template;
 pub mod text;
+pub mod tree;
 pub mod validate;
+pub mod yaml;
 
 use mc_aws_common::startup::{Threads, Tool};
 

@@ -13,13 +13,13 @@
 //!   `price-capacity-optimized` allocation over several instance types,
 //!   capacity rebalancing and a target tracking policy on average CPU.
 
-use serde_yaml::{Mapping, Value};
+use crate::tree::{get_att, map, r, s, strings, Node};
 
 use crate::config::{GroupPolicy, StackConfig, Step};
 use crate::text::price_str;
 
 /// The template as an ordered tree.
-pub type Template = Value;
+pub type Template = Node;
 
 /// Which stack shape to emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -53,35 +53,8 @@ pub mod ids {
     pub const MIXED_GROUP: &str = "MixedGroup";
 }
 
-/// Small builder for ordered mappings: `map([("a", v), ...])`.
-fn map<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    let mut m = Mapping::new();
-    for (k, v) in entries {
-        m.insert(Value::from(k), v);
-    }
-    Value::Mapping(m)
-}
-
-fn s(v: impl Into<String>) -> Value {
-    Value::String(v.into())
-}
-
-fn r(logical_id: &str) -> Value {
-    map([("Ref", s(logical_id))])
-}
-
-fn get_att(logical_id: &str, attr: &str) -> Value {
-    map([("Fn::GetAtt", Value::Sequence(vec![s(logical_id), s(attr)]))])
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::Sequence(items.iter().map(|i| s(i.as_str())).collect())
-}
-
-fn insert(v: &mut Value, key: &str, value: Value) {
-    if let Value::Mapping(m) = v {
-        m.insert(s(key), value);
-    }
+fn insert(v: &mut Node, key: &str, value: Node) {
+    v.insert(key, value);
 }
 
 /// Builds the template for `config` (the caller validated it first).
@@ -89,7 +62,7 @@ pub fn build(
     config: &StackConfig,
     strategy: Strategy,
     max_price: Option<f64>,
-) -> Result<Value, TemplateError> {
+) -> Result<Node, TemplateError> {
     let inst = &config.instances;
     if inst.ami.trim().is_empty() {
         return Err(TemplateError(
@@ -105,10 +78,10 @@ pub fn build(
         return Err(TemplateError("instances.instance_types is empty".into()));
     }
     let max_price = max_price.or(config.spot.max_price);
-    let mut resources = Mapping::new();
-    let mut outputs = Mapping::new();
-    let add = |m: &mut Mapping, id: &str, v: Value| {
-        m.insert(s(id), v);
+    let mut resources = Node::map();
+    let mut outputs = Node::map();
+    let add = |m: &mut Node, id: &str, v: Node| {
+        m.insert(id, v);
     };
     match strategy {
         Strategy::TwoGroups => {
@@ -183,11 +156,11 @@ pub fn build(
             let mut distribution = map([
                 (
                     "OnDemandBaseCapacity",
-                    Value::from(config.mixed.on_demand_base),
+                    Node::from(config.mixed.on_demand_base),
                 ),
                 (
                     "OnDemandPercentageAboveBaseCapacity",
-                    Value::from(config.mixed.on_demand_percentage_above_base),
+                    Node::from(config.mixed.on_demand_percentage_above_base),
                 ),
                 (
                     "SpotAllocationStrategy",
@@ -218,7 +191,7 @@ pub fn build(
                                     ("Version", get_att("LaunchTemplate", "LatestVersionNumber")),
                                 ]),
                             ),
-                            ("Overrides", Value::Sequence(overrides)),
+                            ("Overrides", Node::Seq(overrides)),
                         ]),
                     ),
                 ]),
@@ -226,7 +199,7 @@ pub fn build(
             insert(
                 &mut asg,
                 "CapacityRebalance",
-                Value::Bool(config.mixed.capacity_rebalance),
+                Node::Bool(config.mixed.capacity_rebalance),
             );
             add(&mut resources, ids::MIXED_GROUP, wrap_group(asg));
             add(
@@ -241,7 +214,7 @@ pub fn build(
                             ("PolicyType", s("TargetTrackingScaling")),
                             (
                                 "EstimatedInstanceWarmup",
-                                Value::from(config.instances.boot_seconds),
+                                Node::from(config.instances.boot_seconds),
                             ),
                             (
                                 "TargetTrackingConfiguration",
@@ -253,7 +226,7 @@ pub fn build(
                                             s("ASGAverageCPUUtilization"),
                                         )]),
                                     ),
-                                    ("TargetValue", Value::from(config.mixed.target_cpu)),
+                                    ("TargetValue", Node::from(config.mixed.target_cpu)),
                                 ]),
                             ),
                         ]),
@@ -276,17 +249,17 @@ pub fn build(
     Ok(map([
         ("AWSTemplateFormatVersion", s("2010-09-09")),
         ("Description", s(config.description.as_str())),
-        ("Resources", Value::Mapping(resources)),
-        ("Outputs", Value::Mapping(outputs)),
+        ("Resources", resources),
+        ("Outputs", outputs),
     ]))
 }
 
 /// Renders the template.
-pub fn render(template: &Value, format: TemplateFormat) -> String {
+pub fn render(template: &Node, format: TemplateFormat) -> String {
     match format {
-        // Neither can fail on a tree of strings, numbers, bools and mappings
+        // JSON cannot fail on a tree of strings, numbers, bools and mappings
         // with string keys; fall back to an empty document rather than panic.
-        TemplateFormat::Yaml => serde_yaml::to_string(template).unwrap_or_default(),
+        TemplateFormat::Yaml => crate::yaml::to_string(template),
         TemplateFormat::Json => {
             let mut out = serde_json::to_string_pretty(template).unwrap_or_default();
             out.push('\n');
@@ -297,7 +270,7 @@ pub fn render(template: &Value, format: TemplateFormat) -> String {
 
 /// `market`: "on-demand", "spot" or "mixed". `spot_price`: `Some(max)` makes a
 /// spot launch template (`Some(None)`: max price unset).
-fn launch_template(config: &StackConfig, market: &str, spot_price: Option<Option<f64>>) -> Value {
+fn launch_template(config: &StackConfig, market: &str, spot_price: Option<Option<f64>>) -> Node {
     let inst = &config.instances;
     let mut data = map([
         ("ImageId", s(inst.ami.as_str())),
@@ -358,7 +331,7 @@ fn launch_template(config: &StackConfig, market: &str, spot_price: Option<Option
     ])
 }
 
-fn group_base(config: &StackConfig, min: u32, max: u32, market: &str) -> Value {
+fn group_base(config: &StackConfig, min: u32, max: u32, market: &str) -> Node {
     let inst = &config.instances;
     let name = match &config.name {
         Some(n) => s(format!("{n}-{market}")),
@@ -378,33 +351,33 @@ fn group_base(config: &StackConfig, min: u32, max: u32, market: &str) -> Value {
     insert(
         &mut asg,
         "HealthCheckGracePeriod",
-        Value::from(inst.boot_seconds),
+        Node::from(inst.boot_seconds),
     );
     insert(
         &mut asg,
         "MetricsCollection",
-        Value::Sequence(vec![map([("Granularity", s("1Minute"))])]),
+        Node::Seq(vec![map([("Granularity", s("1Minute"))])]),
     );
     insert(
         &mut asg,
         "Tags",
-        Value::Sequence(vec![
+        Node::Seq(vec![
             map([
                 ("Key", s("Name")),
                 ("Value", name),
-                ("PropagateAtLaunch", Value::Bool(true)),
+                ("PropagateAtLaunch", Node::Bool(true)),
             ]),
             map([
                 ("Key", s("spot-stack:market")),
                 ("Value", s(market)),
-                ("PropagateAtLaunch", Value::Bool(true)),
+                ("PropagateAtLaunch", Node::Bool(true)),
             ]),
         ]),
     );
     asg
 }
 
-fn wrap_group(properties: Value) -> Value {
+fn wrap_group(properties: Node) -> Node {
     map([
         ("Type", s("AWS::AutoScaling::AutoScalingGroup")),
         ("Properties", properties),
@@ -412,7 +385,7 @@ fn wrap_group(properties: Value) -> Value {
 }
 
 /// Scale-up and scale-down simple scaling policies and their CPU alarms.
-fn scaling(resources: &mut Mapping, prefix: &str, group: &str, policy: &GroupPolicy, market: &str) {
+fn scaling(resources: &mut Node, prefix: &str, group: &str, policy: &GroupPolicy, market: &str) {
     for (dir, step, adjustment, op, verb) in [
         (
             "ScaleUp",
@@ -439,7 +412,7 @@ fn scaling(resources: &mut Mapping, prefix: &str, group: &str, policy: &GroupPol
             }
         );
         resources.insert(
-            s(policy_id.as_str()),
+            policy_id.as_str(),
             map([
                 ("Type", s("AWS::AutoScaling::ScalingPolicy")),
                 (
@@ -448,14 +421,14 @@ fn scaling(resources: &mut Mapping, prefix: &str, group: &str, policy: &GroupPol
                         ("AutoScalingGroupName", r(group)),
                         ("PolicyType", s("SimpleScaling")),
                         ("AdjustmentType", s("ChangeInCapacity")),
-                        ("ScalingAdjustment", Value::from(adjustment)),
+                        ("ScalingAdjustment", Node::from(adjustment)),
                         ("Cooldown", s(step.cooldown.to_string())),
                     ]),
                 ),
             ]),
         );
         resources.insert(
-            s(alarm_id),
+            &alarm_id,
             alarm(policy, step, group, &policy_id, op, verb, market),
         );
     }
@@ -469,7 +442,7 @@ fn alarm(
     op: &str,
     verb: &str,
     market: &str,
-) -> Value {
+) -> Node {
     let minutes = f64::from(policy.period * policy.evaluation_periods) / 60.0;
     let adj = if verb == "above" {
         format!("add {}", step.adjustment)
@@ -493,17 +466,17 @@ fn alarm(
                 ("MetricName", s("CPUUtilization")),
                 (
                     "Dimensions",
-                    Value::Sequence(vec![map([
+                    Node::Seq(vec![map([
                         ("Name", s("AutoScalingGroupName")),
                         ("Value", r(group)),
                     ])]),
                 ),
                 ("Statistic", s("Average")),
-                ("Period", Value::from(policy.period)),
-                ("EvaluationPeriods", Value::from(policy.evaluation_periods)),
-                ("Threshold", Value::from(step.threshold)),
+                ("Period", Node::from(policy.period)),
+                ("EvaluationPeriods", Node::from(policy.evaluation_periods)),
+                ("Threshold", Node::from(step.threshold)),
                 ("ComparisonOperator", s(op)),
-                ("AlarmActions", Value::Sequence(vec![r(policy_id)])),
+                ("AlarmActions", Node::Seq(vec![r(policy_id)])),
             ]),
         ),
     ])
