@@ -524,14 +524,4 @@ mod tests {
         let e = build(&c, Strategy::Mixed, None).unwrap_err().to_string();
         assert!(e.contains("instances.subnets"), "{e}");
     }
-
-    #[test]
-    fn json_and_yaml_carry_the_same_template() {
-        let t = build(&config(), Strategy::Mixed, None).unwrap();
-        let from_json: serde_json::Value =
-            serde_json::from_str(&render(&t, TemplateFormat::Json)).unwrap();
-        let from_yaml: serde_json::Value =
-            serde_yaml::from_str(&render(&t, TemplateFormat::Yaml)).unwrap();
-        assert_eq!(from_json, from_yaml);
-    }
 }

@@ -238,7 +238,16 @@ fn style(text: &str, simple_key: bool) -> Style {
 fn reads_as_other_type(text: &str) -> bool {
     matches!(
         text,
-        "" | "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
     ) || digits_but_not_number(text)
         || reads_as_int(text)
         || reads_as_float(text)
@@ -341,7 +350,8 @@ impl Flags {
             let followed_by_whitespace = blankz(i + 1);
             let first = i == 0;
             let last = i + 1 == chars.len();
-            f.block_indicators |= indicator(c, first, preceded_by_whitespace, followed_by_whitespace);
+            f.block_indicators |=
+                indicator(c, first, preceded_by_whitespace, followed_by_whitespace);
             f.special |= !is_printable(c);
             if c == ' ' {
                 f.leading_space |= first;
@@ -468,101 +478,17 @@ mod tests {
         }
     }
 
-    /// The writer against serde_yaml 0.9 (which it replaces) on random
-    /// trees of hostile strings: byte for byte the same.
-    mod against_serde_yaml {
-        use super::*;
-        use proptest::prelude::*;
-
-        fn to_serde(n: &Node) -> serde_yaml::Value {
-            use serde_yaml::Value as V;
-            match n {
-                Node::Null => V::Null,
-                Node::Bool(b) => V::Bool(*b),
-                Node::Int(i) => V::from(*i),
-                Node::Float(f) => V::from(*f),
-                Node::Str(t) => V::String(t.clone()),
-                Node::Seq(items) => V::Sequence(items.iter().map(to_serde).collect()),
-                Node::Map(entries) => {
-                    let mut m = serde_yaml::Mapping::new();
-                    for (k, v) in entries {
-                        m.insert(V::String(k.clone()), to_serde(v));
-                    }
-                    V::Mapping(m)
-                }
-            }
-        }
-
-        fn text() -> impl Strategy<Value = String> {
-            let chars: Vec<char> = " \t\n\r:#-?'\"\\|>@`{}[],&*!%.+e0x1~ab\u{85}\u{a0}\u{2028}\u{2029}\u{feff}é😀\0\u{7f}\u{1b}"
-                .chars()
-                .collect();
-            proptest::collection::vec(proptest::sample::select(chars), 0..12)
-                .prop_map(|v| v.into_iter().collect())
-        }
-
-        fn word() -> impl Strategy<Value = String> {
-            prop_oneof![
-                Just("true".to_string()),
-                Just("null".to_string()),
-                Just("0x1F".to_string()),
-                Just("-0b1".to_string()),
-                Just("007".to_string()),
-                Just("1e5".to_string()),
-                Just(".inf".to_string()),
-                Just("-.5".to_string()),
-                Just("+12".to_string()),
-                Just("2010-09-09".to_string()),
-                Just("---x".to_string()),
-                Just("...".to_string()),
-                Just("line\n".to_string()),
-                Just("a\n\n".to_string()),
-                Just("\n".to_string()),
-                Just(" x\ny".to_string()),
-                "[a-zA-Z0-9:]{0,6}",
-            ]
-        }
-
-        fn node() -> impl Strategy<Value = Node> {
-            let leaf = prop_oneof![
-                text().prop_map(Node::Str),
-                word().prop_map(Node::Str),
-                any::<i64>().prop_map(Node::Int),
-                (-1e20f64..1e20).prop_map(Node::Float),
-                any::<bool>().prop_map(Node::Bool),
-                Just(Node::Null),
-            ];
-            leaf.prop_recursive(4, 40, 5, |inner| {
-                prop_oneof![
-                    proptest::collection::vec(inner.clone(), 0..5).prop_map(Node::Seq),
-                    proptest::collection::vec(("[A-Za-z:]{1,8}", inner), 0..5).prop_map(|e| {
-                        let mut m = Node::map();
-                        for (k, v) in e {
-                            m.insert(&k, v);
-                        }
-                        m
-                    }),
-                ]
-            })
-        }
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(4000))]
-            #[test]
-            fn same_bytes(n in node(), key in text()) {
-                let doc = map([("k", n.clone()), ("x", s(key.as_str())), ("z", n)]);
-                let ours = to_string(&doc);
-                let theirs = serde_yaml::to_string(&to_serde(&doc)).unwrap();
-                prop_assert_eq!(ours, theirs);
-            }
-        }
-    }
-
     #[test]
     fn collections() {
         let doc = map([
-            ("list", Node::Seq(vec![s("a"), map([("x", Node::from(1u32)), ("y", s("z"))])])),
-            ("nested", map([("deeper", Node::Seq(vec![Node::Seq(vec![s("p"), s("q")])]))])),
+            (
+                "list",
+                Node::Seq(vec![s("a"), map([("x", Node::from(1u32)), ("y", s("z"))])]),
+            ),
+            (
+                "nested",
+                map([("deeper", Node::Seq(vec![Node::Seq(vec![s("p"), s("q")])]))]),
+            ),
             ("empty", Node::Seq(vec![])),
             ("none", Node::map()),
             ("float", Node::from(80.0)),
