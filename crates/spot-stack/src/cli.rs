@@ -7,7 +7,8 @@ use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::startup::ToolCli;
 
-use crate::template::{Strategy, TemplateFormat};
+use crate::config::StackConfig;
+use crate::template::{Shape, Strategy, TemplateFormat};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -92,12 +93,26 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct ShapeArgs {
-    /// Two groups (the write-up's pattern) or one group with a MixedInstancesPolicy.
+    /// Two groups (the write-up's pattern) with a fallback group, one group with a MixedInstancesPolicy and a fallback group, or the write-up's template exactly (seed).
     #[arg(long, value_enum, default_value_t = Strategy::TwoGroups, env = "SPOT_STACK_STRATEGY")]
     pub strategy: Strategy,
-    /// Spot maximum price in USD/hour (default: unset, i.e. capped at the on-demand price).
+    /// Spot maximum price in USD/hour (default: unset, i.e. capped at the on-demand price, as AWS advises).
     #[arg(long, value_parser = parse_price, env = "SPOT_STACK_MAX_PRICE")]
     pub max_price: Option<f64>,
+    /// Leave out the fallback group (and its alarms) whatever the config says.
+    #[arg(long)]
+    pub no_fallback: bool,
+}
+
+impl ShapeArgs {
+    /// The template's shape: these flags over the config.
+    pub fn shape(&self, config: &StackConfig) -> Shape {
+        Shape {
+            strategy: self.strategy,
+            max_price: self.max_price,
+            fallback: config.fallback.enabled && !self.no_fallback,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::prices::OnDemandPrices;
 use crate::simulate::{Params, Report, Series};
 use crate::text::{duration, fmt_num};
+use crate::tree::Node;
 use crate::{savings, simulate, stack, status, svg, template, validate};
 
 /// Runs the command line's command; the exit code on success.
@@ -63,9 +64,8 @@ async fn dispatch(cli: &Cli, out: &mut Printer) -> Result<(), Error> {
     }
 }
 
-fn build(config: &StackConfig, shape: &ShapeArgs) -> Result<template::Template, Error> {
-    template::build(config, shape.strategy, shape.max_price)
-        .map_err(|e| Error::Invalid(e.to_string()))
+fn build(config: &StackConfig, shape: &ShapeArgs) -> Result<Node, Error> {
+    template::build(config, shape.shape(config)).map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn load_config(path: Option<&Path>) -> Result<StackConfig, Error> {
@@ -99,7 +99,7 @@ fn check_locally(
     let od_price = OnDemandPrices::default()
         .get(config.primary_type())
         .map(|(p, _)| p);
-    let problems = validate::check(config, shape.strategy, shape.max_price, od_price);
+    let problems = validate::check(config, shape.shape(config), od_price);
     if report {
         print_problems(&problems, format, out)?;
     } else {
@@ -210,12 +210,9 @@ fn simulate_params(config: &StackConfig, a: &SimulateArgs) -> Result<Params, Err
             .require(config.primary_type())
             .map_err(|e| Error::Invalid(format!("{e} (or --on-demand-price PRICE)")))?,
     };
-    let problems = validate::check(
-        config,
-        template::Strategy::TwoGroups,
-        a.max_price,
-        Some(on_demand_price),
-    );
+    let mut shape = template::Shape::of(config, template::Strategy::TwoGroups);
+    shape.max_price = a.max_price;
+    let problems = validate::check(config, shape, Some(on_demand_price));
     let offline: Vec<_> = problems
         .into_iter()
         .filter(|p| !p.setting.starts_with("instances."))

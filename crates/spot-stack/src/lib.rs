@@ -8,6 +8,7 @@
 //! SDK), [`stack`] (deploy/delete with event streaming), [`status`] and
 //! [`savings`]; [`commands`] runs each command.
 
+pub mod advisor;
 pub mod cli;
 mod commands;
 pub mod config;

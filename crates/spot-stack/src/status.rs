@@ -120,6 +120,7 @@ fn market_of(logical_id: &str) -> Option<&'static str> {
         ids::ON_DEMAND_GROUP => Some("on-demand"),
         ids::SPOT_GROUP => Some("spot"),
         ids::MIXED_GROUP => Some("mixed"),
+        ids::FALLBACK_GROUP => Some("fallback"),
         _ => None,
     }
 }

@@ -40,7 +40,7 @@ fn bad_configs() {
     std::fs::write(d.join("binary.toml"), [0u8, 159, 146, 150, 0xff, 7, 0]).unwrap();
     std::fs::write(
         d.join("huge.toml"),
-        "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\"]\nsubnets = [\"subnet-1\", \"subnet-2\"]\n\
+        "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\", \"c6i.large\"]\nsubnets = [\"subnet-1\", \"subnet-2\"]\n\
          [on_demand]\nmin = 4000000000\nmax = 4000000000\n[spot]\nmin = 4000000000\nmax = 4000000000\n",
     )
     .unwrap();

@@ -8,6 +8,11 @@ fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/stack.toml")
 }
 
+/// The example as spot-stack first shipped it.
+fn seed_example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/seed.toml")
+}
+
 fn cmd() -> Command {
     let mut c = Command::cargo_bin("spot-stack").unwrap();
     for var in [
@@ -40,14 +45,43 @@ fn stdout(args: &[&str]) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// The write-up's template, exactly as first shipped: `--strategy seed`.
 #[test]
 fn template_two_groups_seed_defaults() {
+    let c = seed_example();
+    insta::assert_snapshot!(stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--strategy",
+        "seed"
+    ]));
+}
+
+/// AWS's single group as first shipped: `--strategy mixed --no-fallback`.
+#[test]
+fn template_mixed_seed_defaults() {
+    let c = seed_example();
+    insta::assert_snapshot!(stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--strategy",
+        "mixed",
+        "--no-fallback"
+    ]));
+}
+
+/// Today's default: the seed's two groups over several pools, and the
+/// fallback group with its alarms (the shipped example).
+#[test]
+fn template_two_groups_example() {
     let c = example();
     insta::assert_snapshot!(stdout(&["template", "--config", c.to_str().unwrap()]));
 }
 
 #[test]
-fn template_mixed_seed_defaults() {
+fn template_mixed_example() {
     let c = example();
     insta::assert_snapshot!(stdout(&[
         "template",
@@ -72,8 +106,8 @@ fn template_json_parses_and_has_max_price() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        v["Resources"]["SpotLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-            ["InstanceMarketOptions"]["SpotOptions"]["MaxPrice"],
+        v["Resources"]["SpotGroup"]["Properties"]["MixedInstancesPolicy"]["InstancesDistribution"]
+            ["SpotMaxPrice"],
         "0.05"
     );
 }

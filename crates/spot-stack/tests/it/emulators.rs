@@ -1,6 +1,11 @@
 //! The real binary against the emulators: ministack for CloudFormation
-//! (stacks with scaling policies, alarms and change sets), moto where
-//! instances must launch and spot price history must exist.
+//! (stacks with scaling policies, alarms, lifecycle hooks and change sets),
+//! moto where instances must launch and spot price history must exist.
+//! Neither takes everything (ministack rejects metric-math alarms and
+//! ignores MixedInstancesPolicy, CapacityRebalance and MetricsCollection;
+//! moto has no alarms, policies or lifecycle hooks in CloudFormation), so
+//! each gets what it accepts and `templates.rs` checks the rest on the
+//! rendered template.
 
 use std::path::PathBuf;
 
@@ -10,6 +15,10 @@ use predicates::prelude::*;
 
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/stack.toml")
+}
+
+fn seed_example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/seed.toml")
 }
 
 fn std_tool(emu: &Emulator) -> std::process::Command {
@@ -45,15 +54,23 @@ fn ministack_deploy_into_a_closed_pipe_stops_as_interrupted() {
     let emu = ministack();
     let name = unique_name("spot-pipe");
     let mut cmd = std_tool(emu);
-    cmd.args(["deploy", "--stack-name", &name, "--config"])
-        .arg(example());
+    cmd.args([
+        "deploy",
+        "--strategy",
+        "seed",
+        "--stack-name",
+        &name,
+        "--config",
+    ])
+    .arg(seed_example());
     let out = run_with_stdout_closed(&mut cmd);
     let stderr = mc_testkit::cli::stderr(&out);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert_eq!(
-        stderr,
-        "spot-stack: stdout was closed: stopped as on an interrupt\n"
+    assert!(
+        stderr.ends_with("\nspot-stack: stdout was closed: stopped as on an interrupt\n"),
+        "{stderr}"
     );
+    assert!(!stderr.contains("error"), "{stderr}");
     tool(emu)
         .args(["delete", "--stack-name", &name])
         .assert()
@@ -64,13 +81,22 @@ fn out(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(a.get_output().stdout.clone()).unwrap()
 }
 
+/// The write-up's template (`--strategy seed`): deploy, no-op update both
+/// ways, status, delete.
 #[test]
 fn ministack_deploy_noop_update_status_delete() {
     let emu = ministack();
     let name = unique_name("spot-stack");
-    let c = example();
+    let c = seed_example();
     let a = tool(emu)
-        .args(["deploy", "--stack-name", &name, "--config"])
+        .args([
+            "deploy",
+            "--strategy",
+            "seed",
+            "--stack-name",
+            &name,
+            "--config",
+        ])
         .arg(&c)
         .assert()
         .success();
@@ -92,7 +118,14 @@ fn ministack_deploy_noop_update_status_delete() {
 
     // Same template again: a no-op update is success, by change set and directly.
     tool(emu)
-        .args(["deploy", "--stack-name", &name, "--config"])
+        .args([
+            "deploy",
+            "--strategy",
+            "seed",
+            "--stack-name",
+            &name,
+            "--config",
+        ])
         .arg(&c)
         .assert()
         .success()
@@ -100,6 +133,8 @@ fn ministack_deploy_noop_update_status_delete() {
     tool(emu)
         .args([
             "deploy",
+            "--strategy",
+            "seed",
             "--no-change-set",
             "--stack-name",
             &name,
@@ -218,8 +253,8 @@ fn auth_failures_are_one_line_and_exit_4() {
         .code(3);
 }
 
-/// A VPC and a subnet in moto (it checks that subnets exist).
-fn moto_subnet(emu: &Emulator) -> String {
+/// A VPC and two subnets in moto (it checks that subnets exist).
+fn moto_network(emu: &Emulator) -> (String, Vec<String>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let ec2 = spot_stack::ec2::Ec2::new(&emu.sdk_config().await).unwrap();
@@ -233,39 +268,77 @@ fn moto_subnet(emu: &Emulator) -> String {
             .await
             .unwrap();
         let vpc = tag(&vpc, "vpcId");
-        let subnet = ec2
-            .action(
-                &throttle,
-                "CreateSubnet",
-                &[
-                    ("VpcId", vpc.as_str()),
-                    ("CidrBlock", "10.20.1.0/24"),
-                    ("AvailabilityZone", "us-east-1a"),
-                ],
-            )
-            .await
-            .unwrap();
-        tag(&subnet, "subnetId")
+        let mut subnets = Vec::new();
+        for (cidr, zone) in [
+            ("10.20.1.0/24", "us-east-1a"),
+            ("10.20.2.0/24", "us-east-1b"),
+        ] {
+            let subnet = ec2
+                .action(
+                    &throttle,
+                    "CreateSubnet",
+                    &[
+                        ("VpcId", vpc.as_str()),
+                        ("CidrBlock", cidr),
+                        ("AvailabilityZone", zone),
+                    ],
+                )
+                .await
+                .unwrap();
+            subnets.push(tag(&subnet, "subnetId"));
+        }
+        (vpc, subnets)
     })
 }
 
-fn moto_config(dir: &tempfile::TempDir, subnet: &str) -> PathBuf {
+/// Today's stack in moto: several types, two zones, interruption handling
+/// and a target group the stack creates.
+fn moto_config(dir: &tempfile::TempDir, vpc: &str, subnets: &[String]) -> PathBuf {
     let path = dir.path().join("stack.toml");
+    let subnets: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
     std::fs::write(
         &path,
         format!(
-            "[instances]\nami = \"ami-12c6146b\"\ninstance_types = [\"c5.large\"]\nsubnets = [\"{subnet}\"]\n"
+            "[instances]\nami = \"ami-12c6146b\"\ninstance_types = [\"c5.large\", \"c6i.large\", \"m5.large\"]\nsubnets = [{}]\n\
+             [interruption]\nenabled = true\n[target_group]\nvpc_id = \"{vpc}\"\n",
+            subnets.join(", ")
         ),
     )
     .unwrap();
     path
 }
 
+fn status_json(emu: &Emulator, name: &str, config: &std::path::Path) -> serde_json::Value {
+    let a = tool(emu)
+        .args(["-o", "json", "status", "--stack-name", name, "--config"])
+        .arg(config)
+        .assert()
+        .success();
+    serde_json::from_str(out(&a).trim()).unwrap()
+}
+
+/// (market, desired, in service) of each group, as `status` reports them.
+fn sizes(v: &serde_json::Value) -> Vec<(String, i64, i64)> {
+    v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["market"].as_str().unwrap().to_string(),
+                g["desired"].as_i64().unwrap(),
+                g["in_service"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn moto_deploy_launches_instances_and_status_counts_them() {
     let emu = moto();
     let dir = tempfile::tempdir().unwrap();
-    let config = moto_config(&dir, &moto_subnet(emu));
+    let (vpc, subnets) = moto_network(emu);
+    let config = moto_config(&dir, &vpc, &subnets);
     let name = unique_name("spot-stack");
     tool(emu)
         .args(["deploy", "--stack-name", &name, "--config"])
@@ -281,16 +354,17 @@ fn moto_deploy_launches_instances_and_status_counts_them() {
         .assert()
         .success()
         .stdout(predicate::str::contains("no changes"));
-    let a = tool(emu)
-        .args(["-o", "json", "status", "--stack-name", &name, "--config"])
-        .arg(&config)
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_str(out(&a).trim()).unwrap();
-    for g in v["groups"].as_array().unwrap() {
-        assert_eq!(g["desired"], 1, "{g}");
-        assert_eq!(g["in_service"], 1, "{g}");
-    }
+    let v = status_json(emu, &name, &config);
+    // The two groups launch their minimum; the fallback group waits at 0.
+    let want = |m: &str, d, i| (m.to_string(), d, i);
+    assert_eq!(
+        sizes(&v),
+        [
+            want("spot", 1, 1),
+            want("on-demand", 1, 1),
+            want("fallback", 0, 0)
+        ]
+    );
     assert!(!v["spot"]["zones"].as_object().unwrap().is_empty(), "{v}");
     assert_eq!(v["spot"]["above_max"].as_array().unwrap().len(), 0);
     let human = tool(emu)
@@ -309,11 +383,192 @@ fn moto_deploy_launches_instances_and_status_counts_them() {
         .success();
 }
 
+/// The mixed group launches its on-demand base and spot above it, the
+/// fallback group beside it waits at 0.
+#[test]
+fn moto_mixed_group_with_its_fallback_group() {
+    let emu = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let (vpc, subnets) = moto_network(emu);
+    let config = moto_config(&dir, &vpc, &subnets);
+    let name = unique_name("spot-mixed");
+    tool(emu)
+        .args([
+            "deploy",
+            "--strategy",
+            "mixed",
+            "--stack-name",
+            &name,
+            "--config",
+        ])
+        .arg(&config)
+        .assert()
+        .success();
+    let v = status_json(emu, &name, &config);
+    let want = |m: &str, d, i| (m.to_string(), d, i);
+    assert_eq!(sizes(&v), [want("mixed", 2, 2), want("fallback", 0, 0)]);
+    tool(emu)
+        .args(["delete", "--stack-name", &name])
+        .assert()
+        .success();
+}
+
+/// Today's template in ministack: the tool deploys it without the fallback
+/// group (ministack rejects its metric-math alarms), lifecycle hooks and
+/// all; the fallback group and its step policy go in through the SDK with
+/// only the two alarms left out, and `status` reads the group.
+#[test]
+fn ministack_takes_todays_template_but_its_metric_math_alarms() {
+    let emu = ministack();
+    let c = example();
+    let name = unique_name("spot-today");
+    let a = tool(emu)
+        .args(["deploy", "--no-fallback", "--stack-name", &name, "--config"])
+        .arg(&c)
+        .assert()
+        .success();
+    let text = out(&a);
+    for needle in [
+        "CREATE_COMPLETE       LaunchTemplate (AWS::EC2::LaunchTemplate)",
+        "CREATE_COMPLETE       SpotGroup (AWS::AutoScaling::AutoScalingGroup)",
+        "CREATE_COMPLETE       SpotDrainHook (AWS::AutoScaling::LifecycleHook)",
+        "CREATE_COMPLETE       SpotCpuLowAlarm (AWS::CloudWatch::Alarm)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hooks = rt.block_on(lifecycle_hooks(emu, &name, "SpotGroup"));
+    assert_eq!(
+        hooks,
+        [(
+            "autoscaling:EC2_INSTANCE_TERMINATING".to_string(),
+            90,
+            "CONTINUE".to_string()
+        )]
+    );
+    let full = dir_with_fallback_stack(emu, &rt, &c);
+    let v = status_json(emu, &full, &c);
+    let fallback = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["market"] == "fallback")
+        .unwrap();
+    assert_eq!(
+        (fallback["min"].as_i64(), fallback["max"].as_i64()),
+        (Some(0), Some(12))
+    );
+    for stack in [&name, &full] {
+        tool(emu)
+            .args(["delete", "--stack-name", stack])
+            .assert()
+            .success();
+    }
+}
+
+/// The example's whole template but the two metric-math alarms, created
+/// through CloudFormation directly; checks the fallback policy it holds.
+fn dir_with_fallback_stack(
+    emu: &Emulator,
+    rt: &tokio::runtime::Runtime,
+    config: &std::path::Path,
+) -> String {
+    let rendered = tool(emu)
+        .args(["template", "--format", "json", "--config"])
+        .arg(config)
+        .assert()
+        .success();
+    let mut t: serde_json::Value = serde_json::from_str(&out(&rendered)).unwrap();
+    let resources = t["Resources"].as_object_mut().unwrap();
+    for alarm in ["FallbackOutAlarm", "FallbackInAlarm"] {
+        resources.remove(alarm).unwrap();
+    }
+    let name = unique_name("spot-fallback");
+    rt.block_on(async {
+        let sdk = emu.sdk_config().await;
+        let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+        cfn.create_stack()
+            .stack_name(&name)
+            .template_body(t.to_string())
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let d = cfn
+                .describe_stacks()
+                .stack_name(&name)
+                .send()
+                .await
+                .unwrap();
+            let status = d.stacks()[0].stack_status().unwrap().as_str().to_string();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(status, "CREATE_COMPLETE");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let group = physical_id(&cfn, &name, "FallbackGroup").await;
+        let asg = aws_sdk_autoscaling::Client::new(&sdk);
+        let policies = asg
+            .describe_policies()
+            .auto_scaling_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        let p = &policies.scaling_policies()[0];
+        assert_eq!(p.policy_type(), Some("StepScaling"));
+        assert_eq!(p.adjustment_type(), Some("ExactCapacity"));
+        assert_eq!(p.step_adjustments().len(), 13);
+    });
+    name
+}
+
+async fn physical_id(cfn: &aws_sdk_cloudformation::Client, stack: &str, logical: &str) -> String {
+    let r = cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    r.stack_resources()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some(logical))
+        .and_then(|r| r.physical_resource_id())
+        .unwrap()
+        .to_string()
+}
+
+/// (transition, heartbeat, default result) of each hook of a group.
+async fn lifecycle_hooks(emu: &Emulator, stack: &str, logical: &str) -> Vec<(String, i32, String)> {
+    let sdk = emu.sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    let group = physical_id(&cfn, stack, logical).await;
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    let hooks = asg
+        .describe_lifecycle_hooks()
+        .auto_scaling_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    hooks
+        .lifecycle_hooks()
+        .iter()
+        .map(|h| {
+            (
+                h.lifecycle_transition().unwrap_or_default().to_string(),
+                h.heartbeat_timeout().unwrap_or_default(),
+                h.default_result().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn moto_failing_template_is_a_clear_error_and_leaves_nothing_behind() {
     let emu = moto();
     let dir = tempfile::tempdir().unwrap();
-    let config = moto_config(&dir, "subnet-0000000000000dead");
+    let (vpc, _) = moto_network(emu);
+    let config = moto_config(&dir, &vpc, &["subnet-0000000000000dead".into()]);
     let name = unique_name("spot-stack");
     for _ in 0..2 {
         // Twice: the failed create must not leave a stack that blocks the next deploy.

@@ -11,3 +11,4 @@ mod fuzz_regressions;
 mod no_secrets;
 mod sample_data;
 mod simulate_props;
+mod templates;
