@@ -153,46 +153,8 @@ impl<'a> Metrics<'a> {
 
 fn alarm(config: &StackConfig, m: &Metrics<'_>, dir: Direction) -> Node {
     let f = &config.fallback;
-    let minutes = crate::text::fmt_num(f64::from(f.period * f.evaluation_periods) / 60.0);
-    // Each statistic errs towards doing nothing: out sees the least the
-    // group wants and the most there is (in service, pending, fallback);
-    // in, the reverse.
-    let (wanted, there) = match dir {
-        Direction::Out => ("Minimum", "Maximum"),
-        Direction::In => ("Maximum", "Minimum"),
-    };
-    let mut queries = vec![
-        stat(
-            "desired",
-            m.spot_side,
-            "GroupDesiredCapacity",
-            wanted,
-            f.period,
-        ),
-        stat("inservice", m.spot_side, m.in_service, there, f.period),
-    ];
-    let (expression, label, description) = match dir {
-        Direction::Out => {
-            queries.push(stat("pending", m.spot_side, m.pending, there, f.period));
-            (
-                "IF(desired - inservice - pending - fallback >= 1, desired - inservice - pending, -1)",
-                "fallback size for the spot shortfall (-1: no shortfall uncovered)",
-                format!("fallback: on-demand covers the spot capacity {} wants but cannot launch (desired - in service - pending) for {minutes} minutes", m.spot_side),
-            )
-        }
-        Direction::In => (
-            "IF(fallback + inservice - desired >= 1, desired - inservice, -1)",
-            "fallback size once spot serves again (-1: no surplus)",
-            format!("fallback: on-demand leaves as spot in {} serves again (fallback above desired - in service) for {minutes} minutes", m.spot_side),
-        ),
-    };
-    queries.push(stat(
-        "fallback",
-        ids::FALLBACK_GROUP,
-        "GroupDesiredCapacity",
-        there,
-        f.period,
-    ));
+    let (expression, label, description) = expression(m, dir, f.period * f.evaluation_periods);
+    let mut queries = inputs(m, dir, f.period);
     queries.push(map([
         ("Id", s("target")),
         ("Expression", s(expression)),
@@ -215,6 +177,58 @@ fn alarm(config: &StackConfig, m: &Metrics<'_>, dir: Direction) -> Node {
             ]),
         ),
     ])
+}
+
+/// The group metrics an alarm reads. Each statistic errs towards doing
+/// nothing: out sees the least the group wants and the most there is (in
+/// service, pending, fallback); in, the reverse.
+fn inputs(m: &Metrics<'_>, dir: Direction, period: u32) -> Vec<Node> {
+    let (wanted, there) = match dir {
+        Direction::Out => ("Minimum", "Maximum"),
+        Direction::In => ("Maximum", "Minimum"),
+    };
+    let mut queries = vec![
+        stat(
+            "desired",
+            m.spot_side,
+            "GroupDesiredCapacity",
+            wanted,
+            period,
+        ),
+        stat("inservice", m.spot_side, m.in_service, there, period),
+    ];
+    if dir == Direction::Out {
+        queries.push(stat("pending", m.spot_side, m.pending, there, period));
+    }
+    queries.push(stat(
+        "fallback",
+        ids::FALLBACK_GROUP,
+        "GroupDesiredCapacity",
+        there,
+        period,
+    ));
+    queries
+}
+
+/// The alarm's expression, its label and its description.
+fn expression(
+    m: &Metrics<'_>,
+    dir: Direction,
+    window: u32,
+) -> (&'static str, &'static str, String) {
+    let minutes = crate::text::fmt_num(f64::from(window) / 60.0);
+    match dir {
+        Direction::Out => (
+            "IF(desired - inservice - pending - fallback >= 1, desired - inservice - pending, -1)",
+            "fallback size for the spot shortfall (-1: no shortfall uncovered)",
+            format!("fallback: on-demand covers the spot capacity {} wants but cannot launch (desired - in service - pending) for {minutes} minutes", m.spot_side),
+        ),
+        Direction::In => (
+            "IF(fallback + inservice - desired >= 1, desired - inservice, -1)",
+            "fallback size once spot serves again (-1: no surplus)",
+            format!("fallback: on-demand leaves as spot in {} serves again (fallback above desired - in service) for {minutes} minutes", m.spot_side),
+        ),
+    }
 }
 
 /// One metric of a group as a metric-math input (not itself returned).

@@ -177,7 +177,7 @@ fn seed(config: &StackConfig, max_price: Option<f64>, out: &mut Sections) {
         let mut asg = parts::group_base(config, sizes, Market::named(market), &[]);
         asg.insert("LaunchTemplate", parts::launch_template_spec(lt));
         out.resource(group, parts::wrap_group(asg));
-        parts::cpu_scaling(&mut out.resources, group, policy, market);
+        parts::cpu_scaling(&mut out.resources, group, policy, market, None);
         out.output(
             &format!("{group}Name"),
             &format!("The {market} auto scaling group"),
@@ -225,7 +225,8 @@ fn two_groups(config: &StackConfig, shape: Shape, max_price: Option<f64>, out: &
             );
         }
         out.resource(group, parts::wrap_group(asg));
-        parts::cpu_scaling(&mut out.resources, group, policy, market.tag);
+        let held_by = (market.is_spot() && shape.has_fallback()).then_some(ids::FALLBACK_GROUP);
+        parts::cpu_scaling(&mut out.resources, group, policy, market.tag, held_by);
         drain::hook(config, group, out);
         out.output(
             &format!("{group}Name"),

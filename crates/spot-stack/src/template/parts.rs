@@ -296,8 +296,16 @@ pub(super) fn target_tracking(config: &StackConfig) -> Node {
 }
 
 /// Scale-up and scale-down simple scaling policies and their CPU alarms
-/// (the write-up's design), named after `group` without "Group".
-pub(super) fn cpu_scaling(resources: &mut Node, group: &str, policy: &GroupPolicy, market: &str) {
+/// (the write-up's design), named after `group` without "Group". With
+/// `held_by`, the scale-down alarm holds while that group (the fallback
+/// group) has any desired capacity.
+pub(super) fn cpu_scaling(
+    resources: &mut Node,
+    group: &str,
+    policy: &GroupPolicy,
+    market: &str,
+    held_by: Option<&str>,
+) {
     let prefix = group.trim_end_matches("Group");
     for up in [true, false] {
         let (dir, alarm_name, step) = if up {
@@ -333,6 +341,7 @@ pub(super) fn cpu_scaling(resources: &mut Node, group: &str, policy: &GroupPolic
             policy_id: &policy_id,
             up,
             market,
+            held_by: held_by.filter(|_| !up),
         };
         resources.insert(&format!("{prefix}{alarm_name}Alarm"), alarm.resource());
     }
@@ -346,6 +355,7 @@ struct CpuAlarm<'a> {
     policy_id: &'a str,
     up: bool,
     market: &'a str,
+    held_by: Option<&'a str>,
 }
 
 impl CpuAlarm<'_> {
@@ -357,32 +367,90 @@ impl CpuAlarm<'_> {
         } else {
             ("below", "remove", "LessThanThreshold")
         };
-        let description = format!(
+        let mut description = format!(
             "{}: {adj} {} when average CPU is {verb} {}% for {} minutes",
             self.market,
             self.step.adjustment,
             fmt_num(self.step.threshold),
             fmt_num(minutes)
         );
+        let mut props = match self.held_by {
+            None => map([
+                ("Namespace", s("AWS/EC2")),
+                ("MetricName", s("CPUUtilization")),
+                ("Dimensions", group_dimension(self.group)),
+                ("Statistic", s("Average")),
+                ("Period", Node::from(p.period)),
+            ]),
+            Some(holder) => {
+                description.push_str(", held while the fallback group has capacity");
+                held_metrics(self.group, holder, p.period)
+            }
+        };
+        props.insert("EvaluationPeriods", Node::from(p.evaluation_periods));
+        props.insert("Threshold", Node::from(self.step.threshold));
+        props.insert("ComparisonOperator", s(op));
+        props.insert("AlarmActions", Node::Seq(vec![r(self.policy_id)]));
+        let mut properties = map([("AlarmDescription", s(description))]);
+        if let Node::Map(entries) = props {
+            for (k, v) in entries {
+                properties.insert(&k, v);
+            }
+        }
         map([
             ("Type", s("AWS::CloudWatch::Alarm")),
-            (
-                "Properties",
-                map([
-                    ("AlarmDescription", s(description)),
-                    ("Namespace", s("AWS/EC2")),
-                    ("MetricName", s("CPUUtilization")),
-                    ("Dimensions", group_dimension(self.group)),
-                    ("Statistic", s("Average")),
-                    ("Period", Node::from(p.period)),
-                    ("EvaluationPeriods", Node::from(p.evaluation_periods)),
-                    ("Threshold", Node::from(self.step.threshold)),
-                    ("ComparisonOperator", s(op)),
-                    ("AlarmActions", Node::Seq(vec![r(self.policy_id)])),
-                ]),
-            ),
+            ("Properties", properties),
         ])
     }
+}
+
+/// A CPU scale-in alarm that reads 100% (no scale-in) while `holder` has
+/// desired capacity: the spot group must not scale in on the minutes the
+/// fallback group is still there after spot comes back.
+fn held_metrics(group: &str, holder: &str, period: u32) -> Node {
+    let stat = |id: &str, namespace: &str, metric: &str, of: &str, statistic: &str| {
+        map([
+            ("Id", s(id)),
+            (
+                "MetricStat",
+                map([
+                    (
+                        "Metric",
+                        map([
+                            ("Namespace", s(namespace)),
+                            ("MetricName", s(metric)),
+                            ("Dimensions", group_dimension(of)),
+                        ]),
+                    ),
+                    ("Period", Node::from(period)),
+                    ("Stat", s(statistic)),
+                ]),
+            ),
+            ("ReturnData", Node::Bool(false)),
+        ])
+    };
+    map([(
+        "Metrics",
+        Node::Seq(vec![
+            stat("cpu", "AWS/EC2", "CPUUtilization", group, "Average"),
+            stat(
+                "fallback",
+                "AWS/AutoScaling",
+                "GroupDesiredCapacity",
+                holder,
+                "Maximum",
+            ),
+            map([
+                ("Id", s("held")),
+                ("Expression", s("IF(fallback > 0, 100, cpu)")),
+                (
+                    "Label",
+                    s("average CPU, 100 while the fallback group has capacity"),
+                ),
+                ("ReturnData", Node::Bool(true)),
+            ]),
+        ]),
+    )])
 }
 
 /// `[{Name: AutoScalingGroupName, Value: {Ref: group}}]`.

@@ -242,11 +242,28 @@ fn the_fallback_group_follows_the_spot_shortfall() {
         ("OnDemandCpuHighAlarm", 80.0),
         ("OnDemandCpuLowAlarm", 65.0),
         ("SpotCpuHighAlarm", 50.0),
-        ("SpotCpuLowAlarm", 30.0),
     ] {
         assert_eq!(props(&t, alarm)["Threshold"], threshold, "{alarm}");
         assert_eq!(props(&t, alarm)["Period"], 300, "{alarm}");
     }
+    // The spot group's scale-in is held while the fallback group has
+    // capacity, so it cannot scale in on the fallback's minutes.
+    let low = props(&t, "SpotCpuLowAlarm");
+    assert_eq!(low["Threshold"], 30.0);
+    assert_eq!(low["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(low["Metrics"][0]["MetricStat"]["Period"], 300);
+    assert_eq!(
+        low["Metrics"][0]["MetricStat"]["Metric"]["MetricName"],
+        "CPUUtilization"
+    );
+    assert_eq!(
+        low["Metrics"][1]["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"],
+        "FallbackGroup"
+    );
+    assert_eq!(
+        low["Metrics"][2]["Expression"],
+        "IF(fallback > 0, 100, cpu)"
+    );
     assert_eq!(props(&t, "OnDemandScaleDownPolicy")["Cooldown"], "900");
     assert_eq!(props(&t, "OnDemandScaleUpPolicy")["ScalingAdjustment"], 2);
 }
