@@ -3,7 +3,8 @@
 
 pub fn check(data: &[u8]) {
     use spot_stack::config::StackConfig;
-    use spot_stack::simulate::{run, Params, Series};
+    use spot_stack::replay::{run, Params};
+    use spot_stack::series::Series;
     use spot_stack::template::{build, render, Shape, Strategy, TemplateFormat};
     use spot_stack::validate;
     let Ok(text) = std::str::from_utf8(data) else {

@@ -11,12 +11,16 @@
 pub mod advisor;
 pub mod cli;
 mod commands;
+pub mod comparison_svg;
 pub mod config;
 pub mod ec2;
 pub mod error;
+pub mod fleet;
+pub mod market;
 pub mod prices;
+pub mod replay;
 pub mod savings;
-pub mod simulate;
+pub mod series;
 pub mod stack;
 pub mod status;
 pub mod svg;

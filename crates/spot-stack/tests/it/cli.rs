@@ -229,16 +229,73 @@ fn bad_inputs_are_one_line_errors_with_exit_codes() {
     cmd().args(["status"]).assert().code(2);
 }
 
+/// The capacity model: one JSON line per strategy, and the comparison chart.
 #[test]
 fn simulate_writes_an_svg_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("day.svg");
-    let out = stdout(&["simulate", "-o", "json", "--svg", svg.to_str().unwrap()]);
+    let c = example();
+    let out = stdout(&[
+        "simulate",
+        "-o",
+        "json",
+        "--config",
+        c.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|v| v["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["seed", "two-groups", "mixed", "mixed+fallback"]);
+    for v in &lines {
+        assert_eq!(v["minutes"], 1440);
+        assert_eq!(v["hours"].as_array().unwrap().len(), 24);
+        assert!(v["saving_percent"].as_f64().unwrap() > 0.0);
+    }
+    // The shipped day's regional outage: mixed alone is short for all of it.
+    assert!(lines[2]["worst_gap_minutes"].as_u64().unwrap() >= 90);
+    assert!(lines[1]["worst_gap_minutes"].as_u64().unwrap() <= 5);
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+    assert!(chart.contains("mixed + on-demand fallback"));
+}
+
+/// The old price-driven model, as before: one report, the hourly chart.
+#[test]
+fn simulate_bidding_replays_the_price_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("day.svg");
+    let out = stdout(&[
+        "simulate",
+        "--model",
+        "bidding",
+        "-o",
+        "json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["minutes"], 1440);
     assert_eq!(v["hours"].as_array().unwrap().len(), 24);
+    assert_eq!(v["reclaim_events"], 1);
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+    // --spot-prices alone picks the bidding model, as it always did.
+    let prices = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/spot-price-day.csv");
+    let again = stdout(&[
+        "simulate",
+        "-o",
+        "json",
+        "--spot-prices",
+        prices.to_str().unwrap(),
+    ]);
+    assert_eq!(again, out);
 }
 
 /// `spot-stack template ... | head -1`: the template is bigger than a pipe
