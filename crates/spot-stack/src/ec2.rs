@@ -65,6 +65,11 @@ impl Ec2 {
         })
     }
 
+    /// The region the calls go to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// All price points for `instance_types` (Linux/UNIX) between `start`
     /// and `end`, following `NextToken`; `zone` narrows to one zone.
     pub async fn spot_price_history(

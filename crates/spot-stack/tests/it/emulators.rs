@@ -203,8 +203,74 @@ fn moto_savings_reads_spot_price_history() {
     assert!(rows.iter().all(|r| r["average"].as_f64().unwrap() > 0.0));
     let summary = lines.last().unwrap();
     assert_eq!(summary["instance_type"], "c5.large");
+    assert_eq!(summary["region"], "us-east-1");
+    assert_eq!(summary["on_demand_table"], "us-east-1 2025-06-01");
+    for date in [&summary["from"], &summary["to"]] {
+        let d = date.as_str().unwrap();
+        assert!(d.len() == 10 && d.starts_with("20"), "{d}");
+    }
     let saving = summary["saving_percent"].as_f64().unwrap();
     assert!(saving > 0.0 && saving < 100.0, "{saving}");
+}
+
+/// Another region: the spot history is that region's (DescribeSpotPriceHistory
+/// there), the bundled on-demand table (us-east-1) is refused, a price file
+/// with a region column is used, and the report says the region and dates.
+#[test]
+fn moto_savings_in_another_region_needs_its_on_demand_prices() {
+    let emu = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stack.toml");
+    std::fs::write(
+        &config,
+        "[instances]\ninstance_types = [\"c5.large\", \"m5.large\"]\n",
+    )
+    .unwrap();
+    let savings = |extra: &[&str]| {
+        let mut cmd = tool(emu);
+        cmd.args([
+            "savings",
+            "--days",
+            "2",
+            "--region",
+            "eu-west-1",
+            "--config",
+        ])
+        .arg(&config)
+        .args(extra);
+        cmd.output().unwrap()
+    };
+    let refused = savings(&[]);
+    mc_testkit::badinput::assert_one_error_line(
+        "spot-stack",
+        "eu-west-1 without prices",
+        &refused,
+        2,
+        "no on-demand price for c5.large in eu-west-1: the bundled table is us-east-1's (2025-06-01)",
+    );
+    let prices = dir.path().join("eu.csv");
+    std::fs::write(
+        &prices,
+        "instance_type,price,region\nc5.large,0.096,eu-west-1\nm5.large,0.107,eu-west-1\n",
+    )
+    .unwrap();
+    let out = savings(&["--on-demand-prices", prices.to_str().unwrap()]);
+    let text = mc_testkit::cli::stdout(&out);
+    assert!(out.status.success(), "{}", mc_testkit::cli::stderr(&out));
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("spot price history, eu-west-1, 20"),
+        "{text}"
+    );
+    assert!(first.ends_with("(2 days; USD/hour, Linux/UNIX)"), "{text}");
+    assert!(text.contains("eu-west-1a"), "{text}");
+    assert!(text.contains("0.096"), "{text}");
+    assert!(
+        text.trim_end().ends_with(
+            "on-demand prices: the given prices (--on-demand-price, --on-demand-prices)"
+        ),
+        "{text}"
+    );
 }
 
 /// Unknown profile, expired or missing credentials (issue 11): one line,
