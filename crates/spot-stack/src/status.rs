@@ -252,7 +252,12 @@ async fn spot_report(
     prices: &OnDemandPrices,
 ) -> (Option<SpotNow>, Option<String>) {
     let itype = config.primary_type().to_string();
-    let od = prices.get(&itype).map(|(p, _)| p);
+    // The on-demand price of the stack's region, when known there.
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .unwrap_or_default();
+    let od = prices.get_in(&itype, &region).map(|(p, _)| p);
     let max_price = config.spot.max_price.or(od);
     let zones = match spot_now(sdk, throttle, &itype).await {
         Ok(zones) => zones,

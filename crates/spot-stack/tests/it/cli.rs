@@ -343,3 +343,28 @@ fn simulate_into_a_closed_pipe_ends_quietly() {
     assert_eq!(r.status.code(), Some(0), "{r:?}");
     assert_eq!(r.stderr, "", "{r:?}");
 }
+
+/// The README's picture is what `simulate` draws today (regenerate with
+/// `SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it readme_picture`).
+#[test]
+fn readme_picture_is_the_simulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("comparison.svg");
+    let c = example();
+    stdout(&[
+        "simulate",
+        "--config",
+        c.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/simulate-comparison.svg");
+    if std::env::var_os("SPOT_STACK_REGENERATE").is_some() {
+        std::fs::write(&committed, &drawn).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&committed).unwrap() == drawn,
+        "docs/simulate-comparison.svg differs from what simulate draws: SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it readme_picture"
+    );
+}
