@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::fleet::{Minute, Report};
 use crate::market::{zone_name, Shortage};
-use crate::svg::{esc, nice_max};
+use crate::svg::{esc, nice_max, open};
 
 const W: f64 = 960.0;
 const LEFT: f64 = 60.0;
@@ -44,21 +44,7 @@ pub fn chart(reports: &[Report], events: &[Shortage], title: &str, subtitle: &st
     };
     let h = height(reports.len());
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(out, r#"<rect width="{W}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
-        esc(title)
-    );
-    let _ = writeln!(
-        out,
-        r#"<text x="{LEFT}" y="40" fill="dimgray">{}</text>"#,
-        esc(subtitle)
-    );
+    open(&mut out, (W, h), LEFT, title, subtitle);
     let _ = writeln!(
         out,
         r#"<text x="{LEFT}" y="56" fill="dimgray">capacity serving by market (instances) against demand; shaded: spot capacity events; red: minutes short of demand</text>"#

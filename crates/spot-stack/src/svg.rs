@@ -93,20 +93,39 @@ pub fn chart(report: &Report, title: &str) -> String {
 }
 
 fn header(out: &mut String, report: &Report, title: &str) {
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    let subtitle = format!(
+        "cost ${:.2} vs ${:.2} all on-demand (saving {:.1}%), {} minutes short of capacity",
+        report.cost, report.all_on_demand_cost, report.saving_percent, report.short_minutes
     );
-    let _ = writeln!(out, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+    open(out, (W, H), LEFT, title, &subtitle);
+}
+
+/// The `<svg>` element of a `width` × `height` chart on white, with its
+/// title and a grey subtitle at `left` (both escaped).
+pub(crate) fn open(
+    out: &mut String,
+    (width, height): (f64, f64),
+    left: f64,
+    title: &str,
+    subtitle: &str,
+) {
     let _ = writeln!(
         out,
-        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="22" font-size="15" font-weight="bold">{}</text>"#,
         esc(title)
     );
     let _ = writeln!(
         out,
-        r#"<text x="{LEFT}" y="40" fill="dimgray">cost ${:.2} vs ${:.2} all on-demand (saving {:.1}%), {} minutes short of capacity</text>"#,
-        report.cost, report.all_on_demand_cost, report.saving_percent, report.short_minutes
+        r#"<text x="{left}" y="40" fill="dimgray">{}</text>"#,
+        esc(subtitle)
     );
 }
 
