@@ -32,6 +32,9 @@ pub(super) fn run(
     let prices = on_demand_prices(&a.prices(config.primary_type()))?;
     offline_checks(config, a.max_price, &prices)?;
     match a.model() {
+        Model::Capacity if a.spot_prices.is_some() => Err(Error::Invalid(
+            "--spot-prices replays a price history: it goes with --model bidding".into(),
+        )),
         Model::Capacity => capacity(config, a, &prices, &demand, format, out),
         Model::Bidding => bidding(config, a, &prices, &demand, format, out),
     }
