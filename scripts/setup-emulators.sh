@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Install the AWS emulators used by the tests into project-local venvs:
+# Install the AWS emulators and checkers used by the tests into project-local venvs:
 #   .venv/ministack  (PyPI ministack, the default emulator)
 #   .venv/moto       (PyPI moto[server], for APIs ministack lacks)
+#   .venv/cfn-lint   (PyPI cfn-lint: spot-stack's templates must pass it, and
+#                     its PyYAML reads back the YAML spot-stack writes)
 # Idempotent: a venv whose pinned version is already installed is left alone.
 # Safe to run concurrently: installs are serialised with flock on .venv/.lock.
 set -euo pipefail
 
 MINISTACK_VERSION="1.5.33"
 MOTO_VERSION="5.2.5"
+CFN_LINT_VERSION="1.58.0"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venvs="$root/.venv"
@@ -36,3 +39,4 @@ exec 9>"$venvs/.lock"
 flock 9
 install_venv ministack "ministack==$MINISTACK_VERSION" ministack
 install_venv moto "moto[server]==$MOTO_VERSION" moto_server
+install_venv cfn-lint "cfn-lint==$CFN_LINT_VERSION" cfn-lint

@@ -3,8 +3,9 @@
 
 pub fn check(data: &[u8]) {
     use spot_stack::config::StackConfig;
-    use spot_stack::simulate::{run, Params, Series};
-    use spot_stack::template::{build, render, Strategy, TemplateFormat};
+    use spot_stack::replay::{run, Params};
+    use spot_stack::series::Series;
+    use spot_stack::template::{build, render, Shape, Strategy, TemplateFormat};
     use spot_stack::validate;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -19,7 +20,7 @@ pub fn check(data: &[u8]) {
     };
     let _ = (config.primary_type(), config.mixed_bounds());
     // `spot-stack simulate` runs when only `instances.*` settings are wrong.
-    let problems = validate::check(&config, Strategy::TwoGroups, None, Some(0.1));
+    let problems = validate::check(&config, Shape::of(&config, Strategy::TwoGroups), Some(0.1));
     if !problems
         .iter()
         .any(|p| p.severity == validate::Severity::Error && !p.setting.starts_with("instances."))
@@ -38,13 +39,17 @@ pub fn check(data: &[u8]) {
             assert!(report.cost.is_finite() && report.cost >= 0.0, "{report:?}");
         }
     }
-    for strategy in [Strategy::TwoGroups, Strategy::Mixed] {
+    for strategy in [Strategy::TwoGroups, Strategy::Mixed, Strategy::Seed] {
         for max_price in [None, Some(0.05)] {
-            let problems = validate::check(&config, strategy, max_price, Some(0.1));
+            let shape = Shape {
+                max_price,
+                ..Shape::of(&config, strategy)
+            };
+            let problems = validate::check(&config, shape, Some(0.1));
             if validate::has_errors(&problems) {
                 continue;
             }
-            if let Ok(t) = build(&config, strategy, max_price) {
+            if let Ok(t) = build(&config, shape) {
                 for format in [TemplateFormat::Yaml, TemplateFormat::Json] {
                     assert!(!render(&t, format).is_empty());
                 }

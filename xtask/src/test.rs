@@ -82,7 +82,7 @@ pub(crate) fn run_tests(args: &TestArgs) -> Result<u8> {
     Ok(exit_code(status))
 }
 
-/// `scripts/setup-emulators.sh`: creates/updates `.venv/ministack` and `.venv/moto`.
+/// `scripts/setup-emulators.sh`: creates/updates `.venv/ministack`, `.venv/moto` and `.venv/cfn-lint`.
 pub(crate) fn setup_emulators() -> Result<()> {
     let script = workspace_root().join("scripts/setup-emulators.sh");
     let status = std::process::Command::new("bash")

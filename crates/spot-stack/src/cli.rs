@@ -5,18 +5,23 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::output::OutputArgs;
+use mc_aws_common::startup::ToolCli;
 
-use crate::template::{Strategy, TemplateFormat};
+use crate::config::StackConfig;
+use crate::template::{Shape, Strategy, TemplateFormat};
 
 const EXAMPLES: &str = "\
 Examples:
-  # Tune thresholds offline on the shipped day of demand and spot prices
-  spot-stack simulate --svg day.svg
-  spot-stack simulate --config stack.toml --demand cpu.csv --spot-prices prices.csv
+  # Compare the strategies offline on the shipped day of demand and spot capacity events
+  spot-stack simulate --config stack.toml --svg day.svg
+  spot-stack simulate --config stack.toml --demand cpu.csv --events events.csv
+  spot-stack simulate --config stack.toml --random-events 6 --seed 7
+  spot-stack simulate --model bidding --spot-prices prices.csv    # the old price-driven replay
 
   # Generate, check and deploy the stack
   spot-stack template --config stack.toml > stack.yaml
   spot-stack template --config stack.toml --strategy mixed --format json
+  spot-stack template --config stack.toml --strategy seed    # the write-up's template exactly
   spot-stack validate --config stack.toml
   spot-stack deploy   --config stack.toml --stack-name web-tier
 
@@ -35,16 +40,18 @@ pub fn after_long_help() -> String {
     )
 }
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "spot-stack",
     version,
     about = "CloudFormation stacks that run on spot instances and fall back to on-demand: template, validate, deploy, status, savings, simulate.",
     long_about = "CloudFormation stacks that run an app tier on spot instances and fall back to on-demand.\n\n\
-Two auto scaling groups serve the same tier: the spot group scales up first (CPU > 50%) so the tier runs \
-mostly on spot; when spot capacity goes away CPU rises and the on-demand group (CPU > 80%) fills in, and it \
-is phased out again when spot comes back. `simulate` shows what that costs on your own demand and price \
-traces before you deploy anything.",
+Two auto scaling groups serve the same tier with the write-up's thresholds: the spot group scales up first \
+(CPU > 50%) so the tier runs mostly on spot, the on-demand group at 80%. Spot draws from several instance \
+types; when it cannot launch, a fallback group of on-demand instances covers the shortfall within minutes, \
+without waiting for CPU, and leaves when spot serves again. `simulate` compares that with the write-up's \
+original, AWS's mixed group, and the mixed group with the fallback, on your demand and on spot capacity \
+events, before you deploy anything.",
     after_long_help = after_long_help()
 )]
 pub struct Cli {
@@ -59,7 +66,19 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+impl ToolCli for Cli {
+    fn output(&self) -> &OutputArgs {
+        &self.output
+    }
+
+    /// Deploy and delete change a stack: a closed stdout stops them as
+    /// SIGINT does (the stack operation itself goes on in CloudFormation).
+    fn writes(&self) -> bool {
+        matches!(self.command, Command::Deploy(_) | Command::Delete(_))
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Print the CloudFormation template.
     Template(TemplateArgs),
@@ -73,21 +92,35 @@ pub enum Command {
     Status(StatusArgs),
     /// Expected saving against all on-demand, from EC2 spot price history.
     Savings(SavingsArgs),
-    /// Simulate both groups minute by minute on demand and spot-price traces (offline).
+    /// Compare strategies minute by minute on a demand trace and spot capacity events (offline).
     Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ShapeArgs {
-    /// Two groups (the write-up's pattern) or one group with a MixedInstancesPolicy.
+    /// Two groups (the write-up's pattern) with a fallback group, one group with a MixedInstancesPolicy and a fallback group, or the write-up's template exactly (seed).
     #[arg(long, value_enum, default_value_t = Strategy::TwoGroups, env = "SPOT_STACK_STRATEGY")]
     pub strategy: Strategy,
-    /// Spot maximum price in USD/hour (default: unset, i.e. capped at the on-demand price).
+    /// Spot maximum price in USD/hour (default: unset, i.e. capped at the on-demand price, as AWS advises).
     #[arg(long, value_parser = parse_price, env = "SPOT_STACK_MAX_PRICE")]
     pub max_price: Option<f64>,
+    /// Leave out the fallback group (and its alarms) whatever the config says.
+    #[arg(long)]
+    pub no_fallback: bool,
 }
 
-#[derive(Debug, Args)]
+impl ShapeArgs {
+    /// The template's shape: these flags over the config.
+    pub fn shape(&self, config: &StackConfig) -> Shape {
+        Shape {
+            strategy: self.strategy,
+            max_price: self.max_price,
+            fallback: config.fallback.enabled && !self.no_fallback,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
     #[command(flatten)]
     pub shape: ShapeArgs,
@@ -96,7 +129,7 @@ pub struct TemplateArgs {
     pub format: TemplateFormat,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub shape: ShapeArgs,
@@ -115,7 +148,7 @@ pub struct WaitArgs {
     pub timeout_seconds: f64,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -129,7 +162,7 @@ pub struct DeployArgs {
     pub wait: WaitArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeleteArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -138,7 +171,7 @@ pub struct DeleteArgs {
     pub wait: WaitArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// Stack name.
     #[arg(long, short = 's', env = "SPOT_STACK_NAME")]
@@ -160,7 +193,7 @@ pub struct PriceArgs {
     pub on_demand_prices: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SavingsArgs {
     /// Days of spot price history to look at.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
@@ -178,29 +211,79 @@ pub struct SavingsArgs {
     pub prices: PriceArgs,
 }
 
-#[derive(Debug, Args)]
+/// The market `simulate` models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    /// Today's: capacity comes and goes per pool (interruption bands, shortages, the two-minute notice); four strategies side by side.
+    Capacity,
+    /// Before 2017: replay a spot price history, spot reclaimed above the max price (the seed's two groups only).
+    Bidding,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
+    /// capacity (the default) or bidding (the default with --spot-prices).
+    #[arg(long, value_enum)]
+    pub model: Option<Model>,
     /// CPU demand CSV (minute,demand in instance-equivalents at 100% CPU). Default: the shipped sample day.
     #[arg(long)]
     pub demand: Option<PathBuf>,
-    /// Spot price CSV (minute,USD per hour). Default: the shipped sample day.
+    /// Capacity events CSV (start_minute,end_minute,instance_type,zone; * for all). Default: the shipped sample day's.
+    #[arg(long, value_name = "FILE", conflicts_with = "random_events")]
+    pub events: Option<PathBuf>,
+    /// Instead of an events file: N shortages drawn at random (from --seed).
+    #[arg(long, value_name = "N")]
+    pub random_events: Option<u32>,
+    /// Seed of the random draws: interruptions, price drift, --random-events (default: the config's simulate.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Spot price CSV (minute,USD per hour) to replay (--model bidding). Default: the shipped sample day.
     #[arg(long)]
     pub spot_prices: Option<PathBuf>,
-    /// On-demand price, USD/hour (default: the bundled table's price for the first instance type).
-    #[arg(long, value_parser = parse_price)]
-    pub on_demand_price: Option<f64>,
-    /// Spot maximum price, USD/hour (default: the config's, else the on-demand price).
+    /// On-demand price override: PRICE for the first instance type, or TYPE=PRICE (repeatable). Default: the bundled table.
+    #[arg(long = "on-demand-price", value_name = "[TYPE=]PRICE")]
+    pub on_demand_price: Vec<String>,
+    /// CSV of on-demand prices: instance_type,price.
+    #[arg(long = "on-demand-prices", value_name = "FILE")]
+    pub on_demand_prices: Option<PathBuf>,
+    /// Spot maximum price, USD/hour (default: the config's, else none: capped at on-demand).
     #[arg(long, value_parser = parse_price)]
     pub max_price: Option<f64>,
     /// Boot time in seconds (default: the config's instances.boot_seconds, 75).
     #[arg(long)]
     pub boot_seconds: Option<u32>,
-    /// Write an SVG chart of hourly cost and capacity by market.
+    /// Write an SVG chart: the strategies side by side (capacity), or hourly cost and capacity (bidding).
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
     /// Print the hourly table too (human output).
     #[arg(long)]
     pub hourly: bool,
+}
+
+impl SimulateArgs {
+    pub fn model(&self) -> Model {
+        self.model.unwrap_or(if self.spot_prices.is_some() {
+            Model::Bidding
+        } else {
+            Model::Capacity
+        })
+    }
+
+    /// The on-demand price flags as `TYPE=PRICE` (a bare price is the
+    /// first type's).
+    pub fn prices(&self, primary: &str) -> PriceArgs {
+        PriceArgs {
+            on_demand_price: self
+                .on_demand_price
+                .iter()
+                .map(|p| match p.contains('=') {
+                    true => p.clone(),
+                    false => format!("{primary}={p}"),
+                })
+                .collect(),
+            on_demand_prices: self.on_demand_prices.clone(),
+        }
+    }
 }
 
 fn parse_price(s: &str) -> Result<f64, String> {

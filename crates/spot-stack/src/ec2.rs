@@ -65,6 +65,11 @@ impl Ec2 {
         })
     }
 
+    /// The region the calls go to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// All price points for `instance_types` (Linux/UNIX) between `start`
     /// and `end`, following `NextToken`; `zone` narrows to one zone.
     pub async fn spot_price_history(
@@ -210,43 +215,7 @@ pub fn parse_spot_price_history(
                     if item.start_el().local() != "item" {
                         continue;
                     }
-                    let mut p = SpotPrice {
-                        instance_type: String::new(),
-                        availability_zone: String::new(),
-                        product_description: String::new(),
-                        price: f64::NAN,
-                        timestamp: 0,
-                    };
-                    while let Some(mut field) = item.next_tag() {
-                        match field.start_el().local() {
-                            "instanceType" => p.instance_type = text(&mut field)?,
-                            "availabilityZone" => p.availability_zone = text(&mut field)?,
-                            "productDescription" => p.product_description = text(&mut field)?,
-                            "spotPrice" => {
-                                let s = text(&mut field)?;
-                                p.price = s.parse().map_err(|_| {
-                                    XmlDecodeError::custom(format!(
-                                        "spotPrice {s:?} is not a number"
-                                    ))
-                                })?;
-                            }
-                            "timestamp" => {
-                                let s = text(&mut field)?;
-                                p.timestamp = DateTime::from_str(&s, Format::DateTime)
-                                    .map_err(|_| {
-                                        XmlDecodeError::custom(format!(
-                                            "timestamp {s:?} is not RFC 3339"
-                                        ))
-                                    })?
-                                    .secs();
-                            }
-                            _ => {}
-                        }
-                    }
-                    if p.price.is_nan() {
-                        return Err(XmlDecodeError::custom("an item has no spotPrice"));
-                    }
-                    items.push(p);
+                    items.push(parse_item(&mut item)?);
                 }
             }
             "nextToken" => {
@@ -257,6 +226,43 @@ pub fn parse_spot_price_history(
         }
     }
     Ok((items, next))
+}
+
+/// One `<item>` of `spotPriceHistorySet`.
+fn parse_item(item: &mut ScopedDecoder<'_, '_>) -> Result<SpotPrice, XmlDecodeError> {
+    let mut p = SpotPrice {
+        instance_type: String::new(),
+        availability_zone: String::new(),
+        product_description: String::new(),
+        price: f64::NAN,
+        timestamp: 0,
+    };
+    while let Some(mut field) = item.next_tag() {
+        match field.start_el().local() {
+            "instanceType" => p.instance_type = text(&mut field)?,
+            "availabilityZone" => p.availability_zone = text(&mut field)?,
+            "productDescription" => p.product_description = text(&mut field)?,
+            "spotPrice" => {
+                let s = text(&mut field)?;
+                p.price = s.parse().map_err(|_| {
+                    XmlDecodeError::custom(format!("spotPrice {s:?} is not a number"))
+                })?;
+            }
+            "timestamp" => {
+                let s = text(&mut field)?;
+                p.timestamp = DateTime::from_str(&s, Format::DateTime)
+                    .map_err(|_| {
+                        XmlDecodeError::custom(format!("timestamp {s:?} is not RFC 3339"))
+                    })?
+                    .secs();
+            }
+            _ => {}
+        }
+    }
+    if p.price.is_nan() {
+        return Err(XmlDecodeError::custom("an item has no spotPrice"));
+    }
+    Ok(p)
 }
 
 /// EC2's error answer as a [`LeanError`] (code and message empty when the

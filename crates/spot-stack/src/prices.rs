@@ -1,7 +1,10 @@
-//! On-demand prices: a small bundled table (Linux, us-east-1, USD per hour),
-//! overridable per type with `--on-demand-price TYPE=PRICE` or a CSV file
-//! (`instance_type,price`). Prices change rarely but they do change: the
-//! table carries its date and every report names where a price came from.
+//! On-demand prices: a small bundled table (Linux, us-east-1, USD per hour,
+//! with its date), overridable per type with `--on-demand-price TYPE=PRICE`
+//! or a CSV file (`instance_type,price[,region]`). Prices change rarely but
+//! they do change, and they differ by region: the table is only used for
+//! its own region, and every report names where a price came from. (The
+//! Price List API is not used: its documents are large and the tool would
+//! need a pricing endpoint and credentials for it; a file does the job.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,7 +50,8 @@ pub enum Source {
 /// The table plus overrides.
 #[derive(Debug, Clone, Default)]
 pub struct OnDemandPrices {
-    overrides: BTreeMap<String, f64>,
+    /// Per type: the price for any region (`None`), and per region.
+    overrides: BTreeMap<(String, Option<String>), f64>,
 }
 
 /// A bad override.
@@ -65,12 +69,18 @@ impl OnDemandPrices {
                     "--on-demand-price {pair:?}: expected TYPE=PRICE, e.g. c5.large=0.085"
                 ))
             })?;
-            p.insert(t.trim(), v.trim(), &format!("--on-demand-price {pair:?}"))?;
+            p.insert(
+                t.trim(),
+                v.trim(),
+                None,
+                &format!("--on-demand-price {pair:?}"),
+            )?;
         }
         Ok(p)
     }
 
-    /// Adds `instance_type,price` rows from a CSV file (a header row is optional).
+    /// Adds `instance_type,price[,region]` rows from a CSV file (a header
+    /// row is optional; a row without a region holds for every region).
     pub fn load_file(&mut self, path: &Path) -> Result<(), PriceError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| PriceError(format!("{}: {e}", path.display())))?;
@@ -79,40 +89,67 @@ impl OnDemandPrices {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (t, v) = line.split_once(',').ok_or_else(|| {
-                PriceError(format!(
-                    "{}:{}: expected instance_type,price",
-                    path.display(),
-                    n + 1
-                ))
-            })?;
-            if n == 0 && t.trim().eq_ignore_ascii_case("instance_type") {
+            let at = format!("{}:{}", path.display(), n + 1);
+            let mut fields = line.split(',').map(str::trim);
+            let (Some(t), Some(v)) = (fields.next(), fields.next()) else {
+                return Err(PriceError(format!(
+                    "{at}: expected instance_type,price[,region]"
+                )));
+            };
+            let region = fields.next().filter(|r| !r.is_empty());
+            if fields.next().is_some() {
+                return Err(PriceError(format!(
+                    "{at}: expected instance_type,price[,region]"
+                )));
+            }
+            if n == 0 && t.eq_ignore_ascii_case("instance_type") {
                 continue; // header
             }
-            self.insert(t.trim(), v.trim(), &format!("{}:{}", path.display(), n + 1))?;
+            self.insert(t, v, region, &at)?;
         }
         Ok(())
     }
 
-    fn insert(&mut self, t: &str, v: &str, at: &str) -> Result<(), PriceError> {
+    fn insert(
+        &mut self,
+        t: &str,
+        v: &str,
+        region: Option<&str>,
+        at: &str,
+    ) -> Result<(), PriceError> {
         match v.parse::<f64>() {
             Ok(p) if p > 0.0 && p.is_finite() && !t.is_empty() => {
-                self.overrides.insert(t.to_string(), p);
+                self.overrides
+                    .insert((t.to_string(), region.map(str::to_string)), p);
                 Ok(())
             }
             _ => Err(PriceError(format!("{at}: {v:?} is not a positive price"))),
         }
     }
 
-    /// The on-demand price of `instance_type` and where it came from.
+    /// The on-demand price of `instance_type` wherever it runs (an override,
+    /// else the bundled table's) and where it came from: for offline use.
     pub fn get(&self, instance_type: &str) -> Option<(f64, Source)> {
-        if let Some(p) = self.overrides.get(instance_type) {
+        if let Some(p) = self.overrides.get(&(instance_type.to_string(), None)) {
             return Some((*p, Source::Override));
         }
-        TABLE
-            .iter()
-            .find(|(t, _)| *t == instance_type)
-            .map(|(_, p)| (*p, Source::BundledTable))
+        bundled(instance_type)
+    }
+
+    /// The on-demand price of `instance_type` in `region`: an override for
+    /// that region, else one for any region, else the bundled table's when
+    /// `region` is the table's.
+    pub fn get_in(&self, instance_type: &str, region: &str) -> Option<(f64, Source)> {
+        let key = |r: Option<&str>| (instance_type.to_string(), r.map(str::to_string));
+        if let Some(p) = self.overrides.get(&key(Some(region))) {
+            return Some((*p, Source::Override));
+        }
+        if let Some(p) = self.overrides.get(&key(None)) {
+            return Some((*p, Source::Override));
+        }
+        (region == TABLE_REGION)
+            .then(|| bundled(instance_type))
+            .flatten()
     }
 
     /// Like [`Self::get`] but an error that says how to supply the price.
@@ -123,6 +160,31 @@ impl OnDemandPrices {
             ))
         })
     }
+
+    /// Like [`Self::get_in`] but an error that says how to supply the price.
+    pub fn require_in(
+        &self,
+        instance_type: &str,
+        region: &str,
+    ) -> Result<(f64, Source), PriceError> {
+        self.get_in(instance_type, region).ok_or_else(|| {
+            let table = if region == TABLE_REGION {
+                format!("not in the bundled table ({TABLE_REGION}, {TABLE_DATE})")
+            } else {
+                format!("the bundled table is {TABLE_REGION}'s ({TABLE_DATE})")
+            };
+            PriceError(format!(
+                "no on-demand price for {instance_type} in {region}: {table}; pass --on-demand-price {instance_type}=PRICE or --on-demand-prices FILE (instance_type,price,region)"
+            ))
+        })
+    }
+}
+
+fn bundled(instance_type: &str) -> Option<(f64, Source)> {
+    TABLE
+        .iter()
+        .find(|(t, _)| *t == instance_type)
+        .map(|(_, p)| (*p, Source::BundledTable))
 }
 
 #[cfg(test)]
@@ -139,6 +201,42 @@ mod tests {
         assert!(e.contains("--on-demand-price x9.huge=PRICE"), "{e}");
         assert!(OnDemandPrices::with_overrides(&["c5.large".into()]).is_err());
         assert!(OnDemandPrices::with_overrides(&["c5.large=-2".into()]).is_err());
+    }
+
+    #[test]
+    fn regions() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.csv");
+        std::fs::write(
+            &f,
+            "instance_type,price,region\nc5.large,0.096,eu-west-1\nm5.large,0.1\n",
+        )
+        .unwrap();
+        let mut p = OnDemandPrices::default();
+        p.load_file(&f).unwrap();
+        assert_eq!(
+            p.get_in("c5.large", "eu-west-1"),
+            Some((0.096, Source::Override))
+        );
+        assert_eq!(
+            p.get_in("c5.large", "us-east-1"),
+            Some((0.085, Source::BundledTable))
+        );
+        assert_eq!(
+            p.get_in("m5.large", "ap-south-1"),
+            Some((0.1, Source::Override))
+        );
+        let e = p
+            .require_in("c6i.large", "eu-west-1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the bundled table is us-east-1's (2025-06-01)"),
+            "{e}"
+        );
+        std::fs::write(&f, "c5.large,0.1,eu-west-1,extra\n").unwrap();
+        let e = p.load_file(&f).unwrap_err().to_string();
+        assert!(e.contains("expected instance_type,price[,region]"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use aws_smithy_types::date_time::{DateTime, Format as DateFormat};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::output::{table, Format, Printer};
 use serde::Serialize;
@@ -11,9 +12,9 @@ use serde::Serialize;
 use crate::cli::SavingsArgs;
 use crate::config::StackConfig;
 use crate::ec2::{Ec2, SpotPrice};
+use crate::error::Error;
 use crate::prices::{OnDemandPrices, Source, TABLE_DATE, TABLE_REGION};
-use crate::template::price_str;
-use crate::{fmt_num, Error};
+use crate::text::{fmt_num, price_str};
 
 /// Spot prices of one type in one zone over the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,6 +107,38 @@ struct Row<'a> {
     tier_saving_percent: f64,
 }
 
+/// One type and zone's statistics with the prices they are judged by.
+struct Priced {
+    stats: ZoneStats,
+    on_demand_price: f64,
+    source: Source,
+    max_price: f64,
+}
+
+/// The window of spot price history read, and where.
+struct Window {
+    region: String,
+    start: SystemTime,
+    end: SystemTime,
+    days: u32,
+}
+
+impl Window {
+    fn secs(t: SystemTime) -> i64 {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+
+    /// `2025-06-01`.
+    fn date(t: SystemTime) -> String {
+        let text = DateTime::from(t)
+            .fmt(DateFormat::DateTime)
+            .unwrap_or_default();
+        text.get(..10).unwrap_or(&text).to_string()
+    }
+}
+
 pub async fn run(
     args: &AwsArgs,
     config: &StackConfig,
@@ -120,152 +153,212 @@ pub async fn run(
             "config: instances.instance_types is empty".into(),
         ));
     }
-    let mut od = BTreeMap::new();
-    for t in types {
-        let (p, src) = prices.get(t).ok_or_else(|| {
-            Error::Invalid(
-                prices
-                    .require(t)
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-            )
-        })?;
-        od.insert(t.clone(), (p, src));
-    }
     let sdk = mc_aws_common::config::load(args, None, None).await?;
     let ec2 = Ec2::new(&sdk)?;
+    let od = on_demand(types, prices, ec2.region())?;
     let end = SystemTime::now();
-    let start = end - Duration::from_secs(u64::from(a.days) * 86_400);
+    let window = Window {
+        region: ec2.region().to_string(),
+        start: end - Duration::from_secs(u64::from(a.days) * 86_400),
+        end,
+        days: a.days,
+    };
     let throttle = crate::stack::throttle();
     let points = ec2
-        .spot_price_history(&throttle, types, a.zone.as_deref(), start, end)
+        .spot_price_history(
+            &throttle,
+            types,
+            a.zone.as_deref(),
+            window.start,
+            window.end,
+        )
         .await?;
-    let secs = |t: SystemTime| {
-        t.duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default()
-    };
-    let (start_s, end_s) = (secs(start), secs(end));
-    let mut rows = Vec::new();
-    // Each type is judged against its own on-demand price as max price
-    // unless one is configured.
-    let stats: Vec<ZoneStats> = types
+    let rows = rows(config, a, &od, &points, &window)?;
+    let tier = tier_estimate(config, a, &rows);
+    match format {
+        Format::Json => print_json(config, a, &rows, tier, &window, out),
+        Format::Human => print_human(config, a, &rows, tier, &window, out),
+    }
+}
+
+/// Each type's on-demand price in the region, or the error that says how to
+/// give it (before any spot price is read).
+fn on_demand(
+    types: &[String],
+    prices: &OnDemandPrices,
+    region: &str,
+) -> Result<BTreeMap<String, (f64, Source)>, Error> {
+    types
         .iter()
-        .flat_map(|t| {
-            let max = a.max_price.or(config.spot.max_price).unwrap_or(od[t].0);
-            let pts: Vec<SpotPrice> = points
-                .iter()
-                .filter(|p| &p.instance_type == t)
-                .cloned()
-                .collect();
-            summarize(&pts, start_s, end_s, max)
+        .map(|t| {
+            let price = prices
+                .require_in(t, region)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            Ok((t.clone(), price))
         })
-        .collect();
-    if stats.is_empty() {
+        .collect()
+}
+
+/// Statistics per type and zone, each judged against its own on-demand
+/// price as max price unless one is configured.
+fn rows(
+    config: &StackConfig,
+    a: &SavingsArgs,
+    od: &BTreeMap<String, (f64, Source)>,
+    points: &[SpotPrice],
+    window: &Window,
+) -> Result<Vec<Priced>, Error> {
+    let (start, end) = (Window::secs(window.start), Window::secs(window.end));
+    let mut out = Vec::new();
+    for (t, (od_price, src)) in od {
+        let max = a.max_price.or(config.spot.max_price).unwrap_or(*od_price);
+        let pts: Vec<SpotPrice> = points
+            .iter()
+            .filter(|p| &p.instance_type == t)
+            .cloned()
+            .collect();
+        for stats in summarize(&pts, start, end, max) {
+            out.push(Priced {
+                stats,
+                on_demand_price: *od_price,
+                source: *src,
+                max_price: max,
+            });
+        }
+    }
+    if out.is_empty() {
         return Err(Error::Aws(mc_aws_common::error::ToolError::NotFound {
             what: format!(
                 "spot price history for {} over {} days",
-                types.join(", "),
+                config.instances.instance_types.join(", "),
                 a.days
             ),
             code: "no price points".into(),
         }));
     }
-    for z in &stats {
-        let (od_price, src) = od[&z.instance_type];
-        let max = a.max_price.or(config.spot.max_price).unwrap_or(od_price);
-        rows.push(Row {
-            stats: z,
-            on_demand_price: od_price,
-            on_demand_source: src,
-            max_price: max,
-            spot_saving_percent: (1.0 - z.average / od_price) * 100.0,
-            tier_saving_percent: tier_saving(
-                z,
-                od_price,
-                f64::from(config.on_demand.min),
-                a.average_instances,
-            ),
-        });
-    }
-    // The tier runs the primary type across its zones: average over them.
-    let primary = config.primary_type();
+    // In the config's order of types, then by zone.
+    let order = |t: &str| config.instances.instance_types.iter().position(|x| x == t);
+    out.sort_by(|x, y| {
+        let key = |p: &Priced| (order(&p.stats.instance_type), p.stats.zone.clone());
+        key(x).cmp(&key(y))
+    });
+    Ok(out)
+}
+
+/// The tier runs the primary type across its zones: average over them.
+fn tier_estimate(config: &StackConfig, a: &SavingsArgs, rows: &[Priced]) -> Option<f64> {
     let tier: Vec<f64> = rows
         .iter()
-        .filter(|r| r.stats.instance_type == primary)
-        .map(|r| r.tier_saving_percent)
+        .filter(|r| r.stats.instance_type == config.primary_type())
+        .map(|r| row(config, a, r).tier_saving_percent)
         .collect();
-    let tier_saving = (!tier.is_empty()).then(|| tier.iter().sum::<f64>() / tier.len() as f64);
-    match format {
-        Format::Json => {
-            for r in &rows {
-                out.json(r)?;
-            }
-            out.json(&serde_json::json!({
-                "instance_type": primary,
-                "days": a.days,
-                "average_instances": a.average_instances,
-                "on_demand_min": config.on_demand.min,
-                "saving_percent": tier_saving,
-                "on_demand_table": format!("{TABLE_REGION} {TABLE_DATE}"),
-            }))?;
-        }
-        Format::Human => {
-            let body: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.stats.instance_type.clone(),
-                        r.stats.zone.clone(),
-                        price_str(r.stats.average),
-                        price_str(r.stats.min),
-                        price_str(r.stats.max),
-                        price_str(r.on_demand_price),
-                        format!("{:.1}%", r.stats.available * 100.0),
-                        format!("{:.1}%", r.spot_saving_percent),
-                    ]
-                })
-                .collect();
-            out.line(format!(
-                "spot price history, last {} days (USD/hour, Linux/UNIX)",
-                a.days
-            ))?;
-            out.line(
-                table(
-                    &[
-                        "type",
-                        "zone",
-                        "avg spot",
-                        "min",
-                        "max",
-                        "on-demand",
-                        "available",
-                        "spot saving",
-                    ],
-                    &body,
-                )
-                .trim_end(),
-            )?;
-            if let Some(s) = tier_saving {
-                out.line(format!(
-                    "expected tier saving: {:.1}% against all on-demand ({} at {} instances on average, {} always on-demand, spot above its max price counted as on-demand)",
-                    s,
-                    primary,
-                    fmt_num(a.average_instances),
-                    config.on_demand.min
-                ))?;
-            }
-            if rows
-                .iter()
-                .any(|r| r.on_demand_source == Source::BundledTable)
-            {
-                out.line(format!(
-                    "on-demand prices: bundled table ({TABLE_REGION}, {TABLE_DATE}); override with --on-demand-price TYPE=PRICE"
-                ))?;
-            }
-        }
+    (!tier.is_empty()).then(|| tier.iter().sum::<f64>() / tier.len() as f64)
+}
+
+fn row<'a>(config: &StackConfig, a: &SavingsArgs, p: &'a Priced) -> Row<'a> {
+    Row {
+        stats: &p.stats,
+        on_demand_price: p.on_demand_price,
+        on_demand_source: p.source,
+        max_price: p.max_price,
+        spot_saving_percent: (1.0 - p.stats.average / p.on_demand_price) * 100.0,
+        tier_saving_percent: tier_saving(
+            &p.stats,
+            p.on_demand_price,
+            f64::from(config.on_demand.min),
+            a.average_instances,
+        ),
     }
+}
+
+/// Where the on-demand prices came from, for people.
+fn price_source(rows: &[Priced]) -> String {
+    let bundled = rows.iter().any(|r| r.source == Source::BundledTable);
+    let given = rows.iter().any(|r| r.source == Source::Override);
+    match (bundled, given) {
+        (true, false) => format!("bundled table ({TABLE_REGION}, {TABLE_DATE}); override with --on-demand-price TYPE=PRICE or --on-demand-prices FILE"),
+        (true, true) => format!("bundled table ({TABLE_REGION}, {TABLE_DATE}) and the given prices"),
+        _ => "the given prices (--on-demand-price, --on-demand-prices)".to_string(),
+    }
+}
+
+fn print_json(
+    config: &StackConfig,
+    a: &SavingsArgs,
+    rows: &[Priced],
+    tier: Option<f64>,
+    window: &Window,
+    out: &mut Printer,
+) -> Result<(), Error> {
+    for r in rows {
+        out.json(&row(config, a, r))?;
+    }
+    out.json(&serde_json::json!({
+        "instance_type": config.primary_type(),
+        "days": a.days,
+        "region": window.region,
+        "from": Window::date(window.start),
+        "to": Window::date(window.end),
+        "average_instances": a.average_instances,
+        "on_demand_min": config.on_demand.min,
+        "saving_percent": tier,
+        "on_demand_table": format!("{TABLE_REGION} {TABLE_DATE}"),
+    }))?;
+    Ok(())
+}
+
+fn print_human(
+    config: &StackConfig,
+    a: &SavingsArgs,
+    rows: &[Priced],
+    tier: Option<f64>,
+    window: &Window,
+    out: &mut Printer,
+) -> Result<(), Error> {
+    out.line(format!(
+        "spot price history, {}, {} to {} ({} days; USD/hour, Linux/UNIX)",
+        window.region,
+        Window::date(window.start),
+        Window::date(window.end),
+        window.days
+    ))?;
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let row = row(config, a, r);
+            vec![
+                row.stats.instance_type.clone(),
+                row.stats.zone.clone(),
+                price_str(row.stats.average),
+                price_str(row.stats.min),
+                price_str(row.stats.max),
+                price_str(row.on_demand_price),
+                format!("{:.1}%", row.stats.available * 100.0),
+                format!("{:.1}%", row.spot_saving_percent),
+            ]
+        })
+        .collect();
+    let header = [
+        "type",
+        "zone",
+        "avg spot",
+        "min",
+        "max",
+        "on-demand",
+        "available",
+        "spot saving",
+    ];
+    out.line(table(&header, &body).trim_end())?;
+    if let Some(s) = tier {
+        out.line(format!(
+            "expected tier saving: {:.1}% against all on-demand ({} at {} instances on average, {} always on-demand, spot above its max price counted as on-demand)",
+            s,
+            config.primary_type(),
+            fmt_num(a.average_instances),
+            config.on_demand.min
+        ))?;
+    }
+    out.line(format!("on-demand prices: {}", price_source(rows)))?;
     Ok(())
 }
 

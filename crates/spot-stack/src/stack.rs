@@ -10,12 +10,13 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format as DateFormat;
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::output::{Format, Printer};
 use mc_aws_common::retry::{Backoff, Throttle};
 use serde::Serialize;
 
 use crate::cli::{DeleteArgs, DeployArgs, WaitArgs};
-use crate::Error;
+use crate::error::Error;
 
 /// A client and a throttle for one run.
 pub struct Cfn {
@@ -110,178 +111,276 @@ pub async fn validate_remote(
     Ok(())
 }
 
-/// Create or update the stack, then wait for it, streaming events.
+/// What a deploy found before changing anything.
+struct DeployPlan<'a> {
+    name: &'a str,
+    create: bool,
+    /// Events of earlier operations: history, not this deploy.
+    seen: HashSet<String>,
+}
+
+/// What executing the plan did.
+enum Applied {
+    /// The stack operation started on this stack id.
+    Started(String),
+    /// The template is what the stack already runs.
+    NoChanges,
+}
+
+/// Create or update the stack, then wait for it, streaming events. An
+/// interrupt before the change set runs removes it (nothing deployed); one
+/// while waiting stops the wait (the stack operation goes on).
 pub async fn deploy(
     args: &AwsArgs,
     a: &DeployArgs,
     body: &str,
     format: Format,
     out: &mut Printer,
+    interrupt: &Interrupt,
 ) -> Result<(), Error> {
     let cfn = Cfn::connect(args).await?;
-    let name = a.stack_name.as_str();
-    let existing = describe(&cfn, name).await?;
-    let mut seen = HashSet::new();
-    if let Some((id, status)) = &existing {
-        let s = status.as_str();
-        if s.ends_with("_IN_PROGRESS") {
-            return Err(Error::Invalid(format!(
-                "stack {name} is busy ({s}): wait for it to settle, then deploy again"
-            )));
-        }
-        if matches!(
-            status,
-            StackStatus::RollbackComplete | StackStatus::RollbackFailed | StackStatus::DeleteFailed
-        ) {
-            return Err(Error::Invalid(format!(
-                "stack {name} is in {s} after a failed create and cannot be updated: run `spot-stack delete --stack-name {name}`, then deploy again"
-            )));
-        }
-        // Events of earlier operations are history, not this deploy.
-        for e in events(&cfn, id).await? {
-            seen.insert(e.0);
-        }
-    }
-    let create = existing.is_none();
-    let action = if create { "create" } else { "update" };
+    let mut plan = plan_deploy(&cfn, &a.stack_name).await?;
     let started = Instant::now();
-    let stack_id = if a.no_change_set {
-        if create {
-            let res = cfn
-                .throttle
-                .call(|| {
-                    cfn.client
-                        .create_stack()
-                        .stack_name(name)
-                        .template_body(body)
-                        .send()
-                })
-                .await
-                .map_err(|e| describe_sdk_error(&e, &format!("stack {name}")))?;
-            res.stack_id().unwrap_or(name).to_string()
-        } else {
-            let res = cfn
-                .throttle
-                .call(|| {
-                    cfn.client
-                        .update_stack()
-                        .stack_name(name)
-                        .template_body(body)
-                        .send()
-                })
-                .await;
-            match res {
-                Ok(r) => r.stack_id().unwrap_or(name).to_string(),
-                Err(e) => {
-                    let err = describe_sdk_error(&e, &format!("stack {name}"));
-                    if is_no_change(&err.to_string()) {
-                        return no_change(name, format, out);
-                    }
-                    return Err(err.into());
-                }
-            }
-        }
+    let applied = if a.no_change_set {
+        apply_directly(&cfn, &plan, body).await?
     } else {
-        let change_set = format!("spot-stack-{}", unique_suffix());
+        apply_change_set(&cfn, &plan, body, &a.wait, interrupt).await?
+    };
+    let stack_id = match applied {
+        Applied::Started(id) => id,
+        Applied::NoChanges => return no_change(plan.name, format, out),
+    };
+    let action = if plan.create { "create" } else { "update" };
+    let watch = Watch {
+        cfn: &cfn,
+        stack_id: &stack_id,
+        name: plan.name,
+        action,
+        wait: &a.wait,
+        started,
+        interrupt,
+    };
+    watch.report(&mut plan.seen, format, out).await
+}
+
+/// Create or update, and the stack's history so far; refuses a stack that
+/// is busy or stuck after a failed create.
+async fn plan_deploy<'a>(cfn: &Cfn, name: &'a str) -> Result<DeployPlan<'a>, Error> {
+    let Some((id, status)) = describe(cfn, name).await? else {
+        return Ok(DeployPlan {
+            name,
+            create: true,
+            seen: HashSet::new(),
+        });
+    };
+    let s = status.as_str();
+    if s.ends_with("_IN_PROGRESS") {
+        return Err(Error::Invalid(format!(
+            "stack {name} is busy ({s}): wait for it to settle, then deploy again"
+        )));
+    }
+    if matches!(
+        status,
+        StackStatus::RollbackComplete | StackStatus::RollbackFailed | StackStatus::DeleteFailed
+    ) {
+        return Err(Error::Invalid(format!(
+            "stack {name} is in {s} after a failed create and cannot be updated: run `spot-stack delete --stack-name {name}`, then deploy again"
+        )));
+    }
+    let seen = events(cfn, &id).await?.into_iter().map(|e| e.0).collect();
+    Ok(DeployPlan {
+        name,
+        create: false,
+        seen,
+    })
+}
+
+/// `--no-change-set`: CreateStack or UpdateStack.
+async fn apply_directly(cfn: &Cfn, plan: &DeployPlan<'_>, body: &str) -> Result<Applied, Error> {
+    let name = plan.name;
+    let what = format!("stack {name}");
+    if plan.create {
         let res = cfn
             .throttle
             .call(|| {
                 cfn.client
-                    .create_change_set()
+                    .create_stack()
                     .stack_name(name)
-                    .change_set_name(&change_set)
-                    .change_set_type(if create {
-                        ChangeSetType::Create
-                    } else {
-                        ChangeSetType::Update
-                    })
                     .template_body(body)
-                    .description("spot-stack deploy")
                     .send()
             })
             .await
-            .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: change set")))?;
-        let cs_id = res.id().unwrap_or(&change_set).to_string();
-        let stack_id = res.stack_id().unwrap_or(name).to_string();
-        // Wait for the change set to be computed.
+            .map_err(|e| describe_sdk_error(&e, &what))?;
+        return Ok(Applied::Started(res.stack_id().unwrap_or(name).to_string()));
+    }
+    let res = cfn
+        .throttle
+        .call(|| {
+            cfn.client
+                .update_stack()
+                .stack_name(name)
+                .template_body(body)
+                .send()
+        })
+        .await;
+    match res {
+        Ok(r) => Ok(Applied::Started(r.stack_id().unwrap_or(name).to_string())),
+        Err(e) => {
+            let err = describe_sdk_error(&e, &what);
+            if is_no_change(&err.to_string()) {
+                return Ok(Applied::NoChanges);
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// A change set: created, computed, then executed; removed (with the empty
+/// stack a create leaves) when it fails or the run is interrupted first.
+async fn apply_change_set(
+    cfn: &Cfn,
+    plan: &DeployPlan<'_>,
+    body: &str,
+    wait: &WaitArgs,
+    interrupt: &Interrupt,
+) -> Result<Applied, Error> {
+    let name = plan.name;
+    let change_set = format!("spot-stack-{}", unique_suffix());
+    let kind = if plan.create {
+        ChangeSetType::Create
+    } else {
+        ChangeSetType::Update
+    };
+    let res = cfn
+        .throttle
+        .call(|| {
+            cfn.client
+                .create_change_set()
+                .stack_name(name)
+                .change_set_name(&change_set)
+                .change_set_type(kind.clone())
+                .template_body(body)
+                .description("spot-stack deploy")
+                .send()
+        })
+        .await
+        .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: change set")))?;
+    let cs = ChangeSet {
+        cfn,
+        id: res.id().unwrap_or(&change_set).to_string(),
+        stack_id: res.stack_id().unwrap_or(name).to_string(),
+        name,
+        create: plan.create,
+    };
+    match cs.computed(wait, interrupt).await {
+        Ok(true) => cs.execute().await,
+        Ok(false) => {
+            cs.discard().await;
+            Ok(Applied::NoChanges)
+        }
+        Err(e) => {
+            cs.discard().await;
+            Err(e)
+        }
+    }
+}
+
+/// A change set being made for a deploy.
+struct ChangeSet<'a> {
+    cfn: &'a Cfn,
+    id: String,
+    stack_id: String,
+    name: &'a str,
+    create: bool,
+}
+
+impl ChangeSet<'_> {
+    /// Waits until CloudFormation has computed it: whether it has changes.
+    async fn computed(&self, wait: &WaitArgs, interrupt: &Interrupt) -> Result<bool, Error> {
+        let (cfn, name) = (self.cfn, self.name);
+        let started = Instant::now();
         loop {
             let d = cfn
                 .throttle
                 .call(|| {
                     cfn.client
                         .describe_change_set()
-                        .change_set_name(&cs_id)
-                        .stack_name(&stack_id)
+                        .change_set_name(&self.id)
+                        .stack_name(&self.stack_id)
                         .send()
                 })
                 .await
                 .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: change set")))?;
             match d.status() {
                 Some(ChangeSetStatus::CreateComplete) => {
-                    if !create && d.changes().is_empty() {
-                        delete_change_set(&cfn, &cs_id, &stack_id).await;
-                        return no_change(name, format, out);
-                    }
-                    break;
+                    return Ok(self.create || !d.changes().is_empty())
                 }
                 Some(ChangeSetStatus::Failed) => {
-                    let reason = d.status_reason().unwrap_or("").to_string();
-                    if !create && is_no_change(&reason) {
-                        delete_change_set(&cfn, &cs_id, &stack_id).await;
-                        return no_change(name, format, out);
-                    }
-                    delete_change_set(&cfn, &cs_id, &stack_id).await;
-                    if create {
-                        // A CREATE change set leaves an empty REVIEW_IN_PROGRESS stack behind.
-                        let _ = cfn
-                            .throttle
-                            .call(|| cfn.client.delete_stack().stack_name(&stack_id).send())
-                            .await;
+                    let reason = d.status_reason().unwrap_or("");
+                    if !self.create && is_no_change(reason) {
+                        return Ok(false);
                     }
                     return Err(Error::Failed(format!(
                         "stack {name}: change set failed: {}",
-                        one_line(&reason)
+                        one_line(reason)
                     )));
                 }
                 _ => {}
             }
-            if started.elapsed().as_secs_f64() > a.wait.timeout_seconds {
-                return Err(timeout(name, &a.wait));
+            if started.elapsed().as_secs_f64() > wait.timeout_seconds {
+                return Err(timeout(name, wait));
             }
-            tokio::time::sleep(poll(&a.wait).min(Duration::from_secs(2))).await;
+            let pause = poll(wait).min(Duration::from_secs(2));
+            if pause_or_interrupt(pause, interrupt).await {
+                return Err(Error::Interrupted(format!(
+                    "stack {name}: interrupted before the change set ran: nothing was deployed"
+                )));
+            }
         }
+    }
+
+    async fn execute(&self) -> Result<Applied, Error> {
+        let cfn = self.cfn;
         let executed = cfn
             .throttle
             .call(|| {
                 cfn.client
                     .execute_change_set()
-                    .change_set_name(&cs_id)
-                    .stack_name(&stack_id)
+                    .change_set_name(&self.id)
+                    .stack_name(&self.stack_id)
                     .send()
             })
-            .await
-            .map_err(|e| describe_sdk_error(&e, &format!("stack {name}: execute change set")));
-        if let Err(e) = executed {
-            if create {
-                // Do not leave an empty REVIEW_IN_PROGRESS stack behind.
-                let _ = cfn
-                    .throttle
-                    .call(|| cfn.client.delete_stack().stack_name(&stack_id).send())
-                    .await;
+            .await;
+        match executed {
+            Ok(_) => Ok(Applied::Started(self.stack_id.clone())),
+            Err(e) => {
+                let what = format!("stack {}: execute change set", self.name);
+                self.discard().await;
+                Err(describe_sdk_error(&e, &what).into())
             }
-            return Err(e.into());
         }
-        stack_id
-    };
-    if format == Format::Human {
-        out.line(format!("{action} stack {name}: waiting (events follow)"))?;
-        out.flush()?;
     }
-    let status = wait(
-        &cfn, &stack_id, name, &a.wait, &mut seen, format, out, started,
-    )
-    .await?;
-    finish(name, action, status, &cfn, &stack_id, format, out).await
+
+    /// Removes the change set and, for a create, the empty
+    /// REVIEW_IN_PROGRESS stack it left, so the next deploy is not blocked.
+    async fn discard(&self) {
+        delete_change_set(self.cfn, &self.id, &self.stack_id).await;
+        if self.create {
+            let cfn = self.cfn;
+            let _ = cfn
+                .throttle
+                .call(|| cfn.client.delete_stack().stack_name(&self.stack_id).send())
+                .await;
+        }
+    }
+}
+
+/// Sleeps `pause`; true if an interrupt came first.
+async fn pause_or_interrupt(pause: Duration, interrupt: &Interrupt) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => interrupt.is_set(),
+        () = interrupt.wait() => true,
+    }
 }
 
 /// Delete the stack and wait until it is gone.
@@ -290,6 +389,7 @@ pub async fn delete(
     a: &DeleteArgs,
     format: Format,
     out: &mut Printer,
+    interrupt: &Interrupt,
 ) -> Result<(), Error> {
     let cfn = Cfn::connect(args).await?;
     let name = a.stack_name.as_str();
@@ -306,12 +406,16 @@ pub async fn delete(
         .call(|| cfn.client.delete_stack().stack_name(&id).send())
         .await
         .map_err(|e| describe_sdk_error(&e, &format!("stack {name}")))?;
-    if format == Format::Human {
-        out.line(format!("delete stack {name}: waiting (events follow)"))?;
-        out.flush()?;
-    }
-    let status = wait(&cfn, &id, name, &a.wait, &mut seen, format, out, started).await?;
-    finish(name, "delete", status, &cfn, &id, format, out).await
+    let watch = Watch {
+        cfn: &cfn,
+        stack_id: &id,
+        name,
+        action: "delete",
+        wait: &a.wait,
+        started,
+        interrupt,
+    };
+    watch.report(&mut seen, format, out).await
 }
 
 fn no_change(name: &str, format: Format, out: &mut Printer) -> Result<(), Error> {
@@ -349,7 +453,7 @@ fn timeout(name: &str, w: &WaitArgs) -> Error {
         what: format!("stack {name}"),
         message: format!(
             "still in progress after {} s (it goes on; check with `spot-stack status`)",
-            crate::fmt_num(w.timeout_seconds)
+            crate::text::fmt_num(w.timeout_seconds)
         ),
     })
 }
@@ -399,43 +503,88 @@ async fn events(cfn: &Cfn, stack: &str) -> Result<Vec<(String, Event)>, Error> {
     Ok(list)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn wait(
-    cfn: &Cfn,
-    stack_id: &str,
-    name: &str,
-    w: &WaitArgs,
-    seen: &mut HashSet<String>,
-    format: Format,
-    out: &mut Printer,
+/// A stack operation that has started: its events until it settles.
+struct Watch<'a> {
+    cfn: &'a Cfn,
+    stack_id: &'a str,
+    name: &'a str,
+    action: &'a str,
+    wait: &'a WaitArgs,
     started: Instant,
-) -> Result<StackStatus, Error> {
-    loop {
-        for (id, e) in events(cfn, stack_id).await? {
+    interrupt: &'a Interrupt,
+}
+
+impl Watch<'_> {
+    /// Streams the events, then reports how the operation ended.
+    async fn report(
+        &self,
+        seen: &mut HashSet<String>,
+        format: Format,
+        out: &mut Printer,
+    ) -> Result<(), Error> {
+        if format == Format::Human {
+            out.line(format!(
+                "{} stack {}: waiting (events follow)",
+                self.action, self.name
+            ))?;
+            out.flush()?;
+        }
+        let status = self.settled(seen, format, out).await?;
+        finish(
+            self.cfn,
+            self.stack_id,
+            (self.name, self.action),
+            status,
+            format,
+            out,
+        )
+        .await
+    }
+
+    /// Polls until the stack leaves `*_IN_PROGRESS`, printing new events.
+    async fn settled(
+        &self,
+        seen: &mut HashSet<String>,
+        format: Format,
+        out: &mut Printer,
+    ) -> Result<StackStatus, Error> {
+        loop {
+            self.print_new_events(seen, format, out).await?;
+            out.flush()?;
+            let status = match describe(self.cfn, self.stack_id).await? {
+                // Gone entirely (some emulators forget deleted stacks).
+                None => StackStatus::DeleteComplete,
+                Some((_, s)) => s,
+            };
+            if !status.as_str().ends_with("_IN_PROGRESS") {
+                // What happened between the last poll and the end.
+                self.print_new_events(seen, format, out).await?;
+                return Ok(status);
+            }
+            if self.started.elapsed().as_secs_f64() > self.wait.timeout_seconds {
+                return Err(timeout(self.name, self.wait));
+            }
+            if pause_or_interrupt(poll(self.wait), self.interrupt).await {
+                return Err(Error::Interrupted(format!(
+                    "stack {}: interrupted while waiting: the {} goes on in CloudFormation (follow it with `spot-stack status`)",
+                    self.name, self.action
+                )));
+            }
+        }
+    }
+
+    async fn print_new_events(
+        &self,
+        seen: &mut HashSet<String>,
+        format: Format,
+        out: &mut Printer,
+    ) -> Result<(), Error> {
+        for (id, e) in events(self.cfn, self.stack_id).await? {
             if seen.insert(id) {
                 print_event(&e, format, out)?;
             }
         }
-        out.flush()?;
-        let status = match describe(cfn, stack_id).await? {
-            // Gone entirely (some emulators forget deleted stacks).
-            None => StackStatus::DeleteComplete,
-            Some((_, s)) => s,
-        };
-        let s = status.as_str();
-        if !s.ends_with("_IN_PROGRESS") {
-            // Print what happened between the last poll and the end.
-            for (id, e) in events(cfn, stack_id).await? {
-                if seen.insert(id) {
-                    print_event(&e, format, out)?;
-                }
-            }
-            return Ok(status);
-        }
-        if started.elapsed().as_secs_f64() > w.timeout_seconds {
-            return Err(timeout(name, w));
-        }
-        tokio::time::sleep(poll(w)).await;
+        Ok(())
     }
 }
 
@@ -458,12 +607,13 @@ fn print_event(e: &Event, format: Format, out: &mut Printer) -> Result<(), Error
     Ok(())
 }
 
+/// How the operation ended, on stdout; a failure names the first resource
+/// that failed, with its reason.
 async fn finish(
-    name: &str,
-    action: &str,
-    status: StackStatus,
     cfn: &Cfn,
     stack_id: &str,
+    (name, action): (&str, &str),
+    status: StackStatus,
     format: Format,
     out: &mut Printer,
 ) -> Result<(), Error> {
@@ -471,7 +621,7 @@ async fn finish(
     let ok = matches!(
         status,
         StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::DeleteComplete
-    ) || (action == "delete" && s == "DELETE_COMPLETE");
+    );
     match format {
         Format::Json => out.json(&Outcome {
             stack: name,
@@ -485,20 +635,7 @@ async fn finish(
     if ok {
         return Ok(());
     }
-    // Name the first resource that failed, with its reason.
-    let failure = events(cfn, stack_id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, e)| e)
-        .find(|e| {
-            e.status.ends_with("_FAILED")
-                && e.logical_id != name
-                && e.reason
-                    .as_deref()
-                    .is_some_and(|r| !r.contains("cancelled") && !r.contains("canceled"))
-        });
-    let detail = match failure {
+    let detail = match first_failure(cfn, stack_id, name).await {
         Some(e) => format!(
             ": {} ({}) {}: {}",
             e.logical_id,
@@ -511,6 +648,23 @@ async fn finish(
     Err(Error::Failed(format!(
         "stack {name}: {action} failed, {s}{detail}"
     )))
+}
+
+/// The first resource event that failed for a reason of its own (not
+/// "cancelled" because another one failed).
+async fn first_failure(cfn: &Cfn, stack_id: &str, name: &str) -> Option<Event> {
+    events(cfn, stack_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, e)| e)
+        .find(|e| {
+            e.status.ends_with("_FAILED")
+                && e.logical_id != name
+                && e.reason
+                    .as_deref()
+                    .is_some_and(|r| !r.contains("cancelled") && !r.contains("canceled"))
+        })
 }
 
 fn one_line(s: &str) -> String {

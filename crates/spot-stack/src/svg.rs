@@ -1,10 +1,10 @@
-//! A hand-written SVG chart of a simulation, by hour: cost stacked by market
+//! A hand-written SVG chart of a bidding replay, by hour: cost stacked by market
 //! on top (the picture the write-up's team had from Netflix's Ice), capacity
 //! by market with the demand line below.
 
 use std::fmt::Write;
 
-use crate::simulate::Report;
+use crate::replay::{Hour, Report};
 
 const W: f64 = 960.0;
 const H: f64 = 560.0;
@@ -27,7 +27,7 @@ impl Panel {
 }
 
 /// A "nice" axis maximum (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) above `v`.
-fn nice_max(v: f64) -> f64 {
+pub(crate) fn nice_max(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 1.0;
     }
@@ -39,37 +39,98 @@ fn nice_max(v: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
+/// The hours' columns across the plot.
+struct Columns {
+    bar_w: f64,
+}
+
+impl Columns {
+    fn new(hours: usize) -> Self {
+        Columns {
+            bar_w: (W - LEFT - RIGHT) / hours.max(1) as f64,
+        }
+    }
+
+    fn x(&self, i: usize) -> f64 {
+        LEFT + i as f64 * self.bar_w
+    }
+
+    fn mid(&self, i: usize) -> f64 {
+        self.x(i) + self.bar_w / 2.0
+    }
+}
+
 /// Renders the chart. `title` goes on top (escaped).
 pub fn chart(report: &Report, title: &str) -> String {
     let hours = &report.hours;
-    let n = hours.len().max(1) as f64;
-    let plot_w = W - LEFT - RIGHT;
-    let bar_w = plot_w / n;
-    let x = |i: usize| LEFT + i as f64 * bar_w;
+    let cols = Columns::new(hours.len());
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    header(&mut out, report, title);
+    let cost = cost_panel(&mut out, hours, &cols);
+    let cap = capacity_panel(&mut out, hours, &cols);
+    // Hour labels under both panels.
+    let step = (hours.len() / 12).max(1);
+    for (i, h) in hours.iter().enumerate().step_by(step) {
+        for panel in [&cost, &cap] {
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="dimgray">{:02}:00</text>"#,
+                cols.mid(i),
+                panel.top + panel.height + 18.0,
+                h.hour % 24
+            );
+        }
+    }
+    legend(&mut out);
+    out.push_str("</svg>\n");
+    out
+}
+
+fn header(out: &mut String, report: &Report, title: &str) {
+    let subtitle = format!(
+        "cost ${:.2} vs ${:.2} all on-demand (saving {:.1}%), {} minutes short of capacity",
+        report.cost, report.all_on_demand_cost, report.saving_percent, report.short_minutes
     );
-    let _ = writeln!(out, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+    open(out, (W, H), LEFT, title, &subtitle);
+}
+
+/// The `<svg>` element of a `width` × `height` chart on white, with its
+/// title and a grey subtitle at `left` (both escaped).
+pub(crate) fn open(
+    out: &mut String,
+    (width, height): (f64, f64),
+    left: f64,
+    title: &str,
+    subtitle: &str,
+) {
     let _ = writeln!(
         out,
-        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="22" font-size="15" font-weight="bold">{}</text>"#,
         esc(title)
     );
     let _ = writeln!(
         out,
-        r#"<text x="{LEFT}" y="40" fill="dimgray">cost ${:.2} vs ${:.2} all on-demand (saving {:.1}%), {} minutes short of capacity</text>"#,
-        report.cost, report.all_on_demand_cost, report.saving_percent, report.short_minutes
+        r#"<text x="{left}" y="40" fill="dimgray">{}</text>"#,
+        esc(subtitle)
     );
+}
 
-    // Cost panel.
+/// Hourly cost stacked by market.
+fn cost_panel(out: &mut String, hours: &[Hour], cols: &Columns) -> Panel {
     let cost_max = nice_max(
         hours
             .iter()
@@ -81,17 +142,17 @@ pub fn chart(report: &Report, title: &str) -> String {
         height: 190.0,
         max: cost_max,
     };
-    axis(&mut out, &cost, "USD per hour", |v| {
-        format!("${}", crate::fmt_num(v))
+    axis(out, &cost, "USD per hour", |v| {
+        format!("${}", crate::text::fmt_num(v))
     });
+    let bw = (cols.bar_w - 2.0).max(1.0);
     for (i, h) in hours.iter().enumerate() {
         let y_od = cost.y(h.on_demand_cost);
         let y_all = cost.y(h.on_demand_cost + h.spot_cost);
-        let bw = (bar_w - 2.0).max(1.0);
         let _ = writeln!(
             out,
             r#"<rect x="{:.1}" y="{y_od:.1}" width="{bw:.1}" height="{:.1}" fill="{OD_COLOR}"><title>hour {}: on-demand ${:.3}</title></rect>"#,
-            x(i) + 1.0,
+            cols.x(i) + 1.0,
             cost.top + cost.height - y_od,
             h.hour,
             h.on_demand_cost
@@ -99,14 +160,17 @@ pub fn chart(report: &Report, title: &str) -> String {
         let _ = writeln!(
             out,
             r#"<rect x="{:.1}" y="{y_all:.1}" width="{bw:.1}" height="{:.1}" fill="{SPOT_COLOR}"><title>hour {}: spot ${:.3}</title></rect>"#,
-            x(i) + 1.0,
+            cols.x(i) + 1.0,
             y_od - y_all,
             h.hour,
             h.spot_cost
         );
     }
+    cost
+}
 
-    // Capacity panel: stacked areas (on-demand below, spot above) + demand.
+/// Capacity by market (on-demand below, spot above), demand, short hours.
+fn capacity_panel(out: &mut String, hours: &[Hour], cols: &Columns) -> Panel {
     let cap_max = nice_max(
         hours
             .iter()
@@ -118,71 +182,65 @@ pub fn chart(report: &Report, title: &str) -> String {
         height: 190.0,
         max: cap_max,
     };
-    axis(&mut out, &cap, "instances", crate::fmt_num);
-    let mid = |i: usize| x(i) + bar_w / 2.0;
-    let base = cap.top + cap.height;
+    axis(out, &cap, "instances", crate::text::fmt_num);
     let area = |lower: &dyn Fn(usize) -> f64, upper: &dyn Fn(usize) -> f64| {
         let mut pts = String::new();
         for i in 0..hours.len() {
-            let _ = write!(pts, "{:.1},{:.1} ", mid(i), cap.y(upper(i)));
+            let _ = write!(pts, "{:.1},{:.1} ", cols.mid(i), cap.y(upper(i)));
         }
         for i in (0..hours.len()).rev() {
-            let _ = write!(pts, "{:.1},{:.1} ", mid(i), cap.y(lower(i)));
+            let _ = write!(pts, "{:.1},{:.1} ", cols.mid(i), cap.y(lower(i)));
         }
         pts
     };
     let od = |i: usize| hours[i].on_demand_instances;
     let total = |i: usize| hours[i].on_demand_instances + hours[i].spot_instances;
     let zero = |_: usize| 0.0;
-    let _ = writeln!(
-        out,
-        r#"<polygon points="{}" fill="{OD_COLOR}" fill-opacity="0.85"/>"#,
-        area(&zero, &od).trim_end()
-    );
-    let _ = writeln!(
-        out,
-        r#"<polygon points="{}" fill="{SPOT_COLOR}" fill-opacity="0.85"/>"#,
-        area(&od, &total).trim_end()
-    );
+    for (lower, upper, color) in [
+        (
+            &zero as &dyn Fn(usize) -> f64,
+            &od as &dyn Fn(usize) -> f64,
+            OD_COLOR,
+        ),
+        (&od, &total, SPOT_COLOR),
+    ] {
+        let _ = writeln!(
+            out,
+            r#"<polygon points="{}" fill="{color}" fill-opacity="0.85"/>"#,
+            area(lower, upper).trim_end()
+        );
+    }
     let demand: Vec<String> = hours
         .iter()
         .enumerate()
-        .map(|(i, h)| format!("{:.1},{:.1}", mid(i), cap.y(h.demand)))
+        .map(|(i, h)| format!("{:.1},{:.1}", cols.mid(i), cap.y(h.demand)))
         .collect();
     let _ = writeln!(
         out,
         r#"<polyline points="{}" fill="none" stroke="{DEMAND_COLOR}" stroke-width="2" stroke-dasharray="5,3"/>"#,
         demand.join(" ")
     );
+    short_hours(out, hours, cols, cap.top + cap.height + 2.0);
+    cap
+}
+
+/// An orange mark under each hour with minutes short of capacity.
+fn short_hours(out: &mut String, hours: &[Hour], cols: &Columns, y: f64) {
     for (i, h) in hours.iter().enumerate() {
         if h.short_minutes > 0 {
             let _ = writeln!(
                 out,
-                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="4" fill="orange"><title>hour {}: {} minutes short</title></rect>"#,
-                x(i),
-                base + 2.0,
-                bar_w,
+                r#"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="4" fill="orange"><title>hour {}: {} minutes short</title></rect>"#,
+                cols.x(i),
+                cols.bar_w,
                 h.hour,
                 h.short_minutes
             );
         }
     }
+}
 
-    // Hour labels under both panels.
-    let step = (hours.len() / 12).max(1);
-    for (i, h) in hours.iter().enumerate().step_by(step) {
-        for panel in [&cost, &cap] {
-            let _ = writeln!(
-                out,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="dimgray">{:02}:00</text>"#,
-                mid(i),
-                panel.top + panel.height + 18.0,
-                h.hour % 24
-            );
-        }
-    }
-
-    // Legend.
+fn legend(out: &mut String) {
     let ly = H - 18.0;
     let mut lx = LEFT;
     for (color, label, dashed) in [
@@ -208,8 +266,6 @@ pub fn chart(report: &Report, title: &str) -> String {
         let _ = writeln!(out, r#"<text x="{}" y="{ly}">{label}</text>"#, lx + 20.0);
         lx += 40.0 + label.len() as f64 * 6.5;
     }
-    out.push_str("</svg>\n");
-    out
 }
 
 fn axis(out: &mut String, p: &Panel, label: &str, fmt: impl Fn(f64) -> String) {
@@ -239,7 +295,6 @@ fn axis(out: &mut String, p: &Panel, label: &str, fmt: impl Fn(f64) -> String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::Hour;
 
     #[test]
     fn nice_maxima() {

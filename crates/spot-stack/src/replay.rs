@@ -1,7 +1,10 @@
-//! Offline, minute-by-minute simulation of the two groups: CloudWatch CPU
-//! alarms over the configured periods, simple scaling with cooldowns, boot
-//! time, and spot reclaim whenever the spot price is above the maximum price.
-//! Pure: no clock, no I/O, same input → same output.
+//! The bidding market, replayed (`simulate --model bidding`): the seed's
+//! two groups minute by minute on a spot price history, spot reclaimed
+//! whenever its price is above the maximum price, as before 2017. CloudWatch
+//! CPU alarms over the configured periods, simple scaling with cooldowns,
+//! boot time. Pure: no clock, no I/O, same input → same output. Today's
+//! market, where capacity rather than price takes spot away, is
+//! [`crate::fleet`]'s.
 //!
 //! The model:
 //! - Demand is CPU work in instance-equivalents (2.5 = two and a half
@@ -25,88 +28,7 @@
 use serde::Serialize;
 
 use crate::config::GroupPolicy;
-
-/// A step function of time: each `(minute, value)` holds until the next.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    points: Vec<(u32, f64)>,
-}
-
-/// Bad series input.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SeriesError(pub String);
-
-impl Series {
-    /// From points sorted by minute (checked).
-    pub fn new(points: Vec<(u32, f64)>) -> Result<Self, SeriesError> {
-        if points.is_empty() {
-            return Err(SeriesError("no data rows".into()));
-        }
-        for w in points.windows(2) {
-            if w[1].0 <= w[0].0 {
-                return Err(SeriesError(format!(
-                    "minutes must increase: {} follows {}",
-                    w[1].0, w[0].0
-                )));
-            }
-        }
-        if let Some((m, v)) = points.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
-            return Err(SeriesError(format!(
-                "minute {m}: {v} is not a non-negative number"
-            )));
-        }
-        Ok(Self { points })
-    }
-
-    /// A constant.
-    pub fn constant(value: f64) -> Self {
-        Self {
-            points: vec![(0, value)],
-        }
-    }
-
-    /// Parses CSV with a header row and two columns: minute, value. The
-    /// minute column is whole minutes from the start of the trace.
-    pub fn from_csv(text: &str, what: &str) -> Result<Self, SeriesError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .comment(Some(b'#'))
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let mut points = Vec::new();
-        for (i, row) in reader.records().enumerate() {
-            let line = i + 2;
-            let row = row.map_err(|e| SeriesError(format!("{what}: line {line}: {e}")))?;
-            let (Some(m), Some(v)) = (row.get(0), row.get(1)) else {
-                return Err(SeriesError(format!(
-                    "{what}: line {line}: expected two columns: minute,value"
-                )));
-            };
-            let minute: u32 = m.parse().map_err(|_| {
-                SeriesError(format!(
-                    "{what}: line {line}: minute {m:?} is not a whole number"
-                ))
-            })?;
-            let value: f64 = v
-                .parse()
-                .map_err(|_| SeriesError(format!("{what}: line {line}: {v:?} is not a number")))?;
-            points.push((minute, value));
-        }
-        Self::new(points).map_err(|e| SeriesError(format!("{what}: {e}")))
-    }
-
-    /// Value at `minute` (the last point at or before it; the first before the start).
-    pub fn at(&self, minute: u32) -> f64 {
-        let i = self.points.partition_point(|(m, _)| *m <= minute);
-        self.points[i.saturating_sub(1)].1
-    }
-
-    /// Minutes covered: up to and including the last point's minute.
-    pub fn len_minutes(&self) -> u32 {
-        self.points.last().map_or(0, |(m, _)| m + 1)
-    }
-}
+use crate::series::Series;
 
 /// Everything the simulation needs besides the two series.
 #[derive(Debug, Clone, Copy)]
@@ -260,87 +182,124 @@ impl Group {
 /// Runs the simulation over the demand trace's length.
 pub fn run(params: &Params, demand: &Series, spot_price: &Series) -> Report {
     let minutes = demand.len_minutes();
-    let boot = params.boot_seconds.div_ceil(60);
-    let mut od = Group::new(params.on_demand);
-    let mut spot = Group::new(params.spot);
-    let mut report = Report {
-        minutes,
-        ..Report::default()
+    let mut r = Replay {
+        params,
+        boot: params.boot_seconds.div_ceil(60),
+        od: Group::new(params.on_demand),
+        spot: Group::new(params.spot),
+        report: Report {
+            minutes,
+            ..Report::default()
+        },
+        hour: Hour::default(),
+        od_minutes: 0,
+        spot_minutes: 0,
+        streak: 0,
     };
-    let mut hour = Hour::default();
-    let mut od_minutes = 0u64;
-    let mut spot_minutes = 0u64;
-    let mut streak = 0u32;
     for t in 0..minutes {
-        let price = spot_price.at(t);
-        let available = price <= params.max_price;
-        if !available && !spot.instances.is_empty() {
-            report.reclaim_events += 1;
-            report.spot_instances_reclaimed += spot.billed();
-            spot.instances.clear();
+        r.minute(t, demand.at(t), spot_price.at(t));
+        if t % 60 == 59 || t + 1 == minutes {
+            r.close_hour(t);
         }
-        od.reconcile(t, boot, true);
-        spot.reconcile(t, boot, available);
+        r.od.scale(t, r.boot);
+        r.spot.scale(t, r.boot);
+    }
+    r.finish()
+}
 
-        let d = demand.at(t);
-        let (od_up, spot_up) = (od.in_service(t), spot.in_service(t));
+/// A run in progress.
+struct Replay<'a> {
+    params: &'a Params,
+    boot: u32,
+    od: Group,
+    spot: Group,
+    report: Report,
+    hour: Hour,
+    od_minutes: u64,
+    spot_minutes: u64,
+    streak: u32,
+}
+
+impl Replay<'_> {
+    /// Minute `t`: reclaim, launch, serve, bill.
+    fn minute(&mut self, t: u32, d: f64, price: f64) {
+        let available = price <= self.params.max_price;
+        if !available && !self.spot.instances.is_empty() {
+            self.report.reclaim_events += 1;
+            self.report.spot_instances_reclaimed += self.spot.billed();
+            self.spot.instances.clear();
+        }
+        self.od.reconcile(t, self.boot, true);
+        self.spot.reconcile(t, self.boot, available);
+        let (od_up, spot_up) = (self.od.in_service(t), self.spot.in_service(t));
         let capacity = od_up + spot_up;
         let cpu = if capacity == 0 {
             100.0
         } else {
             (d / f64::from(capacity) * 100.0).min(100.0)
         };
-        od.cpu.push((od_up > 0).then_some(cpu));
-        spot.cpu.push((spot_up > 0).then_some(cpu));
-        let short = d > f64::from(capacity) + 1e-9;
+        self.od.cpu.push((od_up > 0).then_some(cpu));
+        self.spot.cpu.push((spot_up > 0).then_some(cpu));
+        self.bill(d, price);
+        self.count_short(d > f64::from(capacity) + 1e-9);
+    }
 
-        let (od_billed, spot_billed) = (od.billed(), spot.billed());
+    fn bill(&mut self, d: f64, price: f64) {
+        let (od_billed, spot_billed) = (self.od.billed(), self.spot.billed());
+        let report = &mut self.report;
         report.peak_instances = report.peak_instances.max(od_billed + spot_billed);
-        od_minutes += u64::from(od_billed);
-        spot_minutes += u64::from(spot_billed);
-        let od_cost = f64::from(od_billed) * params.on_demand_price / 60.0;
+        self.od_minutes += u64::from(od_billed);
+        self.spot_minutes += u64::from(spot_billed);
+        let od_cost = f64::from(od_billed) * self.params.on_demand_price / 60.0;
         let spot_cost = f64::from(spot_billed) * price / 60.0;
         report.cost += od_cost + spot_cost;
         report.demand_instance_hours += d / 60.0;
-
+        let hour = &mut self.hour;
         hour.on_demand_cost += od_cost;
         hour.spot_cost += spot_cost;
         hour.on_demand_instances += f64::from(od_billed);
         hour.spot_instances += f64::from(spot_billed);
         hour.demand += d;
-        if short {
-            report.short_minutes += 1;
-            hour.short_minutes += 1;
-            streak += 1;
-            report.longest_short_streak = report.longest_short_streak.max(streak);
-        } else {
-            streak = 0;
-        }
-        if t % 60 == 59 || t + 1 == minutes {
-            let n = f64::from(t % 60 + 1);
-            hour.hour = t / 60;
-            hour.on_demand_instances /= n;
-            hour.spot_instances /= n;
-            hour.demand /= n;
-            report.hours.push(std::mem::take(&mut hour));
-        }
-
-        od.scale(t, boot);
-        spot.scale(t, boot);
     }
-    report.on_demand_instance_hours = od_minutes as f64 / 60.0;
-    report.spot_instance_hours = spot_minutes as f64 / 60.0;
-    report.all_on_demand_cost = (od_minutes + spot_minutes) as f64 / 60.0 * params.on_demand_price;
-    report.saving_percent = if report.all_on_demand_cost > 0.0 {
-        (1.0 - report.cost / report.all_on_demand_cost) * 100.0
-    } else {
-        0.0
-    };
-    report.on_demand_scale_ups = od.scale_ups;
-    report.on_demand_scale_downs = od.scale_downs;
-    report.spot_scale_ups = spot.scale_ups;
-    report.spot_scale_downs = spot.scale_downs;
-    report
+
+    fn count_short(&mut self, short: bool) {
+        if short {
+            self.report.short_minutes += 1;
+            self.hour.short_minutes += 1;
+            self.streak += 1;
+            self.report.longest_short_streak = self.report.longest_short_streak.max(self.streak);
+        } else {
+            self.streak = 0;
+        }
+    }
+
+    fn close_hour(&mut self, t: u32) {
+        let n = f64::from(t % 60 + 1);
+        let hour = &mut self.hour;
+        hour.hour = t / 60;
+        hour.on_demand_instances /= n;
+        hour.spot_instances /= n;
+        hour.demand /= n;
+        self.report.hours.push(std::mem::take(hour));
+    }
+
+    fn finish(mut self) -> Report {
+        let report = &mut self.report;
+        report.on_demand_instance_hours = self.od_minutes as f64 / 60.0;
+        report.spot_instance_hours = self.spot_minutes as f64 / 60.0;
+        report.all_on_demand_cost =
+            (self.od_minutes + self.spot_minutes) as f64 / 60.0 * self.params.on_demand_price;
+        report.saving_percent = if report.all_on_demand_cost > 0.0 {
+            (1.0 - report.cost / report.all_on_demand_cost) * 100.0
+        } else {
+            0.0
+        };
+        report.on_demand_scale_ups = self.od.scale_ups;
+        report.on_demand_scale_downs = self.od.scale_downs;
+        report.spot_scale_ups = self.spot.scale_ups;
+        report.spot_scale_downs = self.spot.scale_downs;
+        self.report
+    }
 }
 
 #[cfg(test)]
@@ -357,24 +316,6 @@ mod tests {
             on_demand_price: 0.12,
             max_price: 0.12,
         }
-    }
-
-    #[test]
-    fn series_parse_and_step() {
-        let s = Series::from_csv("minute,value\n0,1\n10,2.5\n", "demand").unwrap();
-        assert_eq!(s.at(0), 1.0);
-        assert_eq!(s.at(9), 1.0);
-        assert_eq!(s.at(10), 2.5);
-        assert_eq!(s.at(1000), 2.5);
-        assert_eq!(s.len_minutes(), 11);
-        let e = Series::from_csv("minute,value\n5,1\n3,1\n", "demand").unwrap_err();
-        assert_eq!(e.to_string(), "demand: minutes must increase: 3 follows 5");
-        let e = Series::from_csv("minute,value\n0,x\n", "prices.csv").unwrap_err();
-        assert_eq!(e.to_string(), "prices.csv: line 2: \"x\" is not a number");
-        let e = Series::from_csv("minute,value\n", "d").unwrap_err();
-        assert_eq!(e.to_string(), "d: no data rows");
-        let e = Series::from_csv("minute,value\n0,-1\n", "d").unwrap_err();
-        assert!(e.to_string().contains("not a non-negative"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,4 @@
 //! The real binary: template snapshots, --help, and each bad input.
-#![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -7,6 +6,11 @@ use std::path::PathBuf;
 
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/stack.toml")
+}
+
+/// The example as spot-stack first shipped it.
+fn seed_example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/seed.toml")
 }
 
 fn cmd() -> Command {
@@ -41,14 +45,43 @@ fn stdout(args: &[&str]) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// The write-up's template, exactly as first shipped: `--strategy seed`.
 #[test]
 fn template_two_groups_seed_defaults() {
+    let c = seed_example();
+    insta::assert_snapshot!(stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--strategy",
+        "seed"
+    ]));
+}
+
+/// AWS's single group as first shipped: `--strategy mixed --no-fallback`.
+#[test]
+fn template_mixed_seed_defaults() {
+    let c = seed_example();
+    insta::assert_snapshot!(stdout(&[
+        "template",
+        "--config",
+        c.to_str().unwrap(),
+        "--strategy",
+        "mixed",
+        "--no-fallback"
+    ]));
+}
+
+/// Today's default: the seed's two groups over several pools, and the
+/// fallback group with its alarms (the shipped example).
+#[test]
+fn template_two_groups_example() {
     let c = example();
     insta::assert_snapshot!(stdout(&["template", "--config", c.to_str().unwrap()]));
 }
 
 #[test]
-fn template_mixed_seed_defaults() {
+fn template_mixed_example() {
     let c = example();
     insta::assert_snapshot!(stdout(&[
         "template",
@@ -73,8 +106,8 @@ fn template_json_parses_and_has_max_price() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        v["Resources"]["SpotLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-            ["InstanceMarketOptions"]["SpotOptions"]["MaxPrice"],
+        v["Resources"]["SpotGroup"]["Properties"]["MixedInstancesPolicy"]["InstancesDistribution"]
+            ["SpotMaxPrice"],
         "0.05"
     );
 }
@@ -196,14 +229,142 @@ fn bad_inputs_are_one_line_errors_with_exit_codes() {
     cmd().args(["status"]).assert().code(2);
 }
 
+/// The capacity model: one JSON line per strategy, and the comparison chart.
 #[test]
 fn simulate_writes_an_svg_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("day.svg");
-    let out = stdout(&["simulate", "-o", "json", "--svg", svg.to_str().unwrap()]);
+    let c = example();
+    let out = stdout(&[
+        "simulate",
+        "-o",
+        "json",
+        "--config",
+        c.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|v| v["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["seed", "two-groups", "mixed", "mixed+fallback"]);
+    for v in &lines {
+        assert_eq!(v["minutes"], 1440);
+        assert_eq!(v["hours"].as_array().unwrap().len(), 24);
+        assert!(v["saving_percent"].as_f64().unwrap() > 0.0);
+    }
+    // The shipped day's regional outage: mixed alone is short for all of it.
+    assert!(lines[2]["worst_gap_minutes"].as_u64().unwrap() >= 90);
+    assert!(lines[1]["worst_gap_minutes"].as_u64().unwrap() <= 5);
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+    assert!(chart.contains("mixed + on-demand fallback"));
+}
+
+/// The old price-driven model, as before: one report, the hourly chart.
+#[test]
+fn simulate_bidding_replays_the_price_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("day.svg");
+    let out = stdout(&[
+        "simulate",
+        "--model",
+        "bidding",
+        "-o",
+        "json",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["minutes"], 1440);
     assert_eq!(v["hours"].as_array().unwrap().len(), 24);
+    assert_eq!(v["reclaim_events"], 1);
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg ") && chart.trim_end().ends_with("</svg>"));
+    // --spot-prices alone picks the bidding model, as it always did.
+    let prices = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/spot-price-day.csv");
+    let again = stdout(&[
+        "simulate",
+        "-o",
+        "json",
+        "--spot-prices",
+        prices.to_str().unwrap(),
+    ]);
+    assert_eq!(again, out);
+}
+
+/// `spot-stack template ... | head -1`: the template is bigger than a pipe
+/// holds, so the write after `head` left fails; a read-only command then
+/// ends quietly with 0 (the toolkit's one `main`).
+#[test]
+fn template_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let subnets: Vec<String> = (0..3000).map(|i| format!("\"subnet-{i:017x}\"")).collect();
+    let config = dir.path().join("wide.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\", \"c6i.large\"]\nsubnets = [{}]\n",
+            subnets.join(", ")
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(mc_testkit::cli::bin("spot-stack"));
+    cmd.args(["template", "--config"]).arg(&config);
+    let r = mc_testkit::cli::first_line_then_close(&mut cmd);
+    assert_eq!(
+        r.first_line, "AWSTemplateFormatVersion: 2010-09-09\n",
+        "{r:?}"
+    );
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    assert_eq!(r.stderr, "", "{r:?}");
+}
+
+/// `spot-stack simulate --hourly | head -1` over two months: many lines
+/// through the Printer, the same quiet 0.
+#[test]
+fn simulate_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let demand = dir.path().join("demand.csv");
+    let mut text = String::from("minute,demand\n");
+    for m in (0..60 * 24 * 60).step_by(30) {
+        text.push_str(&format!("{m},{}\n", 1.0 + f64::from(m % 1440) / 400.0));
+    }
+    std::fs::write(&demand, text).unwrap();
+    let mut cmd = std::process::Command::new(mc_testkit::cli::bin("spot-stack"));
+    cmd.args(["simulate", "--hourly", "--demand"]).arg(&demand);
+    let r = mc_testkit::cli::first_line_then_close(&mut cmd);
+    assert!(r.first_line.starts_with("simulated "), "{r:?}");
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    assert_eq!(r.stderr, "", "{r:?}");
+}
+
+/// The README's picture is what `simulate` draws today (regenerate with
+/// `SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it readme_picture`).
+#[test]
+fn readme_picture_is_the_simulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("comparison.svg");
+    let c = example();
+    stdout(&[
+        "simulate",
+        "--config",
+        c.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/simulate-comparison.svg");
+    if std::env::var_os("SPOT_STACK_REGENERATE").is_some() {
+        std::fs::write(&committed, &drawn).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&committed).unwrap() == drawn,
+        "docs/simulate-comparison.svg differs from what simulate draws: SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it readme_picture"
+    );
 }

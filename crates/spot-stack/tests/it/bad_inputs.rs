@@ -2,7 +2,6 @@
 //! group sizes that used to overflow, and simulator traces with a 10 MB line,
 //! a missing column or a negative value, hostile on-demand price CSVs. Each is
 //! one `spot-stack: error:` line and exit 2 (usage).
-#![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
 
@@ -41,7 +40,7 @@ fn bad_configs() {
     std::fs::write(d.join("binary.toml"), [0u8, 159, 146, 150, 0xff, 7, 0]).unwrap();
     std::fs::write(
         d.join("huge.toml"),
-        "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\"]\nsubnets = [\"subnet-1\", \"subnet-2\"]\n\
+        "[instances]\nami = \"ami-1\"\ninstance_types = [\"c5.large\", \"c6i.large\"]\nsubnets = [\"subnet-1\", \"subnet-2\"]\n\
          [on_demand]\nmin = 4000000000\nmax = 4000000000\n[spot]\nmin = 4000000000\nmax = 4000000000\n",
     )
     .unwrap();
@@ -78,6 +77,58 @@ fn bad_simulator_traces() {
         let r = run(d, &["simulate", "--config", config, "--demand", name]);
         assert_one_line(name, r, needle);
     }
+}
+
+/// Hostile capacity-event files (`simulate --events`): one line, exit 2; an
+/// empty one is no events.
+#[test]
+fn bad_capacity_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let header = "start_minute,end_minute,instance_type,zone\n";
+    let mut huge = header.as_bytes().to_vec();
+    huge.resize(10 << 20, b'1');
+    std::fs::write(d.join("huge.csv"), huge).unwrap();
+    std::fs::write(d.join("missing.csv"), format!("{header}10,20,c5.large\n")).unwrap();
+    std::fs::write(d.join("backwards.csv"), format!("{header}20,10,*,*\n")).unwrap();
+    std::fs::write(d.join("zone.csv"), format!("{header}10,20,*,az9\n")).unwrap();
+    std::fs::write(
+        d.join("latin1.csv"),
+        [header.as_bytes(), b"1,2,c5.large\xe9,*\n"].concat(),
+    )
+    .unwrap();
+    std::fs::write(d.join("empty.csv"), "").unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stack.toml");
+    for (name, needle) in [
+        ("huge.csv", "huge.csv: line 2"),
+        ("missing.csv", "missing.csv: line 2: expected four columns"),
+        ("backwards.csv", "end 10 is not after start 20"),
+        ("zone.csv", "zone \"az9\" is not * or az1..az2"),
+        ("latin1.csv", "latin1.csv"),
+    ] {
+        let r = run(d, &["simulate", "--config", config, "--events", name]);
+        assert_one_line(name, r, needle);
+    }
+    let (code, stderr) = run(
+        d,
+        &["simulate", "--config", config, "--events", "empty.csv"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let r = run(
+        d,
+        &[
+            "simulate",
+            "--model",
+            "capacity",
+            "--spot-prices",
+            "empty.csv",
+        ],
+    );
+    assert_one_line(
+        "capacity with prices",
+        r,
+        "--spot-prices replays a price history",
+    );
 }
 
 #[test]

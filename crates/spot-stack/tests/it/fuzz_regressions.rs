@@ -4,11 +4,11 @@
 //! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
 //! `cargo xtask fuzz`.
 
-#[path = "../../../fuzz/checks/sim_csv.rs"]
+#[path = "../../../../fuzz/checks/sim_csv.rs"]
 mod sim_csv;
-#[path = "../../../fuzz/checks/spot_config.rs"]
+#[path = "../../../../fuzz/checks/spot_config.rs"]
 mod spot_config;
-#[path = "../../../fuzz/checks/spot_prices.rs"]
+#[path = "../../../../fuzz/checks/spot_prices.rs"]
 mod spot_prices;
 
 #[test]

@@ -1,8 +1,7 @@
 //! The shipped sample day (`data/demand-day.csv`, `data/spot-price-day.csv`)
 //! is generated here, deterministically. The test fails if the committed
 //! files drift from the generator; regenerate with
-//! `SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test sample_data`.
-#![allow(clippy::unwrap_used)]
+//! `SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it sample_data`.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -87,7 +86,7 @@ fn check(name: &str, content: &str) {
     let committed = std::fs::read_to_string(&path).unwrap();
     assert!(
         committed == content,
-        "{} differs from its generator: run SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test sample_data",
+        "{} differs from its generator: run SPOT_STACK_REGENERATE=1 cargo test -p spot-stack --test it sample_data",
         path.display()
     );
 }
