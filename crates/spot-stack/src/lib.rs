@@ -43,5 +43,5 @@ const TOOL: Tool = Tool {
 /// Runs the tool; returns the process exit code. One runtime thread: the
 /// tool makes a few control-plane calls at a time.
 pub fn main() -> i32 {
-    TOOL.main::<cli::Cli, Error, _>(Threads::One, |cli| commands::run(cli.clone()))
+    TOOL.main::<cli::Cli, Error>(Threads::One, commands::run)
 }

@@ -26,6 +26,7 @@ mod sharded;
 mod split_points;
 pub mod splits_file;
 
+#[cfg(feature = "inventory")]
 pub(crate) use entry::rfc3339_secs;
 pub use entry::{storage_class, Detail, ObjectEntry};
 pub use range::{KeyRange, RangeSet};

@@ -17,9 +17,9 @@ use crate::{savings, stack, status, template, validate};
 mod simulate;
 
 /// Runs the command line's command; the exit code on success.
-pub async fn run(cli: Cli) -> Result<i32, Error> {
+pub async fn run(cli: &Cli) -> Result<i32, Error> {
     let mut out = Printer::new();
-    dispatch(&cli, &mut out).await?;
+    dispatch(cli, &mut out).await?;
     out.flush()?;
     Ok(exit::SUCCESS)
 }
