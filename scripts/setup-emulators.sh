@@ -2,6 +2,7 @@
 # Install the AWS emulators and checkers used by the tests into project-local venvs:
 #   .venv/ministack  (PyPI ministack, the default emulator)
 #   .venv/moto       (PyPI moto[server], for APIs ministack lacks)
+#   .venv/fixtures   (PyPI pyarrow: S3 Inventory fixtures written by no code of ours)
 #   .venv/cfn-lint   (PyPI cfn-lint: spot-stack's templates must pass it, and
 #                     its PyYAML reads back the YAML spot-stack writes)
 # Idempotent: a venv whose pinned version is already installed is left alone.
@@ -10,6 +11,7 @@ set -euo pipefail
 
 MINISTACK_VERSION="1.5.33"
 MOTO_VERSION="5.2.5"
+PYARROW_VERSION="26.0.1"
 CFN_LINT_VERSION="1.58.0"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,3 +42,5 @@ flock 9
 install_venv ministack "ministack==$MINISTACK_VERSION" ministack
 install_venv moto "moto[server]==$MOTO_VERSION" moto_server
 install_venv cfn-lint "cfn-lint==$CFN_LINT_VERSION" cfn-lint
+# An independent writer of S3 Inventory fixtures (crates/mc-testkit/python).
+install_venv fixtures "pyarrow==$PYARROW_VERSION" python

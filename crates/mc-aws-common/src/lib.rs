@@ -15,6 +15,7 @@ pub mod logging;
 pub mod nagios;
 pub mod output;
 pub mod startup;
+pub mod units;
 
 #[cfg(feature = "aws")]
 pub mod acl;

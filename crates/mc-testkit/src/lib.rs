@@ -17,6 +17,7 @@ pub mod child;
 pub mod cli;
 pub mod emulator;
 pub mod fuzz;
+pub mod inventory;
 pub mod postgres;
 pub mod secrets;
 

@@ -2,6 +2,7 @@
 
 use mc_aws_common::nagios::{Check, NagiosArgs, Perf, Status, Threshold};
 use mc_aws_common::output::{human_bytes, human_count};
+use mc_aws_common::units::human_duration;
 
 use crate::cli::CheckMetric;
 use crate::count::Count;
@@ -108,6 +109,15 @@ pub fn evaluate(metric: CheckMetric, counts: &[Count], thresholds: &NagiosArgs) 
         .map(|c| c.elapsed.as_secs_f64())
         .fold(0.0, f64::max);
     perf.push(Perf::new("time", (elapsed * 1000.0).round() / 1000.0, "s").min(0.0));
+    // A count from an inventory report is as old as the report: say so.
+    if let Some(inv) = counts.iter().find_map(|c| c.inventory.as_ref()) {
+        parts.push(format!(
+            "from the inventory of {} ({} old)",
+            inv.created,
+            human_duration(inv.age())
+        ));
+        perf.push(Perf::new("inventory_age", inv.age_seconds as f64, "s").min(0.0));
+    }
     let mut check = Check::new(SERVICE, worst, parts.join("; "));
     check.perf = perf;
     check
@@ -151,6 +161,7 @@ mod tests {
             requests: StatsSnapshot::default(),
             splits: None,
             interrupted: false,
+            inventory: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use mc_aws_common::cli::{AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::inventory::InventoryArgs;
 use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::{S3Url, S3UrlError};
@@ -111,6 +112,14 @@ pub struct Cli {
     pub check: Option<CheckMetric>,
     #[command(flatten)]
     pub thresholds: NagiosArgs,
+
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// With --inventory: list N narrow key ranges live and report, for them, the keys
+    /// added, removed and changed since the report, and the drift of the whole bucket
+    /// extrapolated from them (reads the report a second time).
+    #[arg(long, value_name = "N", requires = "inventory", value_parser = clap::value_parser!(u32).range(1..=10_000), help_heading = "Inventory")]
+    pub cross_check: Option<u32>,
 
     /// Keys per list request (S3's maximum is 1000; lower only for testing).
     #[arg(long, default_value_t = 1000, env = "S3KC_PAGE_SIZE", value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]

@@ -49,6 +49,8 @@ pub struct Count {
     pub splits: Option<SplitRecorder>,
     /// Stopped by SIGINT/SIGTERM: the numbers are what was counted so far.
     pub interrupted: bool,
+    /// Counted from an inventory report (`--inventory`): which, how old.
+    pub inventory: Option<crate::from_inventory::ReportInfo>,
 }
 
 impl Count {
@@ -132,6 +134,7 @@ pub async fn count_url(
         requests: throttle.stats(),
         splits,
         interrupted,
+        inventory: None,
     })
 }
 

@@ -11,6 +11,8 @@
 pub mod check;
 pub mod cli;
 pub mod count;
+pub mod cross_check;
+pub mod from_inventory;
 pub mod multipart;
 pub mod report;
 pub mod splits;
@@ -24,6 +26,8 @@ use mc_aws_common::config;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::inventory::Coverage;
+use mc_aws_common::listing::s3::S3Source;
 use mc_aws_common::listing::KeyRange;
 use mc_aws_common::nagios::Check;
 use mc_aws_common::output::{Format, OutputArgs, Printer};
@@ -92,6 +96,11 @@ fn plan_ranges(cli: &Cli, urls: &[S3Url]) -> Result<Vec<Option<KeyRange>>, Error
             "--emit-splits works on one URL at a time".into(),
         ));
     }
+    if cli.inventory.inventory.is_some() && urls.len() != 1 {
+        return Err(Error::Usage(
+            "--inventory counts one URL at a time (the report is of one bucket)".into(),
+        ));
+    }
     urls.iter()
         .map(|url| Ok(cli.shard.plan(&url.prefix)?.range))
         .collect()
@@ -101,26 +110,6 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
     let stop = Interrupt::install(TOOL.name);
     let urls = cli.parsed_urls().map_err(|e| Error::Usage(e.to_string()))?;
     let ranges = plan_ranges(cli, &urls)?;
-    let source_config = config::load(
-        &cli.aws,
-        cli.sides.source_profile.as_deref(),
-        cli.sides.source_role_arn.as_deref(),
-    )
-    .await?;
-    let dest_config = if urls.len() > 1
-        && (cli.sides.dest_profile.is_some() || cli.sides.dest_role_arn.is_some())
-    {
-        Some(
-            config::load(
-                &cli.aws,
-                cli.sides.dest_profile.as_deref(),
-                cli.sides.dest_role_arn.as_deref(),
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
     let progress = if cli.check.is_some() {
         mc_aws_common::output::progress_bar(None, "", false)
     } else {
@@ -130,16 +119,52 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         };
         cli.output.progress(None, &what)
     };
-    let opts = |range: Option<KeyRange>| CountOptions {
-        concurrency: cli.throttle.list_cursors(false),
-        page_size: cli.page_size,
-        range,
-        by_prefix: cli.by_prefix.map(|d| (d as usize, cli.delimiter.clone())),
-        by_storage_class: cli.by_storage_class,
-        versions: cli.versions,
-        multipart: cli.multipart,
-        record_splits: cli.emit_splits.is_some(),
+    let counted = if cli.inventory.inventory.is_some() {
+        count_from_inventory(cli, &urls[0], ranges, &progress, &stop).await
+    } else {
+        count_live(cli, &urls, ranges, &progress, &stop).await
     };
+    progress.finish_and_clear();
+    let (mut counts, points, drift) = counted?;
+    if counts.iter().any(|c| c.interrupted) || stop.is_set() {
+        return interrupted(cli, &counts);
+    }
+    if let Some(metric) = cli.check {
+        let check = check::evaluate(metric, &counts, &cli.thresholds);
+        return Ok(check.emit());
+    }
+    if let Some(n) = cli.emit_splits {
+        let points = points.unwrap_or_else(|| {
+            counts
+                .first_mut()
+                .and_then(|c| c.splits.take())
+                .map(|r| r.split_points(n as usize))
+                .unwrap_or_default()
+        });
+        return emit_splits(cli, n, &points, &counts);
+    }
+    let mut out = Printer::new();
+    write_report(&mut out, cli, &counts)?;
+    if let Some(d) = &drift {
+        report::write_drift(&mut out, d, cli.output.output)?;
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+/// What a count leaves: the counts, split points when they came from a
+/// sample (`--emit-splits` from a report), a cross-check's drift.
+type Counted = (Vec<Count>, Option<Vec<String>>, Option<cross_check::Drift>);
+
+/// Counts every URL by listing it, all under one throttle.
+async fn count_live(
+    cli: &Cli,
+    urls: &[S3Url],
+    ranges: Vec<Option<KeyRange>>,
+    progress: &indicatif::ProgressBar,
+    stop: &Interrupt,
+) -> Result<Counted, Error> {
+    let (source_config, dest_config) = identities(cli, urls.len()).await?;
     // One throttle per run: -j bounds the requests of every URL together.
     let run_throttle = Throttle::from_args(&cli.throttle);
     let jobs = urls
@@ -151,9 +176,7 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
                 (Some(d), i) if i > 0 => d,
                 _ => &source_config,
             };
-            let opts = opts(range);
-            let progress = &progress;
-            let stop = &stop;
+            let opts = count_options(cli, range);
             let throttle = run_throttle.sharing_limits();
             async move {
                 let client =
@@ -162,47 +185,123 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
                 count::count_url(client, throttle, url.clone(), &opts, progress, stop).await
             }
         });
-    let result = try_join_all(jobs).await;
-    progress.finish_and_clear();
-    let mut counts = result?;
+    Ok((try_join_all(jobs).await?, None, None))
+}
 
-    if counts.iter().any(|c| c.interrupted) || stop.is_set() {
-        return interrupted(cli, &counts);
-    }
-    if let Some(metric) = cli.check {
-        let check = check::evaluate(metric, &counts, &cli.thresholds);
-        return Ok(check.emit());
-    }
-    if let Some(n) = cli.emit_splits {
-        let points = counts
-            .first_mut()
-            .and_then(|c| c.splits.take())
-            .map(|r| r.split_points(n as usize))
-            .unwrap_or_default();
-        mc_aws_common::listing::splits_file::write_points(Printer::new(), &points)?;
-        if !cli.output.quiet {
-            let mut err = io::stderr().lock();
-            write_report(&mut err, cli, &counts)?;
-            writeln!(
-                err,
-                "wrote {} split points for {n} slices (use with --splits FILE --shard i/{n})",
-                points.len()
-            )?;
-            if points.len() + 1 < n as usize {
-                // Points fall on page boundaries (up to 1000 keys apart).
-                writeln!(
-                    err,
-                    "note: too few pages to cut {n} slices: slices {} to {} will have no keys",
-                    points.len() + 1,
-                    n - 1
-                )?;
-            }
+/// Counts one URL from its inventory report (`--inventory`), with
+/// `--emit-splits` from the report's key sample and `--cross-check` live.
+async fn count_from_inventory(
+    cli: &Cli,
+    url: &S3Url,
+    mut ranges: Vec<Option<KeyRange>>,
+    progress: &indicatif::ProgressBar,
+    stop: &Interrupt,
+) -> Result<Counted, Error> {
+    let (source_config, _) = identities(cli, 1).await?;
+    let throttle = Throttle::from_args(&cli.throttle);
+    let client =
+        config::client_for_bucket(&source_config, &cli.aws, &url.bucket, &throttle).await?;
+    let need = Coverage {
+        source: url,
+        versions: cli.versions,
+    };
+    let report = cli
+        .inventory
+        .open(&cli.aws, &client, need, &throttle)
+        .await?
+        .ok_or_else(|| Error::Usage("--inventory names no report".into()))?;
+    let opts = count_options(cli, ranges.remove(0));
+    let from_inventory::Counted { mut count, sample } =
+        from_inventory::count_report(&report, url, &opts, progress, stop).await?;
+    let drift = match cli.cross_check {
+        Some(n) if !count.interrupted => {
+            let source = S3Source::new(client.clone(), &url.bucket, &url.prefix, throttle.clone());
+            let total = count.tally.total.objects;
+            Some(cross_check::run(&report, url, sample.clone(), n as usize, total, &source).await?)
         }
+        _ => None,
+    };
+    if cli.multipart && !count.interrupted {
+        count.multipart = Some(
+            multipart::count(
+                &client,
+                &throttle,
+                &url.bucket,
+                &url.prefix,
+                opts.range.as_ref(),
+                opts.concurrency,
+            )
+            .await?,
+        );
+    }
+    count.requests = throttle.stats();
+    let points = cli.emit_splits.map(|n| sample.split_points(n as usize));
+    Ok((vec![count], points, drift))
+}
+
+/// The SDK configs: the source's, and the destination's when its identity
+/// differs (`--dest-profile`, `--dest-role-arn`) and there is more than one URL.
+async fn identities(
+    cli: &Cli,
+    urls: usize,
+) -> Result<(aws_config::SdkConfig, Option<aws_config::SdkConfig>), Error> {
+    let s = &cli.sides;
+    let source = config::load(
+        &cli.aws,
+        s.source_profile.as_deref(),
+        s.source_role_arn.as_deref(),
+    )
+    .await?;
+    let dest = if urls > 1 && (s.dest_profile.is_some() || s.dest_role_arn.is_some()) {
+        Some(
+            config::load(
+                &cli.aws,
+                s.dest_profile.as_deref(),
+                s.dest_role_arn.as_deref(),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok((source, dest))
+}
+
+fn count_options(cli: &Cli, range: Option<KeyRange>) -> CountOptions {
+    CountOptions {
+        concurrency: cli.throttle.list_cursors(false),
+        page_size: cli.page_size,
+        range,
+        by_prefix: cli.by_prefix.map(|d| (d as usize, cli.delimiter.clone())),
+        by_storage_class: cli.by_storage_class,
+        versions: cli.versions,
+        multipart: cli.multipart,
+        record_splits: cli.emit_splits.is_some(),
+    }
+}
+
+/// `--emit-splits N`: the points on stdout, the report on stderr.
+fn emit_splits(cli: &Cli, n: u32, points: &[String], counts: &[Count]) -> Result<i32, Error> {
+    mc_aws_common::listing::splits_file::write_points(Printer::new(), points)?;
+    if cli.output.quiet {
         return Ok(exit::SUCCESS);
     }
-    let mut out = Printer::new();
-    write_report(&mut out, cli, &counts)?;
-    out.flush()?;
+    let mut err = io::stderr().lock();
+    write_report(&mut err, cli, counts)?;
+    writeln!(
+        err,
+        "wrote {} split points for {n} slices (use with --splits FILE --shard i/{n})",
+        points.len()
+    )?;
+    if points.len() + 1 < n as usize {
+        // Points fall on page boundaries (up to 1000 keys apart), or on sampled keys.
+        writeln!(
+            err,
+            "note: too few keys to cut {n} slices: slices {} to {} will have no keys",
+            points.len() + 1,
+            n - 1
+        )?;
+    }
     Ok(exit::SUCCESS)
 }
 

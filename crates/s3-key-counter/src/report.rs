@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use mc_aws_common::output::{human_bytes, human_count, table};
+use mc_aws_common::output::{human_bytes, human_count, table, Format, Kinded};
+use mc_aws_common::units::human_duration;
 use serde::Serialize;
 
 use crate::count::Count;
+use crate::cross_check::Drift;
+use crate::from_inventory::ReportInfo;
 use crate::multipart::MultipartTally;
 use crate::tally::Counts;
 
@@ -35,6 +38,9 @@ pub struct CountLine<'a> {
     /// Only when stopped by a signal: the numbers are partial.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Counted from an inventory report: which, and how old.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<&'a ReportInfo>,
 }
 
 /// `--versions` totals.
@@ -171,6 +177,7 @@ pub fn json_line<'a>(c: &'a Count, versions: bool, shard: Option<String>) -> Cou
         by_storage_class: c.tally.by_storage_class().map(|m| groups(m, with_versions)),
         multipart: c.multipart.as_ref(),
         interrupted: c.interrupted,
+        inventory: c.inventory.as_ref(),
     }
 }
 
@@ -210,6 +217,17 @@ pub fn human(c: &Count, versions: bool, shard: Option<&str>) -> String {
             s.push_str(&format!(", oldest started {o}"));
         }
         rows.push(("incomplete uploads".into(), s));
+    }
+    if let Some(inv) = &c.inventory {
+        rows.push((
+            "from inventory".into(),
+            format!(
+                "{} (created {}, {} old)",
+                inv.report,
+                inv.created,
+                human_duration(inv.age())
+            ),
+        ));
     }
     rows.push((
         "elapsed".into(),
@@ -310,4 +328,41 @@ pub fn human_comparison(counts: &[Count], diffs: &[Difference]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The cross-check's findings (`--cross-check`): a JSON line (`"kind":
+/// "drift"`) or a paragraph.
+pub fn write_drift(w: &mut impl std::io::Write, d: &Drift, format: Format) -> std::io::Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer(
+            &mut *w,
+            &Kinded {
+                kind: "drift",
+                value: d,
+            },
+        )?;
+        return writeln!(w);
+    }
+    writeln!(
+        w,
+        "\ncross-check: {} ranges listed live ({} keys in the report, {} now; {:.4}% of the report)",
+        d.ranges,
+        human_count(d.report_keys),
+        human_count(d.live_keys),
+        d.share * 100.0
+    )?;
+    writeln!(
+        w,
+        "  since the report: {} added, {} removed, {} changed",
+        human_count(d.added),
+        human_count(d.removed),
+        human_count(d.changed)
+    )?;
+    writeln!(
+        w,
+        "  whole bucket, extrapolated: about {} added, {} removed, {} changed",
+        human_count(d.estimated_added),
+        human_count(d.estimated_removed),
+        human_count(d.estimated_changed)
+    )
 }

@@ -188,7 +188,7 @@ pub struct MessageArgs {
     pub rate: Option<f64>,
 
     /// Stop generating messages after this long (e.g. 90s, 10m, 1h).
-    #[arg(long, value_parser = parse_duration, help_heading = "Throughput")]
+    #[arg(long, value_parser = mc_aws_common::units::parse_duration, help_heading = "Throughput")]
     pub duration: Option<Duration>,
 
     /// Attempts per request and per failed batch entry before giving up.
@@ -313,30 +313,6 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-/// `90`, `90s`, `500ms`, `10m`, `1h` → a duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "{s:?}: expected a duration like 500ms, 90s, 10m or 1h"
-            ))
-        }
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v > 0.0 && (v * scale).is_finite() => Ok(Duration::from_secs_f64(v * scale)),
-        _ => Err(format!("{s:?}: expected a positive duration like 90s")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,11 +387,6 @@ mod tests {
         assert_eq!(parse_rate("60/m").unwrap(), 1.0);
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("5/d").is_err());
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert!(parse_duration("10x").is_err());
-        assert!(parse_duration("0s").is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 mod acl;
 mod manifest;
+mod open;
 mod parquet_rows;
 mod rows;
 mod store;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 
 pub use acl::InventoryAcl;
 pub use manifest::{DataFile, Field, Format, Manifest};
+pub use open::{Coverage, InventoryArgs};
 pub use rows::InventoryRow;
 pub use store::Store;
 
