@@ -76,7 +76,7 @@ pub async fn run(
             match j {
                 Joined::SourceOnly(_) => d.removed += 1,
                 Joined::DestOnly(_) => d.added += 1,
-                Joined::Both(a, b) if a.size != b.size || a.etag != b.etag => d.changed += 1,
+                Joined::Both(a, b) if changed(a, b) => d.changed += 1,
                 Joined::Both(..) => {}
             }
         }
@@ -97,6 +97,12 @@ pub async fn run(
     d.estimated_removed = scale(d.removed);
     d.estimated_changed = scale(d.changed);
     Ok(d)
+}
+
+/// Whether the object is another since the report: another size, or
+/// another ETag when the report has ETags (an inventory need not).
+fn changed(then: &ObjectEntry, now: &ObjectEntry) -> bool {
+    then.size != now.size || (!then.etag.is_empty() && then.etag != now.etag)
 }
 
 /// `n` ranges between neighbouring sampled keys, spread evenly over the

@@ -216,9 +216,10 @@ async fn check_filter(
     let config = match out {
         Ok(o) => o.inventory_configuration().cloned(),
         Err(e) => {
+            let what = format!("inventory configuration {id:?} of bucket {bucket}");
             tracing::warn!(
-                "cannot read inventory configuration {id:?} of bucket {bucket} to check its filter ({}): make sure it covers {}",
-                describe_sdk_error(&e, "it"),
+                "{} (its filter is not checked: make sure it covers {})",
+                describe_sdk_error(&e, &what),
                 need.source
             );
             return Ok(());

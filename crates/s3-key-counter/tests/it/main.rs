@@ -7,6 +7,7 @@ mod compare;
 mod count;
 mod faults;
 mod in_flight;
+mod inventory;
 mod no_secrets;
 mod signals;
 mod versions;
