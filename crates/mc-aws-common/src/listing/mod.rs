@@ -25,6 +25,7 @@ pub mod s3;
 mod sharded;
 mod split_points;
 pub mod splits_file;
+pub mod versions;
 
 pub use entry::{storage_class, Detail, ObjectEntry};
 pub use range::{KeyRange, RangeSet};
