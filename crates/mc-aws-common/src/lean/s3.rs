@@ -46,11 +46,21 @@ impl S3Get {
     /// GETs `url` once (the caller's throttle retries): the body of a 200,
     /// else S3's error.
     pub async fn get(&self, url: &str) -> Result<Bytes, LeanError> {
+        self.get_with(url, &[]).await
+    }
+
+    /// [`S3Get::get`] with extra headers, signed with the request
+    /// (`x-amz-request-payer`, S3 Control's `x-amz-account-id`).
+    pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Bytes, LeanError> {
         let credentials = self.credentials.get().await?;
-        let mut request = http::Request::builder()
+        let mut builder = http::Request::builder()
             .method(http::Method::GET)
             .uri(url)
-            .header(http::header::USER_AGENT, USER_AGENT)
+            .header(http::header::USER_AGENT, USER_AGENT);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder
             .body(SdkBody::empty())
             .map_err(|e| LeanError::Local(format!("{url}: {e}")))?;
         // As the SDK signs S3 requests: the path as sent, not re-encoded or
