@@ -11,6 +11,7 @@
 //! [`reconcile`] (one key), [`run`] (the driver), [`state`] (resume),
 //! [`report`] (output, summary, Nagios).
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod reconcile;
