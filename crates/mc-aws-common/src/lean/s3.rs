@@ -100,17 +100,32 @@ fn error_fields(body: &[u8]) -> Option<(String, String)> {
     let mut doc = aws_smithy_xml::decode::Document::new(std::str::from_utf8(body).ok()?);
     let mut root = doc.root_element().ok()?;
     let (mut code, mut message) = (String::new(), String::new());
+    // S3 answers `<Error>`; S3 Control wraps it in `<ErrorResponse>`.
+    let wrapped = root.start_el().local() == "ErrorResponse";
     while let Some(mut tag) = root.next_tag() {
-        let slot = match tag.start_el().local() {
-            "Code" => &mut code,
-            "Message" => &mut message,
-            _ => continue,
-        };
-        *slot = aws_smithy_xml::decode::try_data(&mut tag)
-            .ok()?
-            .into_owned();
+        if wrapped && tag.start_el().local() == "Error" {
+            while let Some(mut inner) = tag.next_tag() {
+                read_field(&mut inner, &mut code, &mut message)?;
+            }
+            continue;
+        }
+        read_field(&mut tag, &mut code, &mut message)?;
     }
     Some((code, message))
+}
+
+fn read_field(
+    tag: &mut aws_smithy_xml::decode::ScopedDecoder<'_, '_>,
+    code: &mut String,
+    message: &mut String,
+) -> Option<()> {
+    let slot = match tag.start_el().local() {
+        "Code" => code,
+        "Message" => message,
+        _ => return Some(()),
+    };
+    *slot = aws_smithy_xml::decode::try_data(tag).ok()?.into_owned();
+    Some(())
 }
 
 #[cfg(test)]
@@ -126,6 +141,15 @@ mod tests {
                 status: 404,
                 code: "NoSuchKey".into(),
                 message: "The specified key does not exist & never did.".into()
+            }
+        );
+        let control = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+        assert_eq!(
+            s3_error(403, control),
+            LeanError::Service {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "no".into()
             }
         );
         assert_eq!(
