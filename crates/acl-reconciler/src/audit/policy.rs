@@ -80,7 +80,7 @@ impl Proposal {
     pub fn ours(&self) -> Vec<Value> {
         statements(&self.document)
             .into_iter()
-            .filter(|s| is_ours(s))
+            .filter(is_ours)
             .collect()
     }
 
