@@ -66,6 +66,9 @@ async fn run(cli: &AuditCli) -> Result<i32, Error> {
     if let (Some(path), Some(age)) = (&args.from, args.max_age) {
         return saved::check(args, path, age);
     }
+    for path in [&args.save, &args.policy_out].into_iter().flatten() {
+        saved::check_writable(path)?;
+    }
     let throttle = Throttle::from_args(&args.throttle);
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let bucket = bucket::connect(args, &throttle).await?;

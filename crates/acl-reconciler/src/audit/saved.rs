@@ -51,6 +51,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         })
 }
 
+/// Fails now, not after hours of reading ACLs, when `path` cannot be
+/// written: creates and removes the temporary file beside it.
+pub fn check_writable(path: &Path) -> Result<(), Error> {
+    write_atomically(path, b"")?;
+    std::fs::remove_file(path).map_err(|e| ToolError::file(path, e).into())
+}
+
 /// Reads a saved audit of `url`.
 pub fn read(path: &Path, url: &S3Url) -> Result<Summary, Error> {
     let bad = |why: String| -> Error {
