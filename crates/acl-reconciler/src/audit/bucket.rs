@@ -121,15 +121,24 @@ async fn versioned(
     throttle: &Arc<Throttle>,
     bucket: &str,
 ) -> Result<bool, ToolError> {
-    let out = throttle
+    match throttle
         .call(|| client.get_bucket_versioning().bucket(bucket).send())
         .await
-        .map_err(|e| describe_sdk_error(&e, &format!("bucket {bucket} (GetBucketVersioning)")))?;
-    // Suspended still keeps the versions written while it was on.
-    Ok(matches!(
-        out.status(),
-        Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
-    ))
+    {
+        // Suspended still keeps the versions written while it was on.
+        Ok(out) => Ok(matches!(
+            out.status(),
+            Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
+        )),
+        Err(e) => match describe_sdk_error(&e, &format!("bucket {bucket}")) {
+            e @ (ToolError::NotFound { .. } | ToolError::NoCredentials) => Err(e),
+            // Listing every version is right for any bucket, only slower.
+            e => {
+                tracing::warn!("cannot read whether it is versioned ({e}); auditing every version");
+                Ok(true)
+            }
+        },
+    }
 }
 
 /// Whether the bucket is requester-pays; a setting we may not read is a

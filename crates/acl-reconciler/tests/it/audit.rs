@@ -632,3 +632,66 @@ async fn bad_inputs_get_one_line_and_an_exit_code() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ACL_GRANTS OK - "));
 }
+
+/// Requester pays: moto's buckets behind a proxy that makes them
+/// requester-pays as S3 has it for everyone but the owner (it answers
+/// GetBucketRequestPayment `Requester` and refuses object and list requests
+/// without `x-amz-request-payer`; neither emulator does either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requester_pays_buckets_are_read_with_the_request_payer_set() {
+    use aws_sdk_s3::types::ObjectCannedAcl;
+    let moto = mc_testkit::moto();
+    let s3 = moto.s3().await;
+    let bucket = mc_testkit::unique_name("audit-rp");
+    mc_testkit::create_bucket(&s3, &bucket).await;
+    mc_testkit::put_objects(&s3, &bucket, [("pub", "x"), ("plain", "x")]).await;
+    s3.put_object_acl()
+        .bucket(&bucket)
+        .key("pub")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let proxy = mc_benchkit::proxy::Proxy::requester_pays(moto.endpoint()).unwrap();
+    // The gate works: a read that does not say who pays is refused.
+    let through = aws_sdk_s3::Client::from_conf(
+        s3.config()
+            .to_builder()
+            .endpoint_url(proxy.endpoint())
+            .build(),
+    );
+    assert!(through
+        .get_object_acl()
+        .bucket(&bucket)
+        .key("pub")
+        .send()
+        .await
+        .is_err());
+    assert_eq!(proxy.stats().faults.get("RequesterPays"), Some(&1));
+
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("acl-reconciler"));
+    moto.apply_env(&mut c);
+    let out = c
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .args(["audit", "-o", "json", &format!("s3://{bucket}")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kind(&lines, "bucket")[0]["requester_pays"], true);
+    assert_eq!(kind(&lines, "summary")[0]["with_grants"], 1);
+    let stats = proxy.stats();
+    assert_eq!(
+        stats.faults.get("RequesterPays"),
+        Some(&1),
+        "no read of the audit was refused: {stats:?}"
+    );
+    assert!(
+        stats.per_op.get("GetObjectAcl").copied().unwrap_or(0) >= 3,
+        "{stats:?}"
+    );
+}
