@@ -10,6 +10,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{BucketVersioningStatus, Payer};
 use aws_sdk_s3::Client;
 use mc_aws_common::acl::{self, Acl, BucketAclSettings, Grant, Grantee, PublicAccessBlock};
+use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::lean::s3::S3Get;
 use mc_aws_common::lean::s3control;
@@ -71,11 +72,14 @@ impl Bucket {
 }
 
 /// Connects and reads the bucket's settings.
-pub async fn connect(args: &AuditArgs, throttle: &Arc<Throttle>) -> Result<Bucket, Error> {
+pub async fn connect(
+    args: &AuditArgs,
+    aws: &AwsArgs,
+    throttle: &Arc<Throttle>,
+) -> Result<Bucket, Error> {
     let bucket = &args.url.bucket;
-    let conf = mc_aws_common::config::load(&args.aws, None, None).await?;
-    let client =
-        mc_aws_common::config::client_for_bucket(&conf, &args.aws, bucket, throttle).await?;
+    let conf = mc_aws_common::config::load(aws, None, None).await?;
+    let client = mc_aws_common::config::client_for_bucket(&conf, aws, bucket, throttle).await?;
     let (settings, (owner, bucket_grants), versioned, payer, policy) = futures::try_join!(
         acl::bucket_acl_settings(&client, throttle, bucket),
         owner_and_grants(&client, throttle, bucket),
@@ -83,7 +87,7 @@ pub async fn connect(args: &AuditArgs, throttle: &Arc<Throttle>) -> Result<Bucke
         requester_pays(&client, throttle, bucket),
         policy(&client, throttle, bucket),
     )?;
-    let account = account_bpa(&conf, &client, args.aws.endpoint_url.as_deref(), throttle).await;
+    let account = account_bpa(&conf, &client, aws.endpoint_url.as_deref(), throttle).await;
     Ok(Bucket {
         requester_pays: payer || args.request_payer.is_some(),
         client,

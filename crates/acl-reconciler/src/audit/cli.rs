@@ -37,12 +37,20 @@ written by this command.
     )
 }
 
-/// The command line when its first word is `audit`.
+/// The command line of `acl-reconciler [global options] audit ...`.
 #[derive(Debug, Parser)]
 #[command(name = "acl-reconciler", version)]
 pub struct AuditCli {
     #[command(subcommand)]
     pub command: AuditCommand,
+
+    /// `-o`, `-q`, `-v`: also before `audit`.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// `--profile`, `--region`, `--endpoint-url`: also before `audit`.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,9 +77,12 @@ impl AuditCli {
     }
 }
 
-/// Whether the command line is the audit's (its first word is `audit`).
+/// Whether the command line is the audit's: it has the word `audit`, and
+/// it is not a reconcile command line (where `audit` can only be an
+/// option's value, e.g. `--profile audit`).
 pub fn asked(args: &[OsString]) -> bool {
-    args.get(1).is_some_and(|a| a == "audit")
+    use clap::Parser as _;
+    args.iter().skip(1).any(|a| a == "audit") && crate::cli::Cli::try_parse_from(args).is_err()
 }
 
 #[derive(Debug, Args)]
@@ -122,16 +133,10 @@ pub struct AuditArgs {
     pub check: NagiosArgs,
 
     #[command(flatten)]
-    pub output: OutputArgs,
-
-    #[command(flatten)]
     pub throttle: ThrottleArgs,
 
     #[command(flatten)]
     pub acl_reads: AclReadArgs,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 fn parse_account(s: &str) -> Result<(String, String), String> {
@@ -169,6 +174,25 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_is_asked_for_by_its_word_only() {
+        let a = |args: &[&str]| -> bool {
+            let args: Vec<OsString> = std::iter::once("acl-reconciler")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            asked(&args)
+        };
+        assert!(a(&["audit", "s3://abc"]));
+        assert!(a(&["-v", "-o", "json", "audit", "s3://abc"]));
+        assert!(a(&["audit", "--help"]));
+        assert!(a(&["audit"]));
+        // A profile named audit is a reconcile command line.
+        assert!(!a(&["--profile", "audit", "s3://abc", "s3://def"]));
+        assert!(!a(&["s3://abc", "s3://def"]));
+        assert!(!a(&["--help"]));
+    }
 
     #[test]
     fn ages_and_accounts_parse() {

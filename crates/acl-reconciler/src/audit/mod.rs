@@ -47,7 +47,7 @@ const TOOL: Tool = Tool {
 
 impl ToolCli for AuditCli {
     fn output(&self) -> &OutputArgs {
-        &self.args().output
+        &self.output
     }
 
     fn nagios_timeout(&self) -> Option<u64> {
@@ -71,14 +71,14 @@ async fn run(cli: &AuditCli) -> Result<i32, Error> {
     }
     let throttle = Throttle::from_args(&args.throttle);
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
-    let bucket = bucket::connect(args, &throttle).await?;
+    let bucket = bucket::connect(args, &cli.aws, &throttle).await?;
     let scope = scope(args, &bucket);
-    let mut report = Report::new(args.output.output, args.output.quiet || args.nagios);
+    let mut report = Report::new(cli.output.output, cli.output.quiet || args.nagios);
     if !bucket.settings.acls_enabled() {
         return nothing_to_do(args, &bucket, &scope, &mut report);
     }
     let stop = Interrupt::install("acl-reconciler");
-    let bar = args.output.progress(None, "object ACLs");
+    let bar = cli.output.progress(None, "object ACLs");
     let mut scan = scan::scan(&bucket, args, &acl_reads, &throttle, &stop, |g| {
         bar.inc(1);
         let _ = report.granted(&g);

@@ -4,10 +4,8 @@
 //! milliseconds whatever the bucket's size. A saved audit of another bucket
 //! or folder is refused; one older than `--max-age` is stale (UNKNOWN).
 //!
-//! Where an S3 Inventory report with its Object ACL field becomes a source
-//! (mc-aws-common's inventory reader, being built), it feeds the same
-//! groups and layout as the live pass (`scan`), and its summary is saved
-//! and checked the same way.
+//! An S3 Inventory report (its Object ACL field) can feed the same summary
+//! without reading ACLs: see [`super::scan::summarise_span`].
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -695,3 +695,32 @@ async fn requester_pays_buckets_are_read_with_the_request_payer_set() {
         "{stats:?}"
     );
 }
+
+/// `audit | head -1`: it only reads, so a closed stdout ends it quietly with 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_the_audit_quietly() {
+    use aws_sdk_s3::types::ObjectCannedAcl;
+    let s3 = mc_testkit::ministack_auth().s3().await;
+    let bucket = mc_testkit::unique_name("audit-pipe");
+    mc_testkit::create_bucket_with_acls(&s3, &bucket).await;
+    let keys: Vec<(String, &str)> = (0..200).map(|i| (format!("k{i:03}"), "x")).collect();
+    mc_testkit::put_objects(&s3, &bucket, keys).await;
+    for i in 0..200 {
+        s3.put_object_acl()
+            .bucket(&bucket)
+            .key(format!("k{i:03}"))
+            .acl(ObjectCannedAcl::PublicRead)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut c = Command::new(mc_testkit::cli::bin("acl-reconciler"));
+    mc_testkit::ministack_auth().apply_env(&mut c);
+    c.env_remove("RUST_LOG")
+        .args(["audit", "-o", "json", "-j", "4", &format!("s3://{bucket}")]);
+    let closed =
+        tokio::task::spawn_blocking(move || mc_testkit::cli::first_line_then_close(&mut c))
+            .await
+            .unwrap();
+    assert_eq!(closed.status.code(), Some(0), "{closed:?}");
+}
