@@ -306,6 +306,16 @@ async fn reads_behave_as_before_once_acls_are_disabled() {
         let bucket = mc_testkit::unique_name(&format!("audit-{seed}"));
         mc_testkit::create_bucket_with_acls(&s3, &bucket).await;
         let written = write_layout(&s3, &bucket, &other_id, seed).await;
+        // The bucket's own statements stay in the proposal.
+        let own = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"KeepDeny","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::{bucket}/*"}},{{"Sid":"KeepAllow","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}}]}}"#
+        );
+        s3.put_bucket_policy()
+            .bucket(&bucket)
+            .policy(own)
+            .send()
+            .await
+            .unwrap();
         let before = reads(&bucket, &written, &other).await;
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("policy.json");
@@ -342,6 +352,10 @@ async fn reads_behave_as_before_once_acls_are_disabled() {
         );
         tag_as_told(&s3, &bucket, &lines).await;
         let document = std::fs::read_to_string(&policy).unwrap();
+        assert!(
+            document.contains("KeepDeny") && document.contains("KeepAllow"),
+            "{document}"
+        );
         s3.put_bucket_policy()
             .bucket(&bucket)
             .policy(document)
