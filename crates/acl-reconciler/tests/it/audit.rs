@@ -515,6 +515,9 @@ async fn unreadable_and_unkeepable_grants_block_the_verdict() {
     assert_eq!(unreadable[0]["key"], "locked");
     let summary = kind(&lines, "summary")[0];
     assert_eq!(summary["safe"], false);
+    // ministack has no account-level Block Public Access: unknown, and why.
+    let account = &kind(&lines, "bucket")[0]["account_public_access_block"];
+    assert!(account["unknown"].as_str().unwrap().contains("InvalidURI"), "{account}");
     let reasons = summary["reasons"].to_string();
     assert!(reasons.contains("could not be read"), "{reasons}");
     assert!(reasons.contains("no bucket policy can keep"), "{reasons}");
@@ -696,7 +699,11 @@ async fn requester_pays_buckets_are_read_with_the_request_payer_set() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(kind(&lines, "bucket")[0]["requester_pays"], true);
+    let b = kind(&lines, "bucket")[0];
+    assert_eq!(b["requester_pays"], true);
+    // moto answers S3 Control's GetPublicAccessBlock (none configured).
+    assert_eq!(b["account_public_access_block"]["account"], "123456789012", "{b}");
+    assert_eq!(b["account_public_access_block"]["public_access_block"]["restrict_public_buckets"], false, "{b}");
     assert_eq!(kind(&lines, "summary")[0]["with_grants"], 1);
     let stats = proxy.stats();
     assert_eq!(
