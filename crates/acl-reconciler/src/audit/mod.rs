@@ -140,6 +140,40 @@ fn nothing_to_do(
     Ok(exit::SUCCESS)
 }
 
+/// Block Public Access as it bears on reads today, and once the steps
+/// turned RestrictPublicBuckets off where a public statement needs it.
+fn block_public_access(bucket: &Bucket, proposal: &policy::Proposal) -> (Effective, Effective) {
+    let before = Effective {
+        ignore_public_acls: bucket.ignores_public_acls(),
+        restrict_public: bucket.restricts_public(),
+    };
+    let public = proposal
+        .targets
+        .iter()
+        .any(|t| t.reader == grants::Reader::Public);
+    let after = Effective {
+        restrict_public: before.restrict_public && !public,
+        ..before
+    };
+    (before, after)
+}
+
+/// `--policy-out` and `--save`.
+fn write_files(
+    args: &AuditArgs,
+    document: &Value,
+    summary: &summary::Summary,
+) -> Result<(), Error> {
+    if let Some(path) = &args.policy_out {
+        let text = serde_json::to_vec(document).unwrap_or_default();
+        saved::write_atomically(path, &text)?;
+    }
+    if let Some(path) = &args.save {
+        saved::write(path, summary)?;
+    }
+    Ok(())
+}
+
 /// Proposal, verification, report, saved audit; the exit code.
 fn conclude(
     args: &AuditArgs,
@@ -154,27 +188,8 @@ fn conclude(
         .map(policy::statements)
         .unwrap_or_default();
     let proposal = policy::propose(&scan.layout, &scan.groups, bucket.policy.as_ref(), scope);
-    let before = Effective {
-        ignore_public_acls: bucket.ignores_public_acls(),
-        restrict_public: bucket.restricts_public(),
-    };
-    let public = proposal
-        .targets
-        .iter()
-        .any(|t| t.reader == grants::Reader::Public);
-    // The steps turn RestrictPublicBuckets off when a public statement needs it.
-    let after = Effective {
-        restrict_public: before.restrict_public && !public,
-        ..before
-    };
-    let verification = verify::verify(
-        &scan.layout,
-        &scan.groups,
-        &existing,
-        &proposal,
-        scope,
-        (before, after),
-    );
+    let bpa = block_public_access(bucket, &proposal);
+    let verification = verify::verify(&scan.layout, &scan.groups, &existing, &proposal, scope, bpa);
     let policy_file = args.policy_out.as_ref().map(|p| p.display().to_string());
     let findings = Findings {
         bucket,
@@ -185,13 +200,7 @@ fn conclude(
         policy_file: policy_file.as_deref(),
     };
     let summary = report::summarise(&findings, &existing);
-    if let Some(path) = &args.policy_out {
-        let text = serde_json::to_vec(&proposal.document).unwrap_or_default();
-        saved::write_atomically(path, &text)?;
-    }
-    if let Some(path) = &args.save {
-        saved::write(path, &summary)?;
-    }
+    write_files(args, &proposal.document, &summary)?;
     if args.nagios {
         return Ok(summary.check(&args.check, None).emit());
     }

@@ -318,89 +318,13 @@ impl Report {
         for line in bucket_lines(f.bucket, f.scope) {
             p.line(line)?;
         }
-        p.line(format!(
-            "objects: {} versions ({} current, {} delete markers), {}; {} carry grants besides the bucket owner's, in {} groups; {} unreadable",
-            human_count(s.versions), human_count(s.current), human_count(s.delete_markers), human_bytes(s.bytes),
-            human_count(s.with_grants), s.groups.len(), human_count(s.unreadable)
-        ))?;
-        for u in unreadable.iter().take(50) {
-            p.line(format!(
-                "  unreadable {}{}  {}",
-                printable(&u.key),
-                u.version
-                    .as_deref()
-                    .map(|v| format!(" (version {v})"))
-                    .unwrap_or_default(),
-                u.error
-            ))?;
-        }
+        human_objects(p, s, unreadable)?;
         for g in &s.groups {
-            p.line("")?;
-            p.line(format!(
-                "group {}: {} versions ({} current), {}: {}",
-                g.group,
-                human_count(g.versions),
-                human_count(g.current),
-                human_bytes(g.bytes),
-                g.grants
-            ))?;
-            let examples: Vec<String> = g
-                .examples
-                .iter()
-                .map(|k| printable(k).into_owned())
-                .collect();
-            p.line(format!("  examples: {}", examples.join(", ")))?;
-            for c in &g.changes {
-                p.line(format!("  - {c}"))?;
-            }
+            human_group(p, g)?;
         }
         p.line("")?;
-        for t in &f.proposal.targets {
-            let how = match &t.mode {
-                Mode::Keys { resources } => format!("{} keys and prefixes", resources.len()),
-                Mode::Tags { groups } => format!(
-                    "tagged versions of {} groups ({})",
-                    groups.len(),
-                    t.why_tags.as_deref().unwrap_or("")
-                ),
-            };
-            p.line(format!("statement {}: {} may read {how}", t.sid, t.reader))?;
-        }
-        let v = f.verification;
-        p.line(format!(
-            "policy: {} bytes of {POLICY_LIMIT}{}; verifier: {} versions and {} owner-only runs checked, {} reads widened, {} lost that a statement could keep, {} lost with no equivalent",
-            f.proposal.size, if s.policy_in_place { ", already in place" } else { "" },
-            human_count(v.versions), human_count(v.private_runs), v.widened_count, v.lost_count, v.lost_without_equivalent
-        ))?;
-        for w in v.widened.iter().chain(&v.lost) {
-            p.line(format!(
-                "  {} {} {}{}",
-                w.who,
-                w.action,
-                printable(&w.key),
-                w.version
-                    .as_deref()
-                    .map(|v| format!(" (version {v})"))
-                    .unwrap_or_default()
-            ))?;
-        }
-        p.line(if s.safe {
-            "verdict: safe to disable ACLs once the steps below are done".to_string()
-        } else {
-            "verdict: NOT safe to disable ACLs yet".to_string()
-        })?;
-        for r in &s.reasons {
-            p.line(format!("  - {r}"))?;
-        }
-        p.line("steps:")?;
-        for (i, step) in steps(f).iter().enumerate() {
-            p.line(format!("  {}. {}", i + 1, step.text))?;
-            if let Some(c) = &step.command {
-                p.line(format!("     {c}"))?;
-            }
-        }
-        p.line("policy:")?;
-        p.line(serde_json::to_string_pretty(&f.proposal.document).unwrap_or_default())
+        human_proposal(p, f, s)?;
+        human_verdict(p, f, s)
     }
 
     /// A bucket with ACLs disabled already.
@@ -461,4 +385,98 @@ fn bucket_lines(b: &Bucket, scope: &Scope) -> Vec<String> {
             onoff(pab.block_public_acls), onoff(pab.ignore_public_acls), onoff(pab.block_public_policy), onoff(pab.restrict_public_buckets)
         ),
     ]
+}
+
+/// With a version, ` (version v)`.
+fn version_note(v: Option<&str>) -> String {
+    v.map(|v| format!(" (version {v})")).unwrap_or_default()
+}
+
+fn human_objects(p: &mut Printer, s: &Summary, unreadable: &[Unreadable]) -> io::Result<()> {
+    p.line(format!(
+        "objects: {} versions ({} current, {} delete markers), {}; {} carry grants besides the bucket owner's, in {} groups; {} unreadable",
+        human_count(s.versions), human_count(s.current), human_count(s.delete_markers), human_bytes(s.bytes),
+        human_count(s.with_grants), s.groups.len(), human_count(s.unreadable)
+    ))?;
+    for u in unreadable.iter().take(50) {
+        let version = version_note(u.version.as_deref());
+        p.line(format!(
+            "  unreadable {}{version}  {}",
+            printable(&u.key),
+            u.error
+        ))?;
+    }
+    Ok(())
+}
+
+fn human_group(p: &mut Printer, g: &GroupLine) -> io::Result<()> {
+    p.line("")?;
+    p.line(format!(
+        "group {}: {} versions ({} current), {}: {}",
+        g.group,
+        human_count(g.versions),
+        human_count(g.current),
+        human_bytes(g.bytes),
+        g.grants
+    ))?;
+    let examples: Vec<String> = g
+        .examples
+        .iter()
+        .map(|k| printable(k).into_owned())
+        .collect();
+    p.line(format!("  examples: {}", examples.join(", ")))?;
+    for c in &g.changes {
+        p.line(format!("  - {c}"))?;
+    }
+    Ok(())
+}
+
+fn human_proposal(p: &mut Printer, f: &Findings<'_>, s: &Summary) -> io::Result<()> {
+    for t in &f.proposal.targets {
+        let how = match &t.mode {
+            Mode::Keys { resources } => format!("{} keys and prefixes", resources.len()),
+            Mode::Tags { groups } => format!(
+                "tagged versions of {} groups ({})",
+                groups.len(),
+                t.why_tags.as_deref().unwrap_or("")
+            ),
+        };
+        p.line(format!("statement {}: {} may read {how}", t.sid, t.reader))?;
+    }
+    let v = f.verification;
+    p.line(format!(
+        "policy: {} bytes of {POLICY_LIMIT}{}; verifier: {} versions and {} owner-only runs checked, {} reads widened, {} lost that a statement could keep, {} lost with no equivalent",
+        f.proposal.size, if s.policy_in_place { ", already in place" } else { "" },
+        human_count(v.versions), human_count(v.private_runs), v.widened_count, v.lost_count, v.lost_without_equivalent
+    ))?;
+    for w in v.widened.iter().chain(&v.lost) {
+        let version = version_note(w.version.as_deref());
+        p.line(format!(
+            "  {} {} {}{version}",
+            w.who,
+            w.action,
+            printable(&w.key)
+        ))?;
+    }
+    Ok(())
+}
+
+fn human_verdict(p: &mut Printer, f: &Findings<'_>, s: &Summary) -> io::Result<()> {
+    p.line(if s.safe {
+        "verdict: safe to disable ACLs once the steps below are done"
+    } else {
+        "verdict: NOT safe to disable ACLs yet"
+    })?;
+    for r in &s.reasons {
+        p.line(format!("  - {r}"))?;
+    }
+    p.line("steps:")?;
+    for (i, step) in steps(f).iter().enumerate() {
+        p.line(format!("  {}. {}", i + 1, step.text))?;
+        if let Some(c) = &step.command {
+            p.line(format!("     {c}"))?;
+        }
+    }
+    p.line("policy:")?;
+    p.line(serde_json::to_string_pretty(&f.proposal.document).unwrap_or_default())
 }

@@ -11,7 +11,7 @@ use mc_aws_common::acl::{Acl, AclReader};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::listing::s3::S3Source;
-use mc_aws_common::listing::versions::{VersionKind, VersionSource};
+use mc_aws_common::listing::versions::{VersionEntry, VersionKind, VersionSource};
 use mc_aws_common::listing::{self, Chunk, ListOptions, Listing, ObjectEntry};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
@@ -71,7 +71,39 @@ pub struct Scan {
     pub delete_markers: u64,
     /// The layout lacks keys (more than [`MAX_KEPT_KEYS`]).
     pub partial_layout: bool,
+    /// Keys kept so far.
+    kept: usize,
     pub interrupted: bool,
+}
+
+impl Scan {
+    /// Adds a finished span: its groups, its kept keys (while under
+    /// [`MAX_KEPT_KEYS`]), its counts; each version with grants to `on_granted`.
+    fn absorb(
+        &mut self,
+        out: SpanOut,
+        spans: &mut BTreeMap<Option<String>, Span>,
+        on_granted: &mut impl FnMut(Granted),
+    ) {
+        let map = self.groups.merge(out.groups);
+        let mut span = out.span;
+        span.renumber(&map);
+        for (mut g, local) in out.granted {
+            g.group = self.groups.access(map[local as usize]).fingerprint();
+            on_granted(g);
+        }
+        self.kept += span.kept();
+        self.partial_layout |= self.kept > MAX_KEPT_KEYS;
+        if !self.partial_layout {
+            spans.insert(out.after, span);
+        }
+        self.unreadable.extend(out.unreadable);
+        let [v, c, b, m] = out.counts;
+        self.versions += v;
+        self.current += c;
+        self.bytes += b;
+        self.delete_markers += m;
+    }
 }
 
 /// What one span gives back.
@@ -93,61 +125,46 @@ pub async fn scan(
     stop: &Interrupt,
     on_granted: impl FnMut(Granted),
 ) -> Result<Scan, Error> {
-    let url = &args.url;
-    let reader = Arc::new(
-        AclReader::new(
-            bucket.client.clone(),
-            url.bucket.clone(),
-            acl_reads.clone(),
-            bucket.conf.credentials_provider(),
-        )
-        .requester_pays(bucket.requester_pays),
-    );
+    let (url, job) = (&args.url, Job::new(bucket, args, acl_reads));
     let cursors = args.throttle.list_cursors(true);
     let opts = ListOptions {
         concurrency: cursors,
         ranges: None,
         buffer: (cursors / 4).max(1),
     };
-    let job = Job {
-        reader,
-        owner: Arc::from(bucket.owner.as_str()),
-        width: args.throttle.concurrency as usize,
-    };
+    let (client, payer) = (bucket.client.clone(), bucket.requester_pays);
     if bucket.versioned {
-        let source = VersionSource::new(
-            bucket.client.clone(),
-            &url.bucket,
-            &url.prefix,
-            throttle.clone(),
-        )
-        .requester_pays(bucket.requester_pays);
-        let listing = listing::list(source, opts);
-        drive(listing, job, stop, on_granted, |v| Listed {
+        let source = VersionSource::new(client, &url.bucket, &url.prefix, throttle.clone());
+        let listing = listing::list(source.requester_pays(payer), opts);
+        drive(listing, job, stop, on_granted, Listed::from).await
+    } else {
+        let source = S3Source::new(client, &url.bucket, &url.prefix, throttle.clone());
+        let listing = listing::list(source.requester_pays(payer), opts);
+        drive(listing, job, stop, on_granted, Listed::from).await
+    }
+}
+
+impl From<VersionEntry> for Listed {
+    fn from(v: VersionEntry) -> Self {
+        Self {
             latest: matches!(v.kind, VersionKind::Version { latest: true }),
             delete_marker: v.kind == VersionKind::DeleteMarker,
             key: v.key,
             version: v.version_id,
             size: v.size,
-        })
-        .await
-    } else {
-        let source = S3Source::new(
-            bucket.client.clone(),
-            &url.bucket,
-            &url.prefix,
-            throttle.clone(),
-        )
-        .requester_pays(bucket.requester_pays);
-        let listing = listing::list(source, opts);
-        drive(listing, job, stop, on_granted, |o: ObjectEntry| Listed {
+        }
+    }
+}
+
+impl From<ObjectEntry> for Listed {
+    fn from(o: ObjectEntry) -> Self {
+        Self {
             key: o.key,
             version: None,
             latest: true,
             size: o.size,
             delete_marker: false,
-        })
-        .await
+        }
     }
 }
 
@@ -157,6 +174,22 @@ struct Job {
     reader: Arc<AclReader>,
     owner: Arc<str>,
     width: usize,
+}
+
+impl Job {
+    fn new(bucket: &Bucket, args: &AuditArgs, acl_reads: &Arc<Throttle>) -> Self {
+        let reader = AclReader::new(
+            bucket.client.clone(),
+            args.url.bucket.clone(),
+            acl_reads.clone(),
+            bucket.conf.credentials_provider(),
+        );
+        Self {
+            reader: Arc::new(reader.requester_pays(bucket.requester_pays)),
+            owner: Arc::from(bucket.owner.as_str()),
+            width: args.throttle.concurrency as usize,
+        }
+    }
 }
 
 /// Spans in flight at most.
@@ -171,7 +204,6 @@ async fn drive<T: Send + 'static>(
 ) -> Result<Scan, Error> {
     let mut scan = Scan::default();
     let mut spans: BTreeMap<Option<String>, Span> = BTreeMap::new();
-    let mut kept = 0usize;
     let mut tasks: JoinSet<SpanOut> = JoinSet::new();
     let mut listed_all = false;
     let signal = stop.wait();
@@ -186,25 +218,7 @@ async fn drive<T: Send + 'static>(
             }
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 let out = done.map_err(|e| ToolError::Other(format!("internal error: {e}")))?;
-                let map = scan.groups.merge(out.groups);
-                let mut span = out.span;
-                span.renumber(&map);
-                for (g, local) in out.granted {
-                    let mut g = g;
-                    g.group = scan.groups.access(map[local as usize]).fingerprint();
-                    on_granted(g);
-                }
-                kept += span.kept();
-                scan.partial_layout |= kept > MAX_KEPT_KEYS;
-                if !scan.partial_layout {
-                    spans.insert(out.after, span);
-                }
-                scan.unreadable.extend(out.unreadable);
-                let [v, c, b, m] = out.counts;
-                scan.versions += v;
-                scan.current += c;
-                scan.bytes += b;
-                scan.delete_markers += m;
+                scan.absorb(out, &mut spans, &mut on_granted);
             }
             next = listing.next(), if !listed_all && tasks.len() < SPANS_IN_FLIGHT => match next {
                 Some(Ok(Chunk { span, items })) => {
@@ -222,6 +236,30 @@ async fn drive<T: Send + 'static>(
     }
     scan.layout = Layout::assemble(spans);
     Ok(scan)
+}
+
+impl SpanOut {
+    /// The version's group; `Some(None)` when its ACL could not be read (it
+    /// is listed), `None` when the object is gone since it was listed.
+    fn group_of(
+        &mut self,
+        l: &Listed,
+        acl: Result<Acl, ToolError>,
+        owner: &str,
+    ) -> Option<Option<u32>> {
+        match acl {
+            Ok(acl) => Some(Some(self.groups.id(&Access::of(&acl, owner)))),
+            Err(ToolError::NotFound { .. }) => None,
+            Err(e) => {
+                self.unreadable.push(Unreadable {
+                    key: l.key.clone(),
+                    version: l.version.clone(),
+                    error: e.to_string(),
+                });
+                Some(None)
+            }
+        }
+    }
 }
 
 /// Reads the ACLs of one listed span (versions of a key are consecutive).
@@ -269,18 +307,8 @@ pub fn summarise_span(
             }
             key = Some(l.key.clone());
         }
-        let group = match acl {
-            Ok(acl) => Some(out.groups.id(&Access::of(&acl, owner))),
-            // Deleted since it was listed: nothing to keep.
-            Err(ToolError::NotFound { .. }) => continue,
-            Err(e) => {
-                out.unreadable.push(Unreadable {
-                    key: l.key.clone(),
-                    version: l.version.clone(),
-                    error: e.to_string(),
-                });
-                None
-            }
+        let Some(group) = out.group_of(&l, acl, owner) else {
+            continue;
         };
         out.counts[0] += 1;
         out.counts[1] += u64::from(l.latest);

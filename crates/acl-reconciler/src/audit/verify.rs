@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::cover::Resource;
 use super::evaluate::{decide, is_public, Ask, Decision, Who};
-use super::layout::{Groups, Item, Layout};
+use super::layout::{Groups, Item, Layout, Slot};
 use super::policy::{statements, Mode, Proposal, Scope};
 
 /// Block Public Access as it bears on reads (bucket or account setting).
@@ -116,61 +116,86 @@ pub fn verify(
     existing: &[Value],
     proposal: &Proposal,
     scope: &Scope,
-    (before, after): (Effective, Effective),
+    bpa: (Effective, Effective),
 ) -> Verification {
     let merged = statements(&proposal.document);
-    let tagged = proposal.tagged_groups();
-    let who = callers(groups, scope);
+    let ctx = Context {
+        groups,
+        existing,
+        merged: &merged,
+        tagged: proposal.tagged_groups(),
+        who: callers(groups, scope),
+        bpa,
+    };
     let mut out = Verification::default();
     for item in &layout.items {
-        let (key, versions) = match item {
-            Item::Key { key, versions } => (key, versions),
+        match item {
+            Item::Key { key, versions } => {
+                let arn = format!("arn:aws:s3:::{}/{key}", scope.bucket);
+                for slot in versions {
+                    ctx.version(key, &arn, slot, &mut out);
+                }
+            }
             Item::Private { first, last } => {
                 out.private_runs += 1;
                 private_run(proposal, first, last, &mut out);
-                continue;
             }
-        };
-        let arn = format!("arn:aws:s3:::{}/{key}", scope.bucket);
-        for slot in versions {
-            let Some(g) = slot.group else { continue };
-            out.versions += 1;
-            let access = &groups.access(g).grants;
-            let tag = tagged.contains(&g).then(|| groups.access(g).fingerprint());
-            let actions = [("s3:GetObject", slot.latest), ("s3:GetObjectVersion", true)];
-            for (action, asked) in actions {
-                if !asked {
-                    continue;
-                }
-                for (name, w) in &who {
-                    let ask = Ask {
-                        who: *w,
-                        action,
-                        resource: &arn,
-                        tag: tag.as_deref(),
-                    };
-                    let today = decide(existing, &ask, before.restrict_public);
-                    let (acl, no_equivalent) = acl_reads(access, *w, before);
-                    let was = today != Decision::Deny && (acl || today == Decision::Allow);
-                    let will = decide(&merged, &ask, after.restrict_public) == Decision::Allow;
-                    let finding = || Finding {
-                        key: key.clone(),
-                        version: slot.version.clone(),
-                        who: name.clone(),
-                        action: action.to_string(),
-                    };
-                    match (was, will) {
-                        (false, true) => out.widen(finding()),
-                        (true, false) if no_equivalent => out.lost_without_equivalent += 1,
-                        (true, false) => out.lose(finding()),
-                        _ => {}
-                    }
+        }
+    }
+    public_statements_unleashed(existing, bpa.0, bpa.1, &mut out);
+    out
+}
+
+/// What every version's check needs.
+struct Context<'a> {
+    groups: &'a Groups,
+    existing: &'a [Value],
+    merged: &'a [Value],
+    tagged: BTreeSet<u32>,
+    who: Vec<(String, Who<'a>)>,
+    /// Block Public Access today and after the steps.
+    bpa: (Effective, Effective),
+}
+
+impl Context<'_> {
+    /// Every read of one version, by everyone, today and after.
+    fn version(&self, key: &str, arn: &str, slot: &Slot, out: &mut Verification) {
+        let Some(g) = slot.group else { return };
+        out.versions += 1;
+        let (before, after) = self.bpa;
+        let grants = &self.groups.access(g).grants;
+        let tag = self
+            .tagged
+            .contains(&g)
+            .then(|| self.groups.access(g).fingerprint());
+        let actions = [("s3:GetObject", slot.latest), ("s3:GetObjectVersion", true)];
+        for (action, _) in actions.iter().filter(|(_, asked)| *asked) {
+            for (name, w) in &self.who {
+                let ask = Ask {
+                    who: *w,
+                    action,
+                    resource: arn,
+                    tag: tag.as_deref(),
+                };
+                let today = decide(self.existing, &ask, before.restrict_public);
+                let (acl, no_equivalent) = acl_reads(grants, *w, before);
+                let was = today != Decision::Deny && (acl || today == Decision::Allow);
+                let will = decide(self.merged, &ask, after.restrict_public) == Decision::Allow;
+                let finding = || Finding {
+                    key: key.to_string(),
+                    version: slot.version.clone(),
+                    who: name.clone(),
+                    action: action.to_string(),
+                };
+                match (was, will) {
+                    (false, true) => out.widen(finding()),
+                    (true, false) if no_equivalent => out.lost_without_equivalent += 1,
+                    (true, false) => out.lose(finding()),
+                    _ => {}
                 }
             }
         }
     }
-    public_statements_unleashed(existing, before, after, &mut out);
-    out
 }
 
 /// Whether the ACL lets `who` read, and whether only through a grant no
@@ -257,7 +282,7 @@ fn public_statements_unleashed(
 #[cfg(test)]
 mod tests {
     use super::super::grants::Access;
-    use super::super::layout::{Slot, Span, OWNER_ONLY};
+    use super::super::layout::{Span, OWNER_ONLY};
     use super::super::policy::propose;
     use super::*;
     use mc_aws_common::acl::{Acl, Grant};

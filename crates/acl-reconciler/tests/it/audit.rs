@@ -13,10 +13,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, ObjectOwnership, OwnershipControls, OwnershipControlsRule, Tag,
-    Tagging, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule, Tag, Tagging};
 use aws_sdk_s3::Client;
 use serde_json::Value;
 
@@ -115,16 +112,7 @@ async fn write_layout(s3: &Client, bucket: &str, other_id: &str, seed: u64) -> V
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let versioned = rng.below(2) == 0;
     if versioned {
-        s3.put_bucket_versioning()
-            .bucket(bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        mc_testkit::enable_versioning(s3, bucket).await;
     }
     let mut out = Vec::new();
     for key in layout(&mut rng) {
@@ -517,7 +505,10 @@ async fn unreadable_and_unkeepable_grants_block_the_verdict() {
     assert_eq!(summary["safe"], false);
     // ministack has no account-level Block Public Access: unknown, and why.
     let account = &kind(&lines, "bucket")[0]["account_public_access_block"];
-    assert!(account["unknown"].as_str().unwrap().contains("InvalidURI"), "{account}");
+    assert!(
+        account["unknown"].as_str().unwrap().contains("InvalidURI"),
+        "{account}"
+    );
     let reasons = summary["reasons"].to_string();
     assert!(reasons.contains("could not be read"), "{reasons}");
     assert!(reasons.contains("no bucket policy can keep"), "{reasons}");
@@ -702,8 +693,14 @@ async fn requester_pays_buckets_are_read_with_the_request_payer_set() {
     let b = kind(&lines, "bucket")[0];
     assert_eq!(b["requester_pays"], true);
     // moto answers S3 Control's GetPublicAccessBlock (none configured).
-    assert_eq!(b["account_public_access_block"]["account"], "123456789012", "{b}");
-    assert_eq!(b["account_public_access_block"]["public_access_block"]["restrict_public_buckets"], false, "{b}");
+    assert_eq!(
+        b["account_public_access_block"]["account"], "123456789012",
+        "{b}"
+    );
+    assert_eq!(
+        b["account_public_access_block"]["public_access_block"]["restrict_public_buckets"], false,
+        "{b}"
+    );
     assert_eq!(kind(&lines, "summary")[0]["with_grants"], 1);
     let stats = proxy.stats();
     assert_eq!(
