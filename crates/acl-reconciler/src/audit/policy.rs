@@ -84,9 +84,15 @@ impl Proposal {
             .collect()
     }
 
-    /// Whether the bucket's policy already says exactly this.
+    /// Whether the bucket's policy already holds exactly our statements
+    /// (read back as S3 may write them: a one-element list as a string,
+    /// lists in another order).
     pub fn in_place(&self, existing: &[Value]) -> bool {
-        statements(&self.document) == existing
+        let set = |v: Vec<Value>| -> BTreeSet<String> {
+            v.iter().map(|s| normal(s).to_string()).collect()
+        };
+        let theirs: Vec<Value> = existing.iter().filter(|s| is_ours(s)).cloned().collect();
+        set(self.ours()) == set(theirs)
     }
 
     /// Groups whose versions must carry the tag: (group id, tag value).
@@ -96,6 +102,26 @@ impl Proposal {
             .filter(|t| matches!(t.mode, Mode::Tags { .. }))
             .flat_map(|t| t.group_ids.iter().copied())
             .collect()
+    }
+}
+
+/// A statement in one spelling: every string a one-element list, lists sorted.
+fn normal(v: &Value) -> Value {
+    match v {
+        Value::String(_) => Value::Array(vec![v.clone()]),
+        Value::Array(a) => {
+            let mut items: Vec<Value> = a
+                .iter()
+                .flat_map(|x| match normal(x) {
+                    Value::Array(inner) if x.is_string() => inner,
+                    other => vec![other],
+                })
+                .collect();
+            items.sort_by_key(|x| x.to_string());
+            Value::Array(items)
+        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), normal(x))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -289,4 +315,31 @@ fn merged(existing: Option<&Value>, targets: &[Target], scope: &Scope) -> Value 
     doc["Version"] = json!("2012-10-17");
     doc["Statement"] = json!(all);
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn in_place_reads_past_how_s3_spells_a_policy() {
+        let ours = json!({"Sid":"AclReconcilerPublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":["arn:aws:s3:::b/a","arn:aws:s3:::b/c*"]});
+        let proposal = Proposal {
+            targets: Vec::new(),
+            document: json!({"Version":"2012-10-17","Statement":[ours]}),
+            size: 0,
+            fits: true,
+        };
+        let respelled = json!({"Sid":"AclReconcilerPublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObjectVersion","s3:GetObject"],"Resource":["arn:aws:s3:::b/c*","arn:aws:s3:::b/a"]});
+        let other =
+            json!({"Sid":"Theirs","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"});
+        assert!(proposal.in_place(&[other.clone(), respelled]));
+        assert!(!proposal.in_place(&[other]));
+        let one = Proposal {
+            document: json!({"Statement":[{"Sid":"AclReconcilerX","Resource":["r"]}]}),
+            ..proposal
+        };
+        assert!(one.in_place(&[json!({"Sid":"AclReconcilerX","Resource":"r"})]));
+    }
 }
