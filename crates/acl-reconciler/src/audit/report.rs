@@ -46,7 +46,11 @@ pub fn summarise(f: &Findings<'_>, existing: &[Value]) -> Summary {
         .map(|g| group_line(g, f))
         .collect();
     let with_grants = groups.iter().map(|g| g.versions).sum();
-    let reasons = reasons(f, &groups);
+    let mut reasons = reasons(f, &groups);
+    let unsure = super::evaluate::uncertain(existing);
+    if unsure > 0 {
+        reasons.push((false, format!("{unsure} statements of the bucket's policy depend on conditions the verifier cannot evaluate; they apply alike before and after the switch, so the comparison leaves them out")));
+    }
     Summary {
         format: FORMAT.into(),
         bucket: f.scope.bucket.clone(),
