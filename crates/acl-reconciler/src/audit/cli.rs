@@ -126,7 +126,7 @@ pub struct AuditArgs {
     pub from: Option<PathBuf>,
 
     /// With --from: a saved audit older than this is stale (UNKNOWN): 90s, 30m, 26h, 2d.
-    #[arg(long, value_name = "DURATION", value_parser = parse_age, requires = "from", help_heading = "Nagios")]
+    #[arg(long, value_name = "DURATION", value_parser = mc_aws_common::units::parse_duration, requires = "from", help_heading = "Nagios")]
     pub max_age: Option<Duration>,
 
     #[command(flatten)]
@@ -149,25 +149,6 @@ fn parse_account(s: &str) -> Result<(String, String), String> {
         Ok((canonical.to_ascii_lowercase(), account.to_string()))
     } else {
         Err(err())
-    }
-}
-
-/// `90s`, `30m`, `26h`, `2d` (a bare number is seconds).
-pub fn parse_age(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => 0,
-    };
-    match number.parse::<u64>() {
-        Ok(n) if n > 0 && seconds > 0 => Ok(Duration::from_secs(n.saturating_mul(seconds))),
-        _ => Err(format!(
-            "{s:?}: expected a duration such as 90s, 30m, 26h or 2d"
-        )),
     }
 }
 
@@ -196,12 +177,6 @@ mod tests {
 
     #[test]
     fn ages_and_accounts_parse() {
-        assert_eq!(parse_age("26h"), Ok(Duration::from_secs(26 * 3600)));
-        assert_eq!(parse_age("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_age("2d"), Ok(Duration::from_secs(172_800)));
-        for bad in ["", "0h", "h", "1.5h", "-1h", "10x"] {
-            assert!(parse_age(bad).is_err(), "{bad}");
-        }
         let id = "a".repeat(64);
         assert_eq!(
             parse_account(&format!("{id}=111122223333")),
