@@ -49,7 +49,9 @@ pub async fn connect(
     let (mut src, mut dst) =
         twosided::connect(aws, &ends.sides, &folders, throttle, acl_reads).await?;
     let notes = match inventories {
-        Some(inv) => twosided::read_reports(aws, inv, [&mut src, &mut dst], throttle).await?,
+        Some(inv) => {
+            twosided::read_reports(aws, inv, [&mut src, &mut dst], throttle, false).await?
+        }
         None => Vec::new(),
     };
     Ok(Connected {
