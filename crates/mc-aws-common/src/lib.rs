@@ -29,6 +29,8 @@ pub mod error;
 #[cfg(feature = "aws")]
 pub mod interrupt;
 #[cfg(feature = "aws")]
+pub mod keyfilter;
+#[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod lean;
@@ -40,5 +42,7 @@ pub mod profiles;
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
+#[cfg(feature = "aws")]
+pub mod statefile;
 #[cfg(feature = "aws")]
 pub mod twosided;

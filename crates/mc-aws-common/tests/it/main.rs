@@ -2,6 +2,7 @@
 
 mod acl_reader;
 mod fuzz_regressions;
+mod keyfilter_reference;
 mod lister_on_emulator;
 mod listing_efficiency;
 mod sharded_listing;
