@@ -292,7 +292,9 @@ async fn verify_checks_the_slice_sync_copied() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(report(&out)["copied"], 17, "k05..k21");
     let verify = |shard: &str| {
-        let out = run(&["verify", "-o", "json", "--shard", shard, "--splits", splits, &s, &d]);
+        let out = run(&[
+            "verify", "-o", "json", "--shard", shard, "--splits", splits, &s, &d,
+        ]);
         let last = String::from_utf8_lossy(&out.stdout)
             .lines()
             .last()
@@ -302,10 +304,16 @@ async fn verify_checks_the_slice_sync_copied() {
     };
     let (code, t) = verify("1/3");
     assert_eq!(code, Some(0), "{t}");
-    assert_eq!((t["checked"].as_u64(), t["missing"].as_u64()), (Some(17), Some(0)));
+    assert_eq!(
+        (t["checked"].as_u64(), t["missing"].as_u64()),
+        (Some(17), Some(0))
+    );
     let (code, t) = verify("2/3");
     assert_eq!(code, Some(1));
-    assert_eq!((t["checked"].as_u64(), t["missing"].as_u64()), (Some(8), Some(8)));
+    assert_eq!(
+        (t["checked"].as_u64(), t["missing"].as_u64()),
+        (Some(8), Some(8))
+    );
     let (_, t) = verify("0/3");
     assert_eq!(t["missing"].as_u64(), Some(5), "k00..k04");
 }
