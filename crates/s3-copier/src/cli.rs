@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
 use mc_aws_common::error::ToolError;
+use mc_aws_common::keyfilter::FilterArgs;
 use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
@@ -190,6 +191,8 @@ pub struct SyncArgs {
     pub acl_reads: AclReadArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Show what would be copied (and deleted) without writing anything.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -237,6 +240,8 @@ pub struct VerifyArgs {
     pub acl_reads: AclReadArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Compare sizes only.
     #[arg(long)]
     pub size_only: bool,

@@ -21,6 +21,9 @@ pub struct Failure {
 pub struct Counts {
     /// Source objects compared.
     pub listed: u64,
+    /// Source objects left out by --include/--exclude.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded: u64,
     pub missing: u64,
     pub different: u64,
     /// Destination-only objects.
@@ -42,6 +45,7 @@ pub struct Counts {
 impl Counts {
     pub fn add(&mut self, o: &Counts) {
         self.listed += o.listed;
+        self.excluded += o.excluded;
         self.missing += o.missing;
         self.different += o.different;
         self.extra += o.extra;
@@ -53,6 +57,10 @@ impl Counts {
         self.gone += o.gone;
         self.failed += o.failed;
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The final report of `sync`.
@@ -122,7 +130,7 @@ impl SyncReport {
         } else {
             String::new()
         };
-        let rows: Vec<[String; 2]> = vec![
+        let mut rows: Vec<[String; 2]> = vec![
             ["source".into(), self.source.clone()],
             ["destination".into(), self.dest.clone()],
             ["compared".into(), human_count(c.listed)],
@@ -153,6 +161,13 @@ impl SyncReport {
             ],
             ["elapsed".into(), format!("{:.1}s", self.elapsed_seconds)],
         ];
+        if c.excluded > 0 {
+            let row = [
+                "excluded".into(),
+                format!("{} (--include/--exclude)", human_count(c.excluded)),
+            ];
+            rows.insert(3, row);
+        }
         let mut out = String::new();
         if !self.complete {
             out.push_str("sync stopped early: run it again (with --state to skip what is done)\n");

@@ -55,6 +55,11 @@ impl Plan {
         let mut run = RunId::new("s3-copier sync", &ends.source, &ends.dest)
             .arg("--delete", args.delete)
             .arg("--size-only", args.size_only);
+        // Only when given: checkpoints of runs without filters stay valid.
+        let filter = &args.filters.filter;
+        if !filter.is_empty() {
+            run = run.arg("--include/--exclude", filter);
+        }
         run.shard = shard.id();
         Ok(Self { opts, shard, run })
     }
@@ -142,6 +147,7 @@ async fn connect(
     let job = Arc::new(Job {
         copier: Arc::new(copier),
         size_only: args.size_only,
+        filter: args.filters.filter.clone(),
         delete: args.delete,
         dry_run: args.dry_run,
         dry_run_reads_acls: args.dry_run && pf.dest_refuses_public,

@@ -5,6 +5,7 @@ mod cli;
 mod closed_stdout;
 mod common;
 mod faults;
+mod filters;
 mod fuzz_regressions;
 mod in_flight;
 mod live;
