@@ -18,6 +18,7 @@ pub mod iam;
 pub mod lambda;
 pub mod options;
 pub mod preflight;
+pub mod record_log;
 pub mod report;
 pub mod sse;
 pub mod sync;
