@@ -11,6 +11,7 @@ use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
 use mc_aws_common::twosided::Folders;
 
+use crate::notifications;
 use crate::options::{parse_size, AclMode, CopyOptions, MAX_SINGLE, MIN_PART};
 
 const ABOUT: &str =
@@ -140,6 +141,10 @@ pub struct CopyArgs {
     /// Part size for multipart copies (5 MiB to 5 GiB; raised automatically to stay within 10,000 parts).
     #[arg(long, default_value = "256MiB", value_parser = parse_size, env = "S3_COPIER_PART_SIZE", help_heading = "Copy")]
     pub part_size: u64,
+    /// Run even when the destination bucket's event notifications send the copies straight
+    /// back to the copier's own queue or function (pre-flight refuses that loop otherwise).
+    #[arg(long, env = "S3_COPIER_ALLOW_NOTIFICATION_LOOP", help_heading = "Copy")]
+    pub allow_notification_loop: bool,
 }
 
 impl CopyArgs {
@@ -175,6 +180,11 @@ impl CopyArgs {
             sse_per_object: self.sse_per_object,
             multipart_threshold: self.multipart_threshold,
             part_size: self.part_size,
+            notifications: notifications::Guard {
+                allow_loop: self.allow_notification_loop,
+                acls: self.acl == AclMode::Copy,
+                ..notifications::Guard::default()
+            },
         })
     }
 }
@@ -202,6 +212,10 @@ pub struct SyncArgs {
     /// Compare sizes only (for SSE-KMS sources, whose ETags differ from copy to copy).
     #[arg(long)]
     pub size_only: bool,
+    /// ARN of the migration's event queue (the one the workers read): pre-flight refuses to
+    /// run when the destination's notifications send the copies straight to it (a loop).
+    #[arg(long, value_name = "ARN", value_parser = queue_arn, env = "S3_COPIER_QUEUE_ARN")]
+    pub queue_arn: Option<String>,
     /// Checkpoint file: finished key ranges are recorded, and a rerun lists only what is left
     /// (after a finished run, the next one starts a new pass).
     #[arg(long, env = "S3_COPIER_STATE")]
@@ -278,6 +292,22 @@ fn queue_url(s: &str) -> Result<String, String> {
     let segments = path.split('/').skip(1).filter(|p| !p.is_empty()).count();
     if segments < 2 {
         return Err(format!("no account and queue name in the path: {EXPECTED}"));
+    }
+    Ok(s.to_string())
+}
+
+/// `--queue-arn`: an SQS queue ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
+fn queue_arn(s: &str) -> Result<String, String> {
+    let fields: Vec<&str> = s.split(':').collect();
+    let ok = fields.len() == 6
+        && fields[0] == "arn"
+        && fields[2] == "sqs"
+        && fields[3..].iter().all(|f| !f.is_empty());
+    if !ok {
+        return Err(
+            "expected a queue ARN, e.g. arn:aws:sqs:eu-west-1:123456789012:old-bucket-events"
+                .into(),
+        );
     }
     Ok(s.to_string())
 }

@@ -13,6 +13,8 @@ fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
 
+const QUEUE_PLACEHOLDER: &str = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME";
+
 /// Builds the policy document for `args`.
 pub fn policy(args: &IamPolicyArgs) -> Value {
     let (sb, sp) = args
@@ -84,6 +86,13 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Action": bucket_reads,
             "Resource": [bucket_arn(&sb), bucket_arn(&db)],
         }));
+        // What the copies will trigger (GetBucketNotificationConfiguration).
+        statements.push(json!({
+            "Sid": "PreflightDestinationNotifications",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketNotification"],
+            "Resource": bucket_arn(&db),
+        }));
         let mut write = vec![
             "s3:PutObject",
             "s3:PutObjectTagging",
@@ -121,7 +130,7 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Sid": "ConsumeEventQueue",
             "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-            "Resource": args.queue_arn.clone().unwrap_or("arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME".into()),
+            "Resource": args.queue_arn.clone().unwrap_or(QUEUE_PLACEHOLDER.into()),
         }));
     }
     if mode != PolicyMode::Verify && !args.kms_key.is_empty() {
@@ -206,12 +215,26 @@ mod tests {
         assert!(!actions(&policy(&skip)).iter().any(|x| x.contains("Acl")));
         let s = actions(&policy(&args(PolicyMode::Sync)));
         assert!(s.contains(&"s3:GetEncryptionConfiguration".to_string()));
+        assert!(s.contains(&"s3:GetBucketNotification".to_string()));
+        assert!(!v.contains(&"s3:GetBucketNotification".to_string()));
         assert!(!s.iter().any(|x| x.starts_with("kms:")));
         let mut kms = args(PolicyMode::Worker);
         kms.kms_key = vec!["arn:aws:kms:eu-west-1:111122223333:key/k".into()];
         let p = policy(&kms);
         assert!(actions(&p).contains(&"kms:GenerateDataKey".to_string()));
         assert!(p.to_string().contains("key/k"));
+    }
+
+    #[test]
+    fn notifications_are_read_on_the_destination_only() {
+        let p = policy(&args(PolicyMode::Worker));
+        let st = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "PreflightDestinationNotifications")
+            .unwrap();
+        assert_eq!(st["Resource"], "arn:aws:s3:::new");
     }
 
     #[test]

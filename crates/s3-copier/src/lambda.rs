@@ -334,6 +334,10 @@ pub mod runtime {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     }
 
+    fn flag(name: &str) -> bool {
+        env(name).is_some_and(|v| v == "true" || v == "1")
+    }
+
     fn url(name: &str) -> Result<S3Url, String> {
         env(name)
             .ok_or_else(|| format!("{name} is not set (s3://bucket[/folder])"))?
@@ -356,14 +360,20 @@ pub mod runtime {
             acl: AclMode::parse(&env("S3_COPIER_ACL").unwrap_or("copy".into()))?,
             storage_class: env("S3_COPIER_STORAGE_CLASS"),
             sse_kms_key_id: env("S3_COPIER_SSE_KMS_KEY_ID"),
-            sse_allow_weaker: env("S3_COPIER_SSE_ALLOW_WEAKER")
-                .is_some_and(|v| v == "true" || v == "1"),
+            sse_allow_weaker: flag("S3_COPIER_SSE_ALLOW_WEAKER"),
             // Every record is read with HeadObject anyway.
             sse_per_object: false,
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
+            allow_notification_loop: flag("S3_COPIER_ALLOW_NOTIFICATION_LOOP"),
         };
-        let opts = copy.options(env("AWS_ENDPOINT_URL").is_some())?;
+        let mut opts = copy.options(env("AWS_ENDPOINT_URL").is_some())?;
+        // The function's own inputs: itself (Lambda sets the name), and the
+        // queue of its SQS trigger, when named.
+        let guard = &mut opts.notifications;
+        guard.own_function = env("AWS_LAMBDA_FUNCTION_NAME");
+        guard.own_queues.extend(env("S3_COPIER_QUEUE_ARN"));
+        guard.deletes = flag("S3_COPIER_PROPAGATE_DELETES");
         let aws = AwsArgs {
             endpoint_url: env("AWS_ENDPOINT_URL"),
             ..AwsArgs::default()
@@ -385,7 +395,6 @@ pub mod runtime {
                 .await
                 .map_err(|e| format!("s3-copier-lambda: {e}"))?,
         );
-        let flag = |name: &str| env(name).is_some_and(|v| v == "true" || v == "1");
         let settings = super::Settings {
             propagate_deletes: flag("S3_COPIER_PROPAGATE_DELETES"),
             sqs_partial_batch: flag("S3_COPIER_SQS_PARTIAL_BATCH"),

@@ -42,13 +42,15 @@ struct Plan {
 
 impl Plan {
     fn new(args: &SyncArgs, aws: &AwsArgs) -> Result<Self, ToolError> {
-        let opts =
+        let mut opts =
             args.copy
                 .options(aws.endpoint_url.is_some())
                 .map_err(|m| ToolError::Invalid {
                     what: "sync".into(),
                     message: m,
                 })?;
+        opts.notifications.own_queues.extend(args.queue_arn.clone());
+        opts.notifications.deletes = args.delete;
         let ends = &args.endpoints;
         ends.folders()?;
         let shard = args.shard.plan(&ends.source.prefix)?;

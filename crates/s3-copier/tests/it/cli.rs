@@ -92,6 +92,35 @@ fn bad_input_is_one_line_and_exit_2() {
             "s3://new-bucket",
         ],
         &["worker", "s3://old-bucket", "s3://new-bucket"],
+        // --include/--exclude: a pattern from the root would match nothing.
+        &[
+            "sync",
+            "--exclude",
+            "/tmp/*",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "verify",
+            "--include",
+            "/x",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--queue-arn",
+            "old-bucket-events",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--queue-arn",
+            "arn:aws:sns:us-east-1:123456789012:topic",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
     ];
     for args in cases {
         let out = cmd().args(*args).output().unwrap();

@@ -10,6 +10,7 @@ mod fuzz_regressions;
 mod in_flight;
 mod live;
 mod no_secrets;
+mod notifications;
 mod resume_verify;
 mod signals;
 mod sse;
