@@ -17,6 +17,15 @@ const QUEUE_PLACEHOLDER: &str = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME";
 
 /// Builds the policy document for `args`.
 pub fn policy(args: &IamPolicyArgs) -> Value {
+    if args.mode == PolicyMode::Lag {
+        // The state files are local; the queue's depth is all it reads.
+        return json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "ReadQueueDepth",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes"],
+            "Resource": args.queue_arn.clone().unwrap_or(QUEUE_PLACEHOLDER.into()),
+        }]});
+    }
     let (sb, sp) = args
         .source
         .as_ref()
@@ -235,6 +244,18 @@ mod tests {
             .find(|s| s["Sid"] == "PreflightDestinationNotifications")
             .unwrap();
         assert_eq!(st["Resource"], "arn:aws:s3:::new");
+    }
+
+    #[test]
+    fn lag_reads_the_queue_attributes_only() {
+        let mut a = args(PolicyMode::Lag);
+        a.queue_arn = Some("arn:aws:sqs:us-east-1:123456789012:events".into());
+        let p = policy(&a);
+        assert_eq!(actions(&p), ["sqs:GetQueueAttributes"]);
+        assert_eq!(
+            p["Statement"][0]["Resource"],
+            "arn:aws:sqs:us-east-1:123456789012:events"
+        );
     }
 
     #[test]

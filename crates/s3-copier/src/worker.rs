@@ -7,24 +7,29 @@
 //! is not handed to another worker halfway. A message is deleted only after
 //! every record in it was handled; otherwise it comes back after the
 //! timeout and, after the queue's maxReceiveCount, goes to its dead-letter
-//! queue. Any number of workers can share a queue.
+//! queue. Any number of workers can share a queue. With `--lag-state`, the
+//! age of each message handled goes to a state file for `s3-copier lag`
+//! ([`crate::lag_state`]).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_sqs::types::Message;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::{Interrupt, GRACE};
 use mc_aws_common::output::{Format, Kinded, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::statefile;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
+use crate::lag_state::{self, Recorder};
 use crate::lambda::{handle_records, EventSummary};
 use crate::preflight;
 use crate::queue;
@@ -65,6 +70,8 @@ struct Ctx {
     propagate_deletes: bool,
     seq: Mutex<Sequencers>,
     report: Mutex<WorkerReport>,
+    /// `--lag-state`: the age of each message handled.
+    lag: Option<Mutex<Recorder>>,
 }
 
 impl Ctx {
@@ -81,6 +88,7 @@ impl Ctx {
             Err(e) => Err(e.to_string()),
         };
         heartbeat.abort();
+        self.record_age(&msg, result.is_ok());
         let ok = match result {
             Ok(summary) => {
                 self.lock_report().add(&summary);
@@ -119,6 +127,32 @@ impl Ctx {
         self.report.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Notes how long after S3 sent `msg` it was handled (`--lag-state`).
+    fn record_age(&self, msg: &Message, ok: bool) {
+        let Some(lag) = &self.lag else { return };
+        let sent = msg
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+            .and_then(|t| lag_state::sent_at(t));
+        if let Some(sent) = sent {
+            let mut r = lag.lock().unwrap_or_else(|e| e.into_inner());
+            r.record(sent, SystemTime::now(), ok);
+        }
+    }
+
+    /// Writes the `--lag-state` file; an error is logged, the worker goes on.
+    async fn write_lag(self: &Arc<Self>, path: &Path) -> Result<(), ToolError> {
+        let Some(lag) = &self.lag else { return Ok(()) };
+        let file = lag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot(SystemTime::now());
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || statefile::save_json(&path, &file))
+            .await
+            .map_err(|e| ToolError::Other(e.to_string()))?
+    }
+
     /// Extends the message's visibility every half timeout while it is handled.
     async fn heartbeat(self: Arc<Self>, receipt: String) {
         let every = Duration::from_secs(u64::from(self.visibility / 2).max(1));
@@ -153,8 +187,27 @@ pub async fn run(
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
     let ctx = connect(args, aws).await?;
+    if let Some(path) = &args.lag_state {
+        // One that cannot be written is found now, not by the check later.
+        ctx.write_lag(path).await.map_err(|e| ToolError::Invalid {
+            what: "--lag-state".into(),
+            message: e.to_string(),
+        })?;
+    }
+    let lag_writer = args
+        .lag_state
+        .clone()
+        .map(|path| tokio::spawn(write_lag_every(ctx.clone(), path)));
     tracing::info!("worker: polling {}", args.queue);
     let stopped = poll(&ctx, args, stop).await?;
+    if let Some(w) = lag_writer {
+        w.abort();
+    }
+    if let Some(path) = &args.lag_state {
+        if let Err(e) = ctx.write_lag(path).await {
+            tracing::warn!("--lag-state: {e}");
+        }
+    }
     let report = std::mem::take(&mut *ctx.lock_report());
     print_report(&report, out.output);
     Ok(if stopped {
@@ -189,6 +242,10 @@ async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError
     opts.notifications.deletes = args.propagate_deletes;
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let (copier, _) = preflight::copier(aws, &args.endpoints, opts, &throttle, &acl_reads).await?;
+    let lag = args
+        .lag_state
+        .as_ref()
+        .map(|_| Mutex::new(Recorder::new(&args.queue, SystemTime::now())));
     Ok(Arc::new(Ctx {
         sqs,
         queue: args.queue.clone(),
@@ -198,7 +255,19 @@ async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError
         propagate_deletes: args.propagate_deletes,
         seq: Mutex::new(Sequencers::default()),
         report: Mutex::new(WorkerReport::default()),
+        lag,
     }))
+}
+
+async fn write_lag_every(ctx: Arc<Ctx>, path: PathBuf) {
+    let mut tick = tokio::time::interval(lag_state::WRITE_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = ctx.write_lag(&path).await {
+            tracing::warn!("--lag-state: {e}");
+        }
+    }
 }
 
 /// Receives and hands out messages until a signal (`true`) or
@@ -235,6 +304,7 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
                 .max_number_of_messages(free as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(args.visibility_timeout as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
                 .send()
         });
         let got = tokio::select! {

@@ -8,6 +8,7 @@ mod faults;
 mod filters;
 mod fuzz_regressions;
 mod in_flight;
+mod lag;
 mod live;
 mod no_secrets;
 mod notifications;
