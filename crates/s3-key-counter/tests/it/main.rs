@@ -9,4 +9,5 @@ mod faults;
 mod in_flight;
 mod no_secrets;
 mod signals;
+mod state;
 mod versions;
