@@ -32,7 +32,7 @@ pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
 #[cfg(feature = "aws")]
 pub use aws::{
     awkward_keys, create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue,
-    list_all_keys, put_objects,
+    list_all_keys, put_objects, queue_arn,
 };
 pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
 pub use postgres::{postgres, start_private, start_tls, PgCluster, ServerTls};
