@@ -389,7 +389,6 @@ pub struct LagArgs {
     #[arg(
         long,
         value_name = "RANGE",
-        allow_hyphen_values = true,
         requires = "nagios",
         help_heading = "Nagios"
     )]
@@ -398,7 +397,6 @@ pub struct LagArgs {
     #[arg(
         long,
         value_name = "RANGE",
-        allow_hyphen_values = true,
         requires = "nagios",
         help_heading = "Nagios"
     )]

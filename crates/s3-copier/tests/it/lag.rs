@@ -6,8 +6,6 @@
 
 use crate::common;
 
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-use aws_sdk_sqs::types::QueueAttributeName;
 use common::*;
 
 fn text(b: &[u8]) -> String {
@@ -38,33 +36,8 @@ const NAGIOS: &[&str] = &[
 async fn the_worker_records_event_ages_and_lag_alarms_on_age_and_depth() {
     let (s3, src, dst) = buckets("lag").await;
     let sqs = emulator().sqs().await;
-    let queue = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name("lag-events")).await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    s3.put_bucket_notification_configuration()
-        .bucket(&src)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(arn)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (queue, arn) = queue("lag-events").await;
+    notify_queue(&s3, &src, &arn, "s3:ObjectCreated:*").await;
     mc_testkit::put_objects(&s3, &src, (0..5).map(|i| (format!("k{i}"), "v"))).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -170,8 +143,7 @@ async fn the_worker_records_event_ages_and_lag_alarms_on_age_and_depth() {
 #[tokio::test]
 async fn an_unwritable_lag_state_stops_the_worker_at_once() {
     let (_, src, dst) = buckets("lag-bad").await;
-    let sqs = emulator().sqs().await;
-    let queue = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name("lag-bad")).await;
+    let (queue, _) = queue("lag-bad").await;
     let out = run(&[
         "worker",
         "--queue",

@@ -13,28 +13,8 @@ use aws_sdk_s3::types::{
     NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
     TopicConfiguration,
 };
-use aws_sdk_sqs::types::QueueAttributeName;
 use common::*;
 use mc_benchkit::proxy::{FaultKind, Faults, FirstN, Proxy, ProxyConfig};
-
-/// A new queue: its URL and ARN.
-async fn queue(prefix: &str) -> (String, String) {
-    let sqs = emulator().sqs().await;
-    let url = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name(prefix)).await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()
-        .get(&QueueAttributeName::QueueArn)
-        .unwrap()
-        .clone();
-    (url, arn)
-}
 
 fn queue_config(id: &str, arn: &str, event: &str) -> QueueConfiguration {
     QueueConfiguration::builder()
