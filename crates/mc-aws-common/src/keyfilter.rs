@@ -396,6 +396,77 @@ mod tests {
         assert!(Cli::try_parse_from(["t", "--include", "/x"]).is_err());
     }
 
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const CHARS: &[char] = &['a', 'b', '/', '.', '*', '?', '[', ']', '!', '-', 'é'];
+
+        fn text() -> impl Strategy<Value = String> {
+            proptest::collection::vec(proptest::sample::select(CHARS), 0..8)
+                .prop_map(|cs| cs.into_iter().collect())
+        }
+
+        /// No wildcard, and no leading '/' (refused).
+        fn literal() -> impl Strategy<Value = String> {
+            let chars = proptest::sample::select(&['a', 'b', '/', '.', 'é'][..]);
+            proptest::collection::vec(chars, 0..8).prop_map(|cs| {
+                let s: String = cs.into_iter().collect();
+                s.trim_start_matches('/').to_string()
+            })
+        }
+
+        fn rules() -> impl Strategy<Value = Vec<Rule>> {
+            let pattern = text().prop_map(|p| p.trim_start_matches('/').to_string());
+            proptest::collection::vec((any::<bool>(), pattern), 0..5).prop_map(|rs| {
+                rs.into_iter()
+                    .map(|(inc, p)| Rule {
+                        action: if inc {
+                            Action::Include
+                        } else {
+                            Action::Exclude
+                        },
+                        pattern: Pattern::parse(&p).unwrap(),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            /// The last matching rule decides; none matching selects.
+            #[test]
+            fn selects_as_the_last_matching_rule_says(rules in rules(), name in text()) {
+                let reference = rules.iter().fold(true, |selected, r| {
+                    if r.pattern.matches(&name) { r.action == Action::Include } else { selected }
+                });
+                prop_assert_eq!(KeyFilter::new(rules).selects(&name), reference);
+            }
+
+            /// Both sides alike: the same paths below two folders are kept.
+            #[test]
+            fn both_sides_keep_the_same_paths(rules in rules(), names in proptest::collection::vec(text(), 0..10)) {
+                let f = KeyFilter::new(rules);
+                let mut src: Vec<String> = names.iter().map(|n| format!("img/{n}")).collect();
+                let mut dst: Vec<String> = names.iter().map(|n| format!("copy/{n}")).collect();
+                let left_out = f.retain(&mut src, "img/");
+                f.retain(&mut dst, "copy/");
+                let rel = |v: &[String], p: &str| -> Vec<String> {
+                    v.iter().map(|k| k[p.len()..].to_string()).collect()
+                };
+                prop_assert_eq!(rel(&src, "img/"), rel(&dst, "copy/"));
+                prop_assert_eq!(left_out as usize, names.len() - src.len());
+            }
+
+            /// Without wildcards a pattern is the name itself; `*x` is "ends with x".
+            #[test]
+            fn literals_and_suffixes(lit in literal(), name in literal()) {
+                prop_assert_eq!(Pattern::parse(&lit).unwrap().matches(&name), lit == name);
+                let suffix = Pattern::parse(&format!("*{lit}")).unwrap();
+                prop_assert_eq!(suffix.matches(&name), name.ends_with(&lit));
+            }
+        }
+    }
+
     #[test]
     fn retain_judges_the_path_below_the_folder() {
         let f = filter(&["--exclude", "tmp/*"]);
