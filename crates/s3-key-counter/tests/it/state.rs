@@ -167,6 +167,33 @@ fn missing_hostile_and_unsaved_state_files() {
             "not a state file",
         );
     }
+    // A count of one URL cannot answer a diff check.
+    let rt = rt();
+    let one = rt.block_on(bucket_with("state-one", &[("k".to_string(), 1)]));
+    let single = dir.path().join("single.json");
+    let single = single.to_str().unwrap();
+    let out = counter()
+        .args(["--save-state", single, &format!("s3://{one}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = offline()
+        .args([
+            "--from-state",
+            single,
+            "--max-age",
+            "1h",
+            "--check",
+            "diff-objects",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stdout).contains("needs a count of two or more URLs"),
+        "{}",
+        text(&out.stdout)
+    );
     // A count that fails saves nothing.
     let state = dir.path().join("count.json");
     let out = counter()
