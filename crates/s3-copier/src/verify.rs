@@ -173,6 +173,18 @@ impl Ctx {
                 }
             }
         }
+        self.compare_acls(same, &mut t, &mut found).await;
+        Ok((t, found))
+    }
+
+    /// Reads the ACLs of the objects present on both sides (`same`: source
+    /// and destination keys) and counts those that differ (owner mapped).
+    async fn compare_acls(
+        &self,
+        same: Vec<(String, String)>,
+        t: &mut Totals,
+        found: &mut Vec<Finding>,
+    ) {
         let acl_results: Vec<_> = futures::stream::iter(same)
             .map(|(sk, dk)| async move {
                 let (a, b) = tokio::join!(self.src.acls.get(&sk), self.dst.acls.get(&dk));
@@ -200,7 +212,6 @@ impl Ctx {
                 }
             }
         }
-        Ok((t, found))
     }
 }
 

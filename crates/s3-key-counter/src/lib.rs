@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
+use aws_config::SdkConfig;
 use futures::future::try_join_all;
 use mc_aws_common::config;
 use mc_aws_common::error::ToolError;
@@ -109,35 +110,70 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
     }
     let ranges = plan_ranges(cli, &urls)?;
     let started = SystemTime::now();
-    let source_config = config::load(
-        &cli.aws,
-        cli.sides.source_profile.as_deref(),
-        cli.sides.source_role_arn.as_deref(),
-    )
-    .await?;
-    let dest_config = if urls.len() > 1
-        && (cli.sides.dest_profile.is_some() || cli.sides.dest_role_arn.is_some())
-    {
-        Some(
-            config::load(
-                &cli.aws,
-                cli.sides.dest_profile.as_deref(),
-                cli.sides.dest_role_arn.as_deref(),
-            )
-            .await?,
-        )
-    } else {
-        None
+    let mut counts = count_all(cli, &urls, ranges, &stop).await?;
+
+    if counts.iter().any(|c| c.interrupted) || stop.is_set() {
+        return interrupted(cli, &counts);
+    }
+    if let Some(path) = &cli.save_state {
+        let shard = cli.shard.shard.map(|s| s.to_string());
+        let saved = state::of_counts(&counts, started, cli.versions, shard);
+        statefile::save_json(path, &saved)?;
+    }
+    if let Some(metric) = cli.check {
+        let check = check::evaluate(metric, &counts, &cli.thresholds);
+        return Ok(check.emit());
+    }
+    if let Some(n) = cli.emit_splits {
+        return emit_splits(cli, n, &mut counts);
+    }
+    let mut out = Printer::new();
+    write_report(&mut out, cli, &counts)?;
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+/// The first URL's identity, and the others' when `--dest-profile` or
+/// `--dest-role-arn` gives them one of their own.
+async fn identities(cli: &Cli, urls: usize) -> Result<(SdkConfig, Option<SdkConfig>), Error> {
+    let sides = &cli.sides;
+    let (source_profile, source_role) = (
+        sides.source_profile.as_deref(),
+        sides.source_role_arn.as_deref(),
+    );
+    let source = config::load(&cli.aws, source_profile, source_role).await?;
+    if urls < 2 || (sides.dest_profile.is_none() && sides.dest_role_arn.is_none()) {
+        return Ok((source, None));
+    }
+    let (dest_profile, dest_role) = (
+        sides.dest_profile.as_deref(),
+        sides.dest_role_arn.as_deref(),
+    );
+    let dest = config::load(&cli.aws, dest_profile, dest_role).await?;
+    Ok((source, Some(dest)))
+}
+
+/// The progress line (none in a check).
+fn progress(cli: &Cli, urls: &[S3Url]) -> indicatif::ProgressBar {
+    if cli.check.is_some() {
+        return mc_aws_common::output::progress_bar(None, "", false);
+    }
+    let what = match urls {
+        [one] => format!("counting {one}"),
+        many => format!("counting {} URLs", many.len()),
     };
-    let progress = if cli.check.is_some() {
-        mc_aws_common::output::progress_bar(None, "", false)
-    } else {
-        let what = match urls.as_slice() {
-            [one] => format!("counting {one}"),
-            many => format!("counting {} URLs", many.len()),
-        };
-        cli.output.progress(None, &what)
-    };
+    cli.output.progress(None, &what)
+}
+
+/// Counts every URL at once (its own range each), under one throttle.
+async fn count_all(
+    cli: &Cli,
+    urls: &[S3Url],
+    ranges: Vec<Option<KeyRange>>,
+    stop: &Interrupt,
+) -> Result<Vec<Count>, Error> {
+    let (source_config, dest_config) = identities(cli, urls.len()).await?;
+    let progress = progress(cli, urls);
     let opts = |range: Option<KeyRange>| CountOptions {
         concurrency: cli.throttle.list_cursors(false),
         page_size: cli.page_size,
@@ -161,7 +197,6 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
             };
             let opts = opts(range);
             let progress = &progress;
-            let stop = &stop;
             let throttle = run_throttle.sharing_limits();
             async move {
                 let client =
@@ -172,50 +207,35 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
         });
     let result = try_join_all(jobs).await;
     progress.finish_and_clear();
-    let mut counts = result?;
+    Ok(result?)
+}
 
-    if counts.iter().any(|c| c.interrupted) || stop.is_set() {
-        return interrupted(cli, &counts);
-    }
-    if let Some(path) = &cli.save_state {
-        let shard = cli.shard.shard.map(|s| s.to_string());
-        let saved = state::of_counts(&counts, started, cli.versions, shard);
-        statefile::save_json(path, &saved)?;
-    }
-    if let Some(metric) = cli.check {
-        let check = check::evaluate(metric, &counts, &cli.thresholds);
-        return Ok(check.emit());
-    }
-    if let Some(n) = cli.emit_splits {
-        let points = counts
-            .first_mut()
-            .and_then(|c| c.splits.take())
-            .map(|r| r.split_points(n as usize))
-            .unwrap_or_default();
-        mc_aws_common::listing::splits_file::write_points(Printer::new(), &points)?;
-        if !cli.output.quiet {
-            let mut err = io::stderr().lock();
-            write_report(&mut err, cli, &counts)?;
+/// `--emit-splits N`: the split points on stdout, the report on stderr.
+fn emit_splits(cli: &Cli, n: u32, counts: &mut [Count]) -> Result<i32, Error> {
+    let points = counts
+        .first_mut()
+        .and_then(|c| c.splits.take())
+        .map(|r| r.split_points(n as usize))
+        .unwrap_or_default();
+    mc_aws_common::listing::splits_file::write_points(Printer::new(), &points)?;
+    if !cli.output.quiet {
+        let mut err = io::stderr().lock();
+        write_report(&mut err, cli, counts)?;
+        writeln!(
+            err,
+            "wrote {} split points for {n} slices (use with --splits FILE --shard i/{n})",
+            points.len()
+        )?;
+        if points.len() + 1 < n as usize {
+            // Points fall on page boundaries (up to 1000 keys apart).
             writeln!(
                 err,
-                "wrote {} split points for {n} slices (use with --splits FILE --shard i/{n})",
-                points.len()
+                "note: too few pages to cut {n} slices: slices {} to {} will have no keys",
+                points.len() + 1,
+                n - 1
             )?;
-            if points.len() + 1 < n as usize {
-                // Points fall on page boundaries (up to 1000 keys apart).
-                writeln!(
-                    err,
-                    "note: too few pages to cut {n} slices: slices {} to {} will have no keys",
-                    points.len() + 1,
-                    n - 1
-                )?;
-            }
         }
-        return Ok(exit::SUCCESS);
     }
-    let mut out = Printer::new();
-    write_report(&mut out, cli, &counts)?;
-    out.flush()?;
     Ok(exit::SUCCESS)
 }
 
