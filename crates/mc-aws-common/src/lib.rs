@@ -32,6 +32,8 @@ pub mod interrupt;
 #[cfg(feature = "inventory")]
 pub mod inventory;
 #[cfg(feature = "aws")]
+pub mod keyfilter;
+#[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod lean;
@@ -43,5 +45,7 @@ pub mod profiles;
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
+#[cfg(feature = "aws")]
+pub mod statefile;
 #[cfg(feature = "aws")]
 pub mod twosided;

@@ -15,9 +15,14 @@ pub mod compare;
 pub mod copy;
 pub mod events;
 pub mod iam;
+pub mod lag;
+pub mod lag_state;
 pub mod lambda;
+pub mod notifications;
 pub mod options;
 pub mod preflight;
+pub mod queue;
+pub mod record_log;
 pub mod report;
 pub mod sse;
 pub mod sync;
@@ -45,6 +50,7 @@ impl ToolCli for Cli {
     fn nagios_timeout(&self) -> Option<u64> {
         match &self.command {
             Command::Verify(a) if a.nagios => Some(a.check.timeout),
+            Command::Lag(a) if a.nagios => Some(a.check.timeout),
             _ => None,
         }
     }
@@ -53,7 +59,7 @@ impl ToolCli for Cli {
         match &self.command {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
-            Command::Verify(_) | Command::IamPolicy(_) => false,
+            Command::Verify(_) | Command::Lag(_) | Command::IamPolicy(_) => false,
         }
     }
 }
@@ -69,6 +75,7 @@ async fn run(cli: &Cli) -> Result<i32, ToolError> {
         Command::Sync(a) => sync::run(a, &cli.aws, &cli.output, stop).await,
         Command::Verify(a) => verify::run(a, &cli.aws, &cli.output, stop).await,
         Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
+        Command::Lag(a) => lag::run(a, &cli.aws, &cli.output).await,
         Command::IamPolicy(a) => {
             let text = serde_json::to_string_pretty(&iam::policy(a)).unwrap_or_default();
             let mut p = Printer::new();
