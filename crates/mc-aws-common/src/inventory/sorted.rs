@@ -298,7 +298,7 @@ impl Runs {
         {
             let mut w = BufWriter::with_capacity(256 << 10, &mut out);
             while let Some(Head(row, i)) = heap.pop() {
-                if rows % INDEX_EVERY == 0 {
+                if rows.is_multiple_of(INDEX_EVERY) {
                     index.push((row.entry.key.clone(), offset));
                 }
                 offset += write_row(&mut w, &row).map_err(io)?;
