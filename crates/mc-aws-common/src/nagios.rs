@@ -224,6 +224,15 @@ impl Default for NagiosArgs {
 }
 
 impl NagiosArgs {
+    /// Thresholds from range strings, as `--warning`/`--critical` take them.
+    pub fn from_ranges(warning: Option<&str>, critical: Option<&str>) -> Result<Self, String> {
+        Ok(Self {
+            warning: warning.map(str::parse).transpose()?,
+            critical: critical.map(str::parse).transpose()?,
+            ..Self::default()
+        })
+    }
+
     /// The status of `value` against the thresholds.
     pub fn status(&self, value: f64) -> Status {
         Status::of(value, self.warning.as_ref(), self.critical.as_ref())
@@ -233,18 +242,18 @@ impl NagiosArgs {
 /// Runs `check` on `runtime`; when it has not finished after `seconds`,
 /// prints an UNKNOWN line for `service` instead and gives its exit code. A
 /// check that runs past its caller's own timeout would be killed and read as
-/// CRITICAL, so the runtime is then shut down without waiting for blocking
-/// threads (a DNS lookup, a stdin read) that may still be busy.
+/// CRITICAL, so the caller must not wait for blocking threads (a DNS
+/// lookup, a stdin read) that may still be busy: it exits without shutting
+/// `runtime` down.
 #[cfg(feature = "aws")]
 pub fn run_check<T>(
-    runtime: tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Runtime,
     seconds: u64,
     service: &str,
     check: impl std::future::Future<Output = T>,
 ) -> Result<T, i32> {
     let deadline = std::time::Duration::from_secs(seconds);
     let done = runtime.block_on(async { tokio::time::timeout(deadline, check).await });
-    runtime.shutdown_background();
     done.map_err(|_| {
         Check::unknown(service, format!("no answer within {seconds} s (--timeout)")).emit()
     })

@@ -96,7 +96,8 @@ impl Tool {
     }
 
     /// Runs a tool on a tokio runtime (`threads`), bounding a Nagios check
-    /// by its `--timeout`.
+    /// by its `--timeout`. The caller exits with the code at once: the
+    /// runtime is left running, not shut down.
     #[cfg(feature = "aws")]
     pub fn main<C: ToolCli, E: Failure>(
         &self,
@@ -113,14 +114,20 @@ impl Tool {
         };
         let result = match (cli.nagios_timeout(), self.nagios) {
             (Some(seconds), Some(mode)) => {
-                match crate::nagios::run_check(runtime, seconds, mode.service, run(&cli)) {
-                    Ok(result) => result,
-                    Err(code) => return code,
-                }
+                crate::nagios::run_check(&runtime, seconds, mode.service, run(&cli))
             }
-            _ => runtime.block_on(run(&cli)),
+            _ => Ok(runtime.block_on(run(&cli))),
         };
-        self.finish(&cli, result)
+        let code = match result {
+            Ok(result) => self.finish(&cli, result),
+            Err(code) => code,
+        };
+        // The process ends next. Shutting the runtime down would stop the
+        // timers under blocking work still in flight (the other data files
+        // of an inventory when one was damaged), whose panics would follow
+        // the one error line; the exit ends that work instead.
+        std::mem::forget(runtime);
+        code
     }
 }
 

@@ -185,6 +185,21 @@ pub async fn enable_versioning(client: &aws_sdk_s3::Client, bucket: &str) {
     }
 }
 
+/// GetObjectAcl of `bucket/key`, panicking with the service error.
+pub async fn get_object_acl(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> aws_sdk_s3::operation::get_object_acl::GetObjectAclOutput {
+    match client.get_object_acl().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "mc-testkit: GetObjectAcl {bucket}/{key}: {:?}",
+            e.into_service_error()
+        ),
+    }
+}
+
 /// Upload objects concurrently ([`PUT_CONCURRENCY`] in flight).
 pub async fn put_objects<I, K, B>(client: &aws_sdk_s3::Client, bucket: &str, objects: I)
 where

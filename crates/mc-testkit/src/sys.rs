@@ -66,3 +66,24 @@ pub(crate) fn euid() -> u32 {
     // SAFETY: `geteuid` cannot fail and has no preconditions.
     unsafe { libc::geteuid() }
 }
+
+/// Waits for child `pid` to exit and reaps it: its raw wait status and its
+/// peak resident set in KiB (`wait4`'s `ru_maxrss`), which only the reaping
+/// parent can read.
+pub(crate) fn wait_with_peak_rss(pid: u32) -> io::Result<(i32, u64)> {
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain integers, for which all-zero is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both out-pointers are live, exclusively borrowed locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            return Ok((status, u64::try_from(usage.ru_maxrss).unwrap_or(0)));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -415,11 +415,7 @@ mod tests {
     use mc_aws_common::nagios::Status;
 
     fn th(warning: Option<&str>, critical: Option<&str>) -> NagiosArgs {
-        NagiosArgs {
-            warning: warning.map(|s| s.parse().unwrap()),
-            critical: critical.map(|s| s.parse().unwrap()),
-            ..NagiosArgs::default()
-        }
+        NagiosArgs::from_ranges(warning, critical).unwrap()
     }
 
     #[test]

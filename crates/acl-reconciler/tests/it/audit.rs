@@ -31,13 +31,7 @@ async fn canonical_of(client: &Client, bucket: &str) -> String {
         .send()
         .await
         .unwrap();
-    let acl = client
-        .get_object_acl()
-        .bucket(bucket)
-        .key("whoami")
-        .send()
-        .await
-        .unwrap();
+    let acl = mc_testkit::get_object_acl(client, bucket, "whoami").await;
     acl.owner().unwrap().id().unwrap().to_string()
 }
 

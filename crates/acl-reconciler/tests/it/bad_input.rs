@@ -53,13 +53,7 @@ async fn drifted(prefix: &str) -> (aws_sdk_s3::Client, String, String) {
 }
 
 async fn dest_grants(s3: &aws_sdk_s3::Client, dst: &str) -> usize {
-    let acl = s3
-        .get_object_acl()
-        .bucket(dst)
-        .key("k")
-        .send()
-        .await
-        .unwrap();
+    let acl = mc_testkit::get_object_acl(s3, dst, "k").await;
     acl.grants().len()
 }
 

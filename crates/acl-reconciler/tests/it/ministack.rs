@@ -71,13 +71,7 @@ fn reconcile(src: &str, dst: &str, extra: &[&str]) -> Run {
 }
 
 async fn acl_of(s3: &Client, bucket: &str, key: &str) -> Acl {
-    let out = s3
-        .get_object_acl()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    let out = mc_testkit::get_object_acl(s3, bucket, key).await;
     Acl::from_sdk(out.owner(), out.grants())
 }
 

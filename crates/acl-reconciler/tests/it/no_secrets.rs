@@ -17,6 +17,7 @@ use std::process::Output;
 const BIN: &str = "acl-reconciler";
 
 use aws_sdk_s3::types::ObjectCannedAcl;
+use mc_testkit::cli::{stderr, stdout};
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, acl: ObjectCannedAcl) {
     s3.put_object()
@@ -30,13 +31,7 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, acl: ObjectCanned
 }
 
 async fn is_public(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
-    let a = s3
-        .get_object_acl()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    let a = mc_testkit::get_object_acl(s3, bucket, key).await;
     mc_aws_common::acl::Acl::from_sdk(a.owner(), a.grants()).is_public()
 }
 
@@ -78,14 +73,6 @@ async fn plan_and_apply_print_no_secret_and_never_widen_without_the_flag() {
 /// `mc_testkit::secrets::run_checked` for this crate's binary.
 fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
     mc_testkit::secrets::run_checked(&assert_cmd::cargo::cargo_bin(BIN), emu, args)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The audit at full verbosity: no secret printed either.

@@ -117,28 +117,26 @@ async fn a_million_rows_against_a_million_in_64_mib() {
     })
     .await
     .unwrap();
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.args(["-f", "maxrss_kb=%M"])
-        .arg(mc_testkit::cli::bin("s3-copier"));
+    let mut cmd = Command::new(mc_testkit::cli::bin("s3-copier"));
     emulator().apply_env(&mut cmd);
     cmd.args(["verify", "-o", "json", "-q", "--source-inventory"])
         .arg(a.dir.path())
         .arg("--dest-inventory")
         .arg(b.dir.path())
         .args([format!("s3://{src}"), format!("s3://{dst}")]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let (out, peak) =
+        tokio::task::spawn_blocking(move || mc_testkit::child::output_with_peak_memory(&mut cmd))
+            .await
+            .unwrap();
     let stderr = mc_testkit::cli::stderr(&out);
     let t = report(&out)["totals"].clone();
     assert_eq!(t["checked"], 1_000_000, "{t} {stderr}");
     // Skipped: every 1000th (1,000 keys); changed: every 500th not skipped (1,000).
     assert_eq!(t["missing"], 1000, "{t}");
     assert_eq!(t["different"], 1000, "{t}");
-    let kb: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kb="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no maxrss in {stderr}"));
-    assert!(kb < 64 * 1024, "peak RSS {kb} KiB, over 64 MiB");
+    eprintln!("peak: {peak:?}");
+    // The cap is on anonymous memory, what two million rows would grow
+    // (well over 64 MiB held at once): the debug binary's own code, ~40 MiB
+    // of file-backed pages, says nothing about the spill path.
+    assert!(peak.anon_kib < 64 * 1024, "{peak:?}: over 64 MiB");
 }

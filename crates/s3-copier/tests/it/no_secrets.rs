@@ -18,6 +18,7 @@ const BIN: &str = "s3-copier";
 
 use aws_sdk_s3::types::ObjectCannedAcl;
 use mc_aws_common::acl::Acl;
+use mc_testkit::cli::{stderr, stdout};
 
 /// Two fresh buckets with ACLs enabled; the source holds one public-read and
 /// one private object.
@@ -44,14 +45,8 @@ async fn buckets(prefix: &str) -> (aws_sdk_s3::Client, String, String) {
 }
 
 async fn acl_of(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Acl {
-    let a = s3
-        .get_object_acl()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    Acl::from_sdk(a.owner(), a.grants())
+    let out = mc_testkit::get_object_acl(s3, bucket, key).await;
+    Acl::from_sdk(out.owner(), out.grants())
 }
 
 /// `s3-copier <args> s3://src s3://dst`, plain (no secrets check), asserting success.
@@ -185,12 +180,4 @@ async fn a_public_canned_acl_applies_only_when_asked_for() {
 /// `mc_testkit::secrets::run_checked` for this crate's binary.
 fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
     mc_testkit::secrets::run_checked(&assert_cmd::cargo::cargo_bin(BIN), emu, args)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -15,6 +15,7 @@ use aws_sdk_s3::types::{
 };
 use common::*;
 use mc_benchkit::proxy::{FaultKind, Faults, FirstN, Proxy, ProxyConfig};
+use mc_testkit::cli::stderr;
 
 fn queue_config(id: &str, arn: &str, event: &str) -> QueueConfiguration {
     QueueConfiguration::builder()
@@ -34,10 +35,6 @@ async fn notify(bucket: &str, config: NotificationConfiguration) {
         .send()
         .await
         .unwrap();
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! The helpers below are the same in every tool's `tests/no_secrets.rs`.
 #![allow(clippy::unwrap_used)]
 
+use mc_testkit::cli::{stderr, stdout};
 use std::process::Output;
 
 const BIN: &str = "s3-key-counter";
@@ -37,12 +38,4 @@ async fn counting_a_bucket_prints_no_secret_at_any_verbosity() {
 /// `mc_testkit::secrets::run_checked` for this crate's binary.
 fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
     mc_testkit::secrets::run_checked(&assert_cmd::cargo::cargo_bin(BIN), emu, args)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
