@@ -206,6 +206,9 @@ pub struct SyncArgs {
     /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
     #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub list_page_size: i32,
+    /// Price table for the cost estimate of --dry-run (default: the built-in, dated one).
+    #[arg(long, value_name = "FILE", env = "S3_COPIER_PRICE_TABLE")]
+    pub price_table: Option<PathBuf>,
 }
 
 const VERIFY_NOTES: &str = "\

@@ -10,15 +10,21 @@
 //! - [`iam`]: the least-privilege policy each mode needs;
 //! - [`preflight`]: what is checked before anything is written.
 
+pub mod batch;
 pub mod cli;
 pub mod compare;
+pub mod completion;
 pub mod copy;
+pub mod cost;
 pub mod events;
 pub mod iam;
 pub mod lambda;
+pub mod manifest;
+pub mod operation;
 pub mod options;
 pub mod preflight;
 pub mod report;
+pub mod s3control;
 pub mod sse;
 pub mod sync;
 pub mod verify;

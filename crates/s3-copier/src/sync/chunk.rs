@@ -12,8 +12,10 @@ use mc_aws_common::listing::{Chunk, KeyRange};
 use mc_aws_common::output::{printable, Format, Printer};
 use serde::Serialize;
 
-use crate::compare::{pairs, Pair};
+use crate::compare::{plan_span, Action};
 use crate::copy::{Copier, CopyError};
+use crate::cost::CopyProfile;
+use crate::manifest::Sink;
 use crate::report::{Counts, Failure};
 
 /// One line per planned action with --dry-run (`"kind": "action"`; `key`
@@ -52,6 +54,8 @@ pub struct Job {
     pub printer: Mutex<Printer>,
     /// Once set, no new request is started.
     pub stop: Interrupt,
+    /// `batch`: the objects to copy go to this manifest instead.
+    pub manifest: Option<Arc<Sink>>,
 }
 
 /// What one chunk came to.
@@ -61,6 +65,8 @@ pub struct ChunkDone {
     pub failures: Vec<Failure>,
     /// Stopped by a signal before every action was started: not finished.
     pub interrupted: bool,
+    /// What the objects to copy are like (dry run, manifest).
+    pub profile: CopyProfile,
 }
 
 impl ChunkDone {
@@ -70,25 +76,13 @@ impl ChunkDone {
             counts,
             failures: Vec::new(),
             interrupted: false,
+            profile: CopyProfile::default(),
         }
     }
 
     /// Whether the span can be recorded as finished.
     pub fn finished(&self) -> bool {
         self.failures.is_empty() && !self.interrupted
-    }
-}
-
-enum Action<'a> {
-    Copy(&'a ObjectEntry),
-    Delete(&'a ObjectEntry),
-}
-
-impl Action<'_> {
-    fn entry(&self) -> &ObjectEntry {
-        match self {
-            Action::Copy(e) | Action::Delete(e) => e,
-        }
     }
 }
 
@@ -119,42 +113,21 @@ impl Job {
                 return done;
             }
         };
-        let actions = self.plan(&chunk.items, &dst_items, &mut counts);
-        if self.dry_run {
+        let actions = plan_span(
+            &chunk.items,
+            &dst_items,
+            &self.copier.folders,
+            self.size_only,
+            self.delete,
+            &mut counts,
+        );
+        if let Some(sink) = &self.manifest {
+            to_manifest(sink, chunk.span, &actions, counts)
+        } else if self.dry_run {
             self.predict(chunk.span, actions, counts).await
         } else {
             self.apply(chunk.span, actions, counts).await
         }
-    }
-
-    /// What to do about each key of the span, counted.
-    fn plan<'a>(
-        &'a self,
-        src: &'a [ObjectEntry],
-        dst: &'a [ObjectEntry],
-        counts: &mut Counts,
-    ) -> Vec<(Action<'a>, &'static str)> {
-        let mut actions = Vec::new();
-        for p in pairs(src, dst, &self.copier.folders, self.size_only) {
-            match p {
-                Pair::Missing(s) => {
-                    counts.missing += 1;
-                    actions.push((Action::Copy(s), "missing"));
-                }
-                Pair::Different(s, _, why) => {
-                    counts.different += 1;
-                    actions.push((Action::Copy(s), why.as_str()));
-                }
-                Pair::Same(..) => counts.skipped += 1,
-                Pair::Extra(d) => {
-                    counts.extra += 1;
-                    if self.delete {
-                        actions.push((Action::Delete(d), "not at source"));
-                    }
-                }
-            }
-        }
-        actions
     }
 
     /// `--dry-run`: one line per action, and the copies the destination
@@ -189,6 +162,7 @@ impl Job {
             } else if action == "copy" {
                 done.counts.copied += 1;
                 done.counts.copied_bytes += e.size;
+                done.profile.add_object(e.size, e.storage_class.as_deref());
             } else {
                 done.counts.deleted += 1;
             }
@@ -262,6 +236,30 @@ impl Job {
             }
         };
     }
+}
+
+/// `batch`: the span's copies written to the manifest, counted as to copy.
+fn to_manifest(
+    sink: &Sink,
+    span: KeyRange,
+    actions: &[(Action<'_>, &'static str)],
+    counts: Counts,
+) -> ChunkDone {
+    let mut done = ChunkDone::new(span, counts);
+    let copies: Vec<&ObjectEntry> = actions
+        .iter()
+        .filter_map(|(a, _)| match a {
+            Action::Copy(e) => Some(*e),
+            Action::Delete(_) => None,
+        })
+        .collect();
+    for e in &copies {
+        done.counts.copied += 1;
+        done.counts.copied_bytes += e.size;
+        done.profile.add_object(e.size, e.storage_class.as_deref());
+    }
+    sink.add(copies);
+    done
 }
 
 impl ChunkDone {
