@@ -7,6 +7,8 @@
 //! - [`worker`] / [`lambda`]: copy the objects named by S3 event
 //!   notifications ([`events`]) from SQS, or as an AWS Lambda handler and
 //!   S3 Batch Operations target;
+//! - [`batch`]: the same differences as an S3 Batch Operations job
+//!   ([`manifest`], [`operation`], [`cost`], [`s3control`], [`completion`]);
 //! - [`iam`]: the least-privilege policy each mode needs;
 //! - [`preflight`]: what is checked before anything is written.
 
@@ -36,7 +38,7 @@ use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::output::{OutputArgs, Printer};
 use mc_aws_common::startup::{Threads, Tool, ToolCli};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BatchCommand, Cli, Command};
 
 const TOOL: Tool = Tool {
     name: "s3-copier",
@@ -59,6 +61,13 @@ impl ToolCli for Cli {
         match &self.command {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
+            Command::Batch(b) => matches!(
+                b.command,
+                BatchCommand::Create(_)
+                    | BatchCommand::Report(_)
+                    | BatchCommand::Manifest(_)
+                    | BatchCommand::Plan(_)
+            ),
             Command::Verify(_) | Command::IamPolicy(_) => false,
         }
     }
@@ -75,6 +84,7 @@ async fn run(cli: &Cli) -> Result<i32, ToolError> {
         Command::Sync(a) => sync::run(a, &cli.aws, &cli.output, stop).await,
         Command::Verify(a) => verify::run(a, &cli.aws, &cli.output, stop).await,
         Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
+        Command::Batch(a) => batch::run(a, &cli.aws, &cli.output, stop).await,
         Command::IamPolicy(a) => {
             let text = serde_json::to_string_pretty(&iam::policy(a)).unwrap_or_default();
             let mut p = Printer::new();

@@ -211,7 +211,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.csv");
         let sink = Sink::create(&path, "src").unwrap();
-        let e = |k: &str, size: u64, class: Option<&str>| ObjectEntry {
+        let e = |k: &str, size: u64, class: Option<&'static str>| ObjectEntry {
             key: k.into(),
             size,
             etag: String::new(),

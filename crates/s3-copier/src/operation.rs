@@ -9,6 +9,8 @@
 //! storage class and one ACL for every object, never copies an object's own
 //! ACL grants, and cannot read SSE-C objects.
 
+use mc_aws_common::twosided::Folders;
+
 use crate::cost::{CopyProfile, Engine};
 use crate::options::{AclMode, CopyOptions, MAX_SINGLE};
 use crate::sse::SsePlan;
@@ -74,9 +76,18 @@ pub struct Facts<'a> {
     pub profile: &'a CopyProfile,
     /// The manifest names versions (the Lambda handler copies current ones only).
     pub versions: bool,
+    pub folders: &'a Folders,
 }
 
 impl Facts<'_> {
+    /// S3's copy writes `TargetKeyPrefix + source key`; `sync` writes the
+    /// destination folder + the key's path below the source folder. The
+    /// prefix that makes them the same, if there is one.
+    fn target_key_prefix(&self) -> Option<String> {
+        let (src, dst) = (&self.folders.source.prefix, &self.folders.dest.prefix);
+        dst.strip_suffix(src.as_str()).map(str::to_string)
+    }
+
     fn copies_acls(&self) -> bool {
         self.opts.acl == AclMode::Copy && self.source_acls
     }
@@ -113,6 +124,12 @@ impl Facts<'_> {
         if let SsePlan::Kms { key, .. } = self.sse {
             why.push(format!("copies must be encrypted with KMS key {key}, which S3's copy would only set by replacing the objects' metadata"));
         }
+        if self.target_key_prefix().is_none() {
+            why.push(format!(
+                "S3's copy writes its target prefix followed by the whole source key, which cannot turn {:?} into {:?}",
+                self.folders.source.prefix, self.folders.dest.prefix
+            ));
+        }
         if self.opts.sse_per_object {
             why.push(
                 "--sse-per-object: each copy keeps its own encryption, which only the Lambda reads"
@@ -141,7 +158,6 @@ impl Facts<'_> {
 pub fn choose(
     requested: Requested,
     facts: &Facts<'_>,
-    dest: &mc_aws_common::s3url::S3Url,
     partition: &str,
     lambda_arn: Option<&str>,
 ) -> Result<Operation, String> {
@@ -152,8 +168,8 @@ pub fn choose(
             _ => None,
         };
         Operation::Native(NativeCopy {
-            target_bucket_arn: format!("arn:{partition}:s3:::{}", dest.bucket),
-            target_key_prefix: (!dest.prefix.is_empty()).then(|| dest.prefix.clone()),
+            target_bucket_arn: format!("arn:{partition}:s3:::{}", facts.folders.dest.bucket),
+            target_key_prefix: facts.target_key_prefix().filter(|p| !p.is_empty()),
             storage_class: facts.one_class().ok().flatten(),
             canned_acl: canned,
         })
@@ -206,11 +222,32 @@ mod tests {
         p
     }
 
+    fn folders(src: &str, dst: &str) -> Folders {
+        let url = |s: &str| mc_aws_common::s3url::S3Url::parse_folder(s).unwrap();
+        Folders::new(url(src), url(dst)).unwrap()
+    }
+
     fn decide(
         o: &CopyOptions,
         p: &CopyProfile,
         req: Requested,
         arn: Option<&str>,
+    ) -> Result<Operation, String> {
+        decide_in(
+            o,
+            p,
+            req,
+            arn,
+            &folders("s3://old-bucket", "s3://new-bucket/media"),
+        )
+    }
+
+    fn decide_in(
+        o: &CopyOptions,
+        p: &CopyProfile,
+        req: Requested,
+        arn: Option<&str>,
+        f: &Folders,
     ) -> Result<Operation, String> {
         let facts = Facts {
             opts: o,
@@ -218,12 +255,48 @@ mod tests {
             sse: &SsePlan::Default,
             profile: p,
             versions: false,
+            folders: f,
         };
-        let dest = "s3://new-bucket/media"
-            .parse::<mc_aws_common::s3url::S3Url>()
-            .unwrap()
-            .into_folder();
-        choose(req, &facts, &dest, "aws", arn)
+        choose(req, &facts, "aws", arn)
+    }
+
+    #[test]
+    fn folders_must_map_as_s3s_copy_maps_them() {
+        let p = profile(1, &["STANDARD"]);
+        let o = opts("skip");
+        let same = decide_in(
+            &o,
+            &p,
+            Requested::Copy,
+            None,
+            &folders("s3://src-a/img", "s3://dst-b/img"),
+        );
+        assert!(matches!(
+            same,
+            Ok(Operation::Native(NativeCopy {
+                target_key_prefix: None,
+                ..
+            }))
+        ));
+        let nested = decide_in(
+            &o,
+            &p,
+            Requested::Copy,
+            None,
+            &folders("s3://src-a/img", "s3://dst-b/v2/img"),
+        );
+        assert!(
+            matches!(nested, Ok(Operation::Native(NativeCopy { target_key_prefix: Some(ref t), .. })) if t == "v2/")
+        );
+        let err = decide_in(
+            &o,
+            &p,
+            Requested::Copy,
+            None,
+            &folders("s3://src-a/img", "s3://dst-b/pics"),
+        )
+        .unwrap_err();
+        assert!(err.contains("target prefix"), "{err}");
     }
 
     #[test]

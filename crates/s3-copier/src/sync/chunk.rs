@@ -113,20 +113,86 @@ impl Job {
                 return done;
             }
         };
+        self.act(chunk.span, &chunk.items, &dst_items, counts).await
+    }
+
+    /// `--keys-from`: the named source keys, each read with HeadObject on
+    /// both sides and compared as a listing would be.
+    pub async fn keys(&self, mut keys: Vec<String>) -> ChunkDone {
+        let span = KeyRange::new(None, None);
+        if self.stop.is_set() {
+            let mut done = ChunkDone::new(span, Counts::default());
+            done.interrupted = true;
+            return done;
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut counts = Counts::default();
+        let read = futures::stream::iter(keys)
+            .map(|k| async move {
+                let dst_key = self.copier.dest_key(&k);
+                let (s, d) = match &dst_key {
+                    Some(dk) => tokio::join!(
+                        self.copier.head_entry(&k, false),
+                        self.copier.head_entry(dk, true)
+                    ),
+                    None => (Ok(None), Ok(None)),
+                };
+                (k, dst_key.is_some(), s, d)
+            })
+            .buffered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let (mut src, mut dst, mut failures) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, in_folder, s, d) in read {
+            match (s, d) {
+                (Ok(Some(s)), Ok(d)) => {
+                    src.push(s);
+                    dst.extend(d);
+                }
+                (Ok(None), Ok(_)) if in_folder => {
+                    tracing::info!("{key}: not at the source; skipped");
+                    counts.gone += 1;
+                }
+                (Ok(None), Ok(_)) => failures.push(Failure {
+                    key,
+                    reason: "outside the source folder".into(),
+                }),
+                (Err(e), _) | (_, Err(e)) => failures.push(Failure {
+                    key,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        counts.listed = src.len() as u64;
+        counts.failed += failures.len() as u64;
+        let mut done = self.act(span, &src, &dst, counts).await;
+        done.failures.extend(failures);
+        done
+    }
+
+    /// Compares one span's listings and acts on the differences.
+    async fn act(
+        &self,
+        span: KeyRange,
+        src: &[ObjectEntry],
+        dst: &[ObjectEntry],
+        mut counts: Counts,
+    ) -> ChunkDone {
         let actions = plan_span(
-            &chunk.items,
-            &dst_items,
+            src,
+            dst,
             &self.copier.folders,
             self.size_only,
             self.delete,
             &mut counts,
         );
         if let Some(sink) = &self.manifest {
-            to_manifest(sink, chunk.span, &actions, counts)
+            to_manifest(sink, span, &actions, counts)
         } else if self.dry_run {
-            self.predict(chunk.span, actions, counts).await
+            self.predict(span, actions, counts).await
         } else {
-            self.apply(chunk.span, actions, counts).await
+            self.apply(span, actions, counts).await
         }
     }
 

@@ -8,6 +8,7 @@
 //! checkpoint (`--state`) only once every copy and delete in it succeeded.
 
 pub mod chunk;
+mod keys;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,7 @@ pub async fn run(
             sse: &copier.sse.bulk,
             profile: &run.report.profile,
             versions: false,
+            folders: &copier.folders,
         };
         let engine = facts.likely_engine();
         run.report.estimate = Some(cost::for_copies(copier, &run.report.profile, engine, 1, t));
@@ -114,7 +116,10 @@ pub async fn diff(
     let started = Instant::now();
     let plan = Plan::new(args, aws)?;
     let mut run = connect(args, aws, out, plan, stop, manifest).await?;
-    let (stopped, fatal) = execute(args, out, &mut run).await;
+    let (stopped, fatal) = match &args.keys_from {
+        Some(path) => keys::execute(path, out, &mut run).await,
+        None => execute(args, out, &mut run).await,
+    };
     let saved = args.dry_run || save(&run.checkpoint, args.state.as_deref());
     let stats = if Arc::ptr_eq(&run.acl_reads, &run.throttle) {
         run.throttle.stats()
@@ -305,7 +310,7 @@ async fn execute(
 
 /// Adds a finished chunk to the report and, when everything in it
 /// succeeded, its span to the checkpoint; whether the checkpoint changed.
-fn record(run: &mut Connected, d: ChunkDone) -> bool {
+pub(crate) fn record(run: &mut Connected, d: ChunkDone) -> bool {
     run.report.counts.add(&d.counts);
     run.report.profile.merge(&d.profile);
     let finished = d.finished();
