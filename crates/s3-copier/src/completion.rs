@@ -120,7 +120,10 @@ pub fn parse_results(body: &[u8]) -> Result<Vec<Task>, String> {
         tasks.push(Task {
             bucket: r[0].to_string(),
             key,
-            version_id: Some(r[2].to_string()).filter(|v| !v.is_empty()),
+            version_id: match &r[2] {
+                "" => None,
+                v => Some(decode_event_key(v).map_err(|e| bad(e.to_string()))?),
+            },
             status: r[3].to_string(),
             code: code.to_string(),
             http_status: http_status.to_string(),
@@ -138,4 +141,59 @@ pub fn by_code<'a>(tasks: impl IntoIterator<Item = &'a Task>) -> BTreeMap<String
         *out.entry(code.to_string()).or_default() += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/batch-report");
+
+    fn file(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{DIR}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn reads_the_documented_report() {
+        let m = parse_manifest(&file("manifest.json")).unwrap();
+        assert_eq!(m.results.len(), 2);
+        assert!(!m.results[0].is_failed());
+        let failed = &m.results[1];
+        assert!(failed.is_failed());
+        let body = file("results/b2ddad417e94331e9f37b44f1faf8c7ed5873f2e.csv");
+        check_md5(failed, &body).unwrap();
+        let tasks = parse_results(&body).unwrap();
+        assert_eq!(tasks.len(), 3);
+        assert!(tasks.iter().all(Task::is_failed));
+        assert_eq!(tasks[0].key, "image_14975");
+        assert_eq!(tasks[0].code, "PermanentFailure");
+        assert_eq!(tasks[0].http_status, "200");
+        assert!(
+            tasks[0].message.contains("Task timed out"),
+            "{}",
+            tasks[0].message
+        );
+        assert_eq!(tasks[2].key, "photos/my cat+1.jpg");
+        assert_eq!(
+            tasks[2].version_id.as_deref(),
+            Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")
+        );
+        assert_eq!(tasks[2].code, "AccessDenied");
+        let codes = by_code(&tasks);
+        assert_eq!(codes.get("PermanentFailure"), Some(&2));
+    }
+
+    #[test]
+    fn damaged_and_foreign_reports_are_refused() {
+        let m = parse_manifest(&file("manifest.json")).unwrap();
+        let e = check_md5(&m.results[1], b"tampered").unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+        let e = parse_manifest(br#"{"Format":"Report_CSV_20990101","Results":[]}"#).unwrap_err();
+        assert!(e.contains("Report_CSV_20990101"), "{e}");
+        assert!(parse_manifest(b"{")
+            .unwrap_err()
+            .starts_with("not a completion report"));
+        let e = parse_results(b"bucket,key\n").unwrap_err();
+        assert!(e.starts_with("row 1:"), "{e}");
+    }
 }

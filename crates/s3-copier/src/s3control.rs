@@ -462,3 +462,130 @@ fn unreadable(what: &str, e: &XmlDecodeError) -> ToolError {
         message: format!("unreadable answer: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operation::NativeCopy;
+
+    /// The user guide's `aws s3control create-job` example, as a copy job.
+    fn documented() -> JobRequest {
+        JobRequest {
+            confirmation_required: false,
+            description: "job Description".into(),
+            manifest_arn: "arn:aws:s3:::my_manifests/manifest.csv".into(),
+            manifest_etag: "60e460c9d1046e73f7dde5043ac3ae85".into(),
+            manifest_fields: &["Bucket", "Key"],
+            operation: Operation::Native(NativeCopy {
+                target_bucket_arn: "arn:aws:s3:::destination-bucket".into(),
+                target_key_prefix: None,
+                storage_class: None,
+                canned_acl: None,
+            }),
+            priority: 10,
+            report_bucket_arn: "arn:aws:s3:::bucket-where-completion-report-goes".into(),
+            report_prefix: "final-reports".into(),
+            report_scope: "AllTasks",
+            role_arn: "arn:aws:iam::111122223333:role/batch-operations-role".into(),
+        }
+    }
+
+    #[test]
+    fn create_job_body_follows_the_model() {
+        let body = create_job_body(&documented());
+        let token = md5_hex(create_job_xml(&documented(), "").as_bytes());
+        let expected = format!(
+            "<CreateJobRequest xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\">\
+             <ClientRequestToken>{token}</ClientRequestToken>\
+             <ConfirmationRequired>false</ConfirmationRequired>\
+             <Description>job Description</Description>\
+             <Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format>\
+             <Fields><member>Bucket</member><member>Key</member></Fields></Spec>\
+             <Location><ObjectArn>arn:aws:s3:::my_manifests/manifest.csv</ObjectArn>\
+             <ETag>60e460c9d1046e73f7dde5043ac3ae85</ETag></Location></Manifest>\
+             <Operation><S3PutObjectCopy><TargetResource>arn:aws:s3:::destination-bucket</TargetResource>\
+             <MetadataDirective>COPY</MetadataDirective></S3PutObjectCopy></Operation>\
+             <Priority>10</Priority>\
+             <Report><Bucket>arn:aws:s3:::bucket-where-completion-report-goes</Bucket>\
+             <Format>Report_CSV_20180820</Format><Enabled>true</Enabled>\
+             <Prefix>final-reports</Prefix><ReportScope>AllTasks</ReportScope></Report>\
+             <RoleArn>arn:aws:iam::111122223333:role/batch-operations-role</RoleArn>\
+             </CreateJobRequest>"
+        );
+        assert_eq!(body, expected);
+        // The same request, the same token; another request, another one.
+        assert_eq!(create_job_body(&documented()), body);
+        let mut other = documented();
+        other.priority = 11;
+        assert_ne!(
+            create_job_body(&other),
+            body.replace("<Priority>10", "<Priority>11")
+        );
+    }
+
+    #[test]
+    fn lambda_jobs_and_escaping() {
+        let mut r = documented();
+        r.description = "s3-copier s3://a/<&> -> s3://b/".into();
+        r.operation = Operation::Lambda {
+            function_arn: "arn:aws:lambda:us-west-2:111122223333:function:s3-copier".into(),
+            reads_acls: true,
+        };
+        let body = create_job_body(&r);
+        assert!(body.contains("<Operation><LambdaInvoke><FunctionArn>arn:aws:lambda:us-west-2:111122223333:function:s3-copier</FunctionArn><InvocationSchemaVersion>2.0</InvocationSchemaVersion></LambdaInvoke></Operation>"), "{body}");
+        assert!(body.contains("s3://a/&lt;&amp;&gt;"), "{body}");
+    }
+
+    #[test]
+    fn reads_the_documented_answers() {
+        let id = parse_create_job(include_bytes!("../tests/data/create-job.aws.xml")).unwrap();
+        assert_eq!(id, "f8fb9d89-a3aa-461d-bddc-ea6a1b131955");
+        let j = parse_describe_job(include_bytes!("../tests/data/describe-job.aws.xml")).unwrap();
+        assert_eq!(j.job_id, id);
+        assert_eq!(j.status, "Active");
+        assert_eq!(j.operation, "S3PutObjectCopy");
+        assert_eq!(
+            (j.total_tasks, j.succeeded, j.failed, j.elapsed_seconds),
+            (10_000, 1998, 2, 341)
+        );
+        assert_eq!(
+            j.failure_reasons,
+            ["InternalError: Job failed due to an internal error"]
+        );
+        assert_eq!(
+            j.report.as_deref(),
+            Some("s3://bucket-where-completion-report-goes/final-reports")
+        );
+        assert_eq!(
+            j.status_update_reason.as_deref(),
+            Some("Job is in progress")
+        );
+        assert!(parse_describe_job(b"<CreateJobResult/>").is_err());
+        assert!(parse_create_job(b"<CreateJobResult></CreateJobResult>").is_err());
+        assert!(parse_create_job(b"not xml").is_err());
+    }
+
+    #[test]
+    fn reads_errors_wrapped_or_not() {
+        let wrapped = b"<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchJob</Code><Message>The specified job does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+        let e = service_error(404, wrapped);
+        assert_eq!(e.code(), "NoSuchJob");
+        assert_eq!(
+            e.to_string(),
+            "NoSuchJob (HTTP 404): The specified job does not exist"
+        );
+        let bare = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        assert_eq!(
+            service_error(403, bare).describe("job").exit_code(),
+            mc_aws_common::exit::AUTH
+        );
+        assert!(
+            service_error(400, b"<Error><Code>ExpiredToken</Code></Error>")
+                .is_credentials_refused()
+        );
+        assert_eq!(service_error(502, b"<html/>").code(), "RequestFailed");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition("eu-west-1"), "aws");
+    }
+}
