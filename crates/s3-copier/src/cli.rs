@@ -503,10 +503,22 @@ pub struct BatchReportArgs {
     pub keys_out: Option<PathBuf>,
 }
 
+/// A bucket name as S3 allows them (3 to 63 of a-z, 0-9, '.', '-').
+fn bucket_name(s: &str) -> Result<String, String> {
+    let ok = (3..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')".into())
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BatchManifestArgs {
     /// The bucket every row names.
-    #[arg(long)]
+    #[arg(long, value_parser = bucket_name)]
     pub bucket: String,
     /// The keys, one a line ('-' for stdin).
     #[arg(long, value_name = "FILE|-")]
@@ -522,7 +534,7 @@ pub enum PolicyMode {
     Worker,
     Lambda,
     Verify,
-    /// The role S3 Batch Operations assumes (`batch create --role-arn`), with its trust policy.
+    // The role S3 Batch Operations assumes (`batch create --role-arn`), and its trust policy.
     Batch,
 }
 
