@@ -616,3 +616,26 @@ fn manifest_from_a_key_list() {
         "src-bucket,a%20b\nsrc-bucket,c%2Cd\n"
     );
 }
+
+#[tokio::test]
+async fn a_big_manifest_goes_up_in_parts() {
+    let s3 = s3().await;
+    let bucket = mc_testkit::unique_name("batch-upload");
+    mc_testkit::create_bucket(&s3, &bucket).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.csv");
+    let body: Vec<u8> = (0..(11u32 << 20)).map(|i| b'a' + (i % 26) as u8).collect();
+    std::fs::write(&file, &body).unwrap();
+    let throttle = mc_aws_common::retry::Throttle::from_args(&Default::default());
+    let part = 5 << 20;
+    let etag = s3_copier::batch::create::upload(&s3, &throttle, &file, &bucket, "m.csv", part)
+        .await
+        .unwrap();
+    assert!(etag.ends_with("-3"), "three parts: {etag}");
+    assert_eq!(get_body(&s3, &bucket, "m.csv").await, body);
+    let etag =
+        s3_copier::batch::create::upload(&s3, &throttle, &file, &bucket, "one.csv", 64 << 20)
+            .await
+            .unwrap();
+    assert!(!etag.contains('-'), "{etag}");
+}

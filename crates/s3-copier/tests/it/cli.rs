@@ -34,7 +34,10 @@ fn help_snapshots() {
     insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
     insta::assert_snapshot!("batch_help", stdout(&["batch", "--help"]));
     for sub in ["plan", "create", "status", "report", "manifest"] {
-        insta::assert_snapshot!(format!("batch_{sub}_help"), stdout(&["batch", sub, "--help"]));
+        insta::assert_snapshot!(
+            format!("batch_{sub}_help"),
+            stdout(&["batch", sub, "--help"])
+        );
     }
 }
 
