@@ -374,6 +374,10 @@ pub struct DiffArgs {
     /// Compare sizes only (as sync --size-only).
     #[arg(long)]
     pub size_only: bool,
+    /// Which versions: the current ones that differ (as sync), or every noncurrent (older)
+    /// version, with its version id, for a job that must finish before the current one runs.
+    #[arg(long, value_enum, default_value_t = VersionScope::Current, help_heading = "Job")]
+    pub versions: VersionScope,
     /// How the job copies: S3's copy where it keeps what was asked for, else the Lambda handler.
     #[arg(long, value_enum, default_value_t = Requested::Auto, help_heading = "Job")]
     pub operation: Requested,
@@ -396,6 +400,15 @@ pub struct DiffArgs {
     /// Keys per ListObjectsV2 page (testing and debugging).
     #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub list_page_size: i32,
+}
+
+/// `--versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersionScope {
+    /// Current versions that are missing or different at the destination.
+    Current,
+    /// Every noncurrent version (delete markers are reported, not copied).
+    Noncurrent,
 }
 
 #[derive(Debug, Args)]

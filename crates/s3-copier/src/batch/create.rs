@@ -361,7 +361,7 @@ fn job_request(
     operation: crate::operation::Operation,
 ) -> JobRequest {
     let report = report_location(a);
-    let r = &p.run.report;
+    let r = &p.report;
     JobRequest {
         confirmation_required: !a.yes,
         description: format!("s3-copier {} -> {}", r.source, r.dest)
@@ -370,7 +370,7 @@ fn job_request(
             .collect(),
         manifest_arn: m.arn.clone(),
         manifest_etag: m.etag.clone(),
-        manifest_fields: manifest::fields(false),
+        manifest_fields: manifest::fields(p.versions),
         operation,
         priority: a.priority,
         report_bucket_arn: format!("arn:{}:s3:::{}", partition(&p.job_region), report.bucket),

@@ -6,13 +6,15 @@
 //! - [`status`]: DescribeJob;
 //! - [`report`]: the completion report read back, the failed objects
 //!   written as a manifest or a key list;
-//! - [`keys`]: a key list turned into a manifest.
+//! - [`keys`]: a key list turned into a manifest;
+//! - [`versions`]: the older versions of a versioned source, for a job of their own.
 
 pub mod create;
 pub mod keys;
 pub mod plan;
 pub mod report;
 pub mod status;
+pub mod versions;
 
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;

@@ -12,19 +12,25 @@ use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::output::{human_bytes, human_count, Format, OutputArgs, Printer};
 use serde::Serialize;
 
-use crate::cli::{BatchPlanArgs, DiffArgs, SyncArgs};
+use super::versions;
+use crate::cli::{BatchPlanArgs, DiffArgs, SyncArgs, VersionScope};
+use crate::copy::Copier;
 use crate::cost::{self, CopyProfile, Estimate, PriceTable};
 use crate::manifest::Sink;
 use crate::operation::{self, Facts, Operation};
+use crate::report::SyncReport;
 use crate::s3control::partition;
-use crate::sync::{self, Connected};
+use crate::sync;
 
 /// What AWS's limits mean for every job (printed with each plan).
 pub const LIMITS: &str = "one source bucket per job; S3's copy takes objects up to 5 GB and no SSE-C objects (they fail, listed in the report); the job runs in the destination's Region (a Lambda job in the function's); rows are not processed in manifest order";
 
 /// A finished plan.
 pub struct Planned {
-    pub run: Connected,
+    pub copier: Arc<Copier>,
+    pub report: SyncReport,
+    /// The manifest names object versions (`--versions noncurrent`).
+    pub versions: bool,
     pub profile: CopyProfile,
     /// The operation, or why none fits what was asked.
     pub operation: Result<Operation, String>,
@@ -83,7 +89,17 @@ fn function_region(arn: &str) -> Option<&str> {
     (parts.len() >= 7 && parts[2] == "lambda" && !parts[3].is_empty()).then(|| parts[3])
 }
 
-/// Finds the differences, writes them to `manifest_file`, decides.
+/// What a manifest came to, before the operation is chosen.
+pub struct Found {
+    pub copier: Arc<Copier>,
+    pub report: SyncReport,
+    pub profile: CopyProfile,
+    pub outcome: i32,
+    pub versions: bool,
+}
+
+/// Finds what to copy (the differences, or with `--versions noncurrent`
+/// every older version), writes it to `manifest_file`, decides.
 pub async fn plan(
     d: &DiffArgs,
     aws: &AwsArgs,
@@ -92,18 +108,48 @@ pub async fn plan(
     manifest_file: &Path,
 ) -> Result<Planned, ToolError> {
     let prices = PriceTable::load(d.price_table.as_deref())?;
+    let found = match d.versions {
+        VersionScope::Current => differences(d, aws, out, stop, manifest_file).await?,
+        VersionScope::Noncurrent => versions::noncurrent(d, aws, stop, manifest_file).await?,
+    };
+    Ok(decide(d, found, &prices, manifest_file))
+}
+
+/// The differences, by `sync`'s comparison, into the manifest.
+async fn differences(
+    d: &DiffArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+    manifest_file: &Path,
+) -> Result<Found, ToolError> {
     let sink = Arc::new(Sink::create(manifest_file, &d.endpoints.source.bucket)?);
     let (run, outcome) = sync::diff(&sync_args(d), aws, out, stop, Some(sink.clone())).await?;
-    let outcome = outcome?;
-    let profile = sink.finish()?;
-    let copier = &run.job.copier;
+    Ok(Found {
+        outcome: outcome?,
+        profile: sink.finish()?,
+        copier: run.job.copier.clone(),
+        report: run.report,
+        versions: false,
+    })
+}
+
+/// Chooses the operation and prices the job.
+fn decide(d: &DiffArgs, found: Found, prices: &PriceTable, manifest_file: &Path) -> Planned {
+    let Found {
+        copier,
+        report,
+        profile,
+        outcome,
+        versions,
+    } = found;
     let dest_region = copier.sse.dest_region.clone();
     let facts = Facts {
         opts: &copier.opts,
         source_acls: copier.source_acls,
         sse: &copier.sse.bulk,
         profile: &profile,
-        versions: false,
+        versions,
         folders: &copier.folders,
     };
     let lambda = d.lambda_arn.as_deref();
@@ -120,21 +166,23 @@ pub async fn plan(
         Ok(op) => (op.engine(), dest_region.clone()),
         Err(_) => (facts.likely_engine(), dest_region.clone()),
     };
-    let estimate = cost::for_copies(copier, &profile, engine, 1, &prices);
-    Ok(Planned {
-        run,
+    let estimate = cost::for_copies(&copier, &profile, engine, 1, prices);
+    Planned {
+        copier,
+        report,
+        versions,
         profile,
         operation,
         estimate,
         outcome,
         manifest_file: manifest_file.to_path_buf(),
         job_region,
-    })
+    }
 }
 
 /// Prints what a plan found: the summary, then the estimate.
 pub fn print(p: &Planned, format: Format) {
-    let r = &p.run.report;
+    let r = &p.report;
     let line = PlanLine {
         kind: "plan",
         source: r.source.clone(),

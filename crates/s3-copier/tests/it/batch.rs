@@ -639,3 +639,103 @@ async fn a_big_manifest_goes_up_in_parts() {
             .unwrap();
     assert!(!etag.contains('-'), "{etag}");
 }
+
+#[tokio::test]
+async fn noncurrent_versions_go_in_a_job_of_their_own_oldest_first() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let (s3, src, dst) = buckets("batch-versions").await;
+    s3.put_bucket_versioning()
+        .bucket(&src)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // "a b": three versions; "c": one; "gone": one version, then a delete marker.
+    for body in ["a1", "a22", "a333"] {
+        put(&s3, &src, "a b", ByteStream::from(body.as_bytes().to_vec())).await;
+    }
+    put(&s3, &src, "c", ByteStream::from_static(b"c")).await;
+    put(&s3, &src, "gone", ByteStream::from_static(b"g")).await;
+    s3.delete_object()
+        .bucket(&src)
+        .key("gone")
+        .send()
+        .await
+        .unwrap();
+    let versions = s3.list_object_versions().bucket(&src).send().await.unwrap();
+    let id_of = |body_len: i64| {
+        versions
+            .versions()
+            .iter()
+            .find(|v| v.key() == Some("a b") && v.size() == Some(body_len))
+            .unwrap()
+            .version_id()
+            .unwrap()
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.csv");
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let args = [
+        "batch",
+        "-o",
+        "json",
+        "plan",
+        "--versions",
+        "noncurrent",
+        "--acl",
+        "skip",
+        "--manifest-file",
+        file.to_str().unwrap(),
+        &s,
+        &d,
+    ];
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    let plan = line(&lines, "plan");
+    assert_eq!(
+        plan["objects"], 3,
+        "a1, a22 and the version under gone's marker"
+    );
+    assert_eq!(plan["operation"], "S3PutObjectCopy");
+    let notes = plan["notes"].to_string();
+    assert!(
+        notes.contains("1 keys are deleted at the source") && notes.contains("gone"),
+        "{notes}"
+    );
+    let rows: Vec<_> = read_rows(std::fs::File::open(&file).unwrap())
+        .map(Result::unwrap)
+        .collect();
+    let a: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.key == "a b")
+        .map(|r| r.version_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(a, [id_of(2), id_of(3)], "oldest first");
+    assert!(rows.iter().any(|r| r.key == "gone"));
+    // The Lambda handler copies current versions only: never for versions.
+    let arn = "arn:aws:lambda:us-east-1:111122223333:function:s3-copier";
+    let out = run(&[
+        "batch",
+        "plan",
+        "--versions",
+        "noncurrent",
+        "--operation",
+        "lambda",
+        "--lambda-arn",
+        arn,
+        "--acl",
+        "skip",
+        "--manifest-file",
+        file.to_str().unwrap(),
+        &s,
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("copies current versions only"));
+}
