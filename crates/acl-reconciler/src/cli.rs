@@ -40,6 +40,10 @@ either bucket has ACLs disabled (Object Ownership = BucketOwnerEnforced), the
 tool says so, lists the keys that are public on the source (they need a
 bucket policy instead) and exits with 5.
 
+Leaving ACLs behind: `acl-reconciler audit s3://bucket` says what disabling
+them would break and proposes the bucket policy that keeps it working (see
+`acl-reconciler audit --help`).
+
 {}",
         mc_aws_common::exit::HELP_TABLE
     )

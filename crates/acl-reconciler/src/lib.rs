@@ -11,6 +11,7 @@
 //! [`reconcile`] (one key), [`run`] (the driver), [`state`] (resume),
 //! [`report`] (output, summary, Nagios).
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod reconcile;
@@ -50,8 +51,14 @@ impl ToolCli for Cli {
     }
 }
 
-/// Runs the tool; returns the process exit code.
+/// Runs the tool; returns the process exit code. `acl-reconciler audit
+/// ...` has a command line of its own ([`audit::cli`]), so the two-bucket
+/// reconcile's stays as it was.
 pub fn main() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if audit::cli::asked(&args) {
+        return audit::main();
+    }
     TOOL.main::<Cli, Error>(Threads::Many, run_cli)
 }
 

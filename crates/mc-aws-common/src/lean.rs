@@ -376,6 +376,7 @@ pub async fn exchange(
 }
 
 pub mod s3;
+pub mod s3control;
 
 #[cfg(test)]
 mod tests {

@@ -74,6 +74,13 @@ impl Folders {
         (!mapped.is_empty()).then_some(mapped)
     }
 
+    /// The source key whose copy is destination key `key`; `None` when
+    /// the key is not under the destination folder.
+    pub fn source_key(&self, key: &str) -> Option<String> {
+        let rel = key.strip_prefix(self.dest.prefix.as_str())?;
+        Some(format!("{}{rel}", self.source.prefix))
+    }
+
     fn map_bound(&self, bound: &str) -> Bound {
         let src = self.source.prefix.as_str();
         match self.dest_key(bound) {
@@ -184,6 +191,10 @@ pub struct Side {
     pub acls: Arc<AclReader>,
     /// Lists the side's folder (under the run's throttle).
     pub lister: S3Source,
+    /// The side's objects from an inventory report, sorted on disk
+    /// (`--source-inventory`, `--dest-inventory`), instead of listings.
+    #[cfg(feature = "inventory")]
+    pub from_report: Option<Arc<crate::inventory::SortedRows>>,
 }
 
 impl Side {
@@ -191,12 +202,39 @@ impl Side {
         &self.url.bucket
     }
 
-    /// The objects of `span` of this side (`None`: no span, no objects).
+    /// The objects of `span` of this side (`None`: no span, no objects),
+    /// listed live or read from the side's sorted report.
     pub async fn list_span(&self, span: Option<&KeyRange>) -> Result<Vec<ObjectEntry>, ToolError> {
-        match span {
-            Some(s) => self.lister.list_span(s).await,
-            None => Ok(Vec::new()),
+        let Some(span) = span else {
+            return Ok(Vec::new());
+        };
+        #[cfg(feature = "inventory")]
+        if let Some(rows) = &self.from_report {
+            let (rows, span) = (rows.clone(), span.clone());
+            return tokio::task::spawn_blocking(move || rows.span(&span))
+                .await
+                .map_err(|e| ToolError::Other(format!("reading the sorted report: {e}")))?;
         }
+        self.lister.list_span(span).await
+    }
+
+    /// The side's objects in chunks over `ranges` (`None`: everything),
+    /// from its report when it has one, else listed live, with how many
+    /// chunks to work on at once.
+    pub fn chunks(
+        &self,
+        ranges: Option<Vec<KeyRange>>,
+        throttle: &ThrottleArgs,
+        page_size: i32,
+    ) -> (Listing<ObjectEntry, ToolError>, usize) {
+        #[cfg(feature = "inventory")]
+        if let Some(rows) = &self.from_report {
+            return (
+                rows.clone().entry_chunks(ranges),
+                throttle.list_cursors(true),
+            );
+        }
+        list_source(self.lister.clone().page_size(page_size), ranges, throttle)
     }
 
     /// The bucket's Object Ownership and Block Public Access.
@@ -267,11 +305,52 @@ pub async fn connect(
         lister: S3Source::new(client.clone(), &url.bucket, &url.prefix, throttle.clone()),
         client,
         url: url.clone(),
+        #[cfg(feature = "inventory")]
+        from_report: None,
     };
     Ok((
         side(src?, &folders.source, &src_conf),
         side(dst?, &folders.dest, &dst_conf),
     ))
+}
+
+/// Reads the sides' inventory reports (`--source-inventory`,
+/// `--dest-inventory`), each checked against its side's folder and sorted
+/// on disk, into the sides; returns a note for each, saying how old it is.
+#[cfg(feature = "inventory")]
+pub async fn read_reports(
+    aws: &AwsArgs,
+    args: &crate::inventory::SideInventoryArgs,
+    sides: [&mut Side; 2],
+    throttle: &Arc<Throttle>,
+) -> Result<Vec<String>, ToolError> {
+    use crate::inventory::{Coverage, SortBudget, SortedRows};
+    let mut notes = Vec::new();
+    let locations = [args.source_inventory.as_ref(), args.dest_inventory.as_ref()];
+    for (side, location) in sides.into_iter().zip(locations) {
+        let need = Coverage {
+            source: &side.url,
+            versions: false,
+        };
+        let Some(report) = args
+            .side(location)
+            .open(aws, &side.client, need, throttle)
+            .await?
+        else {
+            continue;
+        };
+        let sorted =
+            SortedRows::of(&report, &side.url.prefix, false, SortBudget::default(), 2).await?;
+        notes.push(format!(
+            "{} from inventory report {} ({} old): {} objects",
+            side.url,
+            report.store.describe(&report.folder),
+            crate::units::human_duration(report.age()),
+            sorted.rows
+        ));
+        side.from_report = Some(Arc::new(sorted));
+    }
+    Ok(notes)
 }
 
 /// Lists the source in chunks for a merge-join: the listing over `ranges`

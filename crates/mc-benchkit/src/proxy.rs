@@ -182,6 +182,12 @@ pub struct ProxyConfig {
     pub seed: u64,
     /// Port on 127.0.0.1 (0 = any free port).
     pub port: u16,
+    /// Make every bucket behind the proxy requester-pays, as S3 has it for
+    /// everyone but the bucket's owner (neither emulator enforces it, nor
+    /// answers GetBucketRequestPayment): GetBucketRequestPayment says
+    /// `Requester`, and object and list requests that lack
+    /// `x-amz-request-payer: requester` get `403 AccessDenied`.
+    pub requester_pays: bool,
     /// Keep every request (method, path, headers, body) for [`Proxy::recorded`]:
     /// tests check the requests a tool sends field by field.
     pub record: bool,
@@ -218,6 +224,7 @@ impl Default for ProxyConfig {
             faults: Faults::default(),
             seed: 0,
             port: 0,
+            requester_pays: false,
             record: false,
         }
     }
@@ -323,6 +330,17 @@ impl Proxy {
                 }],
                 ..Faults::default()
             },
+            ..ProxyConfig::default()
+        })
+    }
+
+    /// A proxy in front of `upstream` that refuses S3 object and list
+    /// requests without `x-amz-request-payer: requester`
+    /// ([`ProxyConfig::requester_pays`]), on a thread of its own.
+    pub fn requester_pays(upstream: &str) -> anyhow::Result<Self> {
+        Self::start_blocking(ProxyConfig {
+            upstream: upstream.to_string(),
+            requester_pays: true,
             ..ProxyConfig::default()
         })
     }
@@ -515,6 +533,36 @@ pub fn s3_operation(method: &Method, path: &str, query: &str, headers: &HeaderMa
         }
     };
     op.to_owned()
+}
+
+/// GetBucketRequestPayment.
+fn payment_asked(parts: &http::request::Parts) -> bool {
+    parts.method == Method::GET
+        && parts.uri.query().is_some_and(|q| {
+            q.split('&')
+                .any(|kv| kv == "requestPayment" || kv.starts_with("requestPayment="))
+        })
+}
+
+/// An object or list request without `x-amz-request-payer: requester`:
+/// what requester pays covers (bucket configuration calls are not).
+fn unpaid(parts: &http::request::Parts) -> bool {
+    let paid = parts
+        .headers
+        .get("x-amz-request-payer")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"requester"));
+    let path = parts.uri.path().trim_start_matches('/');
+    let query = parts.uri.query().unwrap_or("");
+    // S3 Control (`/v20180820/...`) is not a bucket.
+    let control = path.starts_with("v20180820/");
+    let object = !control && path.split_once('/').is_some_and(|(_, k)| !k.is_empty());
+    let listing = parts.method == Method::GET
+        && !control
+        && (query.is_empty()
+            || query.split('&').any(|kv| {
+                kv.starts_with("list-type") || kv == "versions" || kv.starts_with("versions=")
+            }));
+    !paid && (object || listing)
 }
 
 fn form_value(body: &[u8], name: &str) -> Option<String> {
@@ -800,6 +848,26 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
         tokio::time::sleep(delay).await;
     }
     let head = parts.method == Method::HEAD;
+    if inner.config.requester_pays && service == Service::S3 && payment_asked(&parts) {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Payer>Requester</Payer></RequestPaymentConfiguration>"#;
+        return Some(full(
+            StatusCode::OK,
+            &[("content-type", "application/xml")],
+            xml,
+        ));
+    }
+    if inner.config.requester_pays && service == Service::S3 && unpaid(&parts) {
+        if let Ok(mut s) = inner.stats.lock() {
+            *s.faults.entry("RequesterPays".into()).or_insert(0) += 1;
+        }
+        return Some(s3_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Access Denied",
+            &rid,
+            head,
+        ));
+    }
     if let Some(kind) = inner.pick_fault(service, &op) {
         inner.bump_fault(kind, 1);
         return match kind {
@@ -1025,6 +1093,45 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requester_pays_covers_object_and_list_requests_only() {
+        let parts = |method: Method, uri: &str, paid: bool| {
+            let mut b = Request::builder().method(method).uri(uri);
+            if paid {
+                b = b.header("x-amz-request-payer", "requester");
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        for uri in [
+            "/b/k",
+            "/b/k?acl&versionId=1",
+            "/b?list-type=2&prefix=a",
+            "/b?versions",
+            "/b",
+        ] {
+            assert!(unpaid(&parts(Method::GET, uri, false)), "{uri}");
+            assert!(!unpaid(&parts(Method::GET, uri, true)), "{uri}");
+        }
+        for uri in [
+            "/b?ownershipControls",
+            "/b?policy",
+            "/v20180820/configuration/publicAccessBlock",
+        ] {
+            assert!(!unpaid(&parts(Method::GET, uri, false)), "{uri}");
+        }
+        assert!(!unpaid(&parts(Method::HEAD, "/b", false)));
+        assert!(payment_asked(&parts(
+            Method::GET,
+            "/b?requestPayment",
+            false
+        )));
+        assert!(!payment_asked(&parts(
+            Method::PUT,
+            "/b?requestPayment",
+            false
+        )));
+    }
 
     #[test]
     fn s3_ops() {

@@ -12,7 +12,8 @@ SPEC (JSON):
   ["Size", "ETag", "ObjectAccessControlList", "ObjectOwner"]), files (how
   many data files), rows: [{key, size, etag, storage_class,
   last_modified_ms, encryption, version_id, is_latest, is_delete_marker,
-  acl: {status, grants: [...]}, owner}], damage: null | "checksum" |
+  acl: {status, grants: [...]}, owner}] (or generate: {count, key_format,
+  skip_every, change_every} for large reports), damage: null | "checksum" |
   "missing_file" | "truncated" | "md5".
 
 Writes OUTDIR/<prefix>/<source>/<config>/<timestamp>/manifest.json and
@@ -162,9 +163,24 @@ def file_schema(cols, fmt):
     return "message s3.inventory { %s }" % " ".join(parts)
 
 
+def generated(g):
+    """Rows made here rather than listed in the spec (large reports):
+    key_format % i for i in range(count), except every `skip_every`th; size
+    1, or 2 for every `change_every`th."""
+    rows = []
+    for i in range(g["count"]):
+        if g.get("skip_every") and i % g["skip_every"] == 0:
+            continue
+        size = 2 if g.get("change_every") and i % g["change_every"] == 0 else 1
+        rows.append({"key": g["key_format"] % i, "size": size})
+    return rows
+
+
 def main():
     spec = json.load(open(sys.argv[1]))
     out = sys.argv[2]
+    if "generate" in spec:
+        spec["rows"] = generated(spec["generate"])
     base = "/".join(p for p in [spec["prefix"].strip("/"), spec["source_bucket"], spec["config_id"]] if p)
     cols = columns(spec)
     fmt = spec["format"]

@@ -166,6 +166,25 @@ pub async fn create_bucket_with_acls(client: &aws_sdk_s3::Client, name: &str) {
     }
 }
 
+/// Turn versioning on for `bucket`.
+pub async fn enable_versioning(client: &aws_sdk_s3::Client, bucket: &str) {
+    let on = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+        .build();
+    if let Err(e) = client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(on)
+        .send()
+        .await
+    {
+        panic!(
+            "mc-testkit: PutBucketVersioning {bucket}: {:?}",
+            e.into_service_error()
+        );
+    }
+}
+
 /// Upload objects concurrently ([`PUT_CONCURRENCY`] in flight).
 pub async fn put_objects<I, K, B>(client: &aws_sdk_s3::Client, bucket: &str, objects: I)
 where

@@ -33,6 +33,24 @@ pub enum EmulatorKind {
     /// PyPI `moto[server]`: for APIs ministack lacks (EC2 spot price
     /// history, auto scaling groups that launch instances).
     Moto,
+    /// ministack started with `AUTH=true` (a per-process setting, so a
+    /// second process beside the usual one). What its version (1.5.33)
+    /// enforces, read in its source and probed: anonymous (unsigned) S3
+    /// requests get only what object ACLs (AllUsers), bucket ACLs and the
+    /// bucket policy (`"*"`) grant; BucketOwnerEnforced turns object ACLs
+    /// off; IgnorePublicAcls and RestrictPublicBuckets apply,
+    /// BlockPublicPolicy refuses public policies; a 12-digit access key is
+    /// the root of that account (canonical ID: the SHA-256 hex of the
+    /// account ID), reaching another account's bucket only through grants
+    /// to its canonical ID, group grants, or policies naming
+    /// `arn:aws:iam::ACCOUNT:root`; unknown keys are refused. Not enforced:
+    /// the signatures of root keys (`test`, 12 digits: any secret passes;
+    /// IAM user and STS keys are checked), requester pays, explicit Deny
+    /// over an ACL grant (AWS: Deny wins), `CanonicalUser` principals and
+    /// policy variables (`${*}`) in policies; S3 Control's account-level
+    /// Block Public Access is not implemented. New buckets block all
+    /// public access, as on AWS.
+    MinistackAuth,
 }
 
 impl EmulatorKind {
@@ -41,6 +59,7 @@ impl EmulatorKind {
         match self {
             Self::Ministack => "ministack",
             Self::Moto => "moto",
+            Self::MinistackAuth => "ministack-auth",
         }
     }
 
@@ -49,19 +68,28 @@ impl EmulatorKind {
         match self {
             Self::Ministack => "MC_TEST_MINISTACK_URL",
             Self::Moto => "MC_TEST_MOTO_URL",
+            Self::MinistackAuth => "MC_TEST_MINISTACK_AUTH_URL",
+        }
+    }
+
+    /// The venv it is installed in (`.venv/<name>`).
+    fn venv(self) -> &'static str {
+        match self {
+            Self::Ministack | Self::MinistackAuth => "ministack",
+            Self::Moto => "moto",
         }
     }
 
     fn binary(self) -> &'static str {
         match self {
-            Self::Ministack => "ministack",
+            Self::Ministack | Self::MinistackAuth => "ministack",
             Self::Moto => "moto_server",
         }
     }
 
     fn ready_path(self) -> &'static str {
         match self {
-            Self::Ministack => "/_ministack/ready",
+            Self::Ministack | Self::MinistackAuth => "/_ministack/ready",
             Self::Moto => "/moto-api/",
         }
     }
@@ -89,6 +117,15 @@ impl std::fmt::Debug for Emulator {
 pub fn ministack() -> &'static Emulator {
     static INSTANCE: OnceLock<Emulator> = OnceLock::new();
     INSTANCE.get_or_init(|| Emulator::shared(EmulatorKind::Ministack))
+}
+
+/// The ministack with `AUTH=true` shared by this test process (started on
+/// first use, beside [`ministack`]): see [`EmulatorKind::MinistackAuth`]
+/// for what it enforces. Its root credentials are the kit's `test`/`test`
+/// (account `000000000000`); a 12-digit access key is that account's root.
+pub fn ministack_auth() -> &'static Emulator {
+    static INSTANCE: OnceLock<Emulator> = OnceLock::new();
+    INSTANCE.get_or_init(|| Emulator::shared(EmulatorKind::MinistackAuth))
 }
 
 /// The moto server instance shared by this test process (started on first use).
@@ -335,7 +372,7 @@ fn empty_aws_files() -> (PathBuf, PathBuf) {
 }
 
 fn venv_dir(kind: EmulatorKind) -> PathBuf {
-    workspace_root().join(".venv").join(kind.name())
+    workspace_root().join(".venv").join(kind.venv())
 }
 
 /// Run `scripts/setup-emulators.sh` if the venv for `kind` is not complete.
@@ -409,8 +446,10 @@ fn emulator_command(kind: EmulatorKind, port: u16) -> Command {
     let _ = std::fs::create_dir_all(&tmp);
     cmd.env("TMPDIR", &tmp).current_dir(&tmp);
     match kind {
-        EmulatorKind::Ministack => {
-            cmd.env("BIND_HOST", "127.0.0.1")
+        EmulatorKind::Ministack | EmulatorKind::MinistackAuth => {
+            let auth = kind == EmulatorKind::MinistackAuth;
+            cmd.env("AUTH", if auth { "true" } else { "false" })
+                .env("BIND_HOST", "127.0.0.1")
                 .env("GATEWAY_PORT", port.to_string())
                 .env("MINISTACK_HOST", "127.0.0.1")
                 .env("MINISTACK_REGION", REGION)

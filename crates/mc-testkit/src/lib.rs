@@ -33,7 +33,9 @@ pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
 #[cfg(feature = "aws")]
 pub use aws::{
     awkward_keys, create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue,
-    list_all_keys, put_objects,
+    enable_versioning, list_all_keys, put_objects,
 };
-pub use emulator::{ministack, moto, unique_name, workspace_root, Emulator, EmulatorKind};
+pub use emulator::{
+    ministack, ministack_auth, moto, unique_name, workspace_root, Emulator, EmulatorKind,
+};
 pub use postgres::{postgres, start_private, start_tls, PgCluster, ServerTls};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
 use mc_aws_common::error::ToolError;
+use mc_aws_common::inventory::SideInventoryArgs;
 use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
@@ -194,6 +195,8 @@ pub struct SyncArgs {
     pub acl_reads: AclReadArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub inventories: SideInventoryArgs,
     /// Show what would be copied (and deleted) without writing anything.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -210,7 +213,7 @@ pub struct SyncArgs {
     /// Only these source keys, one a line ('-' for stdin; e.g. `batch report --keys-out`):
     /// each is read on both sides and copied when missing or different. Not with
     /// --state, --shard or --delete.
-    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["state", "shard", "delete"])]
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["state", "shard", "delete", "source_inventory", "dest_inventory"])]
     pub keys_from: Option<PathBuf>,
     /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
     #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
@@ -249,6 +252,8 @@ pub struct VerifyArgs {
     pub acl_reads: AclReadArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub inventories: SideInventoryArgs,
     /// Compare sizes only.
     #[arg(long)]
     pub size_only: bool,
@@ -371,6 +376,8 @@ pub struct DiffArgs {
     pub acl_reads: AclReadArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub inventories: SideInventoryArgs,
     /// Compare sizes only (as sync --size-only).
     #[arg(long)]
     pub size_only: bool,

@@ -51,6 +51,10 @@ pub enum CopyError {
     /// The source object no longer exists (deleted since it was listed or notified).
     #[error("source object is gone")]
     Gone,
+    /// Not deleted: missing from the source's inventory report, but at the
+    /// source when asked.
+    #[error("kept: at the source now")]
+    KeptAtSource,
     /// A failure; `temporary` when retrying later can help (throttling, 5xx, network).
     #[error("{message}")]
     Failed { message: String, temporary: bool },
@@ -331,6 +335,19 @@ impl Copier {
             storage_class: h.storage_class().map(|c| c.as_str().to_string().into()),
             last_modified: h.last_modified().map(|t| t.secs()),
         }))
+    }
+
+    /// Whether the source still has the object that destination key
+    /// `dst_key` is a copy of (before a delete decided on a report's word).
+    pub async fn source_has(&self, dst_key: &str) -> Result<bool, CopyError> {
+        let Some(key) = self.folders.source_key(dst_key) else {
+            return Ok(false);
+        };
+        match self.head_source(&key).await {
+            Ok(_) => Ok(true),
+            Err(CopyError::Gone) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn head_source(&self, key: &str) -> Result<HeadObjectOutput, CopyError> {

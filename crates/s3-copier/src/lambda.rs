@@ -365,7 +365,7 @@ pub mod runtime {
             ..AwsArgs::default()
         };
         let throttle = Throttle::from_args(&ThrottleArgs::default());
-        let (copier, _) = preflight::copier(&aws, &ends, opts, &throttle, &throttle)
+        let (copier, _) = preflight::copier(&aws, &ends, opts, (&throttle, &throttle), None)
             .await
             .map_err(|e| e.to_string())?;
         Ok(copier)

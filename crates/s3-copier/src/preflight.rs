@@ -16,6 +16,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use mc_aws_common::acl::BucketAclSettings;
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::inventory::SideInventoryArgs;
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::twosided::{self, Folders, Side};
 
@@ -24,18 +25,39 @@ use crate::copy::Copier;
 use crate::options::{AclMode, CopyOptions};
 use crate::sse::{Sse, SseSetup};
 
+/// The two sides of a run, connected.
+pub struct Connected {
+    pub folders: Folders,
+    pub src: Side,
+    pub dst: Side,
+    /// What pre-flight has to say already (the inventory reports read).
+    pub notes: Vec<String>,
+}
+
 /// Builds the two sides: each with its own identity and region, listing
-/// through `throttle`; object ACLs are read under `acl_reads` (the run's
-/// throttle, or a budget of its own). Overlapping folders are refused.
+/// through `throttle` (or reading its inventory report, `inventories`);
+/// object ACLs are read under `acl_reads` (the run's throttle, or a budget
+/// of its own). Overlapping folders are refused.
 pub async fn connect(
     aws: &AwsArgs,
     ends: &Endpoints,
     throttle: &Arc<Throttle>,
     acl_reads: &Arc<Throttle>,
-) -> Result<(Folders, Side, Side), ToolError> {
+    inventories: Option<&SideInventoryArgs>,
+) -> Result<Connected, ToolError> {
     let folders = ends.folders()?;
-    let (src, dst) = twosided::connect(aws, &ends.sides, &folders, throttle, acl_reads).await?;
-    Ok((folders, src, dst))
+    let (mut src, mut dst) =
+        twosided::connect(aws, &ends.sides, &folders, throttle, acl_reads).await?;
+    let notes = match inventories {
+        Some(inv) => twosided::read_reports(aws, inv, [&mut src, &mut dst], throttle).await?,
+        None => Vec::new(),
+    };
+    Ok(Connected {
+        folders,
+        src,
+        dst,
+        notes,
+    })
 }
 
 /// Connects both sides, runs every check, logs the notes as warnings, and
@@ -44,11 +66,17 @@ pub async fn copier(
     aws: &AwsArgs,
     ends: &Endpoints,
     opts: CopyOptions,
-    throttle: &Arc<Throttle>,
-    acl_reads: &Arc<Throttle>,
+    (throttle, acl_reads): (&Arc<Throttle>, &Arc<Throttle>),
+    inventories: Option<&SideInventoryArgs>,
 ) -> Result<(Copier, Preflight), ToolError> {
-    let (folders, src, dst) = connect(aws, ends, throttle, acl_reads).await?;
+    let Connected {
+        folders,
+        src,
+        dst,
+        notes,
+    } = connect(aws, ends, throttle, acl_reads, inventories).await?;
     let mut pf = check(&src, &dst, throttle, &opts.acl).await?;
+    pf.notes.splice(0..0, notes);
     let sse = encryption(&src, &dst, throttle, &opts, &mut pf.notes).await?;
     for n in &pf.notes {
         tracing::warn!("{n}");

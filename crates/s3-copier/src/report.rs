@@ -18,6 +18,10 @@ pub struct Failure {
     pub reason: String,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts of a `sync` run (or of one chunk of it, merged later).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -36,6 +40,10 @@ pub struct Counts {
     pub skipped: u64,
     /// Deleted at the destination (--delete), or to be deleted.
     pub deleted: u64,
+    /// Not deleted: missing from the source's inventory report, but at the
+    /// source when asked before the delete.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept: u64,
     /// Source objects deleted between listing and copying (not failures).
     pub gone: u64,
     pub failed: u64,
@@ -52,6 +60,7 @@ impl Counts {
         self.multipart += o.multipart;
         self.skipped += o.skipped;
         self.deleted += o.deleted;
+        self.kept += o.kept;
         self.gone += o.gone;
         self.failed += o.failed;
     }
@@ -132,7 +141,7 @@ impl SyncReport {
         } else {
             String::new()
         };
-        let rows: Vec<[String; 2]> = vec![
+        let mut rows: Vec<[String; 2]> = vec![
             ["source".into(), self.source.clone()],
             ["destination".into(), self.dest.clone()],
             ["compared".into(), human_count(c.listed)],
@@ -163,6 +172,16 @@ impl SyncReport {
             ],
             ["elapsed".into(), format!("{:.1}s", self.elapsed_seconds)],
         ];
+        if c.kept > 0 {
+            let kept = [
+                "kept".into(),
+                format!(
+                    "{} (not in the source's report, but at the source)",
+                    human_count(c.kept)
+                ),
+            ];
+            rows.insert(6, kept);
+        }
         let mut out = String::new();
         if !self.complete {
             out.push_str("sync stopped early: run it again (with --state to skip what is done)\n");

@@ -355,13 +355,8 @@ pub struct S3Control {
 impl S3Control {
     /// From the tool's `SdkConfig` (its credentials) for `account` in `region`.
     pub fn new(config: &SdkConfig, account: &str, region: &str) -> Self {
-        let base = match std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty()) {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None if region.starts_with("cn-") => {
-                format!("https://{account}.s3-control.{region}.amazonaws.com.cn")
-            }
-            None => format!("https://{account}.s3-control.{region}.amazonaws.com"),
-        };
+        let endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty());
+        let base = mc_aws_common::lean::s3control::url(endpoint.as_deref(), account, region, "");
         Self {
             base,
             account: account.to_string(),
@@ -413,7 +408,9 @@ impl S3Control {
     }
 
     /// One signed request (the caller's throttle retries): the body of a
-    /// 200, else the service's error.
+    /// 200, else the service's error. (Not `lean::s3::S3Get`: CreateJob is a
+    /// POST with a body, signed for the job's region, with no SDK call to
+    /// capture an endpoint from.)
     async fn call(
         &self,
         method: http::Method,

@@ -18,7 +18,7 @@ use mc_aws_common::nagios::{Check, NagiosArgs, Perf};
 use mc_aws_common::output::{human_count, printable, Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::NagiosMode;
-use mc_aws_common::twosided::{list_source, Folders, Side};
+use mc_aws_common::twosided::{Folders, Side};
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
@@ -296,10 +296,24 @@ async fn verify(
     let shard = args.shard.plan(&args.endpoints.source.prefix)?;
     let throttle = Throttle::from_args(&args.throttle);
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
-    let (folders, src, dst) =
-        preflight::connect(aws, &args.endpoints, &throttle, &acl_reads).await?;
+    let preflight::Connected {
+        folders,
+        src,
+        dst,
+        notes,
+    } = preflight::connect(
+        aws,
+        &args.endpoints,
+        &throttle,
+        &acl_reads,
+        Some(&args.inventories),
+    )
+    .await?;
+    for n in &notes {
+        tracing::warn!("{n}");
+    }
     let ranges = shard.range.map(|r| vec![r]);
-    let source = src.lister.clone();
+    let (mut listing, max_chunks) = src.chunks(ranges, &args.throttle, 1000);
     let ctx = Arc::new(Ctx {
         src,
         dst,
@@ -308,7 +322,6 @@ async fn verify(
         acl: args.acl,
         concurrency: args.throttle.concurrency as usize,
     });
-    let (mut listing, max_chunks) = list_source(source, ranges, &args.throttle);
     let mut inflight = FuturesUnordered::new();
     let mut totals = Totals::default();
     let mut listing_done = false;

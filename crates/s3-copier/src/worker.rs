@@ -173,7 +173,8 @@ pub async fn run(
         })?;
     let throttle = Throttle::from_args(&args.throttle);
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
-    let (copier, _) = preflight::copier(aws, &args.endpoints, opts, &throttle, &acl_reads).await?;
+    let (copier, _) =
+        preflight::copier(aws, &args.endpoints, opts, (&throttle, &acl_reads), None).await?;
     // The queue usually lives with the source bucket: use the source identity, in the queue's region.
     let sides = &args.endpoints.sides;
     let mut sqs_args = aws.clone();

@@ -15,8 +15,8 @@ use mc_aws_common::s3url::S3Url;
 use crate::multipart::{self, MultipartTally};
 use crate::splits::SplitRecorder;
 use crate::tally::{Countable, PrefixGrouping, Tally};
-use crate::versions::VersionSource;
 use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::listing::versions::VersionSource;
 
 /// How to count.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@
 //!
 //! The library behind the `s3-key-counter` binary: [`count`] drives the
 //! sharded lister of `mc-aws-common` over one URL and feeds a [`tally`]
-//! (constant memory: counters, never keys); [`versions`] lists
-//! ListObjectVersions through the same lister; [`multipart`] counts
+//! (constant memory: counters, never keys), or with `--versions`
+//! `mc_aws_common::listing::versions`; [`multipart`] counts
 //! incomplete uploads; [`splits`] turns a count into balanced `--shard`
 //! split points; [`report`] and [`check`] render the result as text, JSON
 //! lines or one Nagios status line ([`threshold`] parses Nagios ranges).
@@ -17,7 +17,6 @@ pub mod multipart;
 pub mod report;
 pub mod splits;
 pub mod tally;
-pub mod versions;
 
 use std::io::{self, Write};
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use mc_aws_common::listing::versions::{VersionEntry, VersionKind};
 use mc_aws_common::listing::ObjectEntry;
 use serde::Serialize;
 
@@ -40,6 +41,24 @@ impl Countable for ObjectEntry {
     }
     fn kind(&self) -> Kind {
         Kind::Object
+    }
+}
+
+impl Countable for VersionEntry {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn storage_class(&self) -> Option<&str> {
+        self.storage_class.as_deref()
+    }
+    fn kind(&self) -> Kind {
+        match self.kind {
+            VersionKind::Version { latest } => Kind::Version { latest },
+            VersionKind::DeleteMarker => Kind::DeleteMarker,
+        }
     }
 }
 

@@ -87,3 +87,22 @@ fn stdout(out: &Output) -> String {
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The audit at full verbosity: no secret printed either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_prints_no_secret() {
+    let emu = mc_testkit::ministack();
+    let s3 = emu.s3().await;
+    let bucket = mc_testkit::unique_name("nosec-audit");
+    mc_testkit::create_bucket_with_acls(&s3, &bucket).await;
+    put(&s3, &bucket, "public", ObjectCannedAcl::PublicRead).await;
+    let url = format!("s3://{bucket}");
+    let runs =
+        tokio::task::spawn_blocking(move || run_checked(emu, &["audit", "-o", "json", &url]))
+            .await
+            .unwrap();
+    for out in &runs {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        assert!(stdout(out).contains("\"public\""), "{}", stdout(out));
+    }
+}

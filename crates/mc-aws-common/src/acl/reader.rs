@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_s3::types::{self as s3t};
+use aws_sdk_s3::types::{self as s3t, RequestPayer};
 use aws_sdk_s3::Client;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 
@@ -32,10 +32,22 @@ pub struct AclReader {
     /// Lean answers in a row the parser gave up on; at [`MAX_FALLBACKS`]
     /// reads stay with the SDK for good.
     fallbacks: AtomicU32,
+    /// Reads send `x-amz-request-payer: requester` (a requester-pays bucket).
+    requester_pays: bool,
 }
+
+/// The header a requester-pays bucket wants from everyone but its owner.
+const REQUEST_PAYER: (&str, &str) = ("x-amz-request-payer", "requester");
 
 /// Unreadable lean answers in a row after which reads stay with the SDK.
 const MAX_FALLBACKS: u32 = 3;
+
+/// What a query value keeps unescaped (RFC 3986 unreserved), as SigV4 wants.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 impl std::fmt::Debug for AclReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,7 +66,7 @@ struct Lean {
     /// The URL before `/key` (`https://bucket.s3.eu-west-1.amazonaws.com`,
     /// or the endpoint and the bucket in path style).
     base: String,
-    /// The URL after the key (`?acl`).
+    /// The URL after the key (`?acl`), without a version.
     query: String,
 }
 
@@ -67,6 +79,12 @@ impl Lean {
         let q = url.find('?')?;
         let (path, query) = url.split_at(q);
         let base = path.strip_suffix(&uri_path(key))?.strip_suffix('/')?;
+        // The first read may have named a version: the others name their own.
+        let query: Vec<&str> = query[1..]
+            .split('&')
+            .filter(|p| !p.starts_with("versionId="))
+            .collect();
+        let query = format!("?{}", query.join("&"));
         Some(Self {
             get: S3Get::new(
                 reader.client.config(),
@@ -78,8 +96,13 @@ impl Lean {
         })
     }
 
-    fn url(&self, key: &str) -> String {
-        format!("{}/{}{}", self.base, uri_path(key), self.query)
+    fn url(&self, key: &str, version: Option<&str>) -> String {
+        let mut url = format!("{}/{}{}", self.base, uri_path(key), self.query);
+        if let Some(v) = version {
+            url.push_str("&versionId=");
+            url.extend(percent_encoding::utf8_percent_encode(v, QUERY_VALUE));
+        }
+        url
     }
 }
 
@@ -99,16 +122,38 @@ impl AclReader {
             credentials,
             lean: OnceLock::new(),
             fallbacks: AtomicU32::new(0),
+            requester_pays: false,
         }
+    }
+
+    /// Sends `x-amz-request-payer: requester` with every read (a
+    /// requester-pays bucket read by someone other than its owner).
+    pub fn requester_pays(mut self, yes: bool) -> Self {
+        self.requester_pays = yes;
+        self
     }
 
     /// `key`'s ACL. A missing object is [`ToolError::NotFound`]; ACLs
     /// disabled is [`ToolError::AclsDisabled`].
     pub async fn get(&self, key: &str) -> Result<Acl, ToolError> {
+        self.get_version(key, None).await
+    }
+
+    /// The ACL of one version of `key` (`None`: the current one).
+    pub async fn get_version(&self, key: &str, version: Option<&str>) -> Result<Acl, ToolError> {
         // An empty key would make the lean URL the bucket's own ACL.
         if let (Some(lean), false) = (self.lean(), key.is_empty()) {
-            let url = lean.url(key);
-            match self.throttle.call(|| lean.get.get(&url)).await {
+            let url = lean.url(key, version);
+            let headers: &[(&str, &str)] = if self.requester_pays {
+                &[REQUEST_PAYER]
+            } else {
+                &[]
+            };
+            match self
+                .throttle
+                .call(|| lean.get.get_with(&url, headers))
+                .await
+            {
                 Ok(body) => match parse(&body) {
                     Some(acl) => {
                         // A success resets the count, unless it already
@@ -134,11 +179,11 @@ impl AclReader {
                 }
                 Err(e) => return Err(e.describe(&self.what(key))),
             }
-            return self.sdk(key, None).await;
+            return self.sdk(key, version, None).await;
         }
         let capture = EndpointCapture::default();
         // The SDK refuses an empty key, so past this read `key` is not empty.
-        let acl = self.sdk(key, Some(&capture)).await?;
+        let acl = self.sdk(key, version, Some(&capture)).await?;
         // Directory buckets (S3 Express One Zone) sign with session
         // credentials under their own scope: `from_sent` leaves them to the SDK.
         if self.lean.get().is_none() {
@@ -164,7 +209,13 @@ impl AclReader {
         self.lean().is_some()
     }
 
-    async fn sdk(&self, key: &str, capture: Option<&EndpointCapture>) -> Result<Acl, ToolError> {
+    async fn sdk(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        capture: Option<&EndpointCapture>,
+    ) -> Result<Acl, ToolError> {
+        let payer = self.requester_pays.then_some(RequestPayer::Requester);
         let out = self
             .throttle
             .call(|| {
@@ -173,6 +224,8 @@ impl AclReader {
                     .get_object_acl()
                     .bucket(&self.bucket)
                     .key(key)
+                    .set_version_id(version.map(str::to_string))
+                    .set_request_payer(payer.clone())
                     .customize();
                 if let Some(c) = capture {
                     call = call.interceptor(c.clone());

@@ -21,6 +21,7 @@ mod manifest;
 mod open;
 mod parquet_rows;
 mod rows;
+mod sorted;
 mod store;
 
 use std::io::Read;
@@ -32,8 +33,9 @@ use tokio::sync::mpsc;
 
 pub use acl::InventoryAcl;
 pub use manifest::{DataFile, Field, Format, Manifest};
-pub use open::{Coverage, InventoryArgs};
+pub use open::{Coverage, InventoryArgs, SideInventoryArgs};
 pub use rows::InventoryRow;
+pub use sorted::{SortBudget, SortedRow, SortedRows};
 pub use store::Store;
 
 use crate::error::ToolError;
@@ -43,7 +45,7 @@ use rows::Layout;
 /// Rows per message on the channel.
 const ROWS_PER_BATCH: usize = 2048;
 /// Batches buffered ahead of the consumer.
-const BATCHES_AHEAD: usize = 16;
+const BATCHES_AHEAD: usize = 4;
 
 /// A complete report, ready to read.
 pub struct Report {

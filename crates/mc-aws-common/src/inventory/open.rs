@@ -42,6 +42,56 @@ pub struct InventoryArgs {
     pub inventory_max_age: Option<Duration>,
 }
 
+/// Either side of a two-bucket command from an inventory report.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SideInventoryArgs {
+    /// Read the source's keys from an S3 Inventory report instead of listing them:
+    /// s3://inventory-bucket/prefix/ (the report's folder, its configuration's folder, or a
+    /// folder above it), a local copy of it, or `auto` (the source bucket's configuration).
+    /// The report is sorted on disk in bounded memory; its age is said.
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        env = "MC_SOURCE_INVENTORY",
+        help_heading = "Inventory"
+    )]
+    pub source_inventory: Option<String>,
+    /// The same for the destination's keys.
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        env = "MC_DEST_INVENTORY",
+        help_heading = "Inventory"
+    )]
+    pub dest_inventory: Option<String>,
+    /// Profile for the inventory bucket (default: each side's identity).
+    #[arg(long, env = "MC_INVENTORY_PROFILE", help_heading = "Inventory")]
+    pub inventory_profile: Option<String>,
+    /// Role to assume for the inventory bucket.
+    #[arg(long, env = "MC_INVENTORY_ROLE_ARN", help_heading = "Inventory")]
+    pub inventory_role_arn: Option<String>,
+    /// Refuse a report older than this (e.g. 36h, 8d; default: any age).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "MC_INVENTORY_MAX_AGE", help_heading = "Inventory")]
+    pub inventory_max_age: Option<Duration>,
+}
+
+impl SideInventoryArgs {
+    /// Whether either side reads a report.
+    pub fn any(&self) -> bool {
+        self.source_inventory.is_some() || self.dest_inventory.is_some()
+    }
+
+    /// The single-side arguments for `location`.
+    pub fn side(&self, location: Option<&String>) -> InventoryArgs {
+        InventoryArgs {
+            inventory: location.cloned(),
+            inventory_profile: self.inventory_profile.clone(),
+            inventory_role_arn: self.inventory_role_arn.clone(),
+            inventory_max_age: self.inventory_max_age,
+        }
+    }
+}
+
 /// What the command reads: the bucket and prefix, and whether it needs
 /// every version.
 #[derive(Debug, Clone)]

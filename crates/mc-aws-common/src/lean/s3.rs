@@ -46,11 +46,21 @@ impl S3Get {
     /// GETs `url` once (the caller's throttle retries): the body of a 200,
     /// else S3's error.
     pub async fn get(&self, url: &str) -> Result<Bytes, LeanError> {
+        self.get_with(url, &[]).await
+    }
+
+    /// [`S3Get::get`] with extra headers, signed with the request
+    /// (`x-amz-request-payer`, S3 Control's `x-amz-account-id`).
+    pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Bytes, LeanError> {
         let credentials = self.credentials.get().await?;
-        let mut request = http::Request::builder()
+        let mut builder = http::Request::builder()
             .method(http::Method::GET)
             .uri(url)
-            .header(http::header::USER_AGENT, USER_AGENT)
+            .header(http::header::USER_AGENT, USER_AGENT);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder
             .body(SdkBody::empty())
             .map_err(|e| LeanError::Local(format!("{url}: {e}")))?;
         // As the SDK signs S3 requests: the path as sent, not re-encoded or
@@ -90,17 +100,32 @@ fn error_fields(body: &[u8]) -> Option<(String, String)> {
     let mut doc = aws_smithy_xml::decode::Document::new(std::str::from_utf8(body).ok()?);
     let mut root = doc.root_element().ok()?;
     let (mut code, mut message) = (String::new(), String::new());
+    // S3 answers `<Error>`; S3 Control wraps it in `<ErrorResponse>`.
+    let wrapped = root.start_el().local() == "ErrorResponse";
     while let Some(mut tag) = root.next_tag() {
-        let slot = match tag.start_el().local() {
-            "Code" => &mut code,
-            "Message" => &mut message,
-            _ => continue,
-        };
-        *slot = aws_smithy_xml::decode::try_data(&mut tag)
-            .ok()?
-            .into_owned();
+        if wrapped && tag.start_el().local() == "Error" {
+            while let Some(mut inner) = tag.next_tag() {
+                read_field(&mut inner, &mut code, &mut message)?;
+            }
+            continue;
+        }
+        read_field(&mut tag, &mut code, &mut message)?;
     }
     Some((code, message))
+}
+
+fn read_field(
+    tag: &mut aws_smithy_xml::decode::ScopedDecoder<'_, '_>,
+    code: &mut String,
+    message: &mut String,
+) -> Option<()> {
+    let slot = match tag.start_el().local() {
+        "Code" => code,
+        "Message" => message,
+        _ => return Some(()),
+    };
+    *slot = aws_smithy_xml::decode::try_data(tag).ok()?.into_owned();
+    Some(())
 }
 
 #[cfg(test)]
@@ -116,6 +141,15 @@ mod tests {
                 status: 404,
                 code: "NoSuchKey".into(),
                 message: "The specified key does not exist & never did.".into()
+            }
+        );
+        let control = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+        assert_eq!(
+            s3_error(403, control),
+            LeanError::Service {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "no".into()
             }
         );
         assert_eq!(

@@ -25,6 +25,7 @@ pub mod s3;
 mod sharded;
 mod split_points;
 pub mod splits_file;
+pub mod versions;
 
 #[cfg(feature = "inventory")]
 pub(crate) use entry::rfc3339_secs;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_s3::types::RequestPayer;
 use aws_sdk_s3::Client;
 
 use super::entry::{storage_class, Detail, ObjectEntry};
@@ -19,6 +20,7 @@ pub struct S3Source {
     throttle: Arc<Throttle>,
     page_size: i32,
     detail: Detail,
+    request_payer: Option<RequestPayer>,
 }
 
 impl S3Source {
@@ -35,7 +37,14 @@ impl S3Source {
             throttle,
             page_size: 1000,
             detail: Detail::Full,
+            request_payer: None,
         }
+    }
+
+    /// Sends `x-amz-request-payer: requester` (a requester-pays bucket).
+    pub fn requester_pays(mut self, yes: bool) -> Self {
+        self.request_payer = yes.then_some(RequestPayer::Requester);
+        self
     }
 
     /// How much of each object to read (default: everything).
@@ -120,6 +129,7 @@ impl PageSource for S3Source {
                     .set_prefix(Some(prefix.clone()).filter(|p| !p.is_empty()))
                     .set_start_after(start_after.clone())
                     .max_keys(self.page_size)
+                    .set_request_payer(self.request_payer.clone())
                     .customize()
                     .interceptor(FastList::new(fast.clone(), self.detail))
                     .send()
@@ -154,6 +164,7 @@ impl PageSource for S3Source {
                     .set_prefix(Some(self.prefix.clone()).filter(|p| !p.is_empty()))
                     .delimiter("/")
                     .max_keys(1000)
+                    .set_request_payer(self.request_payer.clone())
                     .send()
             })
             .await

@@ -87,6 +87,12 @@ pub struct Listing<T, E> {
 }
 
 impl<T, E> Listing<T, E> {
+    /// A listing fed by another source of chunks (an inventory report
+    /// sorted on disk): the same promise, spans partitioning the ranges.
+    pub fn from_channel(rx: mpsc::Receiver<Result<Chunk<T>, E>>) -> Self {
+        Self { rx }
+    }
+
     /// The next chunk; `None` once every range is listed. After an error, no
     /// more chunks follow.
     pub async fn next(&mut self) -> Option<Result<Chunk<T>, E>> {

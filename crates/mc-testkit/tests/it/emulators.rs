@@ -239,3 +239,64 @@ fn unique_names_are_valid_bucket_and_queue_names() {
         }
     }
 }
+
+/// The second ministack checks who asks: an unsigned request gets only what
+/// is public, and an unknown access key is refused; the usual one lets both
+/// through.
+#[tokio::test]
+async fn ministack_auth_runs_beside_the_usual_one_and_enforces_access() {
+    use mc_testkit::aws_sdk_s3::types::ObjectCannedAcl;
+    let (auth, plain) = (mc_testkit::ministack_auth(), ministack());
+    assert_ne!(auth.endpoint(), plain.endpoint());
+    let s3 = auth.s3().await;
+    let bucket = unique_name("kit-auth");
+    mc_testkit::create_bucket_with_acls(&s3, &bucket).await;
+    mc_testkit::put_objects(&s3, &bucket, [("public", "p"), ("private", "q")]).await;
+    s3.put_object_acl()
+        .bucket(&bucket)
+        .key("public")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let get = |key: &str| {
+        raw_request(
+            auth.port(),
+            &format!(
+                "GET /{bucket}/{key} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(
+        get("public").starts_with("HTTP/1.1 200"),
+        "{}",
+        get("public")
+    );
+    assert!(
+        get("private").starts_with("HTTP/1.1 403"),
+        "{}",
+        get("private")
+    );
+
+    let stranger = aws_sdk_s3_with_key(auth, "AKIAUNKNOWNKEY000000").await;
+    let err = stranger
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_err();
+    use mc_testkit::aws_sdk_s3::error::ProvideErrorMetadata;
+    assert_eq!(err.code(), Some("InvalidAccessKeyId"), "{err:?}");
+}
+
+async fn aws_sdk_s3_with_key(
+    emu: &mc_testkit::Emulator,
+    key: &str,
+) -> mc_testkit::aws_sdk_s3::Client {
+    use mc_testkit::aws_sdk_s3::config::{Builder, Credentials};
+    let conf = Builder::from(&emu.sdk_config().await)
+        .credentials_provider(Credentials::new(key, "test", None, None, "t"))
+        .force_path_style(true)
+        .build();
+    mc_testkit::aws_sdk_s3::Client::from_conf(conf)
+}

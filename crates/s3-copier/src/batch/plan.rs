@@ -73,6 +73,7 @@ fn sync_args(d: &DiffArgs) -> SyncArgs {
         throttle: d.throttle.clone(),
         acl_reads: d.acl_reads.clone(),
         shard: d.shard.clone(),
+        inventories: d.inventories.clone(),
         dry_run: true,
         delete: false,
         size_only: d.size_only,
@@ -154,11 +155,10 @@ fn decide(d: &DiffArgs, found: Found, prices: &PriceTable, manifest_file: &Path)
     };
     let lambda = d.lambda_arn.as_deref();
     let operation = operation::choose(d.operation, &facts, partition(&dest_region), lambda);
+    // A copy job runs in the destination's Region, a Lambda job in the function's.
     let (engine, job_region) = match &operation {
-        Ok(Operation::Lambda { function_arn, .. }) => (
-            operation
-                .as_ref()
-                .map_or(facts.likely_engine(), Operation::engine),
+        Ok(op @ Operation::Lambda { function_arn, .. }) => (
+            op.engine(),
             function_region(function_arn)
                 .unwrap_or(&dest_region)
                 .to_string(),

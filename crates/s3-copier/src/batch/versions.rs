@@ -174,7 +174,12 @@ pub async fn noncurrent(
     let ends = &d.endpoints;
     let shard = d.shard.plan(&ends.source.prefix)?;
     let throttle = Throttle::from_args(&d.throttle);
-    let (copier, pf) = preflight::copier(aws, ends, opts, &throttle, &throttle).await?;
+    if d.inventories.any() {
+        return Err(invalid(
+            "lists the versions live: not with --source-inventory/--dest-inventory".into(),
+        ));
+    }
+    let (copier, pf) = preflight::copier(aws, ends, opts, (&throttle, &throttle), None).await?;
     let (t, complete) = list(
         &copier,
         &throttle,

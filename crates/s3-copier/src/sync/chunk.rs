@@ -13,7 +13,7 @@ use mc_aws_common::output::{printable, Format, Printer};
 use serde::Serialize;
 
 use crate::compare::{plan_span, Action};
-use crate::copy::{Copier, CopyError};
+use crate::copy::{Copied, Copier, CopyError};
 use crate::cost::CopyProfile;
 use crate::manifest::Sink;
 use crate::report::{Counts, Failure};
@@ -39,6 +39,9 @@ pub struct Job {
     pub copier: Arc<Copier>,
     pub size_only: bool,
     pub delete: bool,
+    /// Before each delete, ask the source whether it has the key (the
+    /// source's keys came from an inventory report, which may be stale).
+    pub recheck_deletes: bool,
     pub dry_run: bool,
     /// A dry run reads the source ACLs of the objects to copy, because the
     /// destination refuses public ones (BlockPublicAcls).
@@ -264,13 +267,7 @@ impl Job {
                         true,
                         Box::pin(self.copier.copy(&e.key, Some(e))).await.map(Some),
                     ),
-                    Action::Delete(e) => (
-                        e,
-                        false,
-                        Box::pin(self.copier.delete_dest(&e.key))
-                            .await
-                            .map(|()| None),
-                    ),
+                    Action::Delete(e) => (e, false, Box::pin(self.delete(&e.key)).await),
                 })
             })
             .buffer_unordered(self.concurrency)
@@ -284,6 +281,15 @@ impl Job {
             }
         }
         done
+    }
+
+    /// Deletes a destination object, unless the source has it after all.
+    async fn delete(&self, dst_key: &str) -> Result<Option<Copied>, CopyError> {
+        if self.recheck_deletes && self.copier.source_has(dst_key).await? {
+            tracing::info!("{dst_key}: not in the source's report, but at the source now: kept");
+            return Err(CopyError::KeptAtSource);
+        }
+        self.copier.delete_dest(dst_key).await.map(|()| None)
     }
 
     fn print(&self, line: ActionLine<'_>) {
@@ -330,12 +336,7 @@ fn to_manifest(
 
 impl ChunkDone {
     /// Counts the outcome of one copy (`is_copy`) or delete.
-    fn count(
-        &mut self,
-        e: &ObjectEntry,
-        is_copy: bool,
-        r: Result<Option<crate::copy::Copied>, CopyError>,
-    ) {
+    fn count(&mut self, e: &ObjectEntry, is_copy: bool, r: Result<Option<Copied>, CopyError>) {
         let counts = &mut self.counts;
         match r {
             Ok(Some(c)) => {
@@ -344,6 +345,7 @@ impl ChunkDone {
                 counts.multipart += u64::from(c.multipart);
             }
             Ok(None) => counts.deleted += 1,
+            Err(CopyError::KeptAtSource) => counts.kept += 1,
             Err(CopyError::Gone) if is_copy => {
                 tracing::info!(
                     "{}: deleted at the source since it was listed; skipped",

@@ -23,7 +23,6 @@ use mc_aws_common::exit;
 use mc_aws_common::interrupt::{Interrupt, GRACE};
 use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
-use mc_aws_common::twosided::list_source;
 
 use crate::cli::SyncArgs;
 use crate::cost::{self, PriceTable};
@@ -56,9 +55,18 @@ impl Plan {
         let ends = &args.endpoints;
         ends.folders()?;
         let shard = args.shard.plan(&ends.source.prefix)?;
+        let inv = &args.inventories;
         let mut run = RunId::new("s3-copier sync", &ends.source, &ends.dest)
             .arg("--delete", args.delete)
-            .arg("--size-only", args.size_only);
+            .arg("--size-only", args.size_only)
+            .arg(
+                "--source-inventory",
+                inv.source_inventory.clone().unwrap_or_default(),
+            )
+            .arg(
+                "--dest-inventory",
+                inv.dest_inventory.clone().unwrap_or_default(),
+            );
         run.shard = shard.id();
         Ok(Self { opts, shard, run })
     }
@@ -152,8 +160,14 @@ async fn connect(
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let reads_acls = plan.opts.acl == AclMode::Copy;
     let checkpoint = load_checkpoint(args, &plan.shard, plan.run)?;
-    let (copier, pf) =
-        preflight::copier(aws, &args.endpoints, plan.opts, &throttle, &acl_reads).await?;
+    let (copier, pf) = preflight::copier(
+        aws,
+        &args.endpoints,
+        plan.opts,
+        (&throttle, &acl_reads),
+        Some(&args.inventories),
+    )
+    .await?;
     if let (Some(path), false) = (&args.state, args.dry_run) {
         checkpoint.save(path).map_err(|e| ToolError::Invalid {
             what: "--state".into(),
@@ -180,6 +194,8 @@ async fn connect(
         copier: Arc::new(copier),
         size_only: args.size_only,
         delete: args.delete,
+        // An inventory's word alone deletes nothing: the source is asked.
+        recheck_deletes: args.inventories.source_inventory.is_some(),
         dry_run: args.dry_run,
         dry_run_reads_acls: args.dry_run && pf.dest_refuses_public && manifest.is_none(),
         concurrency: objects,
@@ -232,8 +248,9 @@ async fn execute(
     let copier = &run.job.copier;
     let ranges = run.checkpoint.to_list();
     let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
-    let source = copier.src.lister.clone().page_size(args.list_page_size);
-    let (mut listing, max_chunks) = list_source(source, ranges, &args.throttle);
+    let (mut listing, max_chunks) = copier
+        .src
+        .chunks(ranges, &args.throttle, args.list_page_size);
     let bar = out.progress(None, "compared");
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;

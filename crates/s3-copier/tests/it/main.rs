@@ -8,6 +8,7 @@ mod common;
 mod faults;
 mod fuzz_regressions;
 mod in_flight;
+mod inventory;
 mod live;
 mod no_secrets;
 mod resume_verify;

@@ -1,5 +1,6 @@
-//! A [`PageSource`] over ListObjectVersions, so `--versions` runs on the same
-//! parallel lister as plain counting.
+//! A [`PageSource`] over ListObjectVersions, so listing every version
+//! (s3-key-counter `--versions`, acl-reconciler `audit` of a versioned
+//! bucket) runs on the same parallel lister as a plain listing.
 //!
 //! The lister assumes that after a page, every key up to the page's last key
 //! is finished: it resumes with `StartAfter = last key`. A ListObjectVersions
@@ -13,40 +14,36 @@
 
 use std::sync::Arc;
 
+use aws_sdk_s3::types::RequestPayer;
 use aws_sdk_s3::Client;
-use mc_aws_common::error::{describe_sdk_error, ToolError};
-use mc_aws_common::listing::{Page, PageSource};
-use mc_aws_common::retry::Throttle;
 
-use crate::tally::{Countable, Kind};
+use super::{Page, PageSource};
+use crate::error::{describe_sdk_error, ToolError};
+use crate::retry::Throttle;
+
+/// What a ListObjectVersions entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionKind {
+    /// A version; `latest` is the current one.
+    Version { latest: bool },
+    /// A delete marker.
+    DeleteMarker,
+}
 
 /// One version or delete marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionEntry {
     pub key: String,
+    /// `null` for a version written while versioning was off.
+    pub version_id: Option<String>,
     pub size: u64,
     pub storage_class: Option<String>,
-    pub kind: Kind,
-}
-
-impl Countable for VersionEntry {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn size(&self) -> u64 {
-        self.size
-    }
-    fn storage_class(&self) -> Option<&str> {
-        self.storage_class.as_deref()
-    }
-    fn kind(&self) -> Kind {
-        self.kind
-    }
+    pub kind: VersionKind,
 }
 
 /// One raw ListObjectVersions answer.
 #[derive(Debug, Default)]
-pub(crate) struct RawPage {
+struct RawPage {
     /// Versions and delete markers merged, in key order.
     pub items: Vec<VersionEntry>,
     pub truncated: bool,
@@ -62,6 +59,7 @@ pub struct VersionSource {
     prefix: String,
     throttle: Arc<Throttle>,
     page_size: i32,
+    request_payer: Option<RequestPayer>,
 }
 
 impl VersionSource {
@@ -77,12 +75,19 @@ impl VersionSource {
             prefix: prefix.into(),
             throttle,
             page_size: 1000,
+            request_payer: None,
         }
     }
 
     /// Entries per request (1..=1000).
     pub fn page_size(mut self, n: i32) -> Self {
         self.page_size = n.clamp(1, 1000);
+        self
+    }
+
+    /// Sends `x-amz-request-payer: requester` (a requester-pays bucket).
+    pub fn requester_pays(mut self, yes: bool) -> Self {
+        self.request_payer = yes.then_some(RequestPayer::Requester);
         self
     }
 
@@ -105,6 +110,7 @@ impl VersionSource {
                     .set_key_marker(key_marker.clone())
                     .set_version_id_marker(version_id_marker.clone())
                     .max_keys(self.page_size)
+                    .set_request_payer(self.request_payer.clone())
                     .send()
             })
             .await
@@ -112,9 +118,10 @@ impl VersionSource {
         let versions = out.versions().iter().filter_map(|v| {
             Some(VersionEntry {
                 key: v.key()?.to_string(),
+                version_id: v.version_id().map(str::to_string),
                 size: v.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                 storage_class: v.storage_class().map(|c| c.as_str().to_string()),
-                kind: Kind::Version {
+                kind: VersionKind::Version {
                     latest: v.is_latest().unwrap_or(false),
                 },
             })
@@ -122,9 +129,10 @@ impl VersionSource {
         let markers = out.delete_markers().iter().filter_map(|m| {
             Some(VersionEntry {
                 key: m.key()?.to_string(),
+                version_id: m.version_id().map(str::to_string),
                 size: 0,
                 storage_class: None,
-                kind: Kind::DeleteMarker,
+                kind: VersionKind::DeleteMarker,
             })
         });
         Ok(RawPage {
@@ -157,7 +165,7 @@ fn merge_by_key(
 
 /// The "fetch one raw page" step, abstracted so the key-boundary logic is
 /// testable without S3.
-pub(crate) trait FetchVersions {
+trait FetchVersions {
     async fn fetch_raw(
         &self,
         key_marker: Option<String>,
@@ -176,7 +184,7 @@ impl FetchVersions for VersionSource {
 }
 
 /// One page of whole keys after `start_after` (see the module docs).
-pub(crate) async fn whole_keys_page<F: FetchVersions>(
+async fn whole_keys_page<F: FetchVersions>(
     source: &F,
     start_after: Option<String>,
 ) -> Result<Page<VersionEntry>, ToolError> {
@@ -271,6 +279,7 @@ impl PageSource for VersionSource {
                     .set_prefix(Some(self.prefix.clone()).filter(|p| !p.is_empty()))
                     .delimiter("/")
                     .max_keys(1000)
+                    .set_request_payer(self.request_payer.clone())
                     .send()
             })
             .await
@@ -334,9 +343,10 @@ mod tests {
                     .iter()
                     .map(|(k, v)| VersionEntry {
                         key: k.clone(),
+                        version_id: Some(v.clone()),
                         size: 1,
                         storage_class: None,
-                        kind: Kind::Version {
+                        kind: VersionKind::Version {
                             latest: v == "v0000",
                         },
                     })
@@ -401,15 +411,19 @@ mod tests {
     fn merges_versions_and_markers_by_key() {
         let e = |k: &str, kind| VersionEntry {
             key: k.into(),
+            version_id: None,
             size: 0,
             storage_class: None,
             kind,
         };
         let v = vec![
-            e("a", Kind::Version { latest: true }),
-            e("c", Kind::Version { latest: false }),
+            e("a", VersionKind::Version { latest: true }),
+            e("c", VersionKind::Version { latest: false }),
         ];
-        let m = vec![e("b", Kind::DeleteMarker), e("c", Kind::DeleteMarker)];
+        let m = vec![
+            e("b", VersionKind::DeleteMarker),
+            e("c", VersionKind::DeleteMarker),
+        ];
         let keys: Vec<_> = merge_by_key(v.into_iter(), m.into_iter())
             .into_iter()
             .map(|e| (e.key, e.kind))
@@ -417,10 +431,10 @@ mod tests {
         assert_eq!(
             keys,
             [
-                ("a".into(), Kind::Version { latest: true }),
-                ("b".into(), Kind::DeleteMarker),
-                ("c".into(), Kind::Version { latest: false }),
-                ("c".into(), Kind::DeleteMarker),
+                ("a".into(), VersionKind::Version { latest: true }),
+                ("b".into(), VersionKind::DeleteMarker),
+                ("c".into(), VersionKind::Version { latest: false }),
+                ("c".into(), VersionKind::DeleteMarker),
             ]
         );
     }
