@@ -35,7 +35,7 @@ const DOCUMENTED_REPORT: &[(&str, &str)] =
     &[("Format", "Report_CSV_20180820"), ("Enabled", "true")];
 
 /// S3 Control's documented answers behind a recording proxy.
-fn control() -> (Canned, Proxy) {
+pub(crate) fn control() -> (Canned, Proxy) {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let read = |f: &str| std::fs::read_to_string(format!("{data}/{f}")).unwrap();
     let canned = Canned::start_blocking(vec![
