@@ -3,7 +3,7 @@
 //! - [`plan`]: the differences `sync` would copy, by `sync`'s own
 //!   comparison, as a local manifest; the operation; the cost;
 //! - [`create`]: the manifest uploaded, the job created (S3 Control);
-//! - [`status`]: DescribeJob;
+//! - [`status`]: the job's progress (DescribeJob);
 //! - [`report`]: the completion report read back, the failed objects
 //!   written as a manifest or a key list;
 //! - [`keys`]: a key list turned into a manifest;
