@@ -17,6 +17,7 @@ use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 use aws_smithy_xml::encode::{ScopeWriter, XmlWriter};
 use bytes::Bytes;
 use mc_aws_common::error::ToolError;
+use mc_aws_common::lean::s3::s3_error;
 use mc_aws_common::lean::{exchange, sign_request, Clock, CredentialCache, LeanError};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
@@ -294,43 +295,6 @@ fn report(tag: &mut ScopedDecoder<'_, '_>) -> Result<Option<String>, XmlDecodeEr
     Ok((enabled && !name.is_empty()).then(|| format!("s3://{name}/{prefix}")))
 }
 
-/// S3 Control's error answer (`<ErrorResponse><Error>` or a bare `<Error>`).
-fn service_error(status: u16, body: &[u8]) -> LeanError {
-    let (code, message) = parse_error(body).unwrap_or_default();
-    LeanError::Service {
-        status,
-        code,
-        message,
-    }
-}
-
-fn parse_error(body: &[u8]) -> Option<(String, String)> {
-    let body = std::str::from_utf8(body).ok()?;
-    let mut doc = Document::new(body);
-    let mut root = doc.root_element().ok()?;
-    if root.start_el().local() == "Error" {
-        return Some(error_fields(&mut root));
-    }
-    while let Some(mut tag) = root.next_tag() {
-        if tag.start_el().local() == "Error" {
-            return Some(error_fields(&mut tag));
-        }
-    }
-    None
-}
-
-fn error_fields(err: &mut ScopedDecoder<'_, '_>) -> (String, String) {
-    let (mut code, mut message) = (String::new(), String::new());
-    while let Some(mut f) = err.next_tag() {
-        match f.start_el().local() {
-            "Code" => code = data(&mut f).unwrap_or_default(),
-            "Message" => message = data(&mut f).unwrap_or_default(),
-            _ => {}
-        }
-    }
-    (code, message)
-}
-
 /// The AWS partition of a region (ARNs).
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -445,7 +409,7 @@ impl S3Control {
         if answer.status == 200 {
             return Ok(answer.body);
         }
-        let error = service_error(answer.status, &answer.body);
+        let error = s3_error(answer.status, &answer.body);
         if error.is_credentials_refused() {
             self.credentials.invalidate().await;
         }
@@ -565,7 +529,7 @@ mod tests {
     #[test]
     fn reads_errors_wrapped_or_not() {
         let wrapped = b"<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchJob</Code><Message>The specified job does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>";
-        let e = service_error(404, wrapped);
+        let e = s3_error(404, wrapped);
         assert_eq!(e.code(), "NoSuchJob");
         assert_eq!(
             e.to_string(),
@@ -573,14 +537,11 @@ mod tests {
         );
         let bare = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
         assert_eq!(
-            service_error(403, bare).describe("job").exit_code(),
+            s3_error(403, bare).describe("job").exit_code(),
             mc_aws_common::exit::AUTH
         );
-        assert!(
-            service_error(400, b"<Error><Code>ExpiredToken</Code></Error>")
-                .is_credentials_refused()
-        );
-        assert_eq!(service_error(502, b"<html/>").code(), "RequestFailed");
+        assert!(s3_error(400, b"<Error><Code>ExpiredToken</Code></Error>").is_credentials_refused());
+        assert_eq!(s3_error(502, b"<html/>").code(), "RequestFailed");
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition("eu-west-1"), "aws");

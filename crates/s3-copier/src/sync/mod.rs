@@ -8,7 +8,7 @@
 //! checkpoint (`--state`) only once every copy and delete in it succeeded.
 
 pub mod chunk;
-mod keys;
+mod input;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,7 @@ use crate::options::{AclMode, CopyOptions};
 use crate::preflight;
 use crate::report::SyncReport;
 use chunk::{ChunkDone, Job};
+use input::Input;
 
 /// How often the checkpoint is written while a run makes progress.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(3);
@@ -124,10 +125,7 @@ pub async fn diff(
     let started = Instant::now();
     let plan = Plan::new(args, aws)?;
     let mut run = connect(args, aws, out, plan, stop, manifest).await?;
-    let (stopped, fatal) = match &args.keys_from {
-        Some(path) => keys::execute(path, out, &mut run).await,
-        None => execute(args, out, &mut run).await,
-    };
+    let (stopped, fatal) = execute(args, out, &mut run).await;
     let saved = args.dry_run || save(&run.checkpoint, args.state.as_deref());
     let stats = if Arc::ptr_eq(&run.acl_reads, &run.throttle) {
         run.throttle.stats()
@@ -245,12 +243,10 @@ async fn execute(
     out: &OutputArgs,
     run: &mut Connected,
 ) -> (bool, Option<ToolError>) {
-    let copier = &run.job.copier;
-    let ranges = run.checkpoint.to_list();
-    let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
-    let (mut listing, max_chunks) = copier
-        .src
-        .chunks(ranges, &args.throttle, args.list_page_size);
+    let (mut input, nothing_left, max_chunks) = match Input::open(args, run).await {
+        Ok(i) => i,
+        Err(e) => return (false, Some(e)),
+    };
     let bar = out.progress(None, "compared");
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
@@ -300,7 +296,7 @@ async fn execute(
                 dirty |= record(run, d);
                 bar.set_message(format!("compared; {} to copy, {} failed", run.report.counts.copied, run.report.counts.failed));
             }
-            next = listing.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
+            next = input.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
                 match next {
                     None => listing_done = true,
                     Some(Err(e)) => {
@@ -308,9 +304,9 @@ async fn execute(
                         listing_done = true;
                         run.report.complete = false;
                     }
-                    Some(Ok(chunk)) => {
+                    Some(Ok(work)) => {
                         let job = run.job.clone();
-                        inflight.push(async move { job.chunk(chunk).await });
+                        inflight.push(async move { work.run(&job).await });
                     }
                 }
             }
@@ -327,7 +323,7 @@ async fn execute(
 
 /// Adds a finished chunk to the report and, when everything in it
 /// succeeded, its span to the checkpoint; whether the checkpoint changed.
-pub(crate) fn record(run: &mut Connected, d: ChunkDone) -> bool {
+fn record(run: &mut Connected, d: ChunkDone) -> bool {
     run.report.counts.add(&d.counts);
     run.report.profile.merge(&d.profile);
     let finished = d.finished();
