@@ -5,19 +5,20 @@
 //! default `--versions current`, which compares with the destination as the
 //! first job left it, so the source's current version ends up current).
 //! Each key's versions are written oldest first all the same. Delete
-//! markers are counted and reported, never copied.
+//! markers are counted and reported, never copied. Listed with the shared
+//! parallel lister over ListObjectVersions (`listing::versions`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
 use mc_aws_common::cli::AwsArgs;
-use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::Interrupt;
-use mc_aws_common::listing::KeyRange;
+use mc_aws_common::listing::versions::{VersionEntry, VersionKind, VersionSource};
+use mc_aws_common::listing::{self, KeyRange, ListOptions};
 use mc_aws_common::output::printable;
 use mc_aws_common::retry::Throttle;
 
@@ -29,14 +30,6 @@ use crate::manifest::write_row;
 use crate::preflight;
 use crate::report::SyncReport;
 
-/// One noncurrent version.
-struct Version {
-    key: String,
-    id: String,
-    size: u64,
-    class: Option<String>,
-}
-
 /// What the listing found.
 #[derive(Default)]
 struct Tally {
@@ -47,113 +40,75 @@ struct Tally {
     examples: Vec<String>,
 }
 
-/// Writes the rows of one key's versions (listed newest first) oldest first.
-fn flush(
+/// Writes the noncurrent versions of one chunk (whole keys, each key's
+/// versions newest first as S3 lists them) oldest first, and counts the
+/// keys whose current entry is a delete marker.
+fn take_chunk(
+    items: &[VersionEntry],
     out: &mut impl Write,
     bucket: &str,
-    pending: &mut Vec<Version>,
     t: &mut Tally,
 ) -> std::io::Result<()> {
-    for v in pending.drain(..).rev() {
-        write_row(out, bucket, &v.key, Some(&v.id))?;
-        t.profile.add_object(v.size, v.class.as_deref());
+    for key in items.chunk_by(|a, b| a.key == b.key) {
+        for v in key.iter().rev() {
+            match v.kind {
+                VersionKind::DeleteMarker => {}
+                VersionKind::Version { latest: true } => t.listed += 1,
+                VersionKind::Version { latest: false } => {
+                    t.listed += 1;
+                    let id = v.version_id.as_deref().unwrap_or("null");
+                    write_row(out, bucket, &v.key, Some(id))?;
+                    t.profile.add_object(v.size, v.storage_class.as_deref());
+                }
+            }
+        }
+        // Every key has one current entry: no current version, a delete marker.
+        let current = |v: &VersionEntry| v.kind == VersionKind::Version { latest: true };
+        if !key.iter().any(current) {
+            t.deleted_keys += 1;
+            if t.examples.len() < 5 {
+                t.examples.push(printable(&key[0].key).into_owned());
+            }
+        }
     }
     Ok(())
 }
 
-/// The page's versions and delete markers, checked against the shard.
-fn take_page(
-    page: &ListObjectVersionsOutput,
-    range: Option<&KeyRange>,
-    out: &mut impl Write,
-    bucket: &str,
-    (pending, t): (&mut Vec<Version>, &mut Tally),
-) -> std::io::Result<bool> {
-    let inside = |k: &str| range.is_none_or(|r| r.contains(k));
-    for m in page.delete_markers() {
-        let key = m.key().unwrap_or_default();
-        if m.is_latest().unwrap_or(false) && inside(key) {
-            t.deleted_keys += 1;
-            if t.examples.len() < 5 {
-                t.examples.push(printable(key).into_owned());
-            }
-        }
-    }
-    for v in page.versions() {
-        let key = v.key().unwrap_or_default();
-        if range.is_some_and(|r| r.upto.as_deref().is_some_and(|u| key > u)) {
-            return Ok(false);
-        }
-        if !inside(key) {
-            continue;
-        }
-        t.listed += 1;
-        if pending.last().is_some_and(|p| p.key != key) {
-            flush(out, bucket, pending, t)?;
-        }
-        if !v.is_latest().unwrap_or(false) {
-            pending.push(Version {
-                key: key.to_string(),
-                id: v.version_id().unwrap_or("null").to_string(),
-                size: v.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
-                class: v.storage_class().map(|c| c.as_str().to_string()),
-            });
-        }
-    }
-    Ok(true)
-}
-
-/// Lists every version under the source folder (the shard's keys), one
-/// page after the other, into `manifest_file`.
+/// Lists every version under the source folder (the shard's keys) with
+/// the shared parallel lister, into `manifest_file`; whether it finished.
 async fn list(
     copier: &Copier,
-    throttle: &Throttle,
-    range: Option<&KeyRange>,
+    d: &DiffArgs,
+    range: Option<KeyRange>,
     stop: &Interrupt,
     manifest_file: &Path,
 ) -> Result<(Tally, bool), ToolError> {
     let side = &copier.src;
-    let what = format!("bucket {}", side.bucket());
+    let source = VersionSource::new(
+        side.client.clone(),
+        side.bucket(),
+        &side.url.prefix,
+        copier.throttle.clone(),
+    );
+    let cursors = d.throttle.list_cursors(false);
+    let options = ListOptions {
+        concurrency: cursors,
+        ranges: range.map(|r| vec![r]),
+        buffer: cursors,
+    };
+    let mut listing = listing::list(source, options);
     let file = File::create(manifest_file).map_err(|e| ToolError::file(manifest_file, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let io = |e| ToolError::file(manifest_file, e);
-    let (mut t, mut pending) = (Tally::default(), Vec::new());
-    let mut markers = (range.and_then(|r| r.after.clone()), None::<String>);
-    let complete = loop {
+    let mut t = Tally::default();
+    while let Some(chunk) = listing.next().await {
         if stop.is_set() {
-            break false;
+            return Ok((t, false));
         }
-        let page = throttle
-            .call(|| {
-                side.client
-                    .list_object_versions()
-                    .bucket(side.bucket())
-                    .prefix(&side.url.prefix)
-                    .set_key_marker(markers.0.clone())
-                    .set_version_id_marker(markers.1.clone())
-                    .send()
-            })
-            .await
-            .map_err(|e| describe_sdk_error(&e, &what))?;
-        let more = take_page(
-            &page,
-            range,
-            &mut out,
-            side.bucket(),
-            (&mut pending, &mut t),
-        )
-        .map_err(io)?;
-        if !more || !page.is_truncated().unwrap_or(false) {
-            break true;
-        }
-        markers = (
-            page.next_key_marker().map(str::to_string),
-            page.next_version_id_marker().map(str::to_string),
-        );
-    };
-    flush(&mut out, side.bucket(), &mut pending, &mut t).map_err(io)?;
+        take_chunk(&chunk?.items, &mut out, side.bucket(), &mut t).map_err(io)?;
+    }
     out.flush().map_err(io)?;
-    Ok((t, complete))
+    Ok((t, true))
 }
 
 /// `--versions noncurrent`: the manifest of every older version.
@@ -180,14 +135,7 @@ pub async fn noncurrent(
         ));
     }
     let (copier, pf) = preflight::copier(aws, ends, opts, (&throttle, &throttle), None).await?;
-    let (t, complete) = list(
-        &copier,
-        &throttle,
-        shard.range.as_ref(),
-        &stop,
-        manifest_file,
-    )
-    .await?;
+    let (t, complete) = list(&copier, d, shard.range, &stop, manifest_file).await?;
     let mut report = SyncReport::new(ends.source.to_string(), ends.dest.to_string(), true);
     report.notes = pf
         .notes

@@ -642,18 +642,8 @@ async fn a_big_manifest_goes_up_in_parts() {
 
 #[tokio::test]
 async fn noncurrent_versions_go_in_a_job_of_their_own_oldest_first() {
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
     let (s3, src, dst) = buckets("batch-versions").await;
-    s3.put_bucket_versioning()
-        .bucket(&src)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    mc_testkit::enable_versioning(&s3, &src).await;
     // "a b": three versions; "c": one; "gone": one version, then a delete marker.
     for body in ["a1", "a22", "a333"] {
         put(&s3, &src, "a b", ByteStream::from(body.as_bytes().to_vec())).await;
