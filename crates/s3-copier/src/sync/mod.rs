@@ -94,7 +94,8 @@ pub async fn run(
         false => None,
     };
     let (mut run, outcome) = diff(args, aws, out, stop, None).await?;
-    if let Some(t) = &prices {
+    // Nothing to copy, nothing to price.
+    if let Some(t) = prices.as_ref().filter(|_| run.report.profile.objects > 0) {
         let copier = &run.job.copier;
         let facts = Facts {
             opts: &copier.opts,

@@ -366,6 +366,16 @@ async fn plan_writes_the_manifest_locally_and_prices_it() {
     assert_eq!(r["estimate"]["kind"], "estimate");
     let first = r["estimate"]["charges"][0]["item"].as_str().unwrap();
     assert_eq!(first, "Batch Operations jobs");
+    // Nothing to copy: no estimate.
+    let empty = dir.path().join("none.txt");
+    std::fs::write(&empty, "").unwrap();
+    let out = sync_json(
+        &s,
+        &d,
+        &["--dry-run", "--keys-from", empty.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(report(&out).get("estimate").is_none());
 }
 
 #[test]
