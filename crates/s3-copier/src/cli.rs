@@ -325,10 +325,10 @@ const BATCH_NOTES: &str = "\
 The backlog on AWS's fleet: `plan` writes what `sync` would copy (the same
 comparison) as a Batch Operations CSV manifest and prices the job; `create`
 uploads the manifest and creates the job (S3's own copy where it keeps what
-was asked for, else the s3-copier Lambda handler); `status` shows its
-progress; `report` reads its completion report back and writes the failed
-objects as a manifest or as a key list for `sync --keys-from`; `verify`
-closes the loop.
+was asked for, else the s3-copier Lambda handler), which waits for `confirm`
+unless --yes; `status` shows its progress, `cancel` stops it; `report` reads
+its completion report back and writes the failed objects as a manifest or as
+a key list for `sync --keys-from`; `verify` closes the loop.
 
 Limits (AWS's): one source bucket per job; S3's copy takes objects up to
 5 GB and no SSE-C objects; the job is created in the destination's Region
@@ -357,6 +357,10 @@ pub enum BatchCommand {
     Create(BatchCreateArgs),
     /// A job's status and progress (S3 Control DescribeJob).
     Status(BatchStatusArgs),
+    /// Let a job waiting for confirmation run (S3 Control UpdateJobStatus: Ready).
+    Confirm(BatchStatusArgs),
+    /// Cancel a job (S3 Control UpdateJobStatus: Cancelled).
+    Cancel(BatchStatusArgs),
     /// Read a job's completion report: the failed objects as a manifest or a key list.
     Report(BatchReportArgs),
     /// Turn a key list (one key a line) into a manifest.

@@ -61,13 +61,7 @@ impl ToolCli for Cli {
         match &self.command {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
-            Command::Batch(b) => matches!(
-                b.command,
-                BatchCommand::Create(_)
-                    | BatchCommand::Report(_)
-                    | BatchCommand::Manifest(_)
-                    | BatchCommand::Plan(_)
-            ),
+            Command::Batch(b) => !matches!(b.command, BatchCommand::Status(_)),
             Command::Verify(_) | Command::IamPolicy(_) => false,
         }
     }

@@ -203,6 +203,19 @@ pub fn parse_create_job(body: &[u8]) -> Result<String, XmlDecodeError> {
     Err(XmlDecodeError::custom("no JobId in the answer"))
 }
 
+/// UpdateJobStatus's answer: the job's status now.
+pub fn parse_update_job_status(body: &[u8]) -> Result<String, XmlDecodeError> {
+    let body = std::str::from_utf8(body).map_err(XmlDecodeError::unhandled)?;
+    let mut doc = Document::new(body);
+    let mut root = root(&mut doc, "UpdateJobStatusResult")?;
+    while let Some(mut tag) = root.next_tag() {
+        if tag.start_el().local() == "Status" {
+            return data(&mut tag);
+        }
+    }
+    Err(XmlDecodeError::custom("no Status in the answer"))
+}
+
 /// DescribeJob's answer.
 pub fn parse_describe_job(body: &[u8]) -> Result<JobStatus, XmlDecodeError> {
     let body = std::str::from_utf8(body).map_err(XmlDecodeError::unhandled)?;
@@ -371,6 +384,29 @@ impl S3Control {
         parse_describe_job(&answer).map_err(|e| unreadable(&what, &e))
     }
 
+    /// UpdateJobStatus: asks for `Ready` (confirm a job waiting for
+    /// confirmation) or `Cancelled`; the job's status after it.
+    pub async fn update_job_status(
+        &self,
+        throttle: &Throttle,
+        job_id: &str,
+        requested: &str,
+    ) -> Result<String, ToolError> {
+        let what = format!(
+            "Batch Operations job {job_id} (account {}, {})",
+            self.account, self.region
+        );
+        let path = format!(
+            "/v20180820/jobs/{}/status?requestedJobStatus={requested}",
+            mc_aws_common::keys::uri_path(job_id)
+        );
+        let answer = throttle
+            .call(|| self.call(http::Method::POST, &path, None))
+            .await
+            .map_err(|e| e.describe(&what))?;
+        parse_update_job_status(&answer).map_err(|e| unreadable(&what, &e))
+    }
+
     /// One signed request (the caller's throttle retries): the body of a
     /// 200, else the service's error. (Not `lean::s3::S3Get`: CreateJob is a
     /// POST with a body, signed for the job's region, with no SDK call to
@@ -521,6 +557,9 @@ mod tests {
             j.status_update_reason.as_deref(),
             Some("Job is in progress")
         );
+        let status =
+            parse_update_job_status(include_bytes!("../tests/data/update-job-status.aws.xml"));
+        assert_eq!(status.unwrap(), "Ready");
         assert!(parse_describe_job(b"<CreateJobResult/>").is_err());
         assert!(parse_create_job(b"<CreateJobResult></CreateJobResult>").is_err());
         assert!(parse_create_job(b"not xml").is_err());

@@ -395,7 +395,7 @@ fn print_job(format: Format, j: JobLine) {
             );
             if j.confirmation_required {
                 s.push_str(&format!(
-                    "waiting for confirmation (Suspended): confirm it in the S3 console, or\n  aws s3control update-job-status --region {} --account-id {} --job-id {} --requested-job-status Ready\n",
+                    "waiting for confirmation (Suspended): read the plan above, then\n  s3-copier batch confirm --region {} --account-id {} {}\n",
                     j.region, j.account_id, j.job_id
                 ));
             }

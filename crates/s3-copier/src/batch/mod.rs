@@ -3,7 +3,8 @@
 //! - [`plan`]: the differences `sync` would copy, by `sync`'s own
 //!   comparison, as a local manifest; the operation; the cost;
 //! - [`create`]: the manifest uploaded, the job created (S3 Control);
-//! - [`status`]: the job's progress (DescribeJob);
+//! - [`status`]: the job's progress (DescribeJob), confirming or
+//!   cancelling it (UpdateJobStatus);
 //! - [`report`]: the completion report read back, the failed objects
 //!   written as a manifest or a key list;
 //! - [`keys`]: a key list turned into a manifest;
@@ -34,6 +35,8 @@ pub async fn run(
         BatchCommand::Plan(p) => plan::run(p, aws, out, stop).await,
         BatchCommand::Create(c) => create::run(c, aws, out, stop).await,
         BatchCommand::Status(s) => status::run(s, aws, out).await,
+        BatchCommand::Confirm(s) => status::update(s, aws, out, "Ready").await,
+        BatchCommand::Cancel(s) => status::update(s, aws, out, "Cancelled").await,
         BatchCommand::Report(r) => report::run(r, aws, out).await,
         BatchCommand::Manifest(m) => keys::run(m).await,
     }

@@ -1,4 +1,5 @@
-//! `batch status`: a job's status and progress (DescribeJob).
+//! `batch status`: a job's status and progress (DescribeJob); `batch
+//! confirm` / `cancel`: UpdateJobStatus.
 
 use mc_aws_common::cli::{AwsArgs, ThrottleArgs};
 use mc_aws_common::config;
@@ -10,17 +11,49 @@ use mc_aws_common::retry::Throttle;
 use crate::cli::BatchStatusArgs;
 use crate::s3control::{JobStatus, S3Control};
 
-/// Runs `batch status`: 0 unless the job failed (1).
-pub async fn run(a: &BatchStatusArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+/// The S3 Control client for the job's account, in the region given.
+async fn control(a: &BatchStatusArgs, aws: &AwsArgs) -> Result<S3Control, ToolError> {
     let conf = config::load(aws, None, None).await?;
     let region = conf
         .region()
         .map(|r| r.to_string())
         .ok_or_else(|| ToolError::Invalid {
-            what: "batch status".into(),
+            what: "batch".into(),
             message: "no region: pass --region (the job's) or set AWS_REGION".into(),
         })?;
-    let control = S3Control::new(&conf, &a.account_id, &region);
+    Ok(S3Control::new(&conf, &a.account_id, &region))
+}
+
+/// Runs `batch confirm` (`requested`: Ready) or `batch cancel` (Cancelled).
+pub async fn update(
+    a: &BatchStatusArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    requested: &str,
+) -> Result<i32, ToolError> {
+    let control = control(a, aws).await?;
+    let throttle = Throttle::from_args(&ThrottleArgs::default());
+    let status = control
+        .update_job_status(&throttle, &a.job_id, requested)
+        .await?;
+    let mut p = Printer::new();
+    let _ = match out.output {
+        Format::Json => {
+            p.json(&serde_json::json!({"kind": "job", "job_id": a.job_id, "status": status}))
+        }
+        Format::Human => p.line(format!(
+            "job            {}
+status         {status}",
+            a.job_id
+        )),
+    };
+    let _ = p.flush();
+    Ok(exit::SUCCESS)
+}
+
+/// Runs `batch status`: 0 unless the job failed (1).
+pub async fn run(a: &BatchStatusArgs, aws: &AwsArgs, out: &OutputArgs) -> Result<i32, ToolError> {
+    let control = control(a, aws).await?;
     let throttle = Throttle::from_args(&ThrottleArgs::default());
     let job = control.describe_job(&throttle, &a.job_id).await?;
     let mut p = Printer::new();

@@ -39,6 +39,12 @@ pub(crate) fn control() -> (Canned, Proxy) {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let read = |f: &str| std::fs::read_to_string(format!("{data}/{f}")).unwrap();
     let canned = Canned::start_blocking(vec![
+        Answer::new(
+            "POST",
+            "/v20180820/jobs/",
+            200,
+            read("update-job-status.aws.xml"),
+        ),
         Answer::new("POST", "/v20180820/jobs", 200, read("create-job.aws.xml")),
         Answer::new("GET", "/v20180820/jobs/", 200, read("describe-job.aws.xml")),
     ])
@@ -307,6 +313,31 @@ async fn without_yes_the_job_waits_and_acl_copy_needs_the_lambda() {
     let job = line(&json_lines(&out), "job").clone();
     assert_eq!(job["confirmation_required"], true);
     assert_eq!(job["operation"], "LambdaInvoke");
+
+    // batch confirm: UpdateJobStatus with requestedJobStatus=Ready, no body.
+    let region = emulator().region();
+    let args = [
+        "-o",
+        "json",
+        "confirm",
+        "--region",
+        region,
+        "--account-id",
+        "111122223333",
+        JOB_ID,
+    ];
+    let out = batch(&proxy, &args);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_lines(&out)[0]["status"], "Ready");
+    let recorded = proxy.recorded();
+    let u = recorded.iter().find(|r| r.op == "UpdateJobStatus").unwrap();
+    assert_eq!(u.method, "POST");
+    assert_eq!(
+        u.path,
+        format!("/v20180820/jobs/{JOB_ID}/status?requestedJobStatus=Ready")
+    );
+    assert_eq!(u.header("x-amz-account-id"), Some("111122223333"));
+    assert!(u.body.is_empty());
 }
 
 #[tokio::test]
