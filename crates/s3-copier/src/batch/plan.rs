@@ -259,3 +259,66 @@ pub async fn run(
     print(&planned, out.output);
     Ok(planned.outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_human_plan_names_the_operation_the_limits_and_the_price() {
+        let notes = vec!["source bucket old is versioned".to_string()];
+        let line = PlanLine {
+            kind: "plan",
+            source: "s3://old/".into(),
+            dest: "s3://new/".into(),
+            compared: 2_000,
+            objects: 1_200,
+            bytes: 3 << 30,
+            largest: 5 << 20,
+            missing: 1_000,
+            different: 200,
+            manifest_file: "diff.csv".into(),
+            operation: Some("S3PutObjectCopy"),
+            operation_refused: None,
+            job_region: "eu-west-1",
+            complete: true,
+            limits: LIMITS,
+            notes: &notes,
+        };
+        let classes = BTreeMap::from([("STANDARD".to_string(), 1_200)]);
+        let estimate = cost::estimate(
+            &PriceTable::built_in(),
+            &cost::Workload {
+                jobs: 1,
+                objects: 1_200,
+                bytes: 3 << 30,
+                classes: &classes,
+                engine: cost::Engine::NativeCopy,
+                cross_region: false,
+            },
+        );
+        let text = human(&line, &estimate);
+        for want in [
+            "to copy         1,200 (1,000 missing, 200 different), 3.00 GiB; largest 5.00 MiB",
+            "operation       S3PutObjectCopy (job in eu-west-1)",
+            "limits          one source bucket per job",
+            "note: source bucket old is versioned",
+            "estimated cost as a Batch Operations job (us-east-1 list prices of 2025-06, USD)",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+        let refused = PlanLine {
+            operation: None,
+            operation_refused: Some("--acl copy: ..."),
+            complete: false,
+            ..line
+        };
+        let text = human(&refused, &estimate);
+        assert!(text.starts_with("the comparison stopped early"), "{text}");
+        assert!(
+            text.contains("operation       none: --acl copy: ..."),
+            "{text}"
+        );
+    }
+}
