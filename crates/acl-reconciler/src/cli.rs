@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
+use mc_aws_common::inventory::SideInventoryArgs;
 use mc_aws_common::nagios::NagiosArgs;
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
@@ -89,6 +90,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub shard: ShardArgs,
+
+    #[command(flatten)]
+    pub inventories: SideInventoryArgs,
 
     /// Checkpoint file: finished parts are recorded here and skipped when
     /// the same command runs again (written atomically). Not with --nagios: a

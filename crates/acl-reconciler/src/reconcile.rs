@@ -143,6 +143,12 @@ pub fn decide(
 }
 
 impl Reconciler {
+    /// Whether a source ACL and a destination ACL (from inventory reports)
+    /// already agree, so that nothing needs reading or fixing.
+    pub fn agree(&self, source: &Acl, dest: &Acl) -> bool {
+        decide(source, dest, &self.dest_settings, false, false).0 == Action::Equal
+    }
+
     /// Reconciles source `key` with destination `dest_key`; a missing side is
     /// found out from GetObjectAcl's answer.
     pub async fn key(&self, key: String, dest_key: String) -> Record {

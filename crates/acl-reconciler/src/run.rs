@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::StreamExt;
+use mc_aws_common::acl::Acl;
 use mc_aws_common::checkpoint::{Checkpoint, RunId};
 use mc_aws_common::cli::ShardPlan;
 use mc_aws_common::error::ToolError;
@@ -22,7 +23,7 @@ use crate::cli::Cli;
 use crate::error::Error;
 use crate::reconcile::{Action, Reconciler, Record};
 use crate::report::{Reporter, Summary};
-use crate::work::{self, Work};
+use crate::work::{self, SourceKey, Work};
 
 /// How often the state file is rewritten while batches finish.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
@@ -56,7 +57,16 @@ impl Plan {
         let folders = Folders::new(cli.source.clone(), cli.destination.clone())?;
         let shard = cli.shard.plan(&cli.source.prefix)?;
         let keys_from = cli.keys_from.as_ref().map(|p| p.display().to_string());
+        let inv = &cli.inventories;
         let mut run = RunId::new("acl-reconciler", &cli.source, &cli.destination)
+            .arg(
+                "--source-inventory",
+                inv.source_inventory.clone().unwrap_or_default(),
+            )
+            .arg(
+                "--dest-inventory",
+                inv.dest_inventory.clone().unwrap_or_default(),
+            )
             .arg("--apply", cli.apply)
             .arg("--allow-public", cli.allow_public)
             .arg("--keys-from", keys_from.unwrap_or_default());
@@ -191,8 +201,11 @@ async fn open_input(
     if resumed {
         tracing::info!("resuming from the state file");
     }
-    let source = job.reconciler.source.lister.clone();
-    let (listing, _) = twosided::list_source(source, ranges, &cli.throttle);
+    let source = &job.reconciler.source;
+    if let Some(rows) = &source.from_report {
+        return Ok(work::from_listing(rows.clone().chunks(ranges), buffer));
+    }
+    let (listing, _) = twosided::list_source(source.lister.clone(), ranges, &cli.throttle);
     Ok(work::from_listing(listing, buffer))
 }
 
@@ -369,10 +382,10 @@ async fn process(
     let (finished, pairs) = match work {
         Work::Span { span, keys } => {
             let pairs = match job.mode {
-                Mode::PublicScan => keys.into_iter().map(|k| (k, true)).collect(),
+                Mode::PublicScan => keys.into_iter().map(|k| (k, Some(None))).collect(),
                 Mode::Reconcile => {
                     let dest_span = job.folders.dest_span(&span);
-                    let in_dest = job.reconciler.dest.list_span(dest_span.as_ref()).await?;
+                    let in_dest = dest_rows(&job.reconciler.dest, dest_span).await?;
                     pair_with_dest(keys, &in_dest, &job.folders)
                 }
             };
@@ -381,7 +394,8 @@ async fn process(
         Work::Lines { first, count, keys } => {
             let pairs = keys
                 .into_iter()
-                .filter_map(|key| outside_source(&job, key, &tx).map(|k| (k, true)))
+                .filter_map(|key| outside_source(&job, key, &tx))
+                .map(|key| (SourceKey { key, acl: None }, Some(None)))
                 .collect();
             (Finished::Lines { first, count }, pairs)
         }
@@ -405,43 +419,71 @@ fn outside_source(job: &Job, key: String, tx: &mpsc::UnboundedSender<Record>) ->
     None
 }
 
-/// Pairs sorted source keys with the destination listing of the same
-/// span: `(key, present in destination)`.
-fn pair_with_dest(
-    keys: Vec<String>,
-    dest: &[mc_aws_common::listing::ObjectEntry],
-    folders: &Folders,
-) -> Vec<(String, bool)> {
-    let present: Vec<bool> = merge_join(&keys, dest, folders)
+/// A source key and its destination: `None` when the destination has no
+/// such key, `Some(acl)` when it has (with its ACL when a report gave it).
+type Pair = (SourceKey, Option<Option<Acl>>);
+
+/// The destination's keys of a span, with their ACLs when its report has them.
+async fn dest_rows(
+    dest: &mc_aws_common::twosided::Side,
+    span: Option<KeyRange>,
+) -> Result<Vec<SourceKey>, Error> {
+    let Some(span) = span else {
+        return Ok(Vec::new());
+    };
+    if let Some(rows) = dest.from_report.clone() {
+        let rows = tokio::task::spawn_blocking(move || rows.span_rows(&span))
+            .await
+            .map_err(|e| ToolError::Other(format!("reading the sorted report: {e}")))??;
+        return Ok(rows.into_iter().map(SourceKey::from).collect());
+    }
+    let listed = dest.list_span(Some(&span)).await?;
+    Ok(listed.into_iter().map(SourceKey::from).collect())
+}
+
+/// Pairs sorted source keys with the destination's keys of the same span.
+fn pair_with_dest(keys: Vec<SourceKey>, dest: &[SourceKey], folders: &Folders) -> Vec<Pair> {
+    let found: Vec<Option<Option<Acl>>> = merge_join(&keys, dest, folders)
         .filter_map(|j| match j {
-            Joined::SourceOnly(_) => Some(false),
-            Joined::Both(..) => Some(true),
+            Joined::SourceOnly(_) => Some(None),
+            Joined::Both(_, d) => Some(Some(d.acl.clone())),
             Joined::DestOnly(_) => None,
         })
         .collect();
-    keys.into_iter().zip(present).collect()
+    keys.into_iter().zip(found).collect()
 }
 
 /// Reconciles the keys, a record each; `false` when a stop cut it short.
 async fn run_keys(
     job: &Job,
-    pairs: Vec<(String, bool)>,
+    pairs: Vec<Pair>,
     tx: &mpsc::UnboundedSender<Record>,
     stop: &Interrupt,
 ) -> bool {
     let mut cut_short = false;
     futures::stream::iter(pairs)
-        .map(|(key, in_dest)| async move {
+        .map(|(src, dst)| async move {
             if stop.is_set() {
                 return None;
             }
+            let key = src.key;
             let dest_key = job.folders.dest_key(&key).unwrap_or_else(|| key.clone());
-            Some(match (job.mode, in_dest) {
+            Some(match (job.mode, dst) {
                 (Mode::PublicScan, _) => job.reconciler.source_public(key, dest_key).await,
-                (Mode::Reconcile, false) => {
+                (Mode::Reconcile, None) => {
                     Record::new(key, &dest_key, Action::MissingInDestination)
                 }
-                (Mode::Reconcile, true) => job.reconciler.key(key, dest_key).await,
+                // Both reports say the same: no request at all.
+                (Mode::Reconcile, Some(Some(before)))
+                    if src
+                        .acl
+                        .as_ref()
+                        .is_some_and(|a| job.reconciler.agree(a, &before)) =>
+                {
+                    Record::new(key, &dest_key, Action::Equal)
+                }
+                // They differ, or one is not known: the ACLs as they are now.
+                (Mode::Reconcile, Some(_)) => job.reconciler.key(key, dest_key).await,
             })
         })
         .buffer_unordered(job.width)

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
+use mc_aws_common::acl::Acl;
 use mc_aws_common::error::ToolError;
+use mc_aws_common::inventory::{InventoryAcl, SortedRow};
 use mc_aws_common::keyfile;
 use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::listing::{KeyRange, Listing};
@@ -12,11 +14,27 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 
+/// A source key, with its ACL when an inventory report gave it.
+#[derive(Debug, Clone)]
+pub struct SourceKey {
+    pub key: String,
+    pub acl: Option<Acl>,
+}
+
+impl mc_aws_common::twosided::Keyed for SourceKey {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// A batch of source keys and what finishing it records in the state.
 #[derive(Debug)]
 pub enum Work {
-    /// All source keys of a span of the key space (from the lister).
-    Span { span: KeyRange, keys: Vec<String> },
+    /// All source keys of a span of the key space (listed, or from a report).
+    Span {
+        span: KeyRange,
+        keys: Vec<SourceKey>,
+    },
     /// Lines `first..first + count` of the key file (blank lines included).
     Lines {
         first: u64,
@@ -25,11 +43,38 @@ pub enum Work {
     },
 }
 
+impl From<ObjectEntry> for SourceKey {
+    fn from(o: ObjectEntry) -> Self {
+        Self {
+            key: o.key,
+            acl: None,
+        }
+    }
+}
+
+impl From<SortedRow> for SourceKey {
+    fn from(r: SortedRow) -> Self {
+        Self {
+            key: r.entry.key,
+            acl: known(r.acl),
+        }
+    }
+}
+
+/// A report's ACL when it is known (an UNAVAILABLE one is read live).
+pub fn known(acl: Option<InventoryAcl>) -> Option<Acl> {
+    match acl {
+        Some(InventoryAcl::Known(a)) => Some(a),
+        _ => None,
+    }
+}
+
 impl Work {
     /// Keys in the batch.
     pub fn len(&self) -> usize {
         match self {
-            Work::Span { keys, .. } | Work::Lines { keys, .. } => keys.len(),
+            Work::Span { keys, .. } => keys.len(),
+            Work::Lines { keys, .. } => keys.len(),
         }
     }
 
@@ -38,9 +83,9 @@ impl Work {
     }
 }
 
-/// Forwards the chunks of a source listing as [`Work`].
-pub fn from_listing(
-    mut listing: Listing<ObjectEntry, ToolError>,
+/// Forwards the chunks of a source listing (or sorted report) as [`Work`].
+pub fn from_listing<T: Into<SourceKey> + Send + 'static>(
+    mut listing: Listing<T, ToolError>,
     buffer: usize,
 ) -> mpsc::Receiver<Result<Work, Error>> {
     let (tx, rx) = mpsc::channel(buffer.max(1));
@@ -48,7 +93,7 @@ pub fn from_listing(
         while let Some(chunk) = listing.next().await {
             let work = chunk.map_err(Error::from).map(|c| Work::Span {
                 span: c.span,
-                keys: c.items.into_iter().map(|o| o.key).collect(),
+                keys: c.items.into_iter().map(Into::into).collect(),
             });
             if tx.send(work).await.is_err() {
                 return;

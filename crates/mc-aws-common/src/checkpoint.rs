@@ -11,8 +11,7 @@
 //! same directory, fsync, rename): a crash leaves the old or the new one.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -185,25 +184,8 @@ impl Checkpoint {
 
     /// Writes the checkpoint atomically.
     pub fn save(&self, path: &Path) -> Result<(), ToolError> {
-        let tmp = temp_path(path);
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, self).map_err(std::io::Error::other)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            ToolError::file(path, e)
-        })
+        crate::statefile::save_json(path, self)
     }
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp.{}", std::process::id()));
-    path.with_file_name(name)
 }
 
 #[cfg(test)]

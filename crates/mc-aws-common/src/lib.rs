@@ -34,6 +34,8 @@ pub mod inventory;
 #[cfg(feature = "aws")]
 pub mod keyfile;
 #[cfg(feature = "aws")]
+pub mod keyfilter;
+#[cfg(feature = "aws")]
 pub mod keys;
 #[cfg(feature = "aws")]
 pub mod lean;
@@ -45,5 +47,7 @@ pub mod profiles;
 pub mod retry;
 #[cfg(feature = "aws")]
 pub mod s3url;
+#[cfg(feature = "aws")]
+pub mod statefile;
 #[cfg(feature = "aws")]
 pub mod twosided;

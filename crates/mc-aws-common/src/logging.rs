@@ -44,25 +44,8 @@ const SECRET_ENV_VARS: &[&str] = &[
 /// 1 info, 2 debug, 3+ trace. `RUST_LOG` overrides when set. `extra_directive`
 /// lets a tool map its own debug switch (e.g. `DEBUG=sqs-postman`).
 pub fn init(verbosity: i8, extra_directive: Option<&str>) {
-    let level = match verbosity {
-        i8::MIN..=-1 => "error",
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        // The SDK is chatty at debug; keep it one notch quieter than ours unless -vvv.
-        // The SDK is chatty: below -vvv only its errors show, since its warnings
-        // (e.g. every failed step of the credentials chain) repeat what our
-        // one-line error already says.
-        let sdk = match verbosity {
-            3.. => "debug",
-            1..=2 => "warn",
-            _ => "error",
-        };
-        EnvFilter::new(format!("{level},aws_config={sdk},aws_smithy_runtime={sdk},aws_sdk_s3={sdk},aws_sdk_sqs={sdk},hyper={sdk}"))
-    });
+    let mut filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives(verbosity)));
     if let Some(d) = extra_directive {
         if let Ok(d) = d.parse() {
             filter = filter.add_directive(d);
@@ -75,6 +58,58 @@ pub fn init(verbosity: i8, extra_directive: Option<&str>) {
         .with_ansi(io::stderr().is_terminal())
         .with_target(false)
         .try_init();
+}
+
+/// The filter for a verbosity when `RUST_LOG` is not set.
+fn directives(verbosity: i8) -> String {
+    let level = match verbosity {
+        i8::MIN..=-1 => "error",
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    // The SDK is chatty: below -vvv only its errors show (its warnings, e.g.
+    // every failed step of the credentials chain, repeat what our one-line
+    // error already says), and with -v/-vv its warnings.
+    let sdk = match verbosity {
+        3.. => "debug",
+        1..=2 => "warn",
+        _ => "error",
+    };
+    format!("{level},aws_config={sdk},aws_smithy_runtime={sdk},aws_sdk_s3={sdk},aws_sdk_sqs={sdk},hyper={sdk}")
+}
+
+/// A subscriber writing one JSON object per event to `writer`, the event's
+/// fields at the top level (`{"timestamp":..,"level":"INFO","key":..,
+/// "message":..}`), which is what CloudWatch Logs Insights discovers fields
+/// in: for code that runs in AWS Lambda.
+#[cfg(feature = "json-logs")]
+pub fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .finish()
+}
+
+/// Installs [`json_subscriber`] on stderr, redacted like every log line:
+/// at info (the SDK's warnings and errors only) unless `RUST_LOG` says
+/// otherwise.
+#[cfg(feature = "json-logs")]
+pub fn init_json() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives(1)));
+    let subscriber = json_subscriber(filter, RedactingStderr::from_env());
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 /// A [`MakeWriter`] for stderr that passes every event through [`redact`].

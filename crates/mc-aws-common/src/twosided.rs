@@ -316,13 +316,15 @@ pub async fn connect(
 
 /// Reads the sides' inventory reports (`--source-inventory`,
 /// `--dest-inventory`), each checked against its side's folder and sorted
-/// on disk, into the sides; returns a note for each, saying how old it is.
+/// on disk (with the Object ACL field when `acls`), into the sides;
+/// returns a note for each, saying how old it is.
 #[cfg(feature = "inventory")]
 pub async fn read_reports(
     aws: &AwsArgs,
     args: &crate::inventory::SideInventoryArgs,
     sides: [&mut Side; 2],
     throttle: &Arc<Throttle>,
+    acls: bool,
 ) -> Result<Vec<String>, ToolError> {
     use crate::inventory::{Coverage, SortBudget, SortedRows};
     let mut notes = Vec::new();
@@ -340,7 +342,7 @@ pub async fn read_reports(
             continue;
         };
         let sorted =
-            SortedRows::of(&report, &side.url.prefix, false, SortBudget::default(), 2).await?;
+            SortedRows::of(&report, &side.url.prefix, acls, SortBudget::default(), 2).await?;
         notes.push(format!(
             "{} from inventory report {} ({} old): {} objects",
             side.url,

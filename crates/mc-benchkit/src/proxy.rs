@@ -18,6 +18,7 @@
 //!   - connection reset: the TCP connection is closed with RST and no response,
 //!   - expired credentials ([`FirstN`] only): S3 `400 ExpiredToken` (no body on HEAD, as
 //!     S3 does), SQS and other query/JSON services `403 ExpiredToken`,
+//!   - access denied ([`FirstN`] only, typically for one operation): `403 AccessDenied`,
 //!   - SQS `SendMessageBatch` (JSON protocol) partial failure: each entry is failed with
 //!     probability `batch_entry_failure`; failed entries are *removed from the request* before it
 //!     is forwarded (so they are really not delivered) and added to the response's `Failed` list
@@ -127,6 +128,9 @@ pub enum FaultKind {
     /// What AWS answers a request signed with an expired session token
     /// (only through [`FirstN`]; emulators accept any credentials).
     ExpiredToken,
+    /// What AWS answers an identity without the permission for the
+    /// operation (only through [`FirstN`]; emulators allow everything).
+    AccessDenied,
 }
 
 impl FaultKind {
@@ -139,6 +143,7 @@ impl FaultKind {
             Self::Reset => "Reset",
             Self::BatchEntryFailure => "BatchEntryFailure",
             Self::ExpiredToken => "ExpiredToken",
+            Self::AccessDenied => "AccessDenied",
         }
     }
 }
@@ -503,8 +508,10 @@ pub fn s3_operation(method: &Method, path: &str, query: &str, headers: &HeaderMa
             Method::GET if has("versions") => "ListObjectVersions",
             Method::GET if has("tagging") => "GetBucketTagging",
             Method::GET if has("policy") => "GetBucketPolicy",
+            Method::GET if has("notification") => "GetBucketNotificationConfiguration",
             Method::GET => "ListObjects",
             Method::PUT if has("acl") => "PutBucketAcl",
+            Method::PUT if has("notification") => "PutBucketNotificationConfiguration",
             Method::PUT => "CreateBucket",
             Method::HEAD => "HeadBucket",
             Method::DELETE => "DeleteBucket",
@@ -686,11 +693,15 @@ impl Inner {
         let applicable = |k: FaultKind| match k {
             FaultKind::SlowDown => service == Service::S3,
             FaultKind::Throttle => service != Service::S3,
-            FaultKind::InternalError | FaultKind::Reset | FaultKind::ExpiredToken => true,
+            FaultKind::InternalError
+            | FaultKind::Reset
+            | FaultKind::ExpiredToken
+            | FaultKind::AccessDenied => true,
             FaultKind::BatchEntryFailure => false,
         };
         for k in [
             FaultKind::ExpiredToken,
+            FaultKind::AccessDenied,
             FaultKind::Reset,
             FaultKind::InternalError,
             FaultKind::SlowDown,
@@ -892,6 +903,21 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
                 "The provided token has expired.",
                 &rid,
                 head,
+            )),
+            FaultKind::AccessDenied if service == Service::S3 => Some(s3_error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Access Denied",
+                &rid,
+                head,
+            )),
+            FaultKind::AccessDenied => Some(sqs_error(
+                service,
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Sender",
+                "Access to the resource is denied.",
+                &rid,
             )),
             FaultKind::ExpiredToken => Some(sqs_error(
                 service,
@@ -1141,6 +1167,10 @@ mod tests {
             "ListObjectsV2"
         );
         assert_eq!(s3_operation(&Method::GET, "/b", "", &h), "ListObjects");
+        assert_eq!(
+            s3_operation(&Method::GET, "/b", "notification", &h),
+            "GetBucketNotificationConfiguration"
+        );
         assert_eq!(s3_operation(&Method::GET, "/", "", &h), "ListBuckets");
         assert_eq!(s3_operation(&Method::PUT, "/b/k/x", "", &h), "PutObject");
         assert_eq!(

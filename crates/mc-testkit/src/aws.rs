@@ -264,6 +264,22 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
     }
 }
 
+/// The ARN of the queue at `url` (what bucket notifications name).
+pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("mc-testkit: GetQueueAttributes {url}: {e:?}"));
+    out.attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .unwrap_or_else(|| panic!("mc-testkit: queue {url} has no QueueArn"))
+        .clone()
+}
+
 /// Keys that need every kind of escaping, plus keys that are prefixes of others.
 pub fn awkward_keys() -> Vec<(String, usize)> {
     [

@@ -6,11 +6,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mc_aws_common::cli::{AclReadArgs, AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::inventory::SideInventoryArgs;
-use mc_aws_common::nagios::NagiosArgs;
+use mc_aws_common::keyfilter::FilterArgs;
+use mc_aws_common::nagios::{NagiosArgs, Threshold};
 use mc_aws_common::output::OutputArgs;
 use mc_aws_common::s3url::S3Url;
 use mc_aws_common::twosided::Folders;
 
+use crate::notifications;
 use crate::operation::Requested;
 use crate::options::{parse_size, AclMode, CopyOptions, MAX_SINGLE, MIN_PART};
 
@@ -74,6 +76,9 @@ pub enum Command {
     /// Replicate live: copy the objects named by S3 event notifications from an SQS queue.
     #[command(after_long_help = format!("{WORKER_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
     Worker(WorkerArgs),
+    /// How far live replication lags: the workers' --lag-state files and the queue's depth.
+    #[command(after_long_help = format!("{LAG_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Lag(LagArgs),
     /// Copy the differences with S3 Batch Operations: manifest, job, status, report.
     #[command(after_long_help = format!("{BATCH_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
     Batch(BatchArgs),
@@ -144,6 +149,10 @@ pub struct CopyArgs {
     /// Part size for multipart copies (5 MiB to 5 GiB; raised automatically to stay within 10,000 parts).
     #[arg(long, default_value = "256MiB", value_parser = parse_size, env = "S3_COPIER_PART_SIZE", help_heading = "Copy")]
     pub part_size: u64,
+    /// Run even when the destination bucket's event notifications send the copies straight
+    /// back to the copier's own queue or function (pre-flight refuses that loop otherwise).
+    #[arg(long, env = "S3_COPIER_ALLOW_NOTIFICATION_LOOP", help_heading = "Copy")]
+    pub allow_notification_loop: bool,
 }
 
 impl CopyArgs {
@@ -179,6 +188,11 @@ impl CopyArgs {
             sse_per_object: self.sse_per_object,
             multipart_threshold: self.multipart_threshold,
             part_size: self.part_size,
+            notifications: notifications::Guard {
+                allow_loop: self.allow_notification_loop,
+                acls: self.acl == AclMode::Copy,
+                ..notifications::Guard::default()
+            },
         })
     }
 }
@@ -197,6 +211,8 @@ pub struct SyncArgs {
     pub shard: ShardArgs,
     #[command(flatten)]
     pub inventories: SideInventoryArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Show what would be copied (and deleted) without writing anything.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -206,6 +222,10 @@ pub struct SyncArgs {
     /// Compare sizes only (for SSE-KMS sources, whose ETags differ from copy to copy).
     #[arg(long)]
     pub size_only: bool,
+    /// ARN of the migration's event queue (the one the workers read): pre-flight refuses to
+    /// run when the destination's notifications send the copies straight to it (a loop).
+    #[arg(long, value_name = "ARN", value_parser = queue_arn, env = "S3_COPIER_QUEUE_ARN")]
+    pub queue_arn: Option<String>,
     /// Checkpoint file: finished key ranges are recorded, and a rerun lists only what is left
     /// (after a finished run, the next one starts a new pass).
     #[arg(long, env = "S3_COPIER_STATE")]
@@ -254,6 +274,8 @@ pub struct VerifyArgs {
     pub shard: ShardArgs,
     #[command(flatten)]
     pub inventories: SideInventoryArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Compare sizes only.
     #[arg(long)]
     pub size_only: bool,
@@ -294,6 +316,22 @@ fn queue_url(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// `--queue-arn`: an SQS queue ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
+fn queue_arn(s: &str) -> Result<String, String> {
+    let fields: Vec<&str> = s.split(':').collect();
+    let ok = fields.len() == 6
+        && fields[0] == "arn"
+        && fields[2] == "sqs"
+        && fields[3..].iter().all(|f| !f.is_empty());
+    if !ok {
+        return Err(
+            "expected a queue ARN, e.g. arn:aws:sqs:eu-west-1:123456789012:old-bucket-events"
+                .into(),
+        );
+    }
+    Ok(s.to_string())
+}
+
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
     /// URL of the SQS queue receiving the source bucket's event notifications.
@@ -319,6 +357,67 @@ pub struct WorkerArgs {
     /// Exit after the queue has been empty for this many seconds (default: run until SIGINT/SIGTERM).
     #[arg(long, value_name = "SECONDS")]
     pub exit_when_idle: Option<u64>,
+    /// Record how long after S3 sent each event it was handled (its SentTimestamp) in this
+    /// small state file, rewritten every 10 s, for `s3-copier lag` (one file per worker).
+    #[arg(long, value_name = "FILE", env = "S3_COPIER_LAG_STATE")]
+    pub lag_state: Option<PathBuf>,
+}
+
+const LAG_NOTES: &str = "\
+Run each worker with --lag-state FILE; the file says how long after S3 sent
+them the events of the last 5 minutes were handled (from each SQS message's
+SentTimestamp), rewritten every 10 s even when no event comes. A file older
+than --stale-after means its worker is not running: UNKNOWN in Nagios mode,
+exit 2 otherwise. The queue's depth (GetQueueAttributes) shows what waits,
+including when no worker takes messages at all.
+
+Nagios: --warning/--critical apply to the age in seconds, --depth-warning/
+--depth-critical to the messages waiting; the worse one decides. Example
+(one line in the real file):
+  define command {
+    command_name check_s3_replication_lag
+    command_line /usr/local/bin/s3-copier lag --nagios --state /var/lib/s3-copier/lag.json
+      --queue $ARG1$ --warning 60 --critical 300 --depth-warning 1000 --depth-critical 10000
+  }
+The managed alternative: CloudWatch's ApproximateAgeOfOldestMessage of the queue.";
+
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("warning", |a| a.requires("nagios")),
+    mut_arg("critical", |a| a.requires("nagios"))
+)]
+pub struct LagArgs {
+    /// A worker's --lag-state file (repeatable, one per worker: the worst counts).
+    #[arg(long = "state", value_name = "FILE", required = true)]
+    pub states: Vec<PathBuf>,
+    /// URL of the queue the workers read (its depth: the messages waiting).
+    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url)]
+    pub queue: String,
+    /// A state file not rewritten for this long means its worker is not running (UNKNOWN).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = mc_aws_common::units::parse_duration)]
+    pub stale_after: std::time::Duration,
+    /// Nagios plugin output: one status line with perfdata, exit 0/1/2/3; --warning and
+    /// --critical apply to the age in seconds of the oldest event handled in the last 5 minutes.
+    #[arg(long, help_heading = "Nagios")]
+    pub nagios: bool,
+    #[command(flatten)]
+    pub check: NagiosArgs,
+    /// WARNING range of the messages waiting in the queue (same syntax as --warning).
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "nagios",
+        help_heading = "Nagios"
+    )]
+    pub depth_warning: Option<Threshold>,
+    /// CRITICAL range of the messages waiting in the queue.
+    #[arg(
+        long,
+        value_name = "RANGE",
+        requires = "nagios",
+        help_heading = "Nagios"
+    )]
+    pub depth_critical: Option<Threshold>,
 }
 
 const BATCH_NOTES: &str = "\
@@ -382,6 +481,8 @@ pub struct DiffArgs {
     pub shard: ShardArgs,
     #[command(flatten)]
     pub inventories: SideInventoryArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Compare sizes only (as sync --size-only).
     #[arg(long)]
     pub size_only: bool,
@@ -558,6 +659,8 @@ pub enum PolicyMode {
     Worker,
     Lambda,
     Verify,
+    // `lag`: reads the queue's attributes, nothing else.
+    Lag,
     // The role S3 Batch Operations assumes (`batch create --role-arn`), and its trust policy.
     Batch,
 }

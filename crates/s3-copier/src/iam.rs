@@ -13,6 +13,31 @@ fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
 
+const QUEUE_PLACEHOLDER: &str = "arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME";
+
+/// The buckets and folders the policy is for (placeholders when not given).
+struct Scope {
+    sb: String,
+    sp: String,
+    db: String,
+    dp: String,
+}
+
+impl Scope {
+    fn of(args: &IamPolicyArgs) -> Self {
+        let side = |u: &Option<mc_aws_common::s3url::S3Url>, placeholder: &str| {
+            u.as_ref()
+                .map(|u| (u.bucket.clone(), u.prefix.clone()))
+                .unwrap_or((placeholder.into(), String::new()))
+        };
+        let ((sb, sp), (db, dp)) = (
+            side(&args.source, "SOURCE_BUCKET"),
+            side(&args.dest, "DEST_BUCKET"),
+        );
+        Self { sb, sp, db, dp }
+    }
+}
+
 /// The trust policy of the role Batch Operations assumes.
 pub fn batch_trust() -> Value {
     json!({
@@ -29,7 +54,8 @@ pub fn batch_trust() -> Value {
 /// manifest, write its report, and copy (S3PutObjectCopy: read the source
 /// objects, write the destination ones) or invoke the Lambda handler
 /// (whose own role copies).
-fn batch(args: &IamPolicyArgs, (sb, sp): (&str, &str), (db, dp): (&str, &str)) -> Value {
+fn batch(args: &IamPolicyArgs, s: &Scope) -> Value {
+    let (sb, sp, db, dp) = (&s.sb, &s.sp, &s.db, &s.dp);
     let (mb, mp) = args
         .manifest
         .as_ref()
@@ -93,30 +119,39 @@ fn batch(args: &IamPolicyArgs, (sb, sp): (&str, &str), (db, dp): (&str, &str)) -
 
 /// Builds the policy document for `args`.
 pub fn policy(args: &IamPolicyArgs) -> Value {
-    let (sb, sp) = args
-        .source
-        .as_ref()
-        .map(|u| (u.bucket.clone(), u.prefix.clone()))
-        .unwrap_or(("SOURCE_BUCKET".into(), String::new()));
-    let (db, dp) = args
-        .dest
-        .as_ref()
-        .map(|u| (u.bucket.clone(), u.prefix.clone()))
-        .unwrap_or(("DEST_BUCKET".into(), String::new()));
+    if args.mode == PolicyMode::Lag {
+        // The state files are local; the queue's depth is all it reads.
+        return json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "ReadQueueDepth",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes"],
+            "Resource": args.queue_arn.clone().unwrap_or(QUEUE_PLACEHOLDER.into()),
+        }]});
+    }
+    let scope = Scope::of(args);
     if args.mode == PolicyMode::Batch {
         return if args.trust {
             batch_trust()
         } else {
-            batch(args, (&sb, &sp), (&db, &dp))
+            batch(args, &scope)
         };
     }
-    let acl = !args.no_acl;
-    let mode = args.mode;
-    let mut statements = Vec::new();
+    let mut statements = listing(args, &scope);
+    statements.push(source_reads(args, &scope));
+    if args.mode == PolicyMode::Verify {
+        statements.push(destination_reads(args, &scope));
+    } else {
+        statements.extend(preflight(args, &scope));
+        statements.push(destination_writes(args, &scope));
+    }
+    statements.extend(queue_keys_logs(args));
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
 
-    // Listing: both sides, only under the folders. (HeadBucket, which finds
-    // a bucket's region, is refused under such a condition, but its 403
-    // still names the region, and that is all the tool reads from it.)
+/// Listing: both sides, only under the folders. (HeadBucket, which finds a
+/// bucket's region, is refused under such a condition, but its 403 still
+/// names the region, and that is all the tool reads from it.)
+fn listing(args: &IamPolicyArgs, scope: &Scope) -> Vec<Value> {
     let list_cond = |prefix: &str| {
         (!prefix.is_empty()).then(|| json!({"StringLike": {"s3:prefix": [format!("{prefix}*")]}}))
     };
@@ -124,81 +159,110 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
     // S3 answers 404 for one deleted since its event only to an identity with
     // s3:ListBucket on the bucket, without conditions (a HEAD has no prefix);
     // 403 instead would retry the event until the dead-letter queue.
-    let heads_source = matches!(mode, PolicyMode::Worker | PolicyMode::Lambda);
-    for (sid, b, p) in [("ListSource", &sb, &sp), ("ListDestination", &db, &dp)] {
-        let mut s = json!({
-            "Sid": sid,
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": bucket_arn(b),
-        });
-        let unconditioned = heads_source && sid == "ListSource";
-        if let Some(c) = list_cond(p).filter(|_| !unconditioned) {
-            s["Condition"] = c;
-        }
-        statements.push(s);
-    }
+    let heads_source = matches!(args.mode, PolicyMode::Worker | PolicyMode::Lambda);
+    let sides = [
+        ("ListSource", &scope.sb, &scope.sp),
+        ("ListDestination", &scope.db, &scope.dp),
+    ];
+    sides
+        .into_iter()
+        .map(|(sid, b, p)| {
+            let mut s = json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": bucket_arn(b),
+            });
+            let unconditioned = heads_source && sid == "ListSource";
+            if let Some(c) = list_cond(p).filter(|_| !unconditioned) {
+                s["Condition"] = c;
+            }
+            s
+        })
+        .collect()
+}
 
+fn source_reads(args: &IamPolicyArgs, scope: &Scope) -> Value {
     let mut src_read = vec!["s3:GetObject"];
-    if mode != PolicyMode::Verify {
+    if args.mode != PolicyMode::Verify {
         src_read.push("s3:GetObjectTagging");
     }
-    if acl {
+    if !args.no_acl {
         src_read.push("s3:GetObjectAcl");
     }
-    statements.push(json!({
+    json!({
         "Sid": "ReadSourceObjects",
         "Effect": "Allow",
         "Action": src_read,
-        "Resource": objects(&sb, &sp),
-    }));
+        "Resource": objects(&scope.sb, &scope.sp),
+    })
+}
 
+/// What pre-flight reads before a run that writes.
+fn preflight(args: &IamPolicyArgs, scope: &Scope) -> Vec<Value> {
     // GetBucketEncryption: pre-flight compares both buckets' default encryption.
     let mut bucket_reads = vec!["s3:GetBucketVersioning", "s3:GetEncryptionConfiguration"];
-    if acl {
+    if !args.no_acl {
         bucket_reads.extend([
             "s3:GetBucketOwnershipControls",
             "s3:GetBucketPublicAccessBlock",
             "s3:GetBucketAcl",
         ]);
     }
-    if mode != PolicyMode::Verify {
-        statements.push(json!({
+    vec![
+        json!({
             "Sid": "PreflightBucketSettings",
             "Effect": "Allow",
             "Action": bucket_reads,
-            "Resource": [bucket_arn(&sb), bucket_arn(&db)],
-        }));
-        let mut write = vec![
-            "s3:PutObject",
-            "s3:PutObjectTagging",
-            "s3:AbortMultipartUpload",
-        ];
-        if acl {
-            write.push("s3:PutObjectAcl");
-        }
-        if args.delete {
-            write.push("s3:DeleteObject");
-        }
-        statements.push(json!({
-            "Sid": "WriteDestinationObjects",
+            "Resource": [bucket_arn(&scope.sb), bucket_arn(&scope.db)],
+        }),
+        // What the copies will trigger (GetBucketNotificationConfiguration).
+        json!({
+            "Sid": "PreflightDestinationNotifications",
             "Effect": "Allow",
-            "Action": write,
-            "Resource": objects(&db, &dp),
-        }));
-    } else {
-        let mut dst_read = vec!["s3:GetObject"];
-        if acl {
-            dst_read.push("s3:GetObjectAcl");
-        }
-        statements.push(json!({
-            "Sid": "ReadDestinationObjects",
-            "Effect": "Allow",
-            "Action": dst_read,
-            "Resource": objects(&db, &dp),
-        }));
-    }
+            "Action": ["s3:GetBucketNotification"],
+            "Resource": bucket_arn(&scope.db),
+        }),
+    ]
+}
 
+fn destination_writes(args: &IamPolicyArgs, scope: &Scope) -> Value {
+    let mut write = vec![
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:AbortMultipartUpload",
+    ];
+    if !args.no_acl {
+        write.push("s3:PutObjectAcl");
+    }
+    if args.delete {
+        write.push("s3:DeleteObject");
+    }
+    json!({
+        "Sid": "WriteDestinationObjects",
+        "Effect": "Allow",
+        "Action": write,
+        "Resource": objects(&scope.db, &scope.dp),
+    })
+}
+
+fn destination_reads(args: &IamPolicyArgs, scope: &Scope) -> Value {
+    let mut dst_read = vec!["s3:GetObject"];
+    if !args.no_acl {
+        dst_read.push("s3:GetObjectAcl");
+    }
+    json!({
+        "Sid": "ReadDestinationObjects",
+        "Effect": "Allow",
+        "Action": dst_read,
+        "Resource": objects(&scope.db, &scope.dp),
+    })
+}
+
+/// The event queue, KMS keys and the Lambda's logs, where the mode needs them.
+fn queue_keys_logs(args: &IamPolicyArgs) -> Vec<Value> {
+    let mode = args.mode;
+    let mut statements = Vec::new();
     // The worker reads its queue; so does a Lambda's SQS trigger, with the
     // function's role (without a queue, the Lambda is triggered directly).
     if mode == PolicyMode::Worker || (mode == PolicyMode::Lambda && args.queue_arn.is_some()) {
@@ -206,7 +270,7 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Sid": "ConsumeEventQueue",
             "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-            "Resource": args.queue_arn.clone().unwrap_or("arn:aws:sqs:REGION:ACCOUNT_ID:QUEUE_NAME".into()),
+            "Resource": args.queue_arn.clone().unwrap_or(QUEUE_PLACEHOLDER.into()),
         }));
     }
     if mode != PolicyMode::Verify && !args.kms_key.is_empty() {
@@ -227,7 +291,7 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
             "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*",
         }));
     }
-    json!({"Version": "2012-10-17", "Statement": statements})
+    statements
 }
 
 #[cfg(test)]
@@ -320,12 +384,38 @@ mod tests {
         assert!(!actions(&policy(&skip)).iter().any(|x| x.contains("Acl")));
         let s = actions(&policy(&args(PolicyMode::Sync)));
         assert!(s.contains(&"s3:GetEncryptionConfiguration".to_string()));
+        assert!(s.contains(&"s3:GetBucketNotification".to_string()));
+        assert!(!v.contains(&"s3:GetBucketNotification".to_string()));
         assert!(!s.iter().any(|x| x.starts_with("kms:")));
         let mut kms = args(PolicyMode::Worker);
         kms.kms_key = vec!["arn:aws:kms:eu-west-1:111122223333:key/k".into()];
         let p = policy(&kms);
         assert!(actions(&p).contains(&"kms:GenerateDataKey".to_string()));
         assert!(p.to_string().contains("key/k"));
+    }
+
+    #[test]
+    fn notifications_are_read_on_the_destination_only() {
+        let p = policy(&args(PolicyMode::Worker));
+        let st = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "PreflightDestinationNotifications")
+            .unwrap();
+        assert_eq!(st["Resource"], "arn:aws:s3:::new");
+    }
+
+    #[test]
+    fn lag_reads_the_queue_attributes_only() {
+        let mut a = args(PolicyMode::Lag);
+        a.queue_arn = Some("arn:aws:sqs:us-east-1:123456789012:events".into());
+        let p = policy(&a);
+        assert_eq!(actions(&p), ["sqs:GetQueueAttributes"]);
+        assert_eq!(
+            p["Statement"][0]["Resource"],
+            "arn:aws:sqs:us-east-1:123456789012:events"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! `S3_COPIER_SQS_PARTIAL_BATCH`.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use futures::StreamExt;
 use mc_aws_common::keys::decode_event_key;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::copy::CopyError;
 use crate::events::{self, Outcome, Replicator, Sequencers, SqsMessage};
+use crate::record_log::{Handled, FAILED};
 
 /// Records of one S3 event handled at once.
 const RECORD_PARALLELISM: usize = 16;
@@ -124,7 +126,19 @@ pub struct BatchResult {
 pub async fn handle_batch<R: Replicator>(r: &R, inv: BatchInvocation) -> BatchResponse {
     let results = futures::stream::iter(inv.tasks)
         .map(|t| async move {
-            let (code, text) = batch_task(r, &t).await;
+            let started = Instant::now();
+            let (code, text, bytes) = batch_task(r, &t).await;
+            let ok = code == "Succeeded";
+            let key = decode_event_key(&t.s3_key).unwrap_or_else(|_| t.s3_key.clone());
+            Handled {
+                key: &key,
+                event: "BatchOperations",
+                outcome: if ok { "copied" } else { FAILED },
+                bytes,
+                took: started.elapsed(),
+                detail: (!ok).then(|| format!("{code}: {text}")),
+            }
+            .log();
             BatchResult {
                 task_id: t.task_id,
                 result_code: code,
@@ -142,32 +156,31 @@ pub async fn handle_batch<R: Replicator>(r: &R, inv: BatchInvocation) -> BatchRe
     }
 }
 
-async fn batch_task<R: Replicator>(r: &R, t: &BatchTask) -> (&'static str, String) {
+/// A task's result code and string, and the bytes copied.
+async fn batch_task<R: Replicator>(r: &R, t: &BatchTask) -> (&'static str, String, Option<u64>) {
     const OK: &str = "Succeeded";
     const TEMP: &str = "TemporaryFailure";
     const PERM: &str = "PermanentFailure";
     let key = match decode_event_key(&t.s3_key) {
         Ok(k) => k,
-        Err(e) => return (PERM, e.to_string()),
+        Err(e) => return (PERM, e.to_string(), None),
     };
     if t.bucket() != Some(r.source_bucket()) {
-        return (
-            PERM,
-            format!(
-                "bucket {:?} is not the configured source {:?}",
-                t.bucket().unwrap_or(""),
-                r.source_bucket()
-            ),
+        let text = format!(
+            "bucket {:?} is not the configured source {:?}",
+            t.bucket().unwrap_or(""),
+            r.source_bucket()
         );
+        return (PERM, text, None);
     }
     if !r.in_scope(&key) {
-        return (PERM, format!("{key:?} is outside the source prefix"));
+        return (PERM, format!("{key:?} is outside the source prefix"), None);
     }
     match r.copy(&key).await {
-        Ok(bytes) => (OK, format!("copied {bytes} bytes")),
-        Err(CopyError::Gone) => (PERM, "source object does not exist".into()),
-        Err(e) if e.is_temporary() => (TEMP, e.to_string()),
-        Err(e) => (PERM, e.to_string()),
+        Ok(bytes) => (OK, format!("copied {bytes} bytes"), Some(bytes)),
+        Err(CopyError::Gone) => (PERM, "source object does not exist".into(), None),
+        Err(e) if e.is_temporary() => (TEMP, e.to_string(), None),
+        Err(e) => (PERM, e.to_string(), None),
     }
 }
 
@@ -198,11 +211,15 @@ pub async fn handle_records<R: Replicator>(
     };
     let results: Vec<_> = futures::stream::iter(records)
         .map(|rec| async move {
-            if lock().is_stale(&rec) {
-                return (rec, None);
-            }
-            let out = events::handle(r, &rec, propagate_deletes).await;
-            (rec, Some(out))
+            let started = Instant::now();
+            let out = if lock().is_stale(&rec) {
+                None
+            } else {
+                Some(events::handle(r, &rec, propagate_deletes).await)
+            };
+            let took = started.elapsed();
+            Handled::of_record(&rec.key, &rec.event_name, out.as_ref(), took).log();
+            (rec, out)
         })
         .buffer_unordered(RECORD_PARALLELISM)
         .collect()
@@ -217,24 +234,11 @@ pub async fn handle_records<R: Replicator>(
                     Outcome::Copied { .. } => summary.copied += 1,
                     Outcome::AclApplied => summary.acl_applied += 1,
                     Outcome::Deleted => summary.deleted += 1,
-                    Outcome::Ignored { why } => {
-                        tracing::debug!("{} {}: ignored ({why})", rec.event_name, rec.key);
-                        summary.ignored += 1;
-                    }
-                    Outcome::Gone => {
-                        tracing::info!(
-                            "{} {}: the source object is gone since; skipped",
-                            rec.event_name,
-                            rec.key
-                        );
-                        summary.gone += 1;
-                    }
+                    Outcome::Ignored { .. } => summary.ignored += 1,
+                    Outcome::Gone => summary.gone += 1,
                 }
             }
-            Some(Err(e)) => {
-                tracing::warn!("{} {}: {e}", rec.event_name, rec.key);
-                failures.push(format!("{}: {e}", rec.key));
-            }
+            Some(Err(e)) => failures.push(format!("{}: {e}", rec.key)),
         }
     }
     if let Some(first) = failures.first() {
@@ -330,6 +334,10 @@ pub mod runtime {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     }
 
+    fn flag(name: &str) -> bool {
+        env(name).is_some_and(|v| v == "true" || v == "1")
+    }
+
     fn url(name: &str) -> Result<S3Url, String> {
         env(name)
             .ok_or_else(|| format!("{name} is not set (s3://bucket[/folder])"))?
@@ -352,14 +360,20 @@ pub mod runtime {
             acl: AclMode::parse(&env("S3_COPIER_ACL").unwrap_or("copy".into()))?,
             storage_class: env("S3_COPIER_STORAGE_CLASS"),
             sse_kms_key_id: env("S3_COPIER_SSE_KMS_KEY_ID"),
-            sse_allow_weaker: env("S3_COPIER_SSE_ALLOW_WEAKER")
-                .is_some_and(|v| v == "true" || v == "1"),
+            sse_allow_weaker: flag("S3_COPIER_SSE_ALLOW_WEAKER"),
             // Every record is read with HeadObject anyway.
             sse_per_object: false,
             multipart_threshold: size("S3_COPIER_MULTIPART_THRESHOLD", "5GiB")?,
             part_size: size("S3_COPIER_PART_SIZE", "256MiB")?,
+            allow_notification_loop: flag("S3_COPIER_ALLOW_NOTIFICATION_LOOP"),
         };
-        let opts = copy.options(env("AWS_ENDPOINT_URL").is_some())?;
+        let mut opts = copy.options(env("AWS_ENDPOINT_URL").is_some())?;
+        // The function's own inputs: itself (Lambda sets the name), and the
+        // queue of its SQS trigger, when named.
+        let guard = &mut opts.notifications;
+        guard.own_function = env("AWS_LAMBDA_FUNCTION_NAME");
+        guard.own_queues.extend(env("S3_COPIER_QUEUE_ARN"));
+        guard.deletes = flag("S3_COPIER_PROPAGATE_DELETES");
         let aws = AwsArgs {
             endpoint_url: env("AWS_ENDPOINT_URL"),
             ..AwsArgs::default()
@@ -373,13 +387,14 @@ pub mod runtime {
 
     /// Runs the Lambda handler loop.
     pub async fn run() -> Result<(), lambda_runtime::Error> {
-        mc_aws_common::logging::init(0, None);
+        // JSON lines at info: one per record (key, outcome, bytes, ms) for
+        // CloudWatch Logs Insights; RUST_LOG overrides.
+        mc_aws_common::logging::init_json();
         let copier = Arc::new(
             copier()
                 .await
                 .map_err(|e| format!("s3-copier-lambda: {e}"))?,
         );
-        let flag = |name: &str| env(name).is_some_and(|v| v == "true" || v == "1");
         let settings = super::Settings {
             propagate_deletes: flag("S3_COPIER_PROPAGATE_DELETES"),
             sqs_partial_batch: flag("S3_COPIER_SQS_PARTIAL_BATCH"),
@@ -599,6 +614,84 @@ mod tests {
             run(&r, r#"{"hello": 1}"#).await,
             Err(HandlerError::Event(_))
         ));
+    }
+
+    /// Collects what a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
+        type Writer = Buf;
+        fn make_writer(&'a self) -> Buf {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn one_json_log_line_per_record_with_key_outcome_bytes_ms() {
+        let buf = Buf::default();
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let subscriber = mc_aws_common::logging::json_subscriber(filter, buf.clone());
+        let r = fake();
+        let payload = event(&[
+            ("ObjectCreated:Put", "photos/my+cat%2B1.jpg", "01"),
+            ("ObjectCreated:Put", "gone.jpg", "02"),
+            ("ObjectCreated:Put", "slow.jpg", "03"),
+            ("ObjectRemoved:Delete", "old", "04"),
+        ]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(rt.block_on(run(&r, &payload)).is_err(), "slow.jpg failed");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "one line per record:\n{text}");
+        let line = |key: &str| {
+            lines
+                .iter()
+                .find(|l| l["key"] == key)
+                .unwrap_or_else(|| panic!("no line for {key}:\n{text}"))
+        };
+        let copied = line("photos/my cat+1.jpg");
+        assert_eq!(copied["level"], "INFO");
+        assert_eq!(copied["message"], "record");
+        assert_eq!(copied["event"], "ObjectCreated:Put");
+        assert_eq!(copied["outcome"], "copied");
+        assert_eq!(copied["bytes"], 1);
+        assert!(copied["ms"].is_u64(), "{copied}");
+        assert!(copied["timestamp"].is_string(), "{copied}");
+        assert_eq!(line("gone.jpg")["outcome"], "gone");
+        let failed = line("slow.jpg");
+        assert_eq!(
+            (&failed["level"], &failed["outcome"]),
+            (&"WARN".into(), &"failed".into())
+        );
+        assert!(
+            failed["detail"].as_str().unwrap().contains("SlowDown"),
+            "{failed}"
+        );
+        assert!(
+            failed.get("bytes").is_none(),
+            "no bytes for a failure: {failed}"
+        );
+        let ignored = line("old");
+        assert_eq!(ignored["outcome"], "ignored");
+        assert_eq!(ignored["detail"], "deletes are not propagated");
     }
 
     /// A Lambda event from SQS, as in the Lambda documentation.

@@ -20,11 +20,16 @@ pub mod copy;
 pub mod cost;
 pub mod events;
 pub mod iam;
+pub mod lag;
+pub mod lag_state;
 pub mod lambda;
 pub mod manifest;
+pub mod notifications;
 pub mod operation;
 pub mod options;
 pub mod preflight;
+pub mod queue;
+pub mod record_log;
 pub mod report;
 pub mod s3control;
 pub mod sse;
@@ -53,6 +58,7 @@ impl ToolCli for Cli {
     fn nagios_timeout(&self) -> Option<u64> {
         match &self.command {
             Command::Verify(a) if a.nagios => Some(a.check.timeout),
+            Command::Lag(a) if a.nagios => Some(a.check.timeout),
             _ => None,
         }
     }
@@ -62,7 +68,7 @@ impl ToolCli for Cli {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
             Command::Batch(b) => !matches!(b.command, BatchCommand::Status(_)),
-            Command::Verify(_) | Command::IamPolicy(_) => false,
+            Command::Verify(_) | Command::Lag(_) | Command::IamPolicy(_) => false,
         }
     }
 }
@@ -79,6 +85,7 @@ async fn run(cli: &Cli) -> Result<i32, ToolError> {
         Command::Verify(a) => verify::run(a, &cli.aws, &cli.output, stop).await,
         Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
         Command::Batch(a) => batch::run(a, &cli.aws, &cli.output, stop).await,
+        Command::Lag(a) => lag::run(a, &cli.aws, &cli.output).await,
         Command::IamPolicy(a) => {
             let text = serde_json::to_string_pretty(&iam::policy(a)).unwrap_or_default();
             let mut p = Printer::new();

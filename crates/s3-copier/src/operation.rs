@@ -211,6 +211,7 @@ mod tests {
             sse_per_object: false,
             multipart_threshold: MAX_SINGLE,
             part_size: MIN_PART,
+            notifications: Default::default(),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use aws_sdk_s3::types::ObjectCannedAcl;
 
+use crate::notifications;
+
 /// The smallest part S3 accepts (except the last one).
 pub const MIN_PART: u64 = 5 * 1024 * 1024;
 /// The largest part, and the largest object CopyObject copies in one request.
@@ -117,6 +119,8 @@ pub struct CopyOptions {
     pub sse_per_object: bool,
     pub multipart_threshold: u64,
     pub part_size: u64,
+    /// What pre-flight checks the destination's event notifications against.
+    pub notifications: notifications::Guard,
 }
 
 impl CopyOptions {
@@ -185,6 +189,7 @@ mod tests {
             sse_per_object: false,
             multipart_threshold: MAX_SINGLE,
             part_size: MIN_PART,
+            notifications: Default::default(),
         };
         // 5 TiB in 5 MiB parts would be 1M parts: raised to fit 10,000.
         let size = 5u64 << 40;

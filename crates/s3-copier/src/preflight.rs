@@ -8,7 +8,9 @@
 //! - the destination's Block Public Access against public grants;
 //! - versioning, noted;
 //! - both buckets' default encryption, against a weaker destination
-//!   (see [`crate::sse`]).
+//!   (see [`crate::sse`]);
+//! - the destination's event notifications: what the copies trigger, and
+//!   no loop back to the copier (see [`crate::notifications`]).
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use mc_aws_common::twosided::{self, Folders, Side};
 
 use crate::cli::Endpoints;
 use crate::copy::Copier;
+use crate::notifications;
 use crate::options::{AclMode, CopyOptions};
 use crate::sse::{Sse, SseSetup};
 
@@ -49,7 +52,9 @@ pub async fn connect(
     let (mut src, mut dst) =
         twosided::connect(aws, &ends.sides, &folders, throttle, acl_reads).await?;
     let notes = match inventories {
-        Some(inv) => twosided::read_reports(aws, inv, [&mut src, &mut dst], throttle).await?,
+        Some(inv) => {
+            twosided::read_reports(aws, inv, [&mut src, &mut dst], throttle, false).await?
+        }
         None => Vec::new(),
     };
     Ok(Connected {
@@ -77,6 +82,8 @@ pub async fn copier(
     } = connect(aws, ends, throttle, acl_reads, inventories).await?;
     let mut pf = check(&src, &dst, throttle, &opts.acl).await?;
     pf.notes.splice(0..0, notes);
+    let triggered = notifications::check(&dst, throttle, &opts.notifications).await?;
+    pf.notes.extend(triggered);
     let sse = encryption(&src, &dst, throttle, &opts, &mut pf.notes).await?;
     for n in &pf.notes {
         tracing::warn!("{n}");

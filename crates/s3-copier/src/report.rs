@@ -27,6 +27,9 @@ fn is_zero(n: &u64) -> bool {
 pub struct Counts {
     /// Source objects compared.
     pub listed: u64,
+    /// Source objects left out by --include/--exclude.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded: u64,
     pub missing: u64,
     pub different: u64,
     /// Destination-only objects.
@@ -52,6 +55,7 @@ pub struct Counts {
 impl Counts {
     pub fn add(&mut self, o: &Counts) {
         self.listed += o.listed;
+        self.excluded += o.excluded;
         self.missing += o.missing;
         self.different += o.different;
         self.extra += o.extra;
@@ -172,15 +176,26 @@ impl SyncReport {
             ],
             ["elapsed".into(), format!("{:.1}s", self.elapsed_seconds)],
         ];
+        if c.excluded > 0 {
+            let row = [
+                "excluded".into(),
+                format!("{} (--include/--exclude)", human_count(c.excluded)),
+            ];
+            rows.insert(3, row);
+        }
         if c.kept > 0 {
-            let kept = [
+            let row = [
                 "kept".into(),
                 format!(
                     "{} (not in the source's report, but at the source)",
                     human_count(c.kept)
                 ),
             ];
-            rows.insert(6, kept);
+            let after_deleted = rows
+                .iter()
+                .position(|r| r[0] == del)
+                .map_or(rows.len(), |i| i + 1);
+            rows.insert(after_deleted, row);
         }
         let mut out = String::new();
         if !self.complete {

@@ -12,6 +12,7 @@ use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::keyfilter::KeyFilter;
 use mc_aws_common::listing::Chunk;
 use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::nagios::{Check, NagiosArgs, Perf};
@@ -74,6 +75,13 @@ pub struct Totals {
     pub acl_different: u64,
     /// Objects whose ACL could not be read (deleted meanwhile, access denied).
     pub errors: u64,
+    /// Source objects left out by --include/--exclude.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Totals {
@@ -85,6 +93,7 @@ impl Totals {
         self.extra += o.extra;
         self.acl_different += o.acl_different;
         self.errors += o.errors;
+        self.excluded += o.excluded;
     }
 
     /// Objects not (yet) correctly at the destination: the migration lag.
@@ -97,19 +106,29 @@ struct Ctx {
     src: Side,
     dst: Side,
     folders: Folders,
+    /// `--include`/`--exclude`, as `sync` applies them.
+    filter: KeyFilter,
     size_only: bool,
     acl: bool,
     concurrency: usize,
 }
 
 impl Ctx {
-    async fn chunk(&self, chunk: Chunk<ObjectEntry>) -> Result<(Totals, Vec<Finding>), ToolError> {
-        let dst = self
+    async fn chunk(
+        &self,
+        mut chunk: Chunk<ObjectEntry>,
+    ) -> Result<(Totals, Vec<Finding>), ToolError> {
+        let excluded = self
+            .filter
+            .retain(&mut chunk.items, &self.folders.source.prefix);
+        let mut dst = self
             .dst
             .list_span(self.folders.dest_span(&chunk.span).as_ref())
             .await?;
+        self.filter.retain(&mut dst, &self.folders.dest.prefix);
         let mut t = Totals {
             checked: chunk.items.len() as u64,
+            excluded,
             ..Totals::default()
         };
         let mut found = Vec::new();
@@ -154,6 +173,18 @@ impl Ctx {
                 }
             }
         }
+        self.compare_acls(same, &mut t, &mut found).await;
+        Ok((t, found))
+    }
+
+    /// Reads the ACLs of the objects present on both sides (`same`: source
+    /// and destination keys) and counts those that differ (owner mapped).
+    async fn compare_acls(
+        &self,
+        same: Vec<(String, String)>,
+        t: &mut Totals,
+        found: &mut Vec<Finding>,
+    ) {
         let acl_results: Vec<_> = futures::stream::iter(same)
             .map(|(sk, dk)| async move {
                 let (a, b) = tokio::join!(self.src.acls.get(&sk), self.dst.acls.get(&dk));
@@ -181,7 +212,6 @@ impl Ctx {
                 }
             }
         }
-        Ok((t, found))
     }
 }
 
@@ -238,7 +268,7 @@ pub async fn run(
             } else {
                 String::new()
             }
-        )),
+        ) + &excluded_part(&t)),
     };
     let _ = p.flush();
     Ok(if interrupted {
@@ -248,6 +278,17 @@ pub async fn run(
     } else {
         exit::SUCCESS
     })
+}
+
+/// "; N excluded by --include/--exclude" when filters left keys out.
+fn excluded_part(t: &Totals) -> String {
+    if t.excluded == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} excluded by --include/--exclude",
+        human_count(t.excluded)
+    )
 }
 
 /// "N ACL different" when ACLs were compared (`--acl`).
@@ -318,6 +359,7 @@ async fn verify(
         src,
         dst,
         folders,
+        filter: args.filters.filter.clone(),
         size_only: args.size_only,
         acl: args.acl,
         concurrency: args.throttle.concurrency as usize,

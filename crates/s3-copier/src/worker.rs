@@ -7,27 +7,32 @@
 //! is not handed to another worker halfway. A message is deleted only after
 //! every record in it was handled; otherwise it comes back after the
 //! timeout and, after the queue's maxReceiveCount, goes to its dead-letter
-//! queue. Any number of workers can share a queue.
+//! queue. Any number of workers can share a queue. With `--lag-state`, the
+//! age of each message handled goes to a state file for `s3-copier lag`
+//! ([`crate::lag_state`]).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_sqs::types::Message;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use mc_aws_common::cli::AwsArgs;
-use mc_aws_common::config;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::exit;
+use mc_aws_common::interrupt::{Interrupt, GRACE};
 use mc_aws_common::output::{Format, Kinded, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::statefile;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
+use crate::lag_state::{self, Recorder};
 use crate::lambda::{handle_records, EventSummary};
 use crate::preflight;
-use mc_aws_common::interrupt::{Interrupt, GRACE};
+use crate::queue;
 
 /// Totals of a worker's run, printed when it stops.
 #[derive(Debug, Default, Serialize)]
@@ -65,18 +70,8 @@ struct Ctx {
     propagate_deletes: bool,
     seq: Mutex<Sequencers>,
     report: Mutex<WorkerReport>,
-}
-
-/// The region in an SQS queue URL (`https://sqs.eu-west-1.amazonaws.com/...`).
-pub fn queue_region(url: &str) -> Option<String> {
-    let host = url.split("://").nth(1)?.split('/').next()?;
-    let mut parts = host.split('.');
-    if parts.next()? != "sqs" {
-        return None;
-    }
-    let region = parts.next()?;
-    (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
-        .then(|| region.to_string())
+    /// `--lag-state`: the age of each message handled.
+    lag: Option<Mutex<Recorder>>,
 }
 
 impl Ctx {
@@ -93,6 +88,7 @@ impl Ctx {
             Err(e) => Err(e.to_string()),
         };
         heartbeat.abort();
+        self.record_age(&msg, result.is_ok());
         let ok = match result {
             Ok(summary) => {
                 self.lock_report().add(&summary);
@@ -131,6 +127,32 @@ impl Ctx {
         self.report.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Notes how long after S3 sent `msg` it was handled (`--lag-state`).
+    fn record_age(&self, msg: &Message, ok: bool) {
+        let Some(lag) = &self.lag else { return };
+        let sent = msg
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+            .and_then(|t| lag_state::sent_at(t));
+        if let Some(sent) = sent {
+            let mut r = lag.lock().unwrap_or_else(|e| e.into_inner());
+            r.record(sent, SystemTime::now(), ok);
+        }
+    }
+
+    /// Writes the `--lag-state` file; an error is logged, the worker goes on.
+    async fn write_lag(self: &Arc<Self>, path: &Path) -> Result<(), ToolError> {
+        let Some(lag) = &self.lag else { return Ok(()) };
+        let file = lag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot(SystemTime::now());
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || statefile::save_json(&path, &file))
+            .await
+            .map_err(|e| ToolError::Other(e.to_string()))?
+    }
+
     /// Extends the message's visibility every half timeout while it is handled.
     async fn heartbeat(self: Arc<Self>, receipt: String) {
         let every = Duration::from_secs(u64::from(self.visibility / 2).max(1));
@@ -164,52 +186,94 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let opts = args
-        .copy
-        .options(aws.endpoint_url.is_some())
-        .map_err(|m| ToolError::Invalid {
-            what: "worker".into(),
-            message: m,
+    let ctx = connect(args, aws).await?;
+    if let Some(path) = &args.lag_state {
+        // One that cannot be written is found now, not by the check later.
+        ctx.write_lag(path).await.map_err(|e| ToolError::Invalid {
+            what: "--lag-state".into(),
+            message: e.to_string(),
         })?;
+    }
+    let lag_writer = args
+        .lag_state
+        .clone()
+        .map(|path| tokio::spawn(write_lag_every(ctx.clone(), path)));
+    tracing::info!("worker: polling {}", args.queue);
+    let stopped = poll(&ctx, args, stop).await?;
+    if let Some(w) = lag_writer {
+        w.abort();
+    }
+    if let Some(path) = &args.lag_state {
+        if let Err(e) = ctx.write_lag(path).await {
+            tracing::warn!("--lag-state: {e}");
+        }
+    }
+    let report = std::mem::take(&mut *ctx.lock_report());
+    print_report(&report, out.output);
+    Ok(if stopped {
+        exit::INTERRUPTED
+    } else if report.failed_messages > 0 {
+        exit::PARTIAL_FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Checks the queue (its ARN: pre-flight refuses a destination that
+/// notifies it), then both buckets, and builds the worker's context.
+async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError> {
+    let mut opts =
+        args.copy
+            .options(aws.endpoint_url.is_some())
+            .map_err(|m| ToolError::Invalid {
+                what: "worker".into(),
+                message: m,
+            })?;
     let throttle = Throttle::from_args(&args.throttle);
+    // The queue usually lives with the source bucket: the source identity, in the queue's region.
+    let sides = &args.endpoints.sides;
+    let (profile, role) = (
+        sides.source_profile.as_deref(),
+        sides.source_role_arn.as_deref(),
+    );
+    let sqs = queue::client(aws, &args.queue, profile, role).await?;
+    let queue_arn = queue::arn(&sqs, &throttle, &args.queue).await?;
+    opts.notifications.own_queues.push(queue_arn);
+    opts.notifications.deletes = args.propagate_deletes;
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let (copier, _) =
         preflight::copier(aws, &args.endpoints, opts, (&throttle, &acl_reads), None).await?;
-    // The queue usually lives with the source bucket: use the source identity, in the queue's region.
-    let sides = &args.endpoints.sides;
-    let mut sqs_args = aws.clone();
-    if sqs_args.endpoint_url.is_none() {
-        if let Some(r) = queue_region(&args.queue) {
-            sqs_args.region = Some(r);
-        }
-    }
-    let conf = config::load(
-        &sqs_args,
-        sides.source_profile.as_deref(),
-        sides.source_role_arn.as_deref(),
-    )
-    .await?;
-    let sqs = aws_sdk_sqs::Client::new(&conf);
-    throttle
-        .call(|| {
-            sqs.get_queue_attributes()
-                .queue_url(&args.queue)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .send()
-        })
-        .await
-        .map_err(|e| describe_sdk_error(&e, &format!("queue {}", args.queue)))?;
-    let ctx = Arc::new(Ctx {
+    let lag = args
+        .lag_state
+        .as_ref()
+        .map(|_| Mutex::new(Recorder::new(&args.queue, SystemTime::now())));
+    Ok(Arc::new(Ctx {
         sqs,
         queue: args.queue.clone(),
         copier,
-        throttle: throttle.clone(),
+        throttle,
         visibility: args.visibility_timeout,
         propagate_deletes: args.propagate_deletes,
         seq: Mutex::new(Sequencers::default()),
         report: Mutex::new(WorkerReport::default()),
-    });
-    tracing::info!("worker: polling {}", args.queue);
+        lag,
+    }))
+}
+
+async fn write_lag_every(ctx: Arc<Ctx>, path: PathBuf) {
+    let mut tick = tokio::time::interval(lag_state::WRITE_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = ctx.write_lag(&path).await {
+            tracing::warn!("--lag-state: {e}");
+        }
+    }
+}
+
+/// Receives and hands out messages until a signal (`true`) or
+/// `--exit-when-idle` (`false`), then waits for those in flight.
+async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool, ToolError> {
     let slots = Arc::new(Semaphore::new(args.messages as usize));
     let mut last_message = Instant::now();
     let signal = stop.wait();
@@ -234,13 +298,14 @@ pub async fn run(
             Some(limit) => limit.clamp(1, 20) as i32,
             None => 20,
         };
-        let receive = throttle.call(|| {
+        let receive = ctx.throttle.call(|| {
             ctx.sqs
                 .receive_message()
                 .queue_url(&args.queue)
                 .max_number_of_messages(free as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(args.visibility_timeout as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
                 .send()
         });
         let got = tokio::select! {
@@ -259,31 +324,38 @@ pub async fn run(
             });
         }
     }
-    if stopped_by_signal {
+    drain(&slots, args.messages, stopped_by_signal).await;
+    Ok(stopped_by_signal)
+}
+
+/// Waits for the messages in flight: all of them, or after a signal at most
+/// the grace period (those not finished are not deleted: they come back
+/// after their visibility timeout).
+async fn drain(slots: &Semaphore, messages: u32, stopped_by_signal: bool) {
+    if !stopped_by_signal {
+        let _all = slots.acquire_many(messages).await;
+        return;
+    }
+    tracing::warn!(
+        "stopping: finishing the messages in flight (at most {}s)",
+        GRACE.as_secs()
+    );
+    let all = tokio::time::timeout(GRACE, slots.acquire_many(messages)).await;
+    if all.is_err() {
+        let left = messages as usize - slots.available_permits();
         tracing::warn!(
-            "stopping: finishing the messages in flight (at most {}s)",
+            "{left} messages still in flight after {}s: left on the queue for redelivery",
             GRACE.as_secs()
         );
-        // Messages still in flight after the grace period are not deleted:
-        // they come back after their visibility timeout.
-        let all = tokio::time::timeout(GRACE, slots.acquire_many(args.messages)).await;
-        if all.is_err() {
-            let left = args.messages as usize - slots.available_permits();
-            tracing::warn!(
-                "{left} messages still in flight after {}s: left on the queue for redelivery",
-                GRACE.as_secs()
-            );
-        }
-    } else {
-        // Wait for every message in flight.
-        let _all = slots.acquire_many(args.messages).await;
     }
-    let report = std::mem::take(&mut *ctx.lock_report());
+}
+
+fn print_report(report: &WorkerReport, format: Format) {
     let mut p = Printer::new();
-    let _ = match out.output {
+    let _ = match format {
         Format::Json => p.json(&Kinded {
             kind: "summary",
-            value: &report,
+            value: report,
         }),
         Format::Human => p.line(format!(
             "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
@@ -298,29 +370,4 @@ pub async fn run(
         )),
     };
     let _ = p.flush();
-    Ok(if stopped_by_signal {
-        exit::INTERRUPTED
-    } else if report.failed_messages > 0 {
-        exit::PARTIAL_FAILURE
-    } else {
-        exit::SUCCESS
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn region_from_queue_url() {
-        assert_eq!(
-            queue_region("https://sqs.eu-west-1.amazonaws.com/123456789012/q").as_deref(),
-            Some("eu-west-1")
-        );
-        assert_eq!(queue_region("http://127.0.0.1:4566/000000000000/q"), None);
-        assert_eq!(
-            queue_region("https://sqs.cn-north-1.amazonaws.com.cn/1/q").as_deref(),
-            Some("cn-north-1")
-        );
-    }
 }

@@ -1,5 +1,8 @@
 //! The command line.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Parser, ValueEnum};
 use mc_aws_common::cli::{AwsArgs, ShardArgs, ThrottleArgs, TwoSidedArgs};
 use mc_aws_common::inventory::InventoryArgs;
@@ -30,6 +33,11 @@ Examples:
 
   # Nagios: objects missing from the replica (alert above 1k / 100k)
   s3-key-counter s3://src s3://replica --check diff-objects --warning 1k --critical 100k
+
+  # Big buckets: count from cron, check from the saved count (answers at once)
+  s3-key-counter --save-state /var/lib/s3kc/assets.json s3://assets > /dev/null   # cron
+  s3-key-counter --from-state /var/lib/s3kc/assets.json --max-age 2h --check objects \\
+      --warning 20M --critical 24M
 
 Thresholds (--warning, --critical) are Nagios ranges: N alerts outside 0..N,
 N: below N, ~:N above N, A:B outside A..B, @A:B inside A..B. Numbers take
@@ -74,7 +82,7 @@ pub struct Cli {
     /// What to count: s3://bucket[/prefix]. With two or more, the first is the
     /// reference the others are compared with.
     // Parsed by `Cli::parsed_urls`, so that a bad one gets one clear line.
-    #[arg(required = true, value_name = "S3_URL")]
+    #[arg(required_unless_present = "from_state", value_name = "S3_URL")]
     pub urls: Vec<String>,
 
     /// Group counts by the first DEPTH levels of the key below the prefix.
@@ -120,6 +128,30 @@ pub struct Cli {
     /// extrapolated from them (reads the report a second time).
     #[arg(long, value_name = "N", requires = "inventory", value_parser = clap::value_parser!(u32).range(1..=10_000), help_heading = "Inventory")]
     pub cross_check: Option<u32>,
+
+    /// After a complete count, save it (what was counted, when, how) to FILE, atomically,
+    /// for checks with --from-state: run this from cron.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "emit_splits",
+        help_heading = "State"
+    )]
+    pub save_state: Option<PathBuf>,
+    /// Answer from the count a --save-state run wrote instead of listing (no AWS call): a
+    /// check of a 25M-object bucket within check_nrpe's 10 s. URLs, if given, must match.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "max_age",
+        conflicts_with_all = ["save_state", "emit_splits", "by_prefix", "by_storage_class", "versions", "multipart", "shard"],
+        help_heading = "State"
+    )]
+    pub from_state: Option<PathBuf>,
+    /// With --from-state: a count older than this (90m, 26h, 2d) is stale: an error, and
+    /// UNKNOWN in a check. Allow the cron interval plus the count's own time.
+    #[arg(long, value_name = "DURATION", requires = "from_state", value_parser = mc_aws_common::units::parse_duration, help_heading = "State")]
+    pub max_age: Option<Duration>,
 
     /// Keys per list request (S3's maximum is 1000; lower only for testing).
     #[arg(long, default_value_t = 1000, env = "S3KC_PAGE_SIZE", value_parser = clap::value_parser!(i32).range(1..=1000), hide = true)]
@@ -180,6 +212,22 @@ mod tests {
     }
 
     #[test]
+    fn from_state_needs_no_url() {
+        let cli = Cli::try_parse_from([
+            "s3-key-counter",
+            "--from-state",
+            "/var/lib/s3-key-counter/assets.json",
+            "--max-age",
+            "26h",
+            "--check",
+            "objects",
+        ])
+        .unwrap();
+        assert!(cli.urls.is_empty());
+        assert_eq!(cli.max_age, Some(std::time::Duration::from_secs(26 * 3600)));
+    }
+
+    #[test]
     fn rejects_conflicts() {
         for args in [
             &["s3-key-counter"][..],
@@ -202,6 +250,36 @@ mod tests {
                 "objects",
                 "--warning",
                 "x",
+            ],
+            // --from-state needs --max-age, and lists nothing.
+            &["s3-key-counter", "--from-state", "f.json"],
+            &["s3-key-counter", "s3://abc", "--max-age", "2h"],
+            &["s3-key-counter", "--from-state", "f", "--max-age", "soon"],
+            &[
+                "s3-key-counter",
+                "--from-state",
+                "f",
+                "--max-age",
+                "2h",
+                "--by-prefix",
+                "1",
+            ],
+            &[
+                "s3-key-counter",
+                "--from-state",
+                "f",
+                "--max-age",
+                "2h",
+                "--save-state",
+                "g",
+            ],
+            &[
+                "s3-key-counter",
+                "s3://abc",
+                "--save-state",
+                "g",
+                "--emit-splits",
+                "4",
             ],
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");

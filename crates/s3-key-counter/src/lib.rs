@@ -16,9 +16,12 @@ pub mod from_inventory;
 pub mod multipart;
 pub mod report;
 pub mod splits;
+pub mod state;
 pub mod tally;
 
 use std::io::{self, Write};
+use std::path::Path;
+use std::time::SystemTime;
 
 use futures::future::try_join_all;
 use mc_aws_common::config;
@@ -32,6 +35,7 @@ use mc_aws_common::nagios::Check;
 use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::startup::{Failure, NagiosMode, Threads, Tool, ToolCli};
+use mc_aws_common::statefile;
 
 use crate::cli::Cli;
 use crate::count::{Count, CountOptions};
@@ -108,7 +112,11 @@ fn plan_ranges(cli: &Cli, urls: &[S3Url]) -> Result<Vec<Option<KeyRange>>, Error
 async fn execute(cli: &Cli) -> Result<i32, Error> {
     let stop = Interrupt::install(TOOL.name);
     let urls = cli.parsed_urls().map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(path) = &cli.from_state {
+        return answer_from_state(cli, &urls, path);
+    }
     let ranges = plan_ranges(cli, &urls)?;
+    let started = SystemTime::now();
     let progress = if cli.check.is_some() {
         mc_aws_common::output::progress_bar(None, "", false)
     } else {
@@ -127,6 +135,11 @@ async fn execute(cli: &Cli) -> Result<i32, Error> {
     let (mut counts, points, drift) = counted?;
     if counts.iter().any(|c| c.interrupted) || stop.is_set() {
         return interrupted(cli, &counts);
+    }
+    if let Some(path) = &cli.save_state {
+        let shard = cli.shard.shard.map(|s| s.to_string());
+        let saved = state::of_counts(&counts, started, cli.versions, shard);
+        statefile::save_json(path, &saved)?;
     }
     if let Some(metric) = cli.check {
         let check = check::evaluate(metric, &counts, &cli.thresholds);
@@ -301,6 +314,28 @@ fn emit_splits(cli: &Cli, n: u32, points: &[String], counts: &[Count]) -> Result
             n - 1
         )?;
     }
+    Ok(exit::SUCCESS)
+}
+
+/// `--from-state`: the check, or the report, from a saved count; no AWS call.
+fn answer_from_state(cli: &Cli, urls: &[S3Url], path: &Path) -> Result<i32, Error> {
+    let max_age = cli.max_age.unwrap_or_default();
+    let now = SystemTime::now();
+    let loaded = state::load(path, urls, max_age, now)?;
+    if let Some(metric) = cli.check {
+        if metric.is_diff() && loaded.counts.len() < 2 {
+            return Err(Error::Usage(format!(
+                "--check diff-objects/diff-bytes needs a count of two or more URLs; {} has one",
+                path.display()
+            )));
+        }
+        let mut check = check::evaluate(metric, &loaded.counts, &cli.thresholds);
+        state::annotate(&mut check, &loaded);
+        return Ok(check.emit());
+    }
+    let mut out = Printer::new();
+    state::write_report(&mut out, cli.output.output, &loaded, now)?;
+    out.flush()?;
     Ok(exit::SUCCESS)
 }
 

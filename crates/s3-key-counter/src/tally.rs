@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use mc_aws_common::listing::versions::{VersionEntry, VersionKind};
 use mc_aws_common::listing::ObjectEntry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one listed entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,8 @@ impl Countable for VersionEntry {
 }
 
 /// Counters for one group of entries (the whole listing, a prefix, a storage class).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// Current objects (what ListObjectsV2 shows).
     pub objects: u64,

@@ -14,7 +14,7 @@ pub fn price_str(p: f64) -> String {
 
 /// Whole minutes as hours and minutes: "24 h", "2 h 5 min".
 pub fn duration(minutes: u32) -> String {
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} h", minutes / 60)
     } else {
         format!("{} h {} min", minutes / 60, minutes % 60)

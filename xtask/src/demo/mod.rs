@@ -24,6 +24,7 @@
 
 mod cloud;
 mod fixture;
+mod story;
 mod summary;
 mod tools;
 
@@ -36,8 +37,9 @@ use mc_aws_common::output::human_count;
 use mc_testkit::{Emulator, EmulatorKind};
 use serde_json::Value;
 
-use fixture::{Application, Written};
-use summary::{objects_bytes, rate, secs, EndState, Row};
+use fixture::Application;
+use story::Story;
+use summary::secs;
 use tools::{Run, Tools};
 
 const USAGE: &str = "usage: cargo xtask demo [--objects N] [--keep] [--release]";
@@ -228,377 +230,22 @@ fn heading(number: &str, title: &str) -> Instant {
     crate::step(&title)
 }
 
-/// Steps 1-6; the problems found at the end (none: complete and exact).
+/// Steps 1-6 ([`story`]); the problems found at the end (none: complete and exact).
 async fn migrate(
     emulator: &Emulator,
     tools: &Tools,
     args: &DemoArgs,
     queue_url: &OnceLock<String>,
 ) -> Result<Vec<String>> {
-    let s3 = emulator.s3().await;
-    let sqs = emulator.sqs().await;
-    let (src, dst) = (format!("s3://{SOURCE}"), format!("s3://{DEST}"));
-    let timeout = args.tool_timeout();
-    let mut rows = Vec::new();
-
-    // 1. The application's bucket, live.
-    heading(
-        "1",
-        "The application's bucket, with the application writing to it",
-    );
-    cloud::create_bucket(&s3, SOURCE).await;
-    println!("    created {src} (ACLs enabled: Object Ownership = ObjectWriter)");
-    let started = Instant::now();
-    let initial = fixture::upload(&s3, SOURCE, args.objects).await?;
-    let upload_time = started.elapsed();
-    println!(
-        "    uploaded {} ({} public-read, {} private) with metadata, in {} ({})",
-        objects_bytes(initial.objects, initial.bytes),
-        human_count(initial.public),
-        human_count(initial.objects - initial.public),
-        secs(upload_time),
-        rate(initial.objects, upload_time)
-    );
-    let samples: Vec<String> = (1..=3)
-        .map(|i| format!("`{}`", fixture::ObjectSpec::new(i, "").key))
-        .collect();
-    println!("    keys like {}", samples.join(", "));
-    rows.push(
-        Row::new(
-            "initial objects",
-            "(the application)",
-            objects_bytes(initial.objects, initial.bytes),
-        )
-        .took(upload_time, Some(initial.objects)),
-    );
-    let app = Application::start(
-        s3.clone(),
-        SOURCE.to_owned(),
-        args.objects,
-        args.write_rate(),
-    );
-    println!(
-        "    the application keeps writing: {} new objects/s under live/, until the switch-over",
-        args.write_rate()
-    );
-
-    // 2. Size it, create the destination, start live replication.
-    heading(
-        "2",
-        "Size the source; create the new bucket; start live replication",
-    );
-    let count = tools
-        .run("s3-key-counter", &["-o", "json", &src], timeout)
-        .await?;
-    let (objects, bytes) = counted(&count, &src)?;
-    println!(
-        "    {src}: {} (listed in {})",
-        objects_bytes(objects, bytes),
-        secs(count.elapsed)
-    );
-    rows.push(
-        Row::new(
-            "size the source",
-            "s3-key-counter",
-            objects_bytes(objects, bytes),
-        )
-        .took(count.elapsed, Some(objects)),
-    );
-    cloud::create_bucket(&s3, DEST).await;
-    println!("    created {dst} (ACLs enabled)");
-    let queue = cloud::wire_events(&s3, &sqs, SOURCE, QUEUE).await?;
-    let _ = queue_url.set(queue.clone());
-    println!("    {src} sends s3:ObjectCreated:* events to SQS {queue}");
-    let mut worker = tools.spawn(
-        "s3-copier",
-        &["worker", "-q", "-o", "json", "--queue", &queue, &src, &dst],
-    )?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    if let Some(code) = worker.exited() {
-        bail!("s3-copier worker exited at once (exit code {code})");
-    }
-    println!("    live replication is running: every new object is copied as it is written");
-
-    // 3. The backfill, while the application writes.
-    heading(
-        "3",
-        "Backfill with s3-copier sync while the application writes",
-    );
-    let sync = with_heartbeat(
-        tools.run("s3-copier", &["sync", "-o", "json", &src, &dst], timeout),
-        &app,
-        &sqs,
-        &queue,
-    )
-    .await?;
-    let report = sync.last_with("elapsed_seconds")?;
-    let c = report;
-    let (copied, copied_bytes) = (num(&c["copied"]), num(&c["copied_bytes"]));
-    println!(
-        "    compared {} objects; copied {} in {} ({}); {} already there; {} failed",
-        human_count(num(&c["listed"])),
-        objects_bytes(copied, copied_bytes),
-        secs(sync.elapsed),
-        rate(copied, sync.elapsed),
-        human_count(num(&c["skipped"])),
-        human_count(num(&c["failed"]))
-    );
-    if sync.code != 0 {
-        bail!(
-            "s3-copier sync failed (exit code {}): {}",
-            sync.code,
-            report["failures"]
-        );
-    }
-    rows.push(
-        Row::new(
-            "backfill",
-            "s3-copier sync",
-            format!("copied {}", objects_bytes(copied, copied_bytes)),
-        )
-        .took(sync.elapsed, Some(copied)),
-    );
-
-    // 4. Moderation, then the ACL drift is found and fixed.
-    heading(
-        "4",
-        "Moderation changes ACLs on the source; acl-reconciler fixes the copies",
-    );
-    let (hidden, shown) = fixture::moderate(&s3, SOURCE, args.objects, args.moderated()).await?;
-    println!(
-        "    moderation: {} public objects made private (reported), {} private ones made public-read (approved)",
-        hidden.len(),
-        shown.len()
-    );
-    println!("    (no S3 event for an ACL change in the story, so the copies are now stale)");
-    let plan = tools
-        .run("acl-reconciler", &["-o", "json", &src, &dst], timeout)
-        .await?;
-    let summary = plan.last_with("summary")?["summary"].clone();
-    if plan.code != 0 {
-        bail!(
-            "acl-reconciler (plan) failed (exit code {}): {summary}",
-            plan.code
-        );
-    }
-    let drifted: Vec<&Value> = plan
-        .lines
-        .iter()
-        .filter(|l| matches!(l["action"].as_str(), Some("plan" | "skipped-public")))
-        .collect();
-    let in_flight = match num(&summary["missing_in_destination"]) {
-        0 => String::new(),
-        n => format!(
-            "; {} new ones not at the destination yet (the worker has them)",
-            human_count(n)
-        ),
-    };
-    println!(
-        "    checked {} keys in {}: {} drifted ({} to fix, {} would make objects public: \
-         need --allow-public){in_flight}",
-        human_count(num(&summary["checked"])),
-        secs(plan.elapsed),
-        human_count(num(&summary["drift"])),
-        human_count(num(&summary["planned"])),
-        human_count(num(&summary["skipped_public"])),
-    );
-    // A few of each kind.
-    for action in ["plan", "skipped-public"] {
-        for line in drifted.iter().filter(|l| l["action"] == action).take(2) {
-            println!("      {}", describe_drift(line));
-        }
-    }
-    rows.push(
-        Row::new(
-            "find ACL drift",
-            "acl-reconciler",
-            format!(
-                "{} keys checked, {} drifted",
-                human_count(num(&summary["checked"])),
-                human_count(num(&summary["drift"]))
-            ),
-        )
-        .took(plan.elapsed, Some(num(&summary["checked"]))),
-    );
-    let keys_file = tempfile::Builder::new()
-        .prefix("demo-drifted-")
-        .tempfile()
-        .context("cannot create a temp file for the drifted keys")?;
-    let keys: String = drifted
-        .iter()
-        .filter_map(|l| l["key"].as_str())
-        .map(|k| format!("{k}\n"))
-        .collect();
-    std::fs::write(keys_file.path(), keys).context("cannot write the drifted keys")?;
-    println!(
-        "    moderation approved the newly public objects: apply with --allow-public, \
-         for the drifted keys only (--keys-from)"
-    );
-    let keys_path = keys_file.path().display().to_string();
-    let apply = tools
-        .run(
-            "acl-reconciler",
-            &[
-                "--apply",
-                "--allow-public",
-                "--keys-from",
-                &keys_path,
-                "-o",
-                "json",
-                &src,
-                &dst,
-            ],
-            timeout,
-        )
-        .await?;
-    let applied = apply.last_with("summary")?["summary"].clone();
-    println!(
-        "    fixed {} of {} in {}; {} errors",
-        human_count(num(&applied["fixed"])),
-        human_count(drifted.len() as u64),
-        secs(apply.elapsed),
-        human_count(num(&applied["errors"]))
-    );
-    if apply.code != 0 {
-        bail!(
-            "acl-reconciler --apply failed (exit code {}): {applied}",
-            apply.code
-        );
-    }
-    rows.push(
-        Row::new(
-            "fix ACL drift",
-            "acl-reconciler --apply",
-            format!("{} fixed", human_count(num(&applied["fixed"]))),
-        )
-        .took(apply.elapsed, Some(num(&applied["checked"]))),
-    );
-
-    // 5. Switch-over: writes stop, the queue drains, both buckets are compared.
-    heading(
-        "5",
-        "Switch the application to the new bucket; drain; verify",
-    );
-    let (live, write_time): (Written, Duration) = app.stop().await?;
-    println!(
-        "    the application wrote {} during the migration ({}); it now writes to {dst}",
-        objects_bytes(live.objects, live.bytes),
-        rate(live.objects, write_time)
-    );
-    rows.push(
-        Row::new(
-            "live writes",
-            "(the application)",
-            objects_bytes(live.objects, live.bytes),
-        )
-        .took(write_time, Some(live.objects)),
-    );
-    let drain_time = drain(&sqs, &queue, timeout).await?;
-    println!("    the event queue drained in {}", secs(drain_time));
-    let worker = worker.stop(Duration::from_secs(30)).await?;
-    let wr = worker.last_with("copied")?;
-    println!(
-        "    s3-copier worker stopped with SIGTERM: {} messages, copied {}, {} failed (exit code {})",
-        human_count(num(&wr["messages"])),
-        human_count(num(&wr["copied"])),
-        human_count(num(&wr["failed_messages"])),
-        worker.code
-    );
-    rows.push(
-        Row::new(
-            "live replication",
-            "s3-copier worker",
-            format!(
-                "copied {} ({} events)",
-                human_count(num(&wr["copied"])),
-                human_count(num(&wr["records"]))
-            ),
-        )
-        .took(worker.elapsed, None),
-    );
-    let verify = tools
-        .run(
-            "s3-copier",
-            &["verify", "--acl", "-o", "json", &src, &dst],
-            timeout,
-        )
-        .await?;
-    let totals = verify.last_with("totals")?["totals"].clone();
-    println!(
-        "    verify: {} checked, {} missing, {} different, {} ACL different, {} extra (exit code {})",
-        human_count(num(&totals["checked"])),
-        human_count(num(&totals["missing"])),
-        human_count(num(&totals["different"])),
-        human_count(num(&totals["acl_different"])),
-        human_count(num(&totals["extra"])),
-        verify.code
-    );
-    rows.push(
-        Row::new(
-            "verify",
-            "s3-copier verify --acl",
-            format!(
-                "{} checked, {} missing, {} different, {} ACL different",
-                human_count(num(&totals["checked"])),
-                human_count(num(&totals["missing"])),
-                human_count(num(&totals["different"])),
-                human_count(num(&totals["acl_different"]))
-            ),
-        )
-        .took(verify.elapsed, Some(num(&totals["checked"]))),
-    );
-    let both = tools
-        .run("s3-key-counter", &["-o", "json", &src, &dst], timeout)
-        .await?;
-    let source = counted(&both, &src)?;
-    let dest = counted(&both, &dst)?;
-    println!("    {src}: {}", objects_bytes(source.0, source.1));
-    println!("    {dst}: {}", objects_bytes(dest.0, dest.1));
-    rows.push(
-        Row::new(
-            "count both",
-            "s3-key-counter",
-            format!(
-                "{} / {}",
-                objects_bytes(source.0, source.1),
-                objects_bytes(dest.0, dest.1)
-            ),
-        )
-        .took(both.elapsed, Some(source.0 + dest.0)),
-    );
-
-    // 6. The summary.
-    heading("6", "Summary");
-    // The two that ran all along go last.
-    rows.sort_by_key(|r| r.step.starts_with("live"));
-    print!("{}", summary::render(&rows));
-    let end = EndState {
-        checked: num(&totals["checked"]),
-        missing: num(&totals["missing"]),
-        different: num(&totals["different"]),
-        acl_different: num(&totals["acl_different"]),
-        verify_errors: num(&totals["errors"]),
-        source,
-        dest,
-        written: (initial.objects + live.objects, initial.bytes + live.bytes),
-        worker_failed: num(&wr["failed_messages"]),
-    };
-    let mut problems = end.problems();
-    // Stopped by our SIGTERM, the worker finishes what it holds and exits
-    // 130 ("interrupted"); 0 if it had already gone idle. Anything else is a failure.
-    if !matches!(worker.code, 0 | INTERRUPTED) {
-        problems.push(format!("s3-copier worker exited with code {}", worker.code));
-    }
-    if problems.is_empty() {
-        println!(
-            "\n    both buckets: {}; 0 missing, 0 different, 0 ACL drift",
-            objects_bytes(dest.0, dest.1)
-        );
-    }
-    Ok(problems)
+    let mut story = Story::new(emulator, tools, args).await;
+    let live = story.source_bucket().await?;
+    let replication = story.size_and_replicate(queue_url).await?;
+    story.backfill(&live, &replication).await?;
+    story.acl_drift().await?;
+    let (end, worker) = story.switch_over(live, replication).await?;
+    Ok(story.summary(&end, &worker))
 }
 
-/// The `kind: count` line for `url` of an `s3-key-counter -o json` run.
 fn counted(run: &Run, url: &str) -> Result<(u64, u64)> {
     if run.code != 0 {
         bail!("s3-key-counter failed (exit code {})", run.code);

@@ -85,8 +85,13 @@ impl SortedRows {
             .map_err(|e| ToolError::Other(format!("{what}: sorting failed: {e}")))?
     }
 
-    /// The rows of `span` (sorted): the destination side of a chunk.
+    /// The objects of `span` (sorted): the destination side of a chunk.
     pub fn span(&self, span: &KeyRange) -> Result<Vec<ObjectEntry>, ToolError> {
+        Ok(self.span_rows(span)?.into_iter().map(|r| r.entry).collect())
+    }
+
+    /// The rows of `span` (sorted), with their ACL fields.
+    pub fn span_rows(&self, span: &KeyRange) -> Result<Vec<SortedRow>, ToolError> {
         let start = match &span.after {
             None => 0,
             // The last index entry at or before the span's start.
@@ -102,7 +107,7 @@ impl SortedRows {
                 break;
             }
             if span.contains(&row.entry.key) {
-                out.push(row.entry);
+                out.push(row);
             }
         }
         Ok(out)
@@ -293,7 +298,7 @@ impl Runs {
         {
             let mut w = BufWriter::with_capacity(256 << 10, &mut out);
             while let Some(Head(row, i)) = heap.pop() {
-                if rows % INDEX_EVERY == 0 {
+                if rows.is_multiple_of(INDEX_EVERY) {
                     index.push((row.entry.key.clone(), offset));
                 }
                 offset += write_row(&mut w, &row).map_err(io)?;

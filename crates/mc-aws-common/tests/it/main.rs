@@ -3,6 +3,7 @@
 mod acl_reader;
 mod fuzz_regressions;
 mod inventory;
+mod keyfilter_reference;
 mod lister_on_emulator;
 mod listing_efficiency;
 mod sharded_listing;

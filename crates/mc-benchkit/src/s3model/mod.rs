@@ -263,7 +263,7 @@ impl Distribution {
         let mid: String = d[1..9].iter().map(|b| format!("{b:02x}")).collect();
         match self {
             Self::Hex => format!("{:02x}/{mid}/obj-{i:08}", d[0]),
-            Self::Skewed if i % 10 != 0 => format!("hot/obj-{i:08}"),
+            Self::Skewed if !i.is_multiple_of(10) => format!("hot/obj-{i:08}"),
             Self::Skewed => format!("{:02x}/{mid}/obj-{i:08}", d[0]),
             Self::Flat => format!("obj-{i:08}"),
         }

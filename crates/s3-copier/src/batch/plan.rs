@@ -74,6 +74,8 @@ fn sync_args(d: &DiffArgs) -> SyncArgs {
         acl_reads: d.acl_reads.clone(),
         shard: d.shard.clone(),
         inventories: d.inventories.clone(),
+        filters: d.filters.clone(),
+        queue_arn: None,
         dry_run: true,
         delete: false,
         size_only: d.size_only,

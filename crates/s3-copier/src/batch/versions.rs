@@ -17,6 +17,7 @@ use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::keyfilter::KeyFilter;
 use mc_aws_common::listing::versions::{VersionEntry, VersionKind, VersionSource};
 use mc_aws_common::listing::{self, KeyRange, ListOptions};
 use mc_aws_common::output::printable;
@@ -45,11 +46,16 @@ struct Tally {
 /// keys whose current entry is a delete marker.
 fn take_chunk(
     items: &[VersionEntry],
+    (filter, folder): (&KeyFilter, &str),
     out: &mut impl Write,
     bucket: &str,
     t: &mut Tally,
 ) -> std::io::Result<()> {
+    let selected = |k: &str| filter.selects(k.strip_prefix(folder).unwrap_or(k));
     for key in items.chunk_by(|a, b| a.key == b.key) {
+        if !selected(&key[0].key) {
+            continue;
+        }
         for v in key.iter().rev() {
             match v.kind {
                 VersionKind::DeleteMarker => {}
@@ -105,7 +111,8 @@ async fn list(
         if stop.is_set() {
             return Ok((t, false));
         }
-        take_chunk(&chunk?.items, &mut out, side.bucket(), &mut t).map_err(io)?;
+        let filter = (&d.filters.filter, side.url.prefix.as_str());
+        take_chunk(&chunk?.items, filter, &mut out, side.bucket(), &mut t).map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok((t, true))

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use mc_aws_common::interrupt::Interrupt;
+use mc_aws_common::keyfilter::KeyFilter;
 use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::listing::{Chunk, KeyRange};
 use mc_aws_common::output::{printable, Format, Printer};
@@ -38,6 +39,8 @@ struct ActionLine<'a> {
 pub struct Job {
     pub copier: Arc<Copier>,
     pub size_only: bool,
+    /// `--include`/`--exclude`: keys left out are neither copied nor deleted.
+    pub filter: KeyFilter,
     pub delete: bool,
     /// Before each delete, ask the source whether it has the key (the
     /// source's keys came from an inventory report, which may be stale).
@@ -91,18 +94,21 @@ impl ChunkDone {
 
 impl Job {
     /// Compares one source chunk with its destination span and acts on it.
-    pub async fn chunk(&self, chunk: Chunk<ObjectEntry>) -> ChunkDone {
+    pub async fn chunk(&self, mut chunk: Chunk<ObjectEntry>) -> ChunkDone {
         if self.stop.is_set() {
             let mut done = ChunkDone::new(chunk.span, Counts::default());
             done.interrupted = true;
             return done;
         }
+        let folders = &self.copier.folders;
+        let excluded = self.filter.retain(&mut chunk.items, &folders.source.prefix);
         let mut counts = Counts {
             listed: chunk.items.len() as u64,
+            excluded,
             ..Counts::default()
         };
         let dest_span = self.copier.folders.dest_span(&chunk.span);
-        let dst_items = match self.copier.dst.list_span(dest_span.as_ref()).await {
+        let mut dst_items = match self.copier.dst.list_span(dest_span.as_ref()).await {
             Ok(d) => d,
             Err(e) => {
                 let key = chunk.span.after.clone().unwrap_or_default();
@@ -116,6 +122,7 @@ impl Job {
                 return done;
             }
         };
+        self.filter.retain(&mut dst_items, &folders.dest.prefix);
         self.act(chunk.span, &chunk.items, &dst_items, counts).await
     }
 
@@ -167,6 +174,9 @@ impl Job {
                 }),
             }
         }
+        let folders = &self.copier.folders;
+        counts.excluded = self.filter.retain(&mut src, &folders.source.prefix);
+        self.filter.retain(&mut dst, &folders.dest.prefix);
         counts.listed = src.len() as u64;
         counts.failed += failures.len() as u64;
         let mut done = self.act(span, &src, &dst, counts).await;

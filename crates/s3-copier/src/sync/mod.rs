@@ -46,28 +46,35 @@ struct Plan {
 
 impl Plan {
     fn new(args: &SyncArgs, aws: &AwsArgs) -> Result<Self, ToolError> {
-        let opts =
+        let mut opts =
             args.copy
                 .options(aws.endpoint_url.is_some())
                 .map_err(|m| ToolError::Invalid {
                     what: "sync".into(),
                     message: m,
                 })?;
+        opts.notifications.own_queues.extend(args.queue_arn.clone());
+        opts.notifications.deletes = args.delete;
         let ends = &args.endpoints;
         ends.folders()?;
         let shard = args.shard.plan(&ends.source.prefix)?;
         let inv = &args.inventories;
         let mut run = RunId::new("s3-copier sync", &ends.source, &ends.dest)
             .arg("--delete", args.delete)
-            .arg("--size-only", args.size_only)
-            .arg(
-                "--source-inventory",
-                inv.source_inventory.clone().unwrap_or_default(),
-            )
-            .arg(
-                "--dest-inventory",
-                inv.dest_inventory.clone().unwrap_or_default(),
-            );
+            .arg("--size-only", args.size_only);
+        // Only when given: checkpoints of runs without them stay valid.
+        let filter = &args.filters.filter;
+        if !filter.is_empty() {
+            run = run.arg("--include/--exclude", filter);
+        }
+        for (flag, location) in [
+            ("--source-inventory", &inv.source_inventory),
+            ("--dest-inventory", &inv.dest_inventory),
+        ] {
+            if let Some(l) = location {
+                run = run.arg(flag, l);
+            }
+        }
         run.shard = shard.id();
         Ok(Self { opts, shard, run })
     }
@@ -192,6 +199,7 @@ async fn connect(
     let job = Arc::new(Job {
         copier: Arc::new(copier),
         size_only: args.size_only,
+        filter: args.filters.filter.clone(),
         delete: args.delete,
         // An inventory's word alone deletes nothing: the source is asked.
         recheck_deletes: args.inventories.source_inventory.is_some(),

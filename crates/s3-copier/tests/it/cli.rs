@@ -31,6 +31,7 @@ fn help_snapshots() {
     insta::assert_snapshot!("sync_help", stdout(&["sync", "--help"]));
     insta::assert_snapshot!("verify_help", stdout(&["verify", "--help"]));
     insta::assert_snapshot!("worker_help", stdout(&["worker", "--help"]));
+    insta::assert_snapshot!("lag_help", stdout(&["lag", "--help"]));
     insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
     insta::assert_snapshot!("batch_help", stdout(&["batch", "--help"]));
     for sub in ["plan", "create", "status", "confirm", "report", "manifest"] {
@@ -99,6 +100,63 @@ fn bad_input_is_one_line_and_exit_2() {
             "s3://new-bucket",
         ],
         &["worker", "s3://old-bucket", "s3://new-bucket"],
+        // --include/--exclude: a pattern from the root would match nothing.
+        &[
+            "sync",
+            "--exclude",
+            "/tmp/*",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "verify",
+            "--include",
+            "/x",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--queue-arn",
+            "old-bucket-events",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--queue-arn",
+            "arn:aws:sns:us-east-1:123456789012:topic",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "worker",
+            "--lag-state",
+            "--queue",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+        ],
+        // lag: the state file and the queue are required, durations checked.
+        &["lag", "--queue", "https://sqs.us-east-1.amazonaws.com/1/q"],
+        &["lag", "--state", "f.json"],
+        &["lag", "--state", "f.json", "--queue", "q"],
+        &[
+            "lag",
+            "--state",
+            "f.json",
+            "--queue",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "--stale-after",
+            "soon",
+        ],
+        &[
+            "lag",
+            "--state",
+            "f.json",
+            "--queue",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "--depth-warning",
+            "5",
+        ],
     ];
     for args in cases {
         let out = cmd().args(*args).output().unwrap();
@@ -202,6 +260,39 @@ fn a_broken_nagios_check_is_unknown_not_critical() {
         stdout.starts_with("S3COPIER UNKNOWN - invalid value 'lots'"),
         "{stdout}"
     );
+    // The lag check too, bad arguments or a missing state file.
+    let q = "https://sqs.us-east-1.amazonaws.com/123456789012/q";
+    for (args, says) in [
+        (
+            vec![
+                "lag",
+                "--nagios",
+                "--state",
+                "f",
+                "--queue",
+                q,
+                "--depth-critical",
+                "x",
+            ],
+            "S3COPIER UNKNOWN - invalid value 'x'",
+        ),
+        (
+            vec![
+                "lag",
+                "--nagios",
+                "--state",
+                "/nonexistent/lag.json",
+                "--queue",
+                q,
+            ],
+            "S3COPIER UNKNOWN - /nonexistent/lag.json: no such file or directory",
+        ),
+    ] {
+        let out = cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.starts_with(says), "{stdout}");
+    }
 }
 
 #[test]

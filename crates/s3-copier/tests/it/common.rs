@@ -70,6 +70,34 @@ pub async fn buckets(prefix: &str) -> (Client, String, String) {
     (s3, src, dst)
 }
 
+/// A new queue on the emulator: its URL and ARN.
+pub async fn queue(prefix: &str) -> (String, String) {
+    let sqs = emulator().sqs().await;
+    let url = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name(prefix)).await;
+    let arn = mc_testkit::queue_arn(&sqs, &url).await;
+    (url, arn)
+}
+
+/// Sends `bucket`'s `event` notifications (`s3:ObjectCreated:*`) to the queue `arn`.
+pub async fn notify_queue(s3: &Client, bucket: &str, arn: &str, event: &str) {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    let to_queue = QueueConfiguration::builder()
+        .queue_arn(arn)
+        .events(Event::from(event))
+        .build()
+        .unwrap();
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(to_queue)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 pub async fn get_body(s3: &Client, bucket: &str, key: &str) -> Vec<u8> {
     let o = s3
         .get_object()

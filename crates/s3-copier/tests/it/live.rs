@@ -8,7 +8,6 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::*;
 
@@ -16,35 +15,8 @@ use common::*;
 async fn worker_and_sync_together_leave_nothing_missing() {
     let (s3, src, dst) = buckets("live").await;
     let sqs = emulator().sqs().await;
-    let queue = mc_testkit::create_queue(&sqs, &mc_testkit::unique_name("live-events")).await;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()
-        .get(&QueueAttributeName::QueueArn)
-        .unwrap()
-        .clone();
-    s3.put_bucket_notification_configuration()
-        .bucket(&src)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(arn)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (queue, arn) = queue("live-events").await;
+    notify_queue(&s3, &src, &arn, "s3:ObjectCreated:*").await;
 
     // The backlog, written before anything runs.
     mc_testkit::put_objects(

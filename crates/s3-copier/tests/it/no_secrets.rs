@@ -111,23 +111,30 @@ async fn worker_prints_no_secret_at_any_verbosity() {
             .unwrap();
     }
     let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
-    let outs = tokio::task::spawn_blocking(move || {
+    let dir = tempfile::tempdir().unwrap();
+    let lag = dir.path().join("lag.json").display().to_string();
+    let (outs, lag_outs) = tokio::task::spawn_blocking(move || {
         let args = [
             "worker",
             "-o",
             "json",
             "--queue",
             &queue,
+            "--lag-state",
+            &lag,
             "--exit-when-idle",
             "1",
             &s,
             &d,
         ];
-        run_checked(emu, &args)
+        let worker = run_checked(emu, &args);
+        // And the lag check's SQS call.
+        let lag = run_checked(emu, &["lag", "--state", &lag, "--queue", &queue]);
+        (worker, lag)
     })
     .await
     .unwrap();
-    for out in &outs {
+    for out in outs.iter().chain(&lag_outs) {
         assert!(out.status.success(), "{}", stderr(out));
     }
     assert!(

@@ -145,6 +145,32 @@ fn clap_usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--emit-splits works on one URL"));
+    // --from-state: with a --max-age that parses, and nothing that lists.
+    for (args, says) in [
+        (&["--from-state", "f.json"][..], "--max-age <DURATION>"),
+        (
+            &["--from-state", "f.json", "--max-age", "soon"],
+            "is not a duration",
+        ),
+        (
+            &[
+                "--from-state",
+                "f.json",
+                "--max-age",
+                "2h",
+                "--by-prefix",
+                "1",
+            ],
+            "cannot be used with",
+        ),
+        (&["s3://abc", "--max-age", "2h"], "--from-state <FILE>"),
+    ] {
+        counter()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
     // A malformed endpoint is bad usage, found before any retry.
     counter()
         .args(["s3://abc", "--endpoint-url", "notaurl"])

@@ -10,4 +10,5 @@ mod in_flight;
 mod inventory;
 mod no_secrets;
 mod signals;
+mod state;
 mod versions;

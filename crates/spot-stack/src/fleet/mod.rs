@@ -531,7 +531,7 @@ impl Tally {
 
     fn report(mut self) -> Report {
         let t = self.report.minutes;
-        if t % 60 != 0 {
+        if !t.is_multiple_of(60) {
             self.close_hour(t - 1);
         }
         let r = &mut self.report;

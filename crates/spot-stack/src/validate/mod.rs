@@ -298,7 +298,7 @@ fn drain(p: &mut Problems, config: &StackConfig) {
 
 /// CloudWatch accepts 10, 30 and multiples of 60 seconds.
 fn valid_period(period: u32) -> bool {
-    period == 10 || period == 30 || (period >= 60 && period % 60 == 0)
+    period == 10 || period == 30 || (period >= 60 && period.is_multiple_of(60))
 }
 
 /// A sanity bound far above real groups (the simulator keeps one entry per instance).
