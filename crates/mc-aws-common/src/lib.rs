@@ -32,6 +32,8 @@ pub mod interrupt;
 #[cfg(feature = "inventory")]
 pub mod inventory;
 #[cfg(feature = "aws")]
+pub mod keyfile;
+#[cfg(feature = "aws")]
 pub mod keyfilter;
 #[cfg(feature = "aws")]
 pub mod keys;

@@ -193,6 +193,32 @@ pub struct ProxyConfig {
     /// `Requester`, and object and list requests that lack
     /// `x-amz-request-payer: requester` get `403 AccessDenied`.
     pub requester_pays: bool,
+    /// Keep every request (method, path, headers, body) for [`Proxy::recorded`]:
+    /// tests check the requests a tool sends field by field.
+    pub record: bool,
+}
+
+/// One request as the proxy received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The recognised operation (`CreateJob`, `PutObject`, ...).
+    pub op: String,
+    pub method: String,
+    /// Path and query, as sent.
+    pub path: String,
+    /// Header names in lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Default for ProxyConfig {
@@ -204,6 +230,7 @@ impl Default for ProxyConfig {
             seed: 0,
             port: 0,
             requester_pays: false,
+            record: false,
         }
     }
 }
@@ -240,6 +267,7 @@ struct Inner {
     stats: Mutex<ProxyStats>,
     first_n_used: Mutex<Vec<u64>>,
     client: Client<HttpConnector, Body>,
+    recorded: Mutex<Vec<Recorded>>,
 }
 
 /// A running proxy on 127.0.0.1. Stops when dropped.
@@ -282,6 +310,7 @@ impl Proxy {
             stats: Mutex::new(ProxyStats::default()),
             first_n_used: Mutex::new(vec![0; n_rules]),
             client,
+            recorded: Mutex::new(Vec::new()),
         });
         let (tx, rx) = oneshot::channel();
         tokio::spawn(serve(listener, inner.clone(), rx));
@@ -367,6 +396,15 @@ impl Proxy {
         self.addr
     }
 
+    /// The requests received so far (with [`ProxyConfig::record`]).
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.inner
+            .recorded
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ProxyStats {
         self.inner
@@ -427,6 +465,20 @@ async fn serve(listener: TcpListener, inner: Arc<Inner>, mut stop: oneshot::Rece
             }
         }
     }
+}
+
+/// Recognises an S3 Control Batch Operations call (`/v20180820/jobs...`).
+pub fn s3_control_operation(method: &Method, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/v20180820/jobs")?;
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    Some(match (method, parts.as_slice()) {
+        (&Method::POST, []) => "CreateJob",
+        (&Method::GET, []) => "ListJobs",
+        (&Method::GET, [_]) => "DescribeJob",
+        (&Method::POST, [_, "status"]) => "UpdateJobStatus",
+        (&Method::POST, [_, "priority"]) => "UpdateJobPriority",
+        _ => "Unknown",
+    })
 }
 
 /// Recognises the S3 operation from method, path and query.
@@ -749,6 +801,8 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
                 Some(a) => (Service::SqsQuery, a),
                 None => (Service::S3, "Unknown".to_owned()),
             }
+        } else if let Some(op) = s3_control_operation(&parts.method, parts.uri.path()) {
+            (Service::S3, op.to_owned())
         } else {
             let q = parts.uri.query().unwrap_or("");
             (
@@ -756,6 +810,36 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
                 s3_operation(&parts.method, parts.uri.path(), q, &parts.headers),
             )
         };
+    if inner.config.record {
+        let b = match buffered.take() {
+            Some(b) => b,
+            None => collect(body.take()).await?,
+        };
+        let rec = Recorded {
+            op: op.clone(),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: b.clone(),
+        };
+        if let Ok(mut r) = inner.recorded.lock() {
+            r.push(rec);
+        }
+        buffered = Some(b);
+    }
     let (delay, rid) = {
         let mut rng = match inner.rng.lock() {
             Ok(g) => g,
@@ -1112,6 +1196,21 @@ mod tests {
             s3_operation(&Method::POST, "/b", "delete", &h),
             "DeleteObjects"
         );
+    }
+
+    #[test]
+    fn s3_control_ops() {
+        let op = |m: Method, p: &str| s3_control_operation(&m, p);
+        assert_eq!(op(Method::POST, "/v20180820/jobs"), Some("CreateJob"));
+        assert_eq!(
+            op(Method::GET, "/v20180820/jobs/abc-123"),
+            Some("DescribeJob")
+        );
+        assert_eq!(
+            op(Method::POST, "/v20180820/jobs/abc/status"),
+            Some("UpdateJobStatus")
+        );
+        assert_eq!(op(Method::GET, "/bucket/key"), None);
     }
 
     #[test]

@@ -34,8 +34,20 @@ fn tool(bin: &Path, emu: &Emulator, verbose: bool) -> Command {
 /// both really logged. Returns the two outputs (`-vvv` first) for the caller
 /// to check the command did its job.
 pub fn run_checked(bin: &Path, emu: &Emulator, args: &[&str]) -> [Output; 2] {
+    run_checked_env(bin, emu, args, &[])
+}
+
+/// [`run_checked`] with more environment variables (an endpoint the
+/// emulator does not serve, such as a canned server's).
+pub fn run_checked_env(
+    bin: &Path,
+    emu: &Emulator,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> [Output; 2] {
     [true, false].map(|verbose| {
         let out = tool(bin, emu, verbose)
+            .envs(env.iter().copied())
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));

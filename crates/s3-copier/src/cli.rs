@@ -13,6 +13,7 @@ use mc_aws_common::s3url::S3Url;
 use mc_aws_common::twosided::Folders;
 
 use crate::notifications;
+use crate::operation::Requested;
 use crate::options::{parse_size, AclMode, CopyOptions, MAX_SINGLE, MIN_PART};
 
 const ABOUT: &str =
@@ -78,6 +79,9 @@ pub enum Command {
     /// How far live replication lags: the workers' --lag-state files and the queue's depth.
     #[command(after_long_help = format!("{LAG_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
     Lag(LagArgs),
+    /// Copy the differences with S3 Batch Operations: manifest, job, status, report.
+    #[command(after_long_help = format!("{BATCH_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    Batch(BatchArgs),
     /// Print the least-privilege IAM policy a mode needs.
     IamPolicy(IamPolicyArgs),
 }
@@ -226,9 +230,17 @@ pub struct SyncArgs {
     /// (after a finished run, the next one starts a new pass).
     #[arg(long, env = "S3_COPIER_STATE")]
     pub state: Option<PathBuf>,
+    /// Only these source keys, one a line ('-' for stdin; e.g. `batch report --keys-out`):
+    /// each is read on both sides and copied when missing or different. Not with
+    /// --state, --shard or --delete.
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["state", "shard", "delete", "source_inventory", "dest_inventory"])]
+    pub keys_from: Option<PathBuf>,
     /// Keys per ListObjectsV2 page (testing and debugging; S3's maximum is 1000).
     #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub list_page_size: i32,
+    /// Price table for the cost estimate of --dry-run (default: the built-in, dated one).
+    #[arg(long, value_name = "FILE", env = "S3_COPIER_PRICE_TABLE")]
+    pub price_table: Option<PathBuf>,
 }
 
 const VERIFY_NOTES: &str = "\
@@ -408,6 +420,239 @@ pub struct LagArgs {
     pub depth_critical: Option<Threshold>,
 }
 
+const BATCH_NOTES: &str = "\
+The backlog on AWS's fleet: `plan` writes what `sync` would copy (the same
+comparison) as a Batch Operations CSV manifest and prices the job; `create`
+uploads the manifest and creates the job (S3's own copy where it keeps what
+was asked for, else the s3-copier Lambda handler), which waits for `confirm`
+unless --yes; `status` shows its progress, `cancel` stops it; `report` reads
+its completion report back and writes the failed objects as a manifest or as
+a key list for `sync --keys-from`; `verify` closes the loop.
+
+Limits (AWS's): one source bucket per job; S3's copy takes objects up to
+5 GB and no SSE-C objects; the job is created in the destination's Region
+(a Lambda job in the function's); a job does not keep the manifest's order.
+
+Examples:
+  s3-copier batch plan --acl skip --manifest-file diff.csv s3://old-bucket s3://new-bucket
+  s3-copier iam-policy --mode batch s3://old-bucket s3://new-bucket --manifest s3://ops-bucket/batch/
+  s3-copier batch create --acl skip --manifest s3://ops-bucket/batch/ \\
+      --role-arn arn:aws:iam::111122223333:role/s3-copier-batch s3://old-bucket s3://new-bucket
+  s3-copier batch status --account-id 111122223333 --region eu-west-1 JOB_ID
+  s3-copier batch report --keys-out failed.txt s3://ops-bucket/batch/reports/job-JOB_ID/manifest.json
+  s3-copier sync --keys-from failed.txt s3://old-bucket s3://new-bucket";
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    pub command: BatchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write the differences as a manifest file and price the job (nothing is written to AWS).
+    Plan(BatchPlanArgs),
+    /// Upload the manifest and create the job (S3 Control CreateJob).
+    Create(BatchCreateArgs),
+    /// A job's status and progress (S3 Control DescribeJob).
+    Status(BatchStatusArgs),
+    /// Let a job waiting for confirmation run (S3 Control UpdateJobStatus: Ready).
+    Confirm(BatchStatusArgs),
+    /// Cancel a job (S3 Control UpdateJobStatus: Cancelled).
+    Cancel(BatchStatusArgs),
+    /// Read a job's completion report: the failed objects as a manifest or a key list.
+    Report(BatchReportArgs),
+    /// Turn a key list (one key a line) into a manifest.
+    Manifest(BatchManifestArgs),
+}
+
+/// What a job copies: the same comparison as `sync`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub acl_reads: AclReadArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+    #[command(flatten)]
+    pub inventories: SideInventoryArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Compare sizes only (as sync --size-only).
+    #[arg(long)]
+    pub size_only: bool,
+    /// Which versions: the current ones that differ (as sync), or every noncurrent (older)
+    /// version, with its version id, for a job that must finish before the current one runs.
+    #[arg(long, value_enum, default_value_t = VersionScope::Current, help_heading = "Job")]
+    pub versions: VersionScope,
+    /// How the job copies: S3's copy where it keeps what was asked for, else the Lambda handler.
+    #[arg(long, value_enum, default_value_t = Requested::Auto, help_heading = "Job")]
+    pub operation: Requested,
+    /// The s3-copier-lambda function's ARN (for --operation lambda, or when S3's copy cannot do).
+    #[arg(
+        long,
+        value_name = "ARN",
+        env = "S3_COPIER_LAMBDA_ARN",
+        help_heading = "Job"
+    )]
+    pub lambda_arn: Option<String>,
+    /// Price table for the estimate (default: the built-in, dated one).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "S3_COPIER_PRICE_TABLE",
+        help_heading = "Job"
+    )]
+    pub price_table: Option<PathBuf>,
+    /// Keys per ListObjectsV2 page (testing and debugging).
+    #[arg(long, default_value_t = 1000, hide = true, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub list_page_size: i32,
+}
+
+/// `--versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersionScope {
+    /// Current versions that are missing or different at the destination.
+    Current,
+    /// Every noncurrent version (delete markers are reported, not copied).
+    Noncurrent,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchPlanArgs {
+    #[command(flatten)]
+    pub diff: DiffArgs,
+    /// Where to write the manifest (CSV, URL-encoded keys).
+    #[arg(long, value_name = "FILE")]
+    pub manifest_file: PathBuf,
+}
+
+/// `s3://bucket[/prefix]` of a place the tool writes to.
+fn location(s: &str) -> Result<S3Url, String> {
+    S3Url::parse_folder(s)
+}
+
+/// A role ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`).
+fn role_arn(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("role/");
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("expected an IAM role ARN, e.g. arn:aws:iam::111122223333:role/s3-copier-batch".into())
+    }
+}
+
+/// A 12-digit AWS account id.
+fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err("expected a 12-digit AWS account id".into())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BatchCreateArgs {
+    #[command(flatten)]
+    pub diff: DiffArgs,
+    /// Where the manifest is uploaded: s3://bucket[/prefix] (a file named after the run goes under it).
+    #[arg(long, value_name = "S3URL", value_parser = location, help_heading = "Job")]
+    pub manifest: S3Url,
+    /// The role Batch Operations assumes (see `iam-policy --mode batch`).
+    #[arg(long, value_name = "ARN", value_parser = role_arn, env = "S3_COPIER_BATCH_ROLE_ARN", help_heading = "Job")]
+    pub role_arn: String,
+    /// Where the completion report goes (default: `reports/` under --manifest).
+    #[arg(long, value_name = "S3URL", value_parser = location, help_heading = "Job")]
+    pub report: Option<S3Url>,
+    /// Report every task, not only the failed ones.
+    #[arg(long, help_heading = "Job")]
+    pub report_all: bool,
+    /// The account that owns the job (default: the role's).
+    #[arg(long, value_parser = account_id, env = "S3_COPIER_ACCOUNT_ID", help_heading = "Job")]
+    pub account_id: Option<String>,
+    /// The job's priority (higher runs first).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=2147483647), help_heading = "Job")]
+    pub priority: i32,
+    /// Let the job run at once; without it the job waits for confirmation (Suspended).
+    #[arg(long, short = 'y', help_heading = "Job")]
+    pub yes: bool,
+    /// Also keep the manifest here (default: a temporary file).
+    #[arg(long, value_name = "FILE", help_heading = "Job")]
+    pub manifest_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchStatusArgs {
+    /// The job id (CreateJob's answer).
+    #[arg(value_name = "JOB_ID", value_parser = job_id)]
+    pub job_id: String,
+    /// The account that owns the job.
+    #[arg(long, value_parser = account_id, env = "S3_COPIER_ACCOUNT_ID")]
+    pub account_id: String,
+}
+
+/// A job id as S3 Control gives them (`[a-zA-Z0-9\-_]{5,36}`).
+fn job_id(s: &str) -> Result<String, String> {
+    let ok = (5..=36).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("expected a Batch Operations job id (5 to 36 letters, digits, - and _)".into())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BatchReportArgs {
+    /// The report's manifest.json: s3://bucket/prefix/job-ID/manifest.json, or a local copy
+    /// (the file, or its directory, with the result files under results/).
+    #[arg(value_name = "MANIFEST_JSON")]
+    pub location: String,
+    /// Write the failed objects as a new Batch Operations manifest.
+    #[arg(long, value_name = "FILE")]
+    pub manifest_out: Option<PathBuf>,
+    /// Write the failed keys, one a line (for `sync --keys-from`).
+    #[arg(long, value_name = "FILE")]
+    pub keys_out: Option<PathBuf>,
+}
+
+/// A bucket name as S3 allows them (3 to 63 of a-z, 0-9, '.', '-').
+fn bucket_name(s: &str) -> Result<String, String> {
+    let ok = (3..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')".into())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BatchManifestArgs {
+    /// The bucket every row names.
+    #[arg(long, value_parser = bucket_name)]
+    pub bucket: String,
+    /// The keys, one a line ('-' for stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub keys_from: PathBuf,
+    /// Where to write the manifest.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub manifest_file: PathBuf,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyMode {
     Sync,
@@ -416,6 +661,8 @@ pub enum PolicyMode {
     Verify,
     // `lag`: reads the queue's attributes, nothing else.
     Lag,
+    // The role S3 Batch Operations assumes (`batch create --role-arn`), and its trust policy.
+    Batch,
 }
 
 #[derive(Debug, Args)]
@@ -442,4 +689,13 @@ pub struct IamPolicyArgs {
     /// repeatable: adds kms:Decrypt and kms:GenerateDataKey on these keys.
     #[arg(long, value_name = "ARN")]
     pub kms_key: Vec<String>,
+    /// batch: where manifests and reports go (`batch create --manifest`; default: a placeholder).
+    #[arg(long, value_name = "S3URL", value_parser = S3Url::parse_folder)]
+    pub manifest: Option<S3Url>,
+    /// batch: the job invokes this s3-copier-lambda function instead of copying itself.
+    #[arg(long, value_name = "ARN")]
+    pub lambda_arn: Option<String>,
+    /// batch: print the role's trust policy (Batch Operations may assume it) instead.
+    #[arg(long)]
+    pub trust: bool,
 }

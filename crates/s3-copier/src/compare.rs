@@ -4,6 +4,8 @@
 use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::twosided::{merge_join, Folders, Joined};
 
+use crate::report::Counts;
+
 /// Why a destination object does not count as a copy of the source one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,6 +81,57 @@ pub fn pairs<'a>(
             None => Pair::Same(s, d),
         },
     })
+}
+
+/// What a key of a span calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Copy this source object (missing or different at the destination).
+    Copy(&'a ObjectEntry),
+    /// Delete this destination object (not at the source; `--delete`).
+    Delete(&'a ObjectEntry),
+}
+
+impl Action<'_> {
+    pub fn entry(&self) -> &ObjectEntry {
+        match self {
+            Action::Copy(e) | Action::Delete(e) => e,
+        }
+    }
+}
+
+/// The one diff of a span: what `sync` copies (and deletes), what `batch`
+/// writes to its manifest, each with its reason; `counts` gets missing,
+/// different, up-to-date and extra keys.
+pub fn plan_span<'a>(
+    src: &'a [ObjectEntry],
+    dst: &'a [ObjectEntry],
+    folders: &'a Folders,
+    size_only: bool,
+    delete: bool,
+    counts: &mut Counts,
+) -> Vec<(Action<'a>, &'static str)> {
+    let mut actions = Vec::new();
+    for p in pairs(src, dst, folders, size_only) {
+        match p {
+            Pair::Missing(s) => {
+                counts.missing += 1;
+                actions.push((Action::Copy(s), "missing"));
+            }
+            Pair::Different(s, _, why) => {
+                counts.different += 1;
+                actions.push((Action::Copy(s), why.as_str()));
+            }
+            Pair::Same(..) => counts.skipped += 1,
+            Pair::Extra(d) => {
+                counts.extra += 1;
+                if delete {
+                    actions.push((Action::Delete(d), "not at source"));
+                }
+            }
+        }
+    }
+    actions
 }
 
 #[cfg(test)]

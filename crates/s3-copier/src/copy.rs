@@ -303,6 +303,40 @@ impl Copier {
         Ok(())
     }
 
+    /// What a listing would say of `key` on the source (`dest`: false) or
+    /// the destination side: `None` when there is no such object.
+    pub async fn head_entry(
+        &self,
+        key: &str,
+        dest: bool,
+    ) -> Result<Option<ObjectEntry>, CopyError> {
+        let side = if dest { &self.dst } else { &self.src };
+        let c = &side.client;
+        let what = format!("s3://{}/{key}", side.bucket());
+        let out = self
+            .throttle
+            .call(|| c.head_object().bucket(side.bucket()).key(key).send())
+            .await;
+        let h = match out {
+            Ok(h) => h,
+            Err(e) if is_sse_c(&e, true) => return Err(sse_c_failure()),
+            Err(e) => match CopyError::sdk(&e, &what) {
+                CopyError::Gone => return Ok(None),
+                other => return Err(other),
+            },
+        };
+        Ok(Some(ObjectEntry {
+            key: key.to_string(),
+            size: h
+                .content_length()
+                .and_then(|l| u64::try_from(l).ok())
+                .unwrap_or(0),
+            etag: h.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+            storage_class: h.storage_class().map(|c| c.as_str().to_string().into()),
+            last_modified: h.last_modified().map(|t| t.secs()),
+        }))
+    }
+
     /// Whether the source still has the object that destination key
     /// `dst_key` is a copy of (before a delete decided on a report's word).
     pub async fn source_has(&self, dst_key: &str) -> Result<bool, CopyError> {

@@ -38,6 +38,85 @@ impl Scope {
     }
 }
 
+/// The trust policy of the role Batch Operations assumes.
+pub fn batch_trust() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }],
+    })
+}
+
+/// The policy of the role a Batch Operations job runs as: read its
+/// manifest, write its report, and copy (S3PutObjectCopy: read the source
+/// objects, write the destination ones) or invoke the Lambda handler
+/// (whose own role copies).
+fn batch(args: &IamPolicyArgs, s: &Scope) -> Value {
+    let (sb, sp, db, dp) = (&s.sb, &s.sp, &s.db, &s.dp);
+    let (mb, mp) = args
+        .manifest
+        .as_ref()
+        .map(|u| (u.bucket.clone(), u.prefix.clone()))
+        .unwrap_or(("MANIFEST_BUCKET".into(), String::new()));
+    let mut statements = vec![
+        json!({
+            "Sid": "ReadManifest",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": objects(&mb, &mp),
+        }),
+        json!({
+            "Sid": "WriteCompletionReport",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": objects(&mb, &format!("{mp}reports/")),
+        }),
+        json!({
+            "Sid": "ReportBucketLocation",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation"],
+            "Resource": bucket_arn(&mb),
+        }),
+    ];
+    if let Some(arn) = &args.lambda_arn {
+        statements.push(json!({
+            "Sid": "InvokeCopier",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": arn,
+        }));
+    } else {
+        statements.push(json!({
+            "Sid": "ReadSourceObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+            "Resource": objects(sb, sp),
+        }));
+        let mut write = vec!["s3:PutObject", "s3:PutObjectTagging"];
+        if !args.no_acl {
+            write.push("s3:PutObjectAcl");
+        }
+        statements.push(json!({
+            "Sid": "WriteDestinationObjects",
+            "Effect": "Allow",
+            "Action": write,
+            "Resource": objects(db, dp),
+        }));
+        if !args.kms_key.is_empty() {
+            statements.push(json!({
+                "Sid": "UseKmsKeys",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": args.kms_key,
+            }));
+        }
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
 /// Builds the policy document for `args`.
 pub fn policy(args: &IamPolicyArgs) -> Value {
     if args.mode == PolicyMode::Lag {
@@ -50,6 +129,13 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
         }]});
     }
     let scope = Scope::of(args);
+    if args.mode == PolicyMode::Batch {
+        return if args.trust {
+            batch_trust()
+        } else {
+            batch(args, &scope)
+        };
+    }
     let mut statements = listing(args, &scope);
     statements.push(source_reads(args, &scope));
     if args.mode == PolicyMode::Verify {
@@ -221,7 +307,36 @@ mod tests {
             delete: false,
             queue_arn: None,
             kms_key: Vec::new(),
+            manifest: None,
+            lambda_arn: None,
+            trust: false,
         }
+    }
+
+    #[test]
+    fn batch_role_reads_the_manifest_writes_the_report_and_copies() {
+        let mut a = args(PolicyMode::Batch);
+        a.manifest = Some("s3://ops/batch/".parse().unwrap());
+        let p = policy(&a);
+        let text = p.to_string();
+        assert!(text.contains("arn:aws:s3:::ops/batch/*"), "{text}");
+        assert!(text.contains("arn:aws:s3:::ops/batch/reports/*"), "{text}");
+        let acts = actions(&p);
+        assert!(acts.contains(&"s3:GetObjectTagging".to_string()));
+        assert!(!acts.iter().any(|x| x.starts_with("lambda:")));
+        a.lambda_arn = Some("arn:aws:lambda:eu-west-1:111122223333:function:s3-copier".into());
+        let acts = actions(&policy(&a));
+        assert!(acts.contains(&"lambda:InvokeFunction".to_string()));
+        assert!(
+            !acts.contains(&"s3:PutObjectTagging".to_string()),
+            "the Lambda's own role copies"
+        );
+        a.trust = true;
+        let t = policy(&a);
+        assert_eq!(
+            t["Statement"][0]["Principal"]["Service"],
+            "batchoperations.s3.amazonaws.com"
+        );
     }
 
     fn actions(p: &Value) -> Vec<String> {

@@ -7,23 +7,31 @@
 //! - [`worker`] / [`lambda`]: copy the objects named by S3 event
 //!   notifications ([`events`]) from SQS, or as an AWS Lambda handler and
 //!   S3 Batch Operations target;
+//! - [`batch`]: the same differences as an S3 Batch Operations job
+//!   ([`manifest`], [`operation`], [`cost`], [`s3control`], [`completion`]);
 //! - [`iam`]: the least-privilege policy each mode needs;
 //! - [`preflight`]: what is checked before anything is written.
 
+pub mod batch;
 pub mod cli;
 pub mod compare;
+pub mod completion;
 pub mod copy;
+pub mod cost;
 pub mod events;
 pub mod iam;
 pub mod lag;
 pub mod lag_state;
 pub mod lambda;
+pub mod manifest;
 pub mod notifications;
+pub mod operation;
 pub mod options;
 pub mod preflight;
 pub mod queue;
 pub mod record_log;
 pub mod report;
+pub mod s3control;
 pub mod sse;
 pub mod sync;
 pub mod verify;
@@ -35,7 +43,7 @@ use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::output::{OutputArgs, Printer};
 use mc_aws_common::startup::{Threads, Tool, ToolCli};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BatchCommand, Cli, Command};
 
 const TOOL: Tool = Tool {
     name: "s3-copier",
@@ -59,6 +67,7 @@ impl ToolCli for Cli {
         match &self.command {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
+            Command::Batch(b) => !matches!(b.command, BatchCommand::Status(_)),
             Command::Verify(_) | Command::Lag(_) | Command::IamPolicy(_) => false,
         }
     }
@@ -75,6 +84,7 @@ async fn run(cli: &Cli) -> Result<i32, ToolError> {
         Command::Sync(a) => sync::run(a, &cli.aws, &cli.output, stop).await,
         Command::Verify(a) => verify::run(a, &cli.aws, &cli.output, stop).await,
         Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
+        Command::Batch(a) => batch::run(a, &cli.aws, &cli.output, stop).await,
         Command::Lag(a) => lag::run(a, &cli.aws, &cli.output).await,
         Command::IamPolicy(a) => {
             let text = serde_json::to_string_pretty(&iam::policy(a)).unwrap_or_default();

@@ -160,7 +160,7 @@ pub async fn check(
     let (sv, dv) = tokio::join!(versioning(src, throttle), versioning(dst, throttle));
     if sv.as_deref() == Some("Enabled") {
         notes.push(format!(
-            "source bucket {} is versioned: only current versions are copied",
+            "source bucket {} is versioned: only current versions are copied (older ones: s3-copier batch --versions noncurrent)",
             src.bucket()
         ));
     }

@@ -6,6 +6,8 @@ use mc_aws_common::output::{human_bytes, human_count, printable};
 use mc_aws_common::retry::StatsSnapshot;
 use serde::Serialize;
 
+use crate::cost::{CopyProfile, Estimate};
+
 /// Failures kept in the report (all are logged on stderr as they happen).
 pub const MAX_FAILURES_KEPT: usize = 50;
 
@@ -86,6 +88,12 @@ pub struct SyncReport {
     pub complete: bool,
     pub failures: Vec<Failure>,
     pub notes: Vec<String>,
+    /// `--dry-run`: what copying the differences as a Batch Operations job costs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+    /// What the objects to copy are like.
+    #[serde(skip)]
+    pub profile: CopyProfile,
 }
 
 impl SyncReport {
@@ -103,6 +111,8 @@ impl SyncReport {
             complete: true,
             failures: Vec::new(),
             notes: Vec::new(),
+            estimate: None,
+            profile: CopyProfile::default(),
         }
     }
 
@@ -196,6 +206,9 @@ impl SyncReport {
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
+        }
+        if let Some(e) = &self.estimate {
+            out.push_str(&e.human());
         }
         if !self.failures.is_empty() {
             out.push_str("failures:\n");

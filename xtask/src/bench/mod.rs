@@ -35,6 +35,7 @@
 //! (`cargo build --release -p <tool>`, then `<CARGO_TARGET_DIR or target>/release/<tool>`).
 
 mod acl_reconciler;
+mod batch_manifest;
 // The framework is the extension API for scenarios still to come; not all of it is used yet.
 #[allow(dead_code)]
 mod framework;
@@ -68,6 +69,7 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(s3_copier::S3Copier::COPY_HOT),
         Box::new(s3_copier::S3Copier::RESYNC),
         Box::new(s3_copier::S3Copier::RESYNC_1M),
+        Box::new(batch_manifest::BatchManifest),
     ]
 }
 

@@ -85,9 +85,10 @@ impl S3Get {
     }
 }
 
-/// S3's `<Error><Code>…</Code><Message>…</Message></Error>`; HEAD-like
-/// answers without a body keep only the status.
-fn s3_error(status: u16, body: &[u8]) -> LeanError {
+/// S3's `<Error><Code>…</Code><Message>…</Message></Error>` (S3 Control's
+/// wrapped in `<ErrorResponse>`); HEAD-like answers without a body keep only
+/// the status.
+pub fn s3_error(status: u16, body: &[u8]) -> LeanError {
     let (code, message) = error_fields(body).unwrap_or_default();
     LeanError::Service {
         status,

@@ -10,16 +10,22 @@ use crate::acl::PublicAccessBlock;
 
 const PATH: &str = "/v20180820/configuration/publicAccessBlock";
 
-/// The URL of `account`'s Block Public Access in `region`: S3 Control's
-/// account host, or `endpoint` (an emulator, a VPC endpoint) with the path.
-pub fn public_access_block_url(endpoint: Option<&str>, account: &str, region: &str) -> String {
+/// The URL of `path` (`/v20180820/...`) for `account` in `region`: S3
+/// Control's account host, or `endpoint` (an emulator, a VPC endpoint) with
+/// the path.
+pub fn url(endpoint: Option<&str>, account: &str, region: &str, path: &str) -> String {
     match endpoint {
-        Some(e) => format!("{}{PATH}", e.trim_end_matches('/')),
+        Some(e) => format!("{}{path}", e.trim_end_matches('/')),
         None if region.starts_with("cn-") => {
-            format!("https://{account}.s3-control.{region}.amazonaws.com.cn{PATH}")
+            format!("https://{account}.s3-control.{region}.amazonaws.com.cn{path}")
         }
-        None => format!("https://{account}.s3-control.{region}.amazonaws.com{PATH}"),
+        None => format!("https://{account}.s3-control.{region}.amazonaws.com{path}"),
     }
+}
+
+/// The URL of `account`'s Block Public Access in `region`.
+pub fn public_access_block_url(endpoint: Option<&str>, account: &str, region: &str) -> String {
+    url(endpoint, account, region, PATH)
 }
 
 /// `account`'s Block Public Access (`None`: never configured, all off).

@@ -13,8 +13,10 @@ use mc_aws_common::listing::{Chunk, KeyRange};
 use mc_aws_common::output::{printable, Format, Printer};
 use serde::Serialize;
 
-use crate::compare::{pairs, Pair};
+use crate::compare::{plan_span, Action};
 use crate::copy::{Copied, Copier, CopyError};
+use crate::cost::CopyProfile;
+use crate::manifest::Sink;
 use crate::report::{Counts, Failure};
 
 /// One line per planned action with --dry-run (`"kind": "action"`; `key`
@@ -58,6 +60,8 @@ pub struct Job {
     pub printer: Mutex<Printer>,
     /// Once set, no new request is started.
     pub stop: Interrupt,
+    /// `batch`: the objects to copy go to this manifest instead.
+    pub manifest: Option<Arc<Sink>>,
 }
 
 /// What one chunk came to.
@@ -67,6 +71,8 @@ pub struct ChunkDone {
     pub failures: Vec<Failure>,
     /// Stopped by a signal before every action was started: not finished.
     pub interrupted: bool,
+    /// What the objects to copy are like (dry run, manifest).
+    pub profile: CopyProfile,
 }
 
 impl ChunkDone {
@@ -76,25 +82,13 @@ impl ChunkDone {
             counts,
             failures: Vec::new(),
             interrupted: false,
+            profile: CopyProfile::default(),
         }
     }
 
     /// Whether the span can be recorded as finished.
     pub fn finished(&self) -> bool {
         self.failures.is_empty() && !self.interrupted
-    }
-}
-
-enum Action<'a> {
-    Copy(&'a ObjectEntry),
-    Delete(&'a ObjectEntry),
-}
-
-impl Action<'_> {
-    fn entry(&self) -> &ObjectEntry {
-        match self {
-            Action::Copy(e) | Action::Delete(e) => e,
-        }
     }
 }
 
@@ -129,42 +123,90 @@ impl Job {
             }
         };
         self.filter.retain(&mut dst_items, &folders.dest.prefix);
-        let actions = self.plan(&chunk.items, &dst_items, &mut counts);
-        if self.dry_run {
-            self.predict(chunk.span, actions, counts).await
-        } else {
-            self.apply(chunk.span, actions, counts).await
-        }
+        self.act(chunk.span, &chunk.items, &dst_items, counts).await
     }
 
-    /// What to do about each key of the span, counted.
-    fn plan<'a>(
-        &'a self,
-        src: &'a [ObjectEntry],
-        dst: &'a [ObjectEntry],
-        counts: &mut Counts,
-    ) -> Vec<(Action<'a>, &'static str)> {
-        let mut actions = Vec::new();
-        for p in pairs(src, dst, &self.copier.folders, self.size_only) {
-            match p {
-                Pair::Missing(s) => {
-                    counts.missing += 1;
-                    actions.push((Action::Copy(s), "missing"));
+    /// `--keys-from`: the named source keys, each read with HeadObject on
+    /// both sides and compared as a listing would be.
+    pub async fn keys(&self, mut keys: Vec<String>) -> ChunkDone {
+        let span = KeyRange::new(None, None);
+        if self.stop.is_set() {
+            let mut done = ChunkDone::new(span, Counts::default());
+            done.interrupted = true;
+            return done;
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut counts = Counts::default();
+        let read = futures::stream::iter(keys)
+            .map(|k| async move {
+                let dst_key = self.copier.dest_key(&k);
+                let (s, d) = match &dst_key {
+                    Some(dk) => tokio::join!(
+                        self.copier.head_entry(&k, false),
+                        self.copier.head_entry(dk, true)
+                    ),
+                    None => (Ok(None), Ok(None)),
+                };
+                (k, dst_key.is_some(), s, d)
+            })
+            .buffered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let (mut src, mut dst, mut failures) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, in_folder, s, d) in read {
+            match (s, d) {
+                (Ok(Some(s)), Ok(d)) => {
+                    src.push(s);
+                    dst.extend(d);
                 }
-                Pair::Different(s, _, why) => {
-                    counts.different += 1;
-                    actions.push((Action::Copy(s), why.as_str()));
+                (Ok(None), Ok(_)) if in_folder => {
+                    tracing::info!("{key}: not at the source; skipped");
+                    counts.gone += 1;
                 }
-                Pair::Same(..) => counts.skipped += 1,
-                Pair::Extra(d) => {
-                    counts.extra += 1;
-                    if self.delete {
-                        actions.push((Action::Delete(d), "not at source"));
-                    }
-                }
+                (Ok(None), Ok(_)) => failures.push(Failure {
+                    key,
+                    reason: "outside the source folder".into(),
+                }),
+                (Err(e), _) | (_, Err(e)) => failures.push(Failure {
+                    key,
+                    reason: e.to_string(),
+                }),
             }
         }
-        actions
+        let folders = &self.copier.folders;
+        counts.excluded = self.filter.retain(&mut src, &folders.source.prefix);
+        self.filter.retain(&mut dst, &folders.dest.prefix);
+        counts.listed = src.len() as u64;
+        counts.failed += failures.len() as u64;
+        let mut done = self.act(span, &src, &dst, counts).await;
+        done.failures.extend(failures);
+        done
+    }
+
+    /// Compares one span's listings and acts on the differences.
+    async fn act(
+        &self,
+        span: KeyRange,
+        src: &[ObjectEntry],
+        dst: &[ObjectEntry],
+        mut counts: Counts,
+    ) -> ChunkDone {
+        let actions = plan_span(
+            src,
+            dst,
+            &self.copier.folders,
+            self.size_only,
+            self.delete,
+            &mut counts,
+        );
+        if let Some(sink) = &self.manifest {
+            to_manifest(sink, span, &actions, counts)
+        } else if self.dry_run {
+            self.predict(span, actions, counts).await
+        } else {
+            self.apply(span, actions, counts).await
+        }
     }
 
     /// `--dry-run`: one line per action, and the copies the destination
@@ -199,6 +241,7 @@ impl Job {
             } else if action == "copy" {
                 done.counts.copied += 1;
                 done.counts.copied_bytes += e.size;
+                done.profile.add_object(e.size, e.storage_class.as_deref());
             } else {
                 done.counts.deleted += 1;
             }
@@ -275,6 +318,30 @@ impl Job {
             }
         };
     }
+}
+
+/// `batch`: the span's copies written to the manifest, counted as to copy.
+fn to_manifest(
+    sink: &Sink,
+    span: KeyRange,
+    actions: &[(Action<'_>, &'static str)],
+    counts: Counts,
+) -> ChunkDone {
+    let mut done = ChunkDone::new(span, counts);
+    let copies: Vec<&ObjectEntry> = actions
+        .iter()
+        .filter_map(|(a, _)| match a {
+            Action::Copy(e) => Some(*e),
+            Action::Delete(_) => None,
+        })
+        .collect();
+    for e in &copies {
+        done.counts.copied += 1;
+        done.counts.copied_bytes += e.size;
+        done.profile.add_object(e.size, e.storage_class.as_deref());
+    }
+    sink.add(copies);
+    done
 }
 
 impl ChunkDone {

@@ -8,6 +8,7 @@
 //! checkpoint (`--state`) only once every copy and delete in it succeeded.
 
 pub mod chunk;
+mod input;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -24,10 +25,14 @@ use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 
 use crate::cli::SyncArgs;
+use crate::cost::{self, PriceTable};
+use crate::manifest::Sink;
+use crate::operation::Facts;
 use crate::options::{AclMode, CopyOptions};
 use crate::preflight;
 use crate::report::SyncReport;
 use chunk::{ChunkDone, Job};
+use input::Input;
 
 /// How often the checkpoint is written while a run makes progress.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(3);
@@ -76,12 +81,12 @@ impl Plan {
 }
 
 /// A connected run: both sides checked, the checkpoint loaded and saved.
-struct Connected {
-    job: Arc<Job>,
+pub struct Connected {
+    pub job: Arc<Job>,
     throttle: Arc<Throttle>,
     acl_reads: Arc<Throttle>,
     checkpoint: Checkpoint,
-    report: SyncReport,
+    pub report: SyncReport,
 }
 
 /// Runs `sync`; returns the exit code.
@@ -91,9 +96,43 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
+    let prices = match args.dry_run {
+        true => Some(PriceTable::load(args.price_table.as_deref())?),
+        false => None,
+    };
+    let (mut run, outcome) = diff(args, aws, out, stop, None).await?;
+    // Nothing to copy, nothing to price.
+    if let Some(t) = prices.as_ref().filter(|_| run.report.profile.objects > 0) {
+        let copier = &run.job.copier;
+        let facts = Facts {
+            opts: &copier.opts,
+            source_acls: copier.source_acls,
+            sse: &copier.sse.bulk,
+            profile: &run.report.profile,
+            versions: false,
+            folders: &copier.folders,
+        };
+        let engine = facts.likely_engine();
+        run.report.estimate = Some(cost::for_copies(copier, &run.report.profile, engine, 1, t));
+    }
+    print_report(&run.job, &run.report, out.output);
+    outcome
+}
+
+/// Compares both sides span by span and acts on the differences: copies
+/// them, or with `--dry-run` says what would be copied, or with a
+/// `manifest` writes the objects to copy to it (`batch`). Returns the run
+/// (its report finished, not printed) and its outcome.
+pub async fn diff(
+    args: &SyncArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+    manifest: Option<Arc<Sink>>,
+) -> Result<(Connected, Result<i32, ToolError>), ToolError> {
     let started = Instant::now();
     let plan = Plan::new(args, aws)?;
-    let mut run = connect(args, aws, out, plan, stop).await?;
+    let mut run = connect(args, aws, out, plan, stop, manifest).await?;
     let (stopped, fatal) = execute(args, out, &mut run).await;
     let saved = args.dry_run || save(&run.checkpoint, args.state.as_deref());
     let stats = if Arc::ptr_eq(&run.acl_reads, &run.throttle) {
@@ -102,17 +141,13 @@ pub async fn run(
         run.throttle.stats() + run.acl_reads.stats()
     };
     run.report.finish(stats, started.elapsed());
-    print_report(&run.job, &run.report, out.output);
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    Ok(if stopped {
-        exit::INTERRUPTED
-    } else if run.report.counts.failed > 0 || !saved {
-        exit::PARTIAL_FAILURE
-    } else {
-        exit::SUCCESS
-    })
+    let outcome = match fatal {
+        Some(e) => Err(e),
+        None if stopped => Ok(exit::INTERRUPTED),
+        None if run.report.counts.failed > 0 || !saved => Ok(exit::PARTIAL_FAILURE),
+        None => Ok(exit::SUCCESS),
+    };
+    Ok((run, outcome))
 }
 
 /// Loads the checkpoint, connects both sides, runs the pre-flight, then
@@ -125,6 +160,7 @@ async fn connect(
     out: &OutputArgs,
     plan: Plan,
     stop: Interrupt,
+    manifest: Option<Arc<Sink>>,
 ) -> Result<Connected, ToolError> {
     let throttle = Throttle::from_args(&args.throttle);
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
@@ -168,12 +204,13 @@ async fn connect(
         // An inventory's word alone deletes nothing: the source is asked.
         recheck_deletes: args.inventories.source_inventory.is_some(),
         dry_run: args.dry_run,
-        dry_run_reads_acls: args.dry_run && pf.dest_refuses_public,
+        dry_run_reads_acls: args.dry_run && pf.dest_refuses_public && manifest.is_none(),
         concurrency: objects,
         actions: tokio::sync::Semaphore::new(objects),
         format: out.output,
         printer: Mutex::new(Printer::new()),
         stop,
+        manifest,
     });
     Ok(Connected {
         job,
@@ -215,12 +252,10 @@ async fn execute(
     out: &OutputArgs,
     run: &mut Connected,
 ) -> (bool, Option<ToolError>) {
-    let copier = &run.job.copier;
-    let ranges = run.checkpoint.to_list();
-    let nothing_left = matches!(&ranges, Some(r) if r.is_empty());
-    let (mut listing, max_chunks) = copier
-        .src
-        .chunks(ranges, &args.throttle, args.list_page_size);
+    let (mut input, nothing_left, max_chunks) = match Input::open(args, run).await {
+        Ok(i) => i,
+        Err(e) => return (false, Some(e)),
+    };
     let bar = out.progress(None, "compared");
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
@@ -270,7 +305,7 @@ async fn execute(
                 dirty |= record(run, d);
                 bar.set_message(format!("compared; {} to copy, {} failed", run.report.counts.copied, run.report.counts.failed));
             }
-            next = listing.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
+            next = input.next(), if !listing_done && !stopping && inflight.len() < max_chunks => {
                 match next {
                     None => listing_done = true,
                     Some(Err(e)) => {
@@ -278,9 +313,9 @@ async fn execute(
                         listing_done = true;
                         run.report.complete = false;
                     }
-                    Some(Ok(chunk)) => {
+                    Some(Ok(work)) => {
                         let job = run.job.clone();
-                        inflight.push(async move { job.chunk(chunk).await });
+                        inflight.push(async move { work.run(&job).await });
                     }
                 }
             }
@@ -299,6 +334,7 @@ async fn execute(
 /// succeeded, its span to the checkpoint; whether the checkpoint changed.
 fn record(run: &mut Connected, d: ChunkDone) -> bool {
     run.report.counts.add(&d.counts);
+    run.report.profile.merge(&d.profile);
     let finished = d.finished();
     run.report.keep_failures(d.failures);
     if finished {

@@ -33,6 +33,13 @@ fn help_snapshots() {
     insta::assert_snapshot!("worker_help", stdout(&["worker", "--help"]));
     insta::assert_snapshot!("lag_help", stdout(&["lag", "--help"]));
     insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
+    insta::assert_snapshot!("batch_help", stdout(&["batch", "--help"]));
+    for sub in ["plan", "create", "status", "confirm", "report", "manifest"] {
+        insta::assert_snapshot!(
+            format!("batch_{sub}_help"),
+            stdout(&["batch", sub, "--help"])
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! input the fuzzer ever kept passing (`mc_testkit::fuzz::replay`). See
 //! `cargo xtask fuzz`.
 
+#[path = "../../../../fuzz/checks/batch_files.rs"]
+mod batch_files;
 #[path = "../../../../fuzz/checks/lambda_payload.rs"]
 mod lambda_payload;
 #[path = "../../../../fuzz/checks/s3_event.rs"]
@@ -17,4 +19,9 @@ fn s3_event() {
 #[test]
 fn lambda_payload() {
     mc_testkit::fuzz::replay("lambda_payload", lambda_payload::check);
+}
+
+#[test]
+fn batch_files() {
+    mc_testkit::fuzz::replay("batch_files", batch_files::check);
 }

@@ -140,3 +140,67 @@ async fn a_million_rows_against_a_million_in_64_mib() {
     // of file-backed pages, says nothing about the spill path.
     assert!(peak.anon_kib < 64 * 1024, "{peak:?}: over 64 MiB");
 }
+
+/// `batch plan` from two reports: the diff of two inventories as a Batch
+/// Operations manifest, without listing either bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_plan_turns_two_reports_into_a_manifest() {
+    let (_s3, src, dst) = buckets("inv-batch").await;
+    let keys: Vec<String> = (0..500)
+        .map(|i| format!("{:02x}/k {i:04}+", i % 64))
+        .collect();
+    let source: Vec<Value> = keys.iter().map(|k| json!({"key": k, "size": 1})).collect();
+    // The destination lacks every 10th key and has every 25th at another size.
+    let dest: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 != 0)
+        .map(|(i, k)| json!({"key": k, "size": if i % 25 == 1 { 2 } else { 1 }}))
+        .collect();
+    let a = mc_testkit::inventory::write_report(&spec(&src, json!(source)));
+    let b = mc_testkit::inventory::write_report(&spec(&dst, json!(dest)));
+    let (a_dir, b_dir) = (
+        a.dir.path().display().to_string(),
+        b.dir.path().display().to_string(),
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("diff.csv");
+    let out = run(&[
+        "batch",
+        "-o",
+        "json",
+        "plan",
+        "--acl",
+        "skip",
+        "--manifest-file",
+        file.to_str().unwrap(),
+        "--source-inventory",
+        &a_dir,
+        "--dest-inventory",
+        &b_dir,
+        &format!("s3://{src}"),
+        &format!("s3://{dst}"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (plan["missing"].as_u64(), plan["different"].as_u64()),
+        (Some(50), Some(20)),
+        "{plan}"
+    );
+    let rows: Vec<_> = s3_copier::manifest::read_rows(std::fs::File::open(&file).unwrap())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 70);
+    let mut want: Vec<&String> = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 == 0 || i % 25 == 1)
+        .map(|(_, k)| k)
+        .collect();
+    want.sort();
+    let mut got: Vec<&String> = rows.iter().map(|r| &r.key).collect();
+    got.sort();
+    assert_eq!(got, want);
+}

@@ -1,6 +1,7 @@
 //! The integration tests of s3-copier, one binary (each former test file is a module).
 
 mod bad_input;
+mod batch;
 mod cli;
 mod closed_stdout;
 mod common;

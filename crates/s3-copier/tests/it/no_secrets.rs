@@ -181,3 +181,67 @@ async fn a_public_canned_acl_applies_only_when_asked_for() {
 fn run_checked(emu: &mc_testkit::Emulator, args: &[&str]) -> [Output; 2] {
     mc_testkit::secrets::run_checked(&assert_cmd::cargo::cargo_bin(BIN), emu, args)
 }
+
+/// `batch create`: the S3 calls and the hand-signed S3 Control call (a
+/// canned server behind the recording proxy) print no secret; the signed
+/// request carries the session token, as the SDK's would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_create_prints_no_secret_at_any_verbosity() {
+    let emu = mc_testkit::ministack();
+    let (s3, src, dst) = buckets("nosec-batch").await;
+    let man = mc_testkit::unique_name("nosec-man");
+    mc_testkit::create_bucket(&s3, &man).await;
+    let (_canned, proxy) = crate::batch::control();
+    let control = proxy.endpoint();
+    let (s, d, m) = (
+        format!("s3://{src}"),
+        format!("s3://{dst}"),
+        format!("s3://{man}/b/"),
+    );
+    let outs = tokio::task::spawn_blocking(move || {
+        let role = "arn:aws:iam::111122223333:role/s3-copier-batch";
+        let args = [
+            "batch",
+            "-o",
+            "json",
+            "create",
+            "--acl",
+            "skip",
+            "--yes",
+            "--manifest",
+            &m,
+            "--role-arn",
+            role,
+            &s,
+            &d,
+        ];
+        let env = [("AWS_ENDPOINT_URL_S3_CONTROL", control.as_str())];
+        mc_testkit::secrets::run_checked_env(&assert_cmd::cargo::cargo_bin(BIN), emu, &args, &env)
+    })
+    .await
+    .unwrap();
+    for out in &outs {
+        assert!(out.status.success(), "{}", stderr(out));
+        assert!(stdout(out).contains("\"kind\":\"job\""), "{}", stdout(out));
+    }
+    let jobs: Vec<_> = proxy
+        .recorded()
+        .into_iter()
+        .filter(|r| r.op == "CreateJob")
+        .collect();
+    assert_eq!(jobs.len(), 2);
+    for j in &jobs {
+        assert_eq!(
+            j.header("x-amz-security-token"),
+            Some(mc_testkit::secrets::SESSION_TOKEN)
+        );
+        let auth = j.header("authorization").unwrap();
+        assert!(
+            auth.contains(&format!(
+                "Credential={}/",
+                mc_testkit::secrets::ACCESS_KEY_ID
+            )),
+            "{auth}"
+        );
+    }
+}
