@@ -18,6 +18,8 @@
 //!   - connection reset: the TCP connection is closed with RST and no response,
 //!   - expired credentials ([`FirstN`] only): S3 `400 ExpiredToken` (no body on HEAD, as
 //!     S3 does), SQS and other query/JSON services `403 ExpiredToken`,
+//!   - a failed copy in a `200 OK` (S3): an `InternalError` `<Error>` body with status 200,
+//!     as S3 answers a CopyObject or UploadPartCopy that fails late,
 //!   - SQS `SendMessageBatch` (JSON protocol) partial failure: each entry is failed with
 //!     probability `batch_entry_failure`; failed entries are *removed from the request* before it
 //!     is forwarded (so they are really not delivered) and added to the response's `Failed` list
@@ -127,6 +129,10 @@ pub enum FaultKind {
     /// What AWS answers a request signed with an expired session token
     /// (only through [`FirstN`]; emulators accept any credentials).
     ExpiredToken,
+    /// `200 OK` whose body is S3's `<Error>` (`InternalError`): S3 answers
+    /// so when a CopyObject, UploadPartCopy or CompleteMultipartUpload fails
+    /// after its answer began (S3 requests).
+    ErrorIn200,
 }
 
 impl FaultKind {
@@ -139,6 +145,7 @@ impl FaultKind {
             Self::Reset => "Reset",
             Self::BatchEntryFailure => "BatchEntryFailure",
             Self::ExpiredToken => "ExpiredToken",
+            Self::ErrorIn200 => "ErrorIn200",
         }
     }
 }
@@ -165,6 +172,8 @@ pub struct Faults {
     pub reset: f64,
     /// Per entry of an SQS `SendMessageBatch` (JSON protocol).
     pub batch_entry_failure: f64,
+    /// `200 OK` with an `<Error>` body on S3 requests ([`FaultKind::ErrorIn200`]).
+    pub error_in_200: f64,
     /// When non-empty, the probabilistic faults only hit these operations.
     pub only_ops: Vec<String>,
     /// Deterministic faults for the first N matching requests.
@@ -584,13 +593,14 @@ impl Inner {
     /// Picks the request-level fault for this request, if any.
     fn pick_fault(&self, service: Service, op: &str) -> Option<FaultKind> {
         let applicable = |k: FaultKind| match k {
-            FaultKind::SlowDown => service == Service::S3,
+            FaultKind::SlowDown | FaultKind::ErrorIn200 => service == Service::S3,
             FaultKind::Throttle => service != Service::S3,
             FaultKind::InternalError | FaultKind::Reset | FaultKind::ExpiredToken => true,
             FaultKind::BatchEntryFailure => false,
         };
         for k in [
             FaultKind::ExpiredToken,
+            FaultKind::ErrorIn200,
             FaultKind::Reset,
             FaultKind::InternalError,
             FaultKind::SlowDown,
@@ -611,6 +621,7 @@ impl Inner {
             (FaultKind::InternalError, f.internal_error),
             (FaultKind::SlowDown, f.slowdown),
             (FaultKind::Throttle, f.throttle),
+            (FaultKind::ErrorIn200, f.error_in_200),
         ] {
             if !applicable(k) || rate <= 0.0 {
                 continue;
@@ -729,6 +740,13 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
             )),
             FaultKind::InternalError if service == Service::S3 => Some(s3_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                &rid,
+                head,
+            )),
+            FaultKind::ErrorIn200 => Some(s3_error(
+                StatusCode::OK,
                 "InternalError",
                 "We encountered an internal error. Please try again.",
                 &rid,
