@@ -376,6 +376,7 @@ pub async fn exchange(
 }
 
 pub mod s3;
+pub mod sigv4;
 
 #[cfg(test)]
 mod tests {
