@@ -13,8 +13,9 @@ async fn verify_into_a_closed_pipe_ends_quietly_with_0() {
     // More output than the pipe (64 KiB) and the reader's buffer hold: a
     // verify fast enough to write it all before the reader closes its end
     // would never see the pipe closed.
-    let keys: Vec<(String, String)> =
-        (0..2000).map(|i| (format!("k{i:04}"), "x".into())).collect();
+    let keys: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("k{i:04}"), "x".into()))
+        .collect();
     mc_testkit::put_objects(&s3, &src, keys).await;
     let mut cmd = copier();
     cmd.args([
