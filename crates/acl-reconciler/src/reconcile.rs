@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mc_aws_common::acl::{self, Acl, BucketAclSettings, Grant};
+use mc_aws_common::acl::{Acl, BucketAclSettings, Grant};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::twosided::Side;
@@ -181,15 +181,7 @@ impl Reconciler {
             rec.removed = removed.into_iter().cloned().collect();
         }
         if action == Action::Fixed {
-            if let Err(e) = acl::put_acl(
-                &self.dest.client,
-                &self.throttle,
-                self.dest.bucket(),
-                &dest_key,
-                &after,
-            )
-            .await
-            {
+            if let Err(e) = self.dest.acls.put(&self.throttle, &dest_key, &after).await {
                 rec.action = Action::Error;
                 rec.error = Some(e.to_string());
             }

@@ -589,15 +589,32 @@ pub async fn put_acl(
     key: &str,
     acl: &Acl,
 ) -> Result<(), ToolError> {
+    put_acl_with(client, throttle, bucket, key, acl, None).await
+}
+
+/// [`put_acl`], with `capture` (if any) watching the request sent.
+async fn put_acl_with(
+    client: &Client,
+    throttle: &Arc<Throttle>,
+    bucket: &str,
+    key: &str,
+    acl: &Acl,
+    capture: Option<&crate::lean::EndpointCapture>,
+) -> Result<(), ToolError> {
     let headers = acl.grant_headers();
     let policy = headers.is_empty().then(|| acl.to_policy());
     throttle
         .call(|| {
             let b = client.put_object_acl().bucket(bucket).key(key);
-            match &policy {
-                Some(p) => b.access_control_policy(p.clone()).send(),
-                None => headers.apply_put_object_acl(b).send(),
+            let b = match &policy {
+                Some(p) => b.access_control_policy(p.clone()),
+                None => headers.apply_put_object_acl(b),
+            };
+            let mut call = b.customize();
+            if let Some(c) = capture {
+                call = call.interceptor(c.clone());
             }
+            call.send()
         })
         .await
         .map_err(|e| describe_sdk_error(&e, &format!("s3://{bucket}/{key}")))?;

@@ -377,6 +377,7 @@ pub async fn exchange(
 
 pub mod s3;
 pub mod s3control;
+pub mod sigv4;
 
 #[cfg(test)]
 mod tests {

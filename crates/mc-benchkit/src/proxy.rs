@@ -19,6 +19,8 @@
 //!   - expired credentials ([`FirstN`] only): S3 `400 ExpiredToken` (no body on HEAD, as
 //!     S3 does), SQS and other query/JSON services `403 ExpiredToken`,
 //!   - access denied ([`FirstN`] only, typically for one operation): `403 AccessDenied`,
+//!   - a failed copy in a `200 OK` (S3): an `InternalError` `<Error>` body with status 200,
+//!     as S3 answers a CopyObject or UploadPartCopy that fails late,
 //!   - SQS `SendMessageBatch` (JSON protocol) partial failure: each entry is failed with
 //!     probability `batch_entry_failure`; failed entries are *removed from the request* before it
 //!     is forwarded (so they are really not delivered) and added to the response's `Failed` list
@@ -131,6 +133,10 @@ pub enum FaultKind {
     /// What AWS answers an identity without the permission for the
     /// operation (only through [`FirstN`]; emulators allow everything).
     AccessDenied,
+    /// `200 OK` whose body is S3's `<Error>` (`InternalError`): S3 answers
+    /// so when a CopyObject, UploadPartCopy or CompleteMultipartUpload fails
+    /// after its answer began (S3 requests).
+    ErrorIn200,
 }
 
 impl FaultKind {
@@ -144,6 +150,7 @@ impl FaultKind {
             Self::BatchEntryFailure => "BatchEntryFailure",
             Self::ExpiredToken => "ExpiredToken",
             Self::AccessDenied => "AccessDenied",
+            Self::ErrorIn200 => "ErrorIn200",
         }
     }
 }
@@ -170,6 +177,8 @@ pub struct Faults {
     pub reset: f64,
     /// Per entry of an SQS `SendMessageBatch` (JSON protocol).
     pub batch_entry_failure: f64,
+    /// `200 OK` with an `<Error>` body on S3 requests ([`FaultKind::ErrorIn200`]).
+    pub error_in_200: f64,
     /// When non-empty, the probabilistic faults only hit these operations.
     pub only_ops: Vec<String>,
     /// Deterministic faults for the first N matching requests.
@@ -691,7 +700,7 @@ impl Inner {
     /// Picks the request-level fault for this request, if any.
     fn pick_fault(&self, service: Service, op: &str) -> Option<FaultKind> {
         let applicable = |k: FaultKind| match k {
-            FaultKind::SlowDown => service == Service::S3,
+            FaultKind::SlowDown | FaultKind::ErrorIn200 => service == Service::S3,
             FaultKind::Throttle => service != Service::S3,
             FaultKind::InternalError
             | FaultKind::Reset
@@ -702,6 +711,7 @@ impl Inner {
         for k in [
             FaultKind::ExpiredToken,
             FaultKind::AccessDenied,
+            FaultKind::ErrorIn200,
             FaultKind::Reset,
             FaultKind::InternalError,
             FaultKind::SlowDown,
@@ -722,6 +732,7 @@ impl Inner {
             (FaultKind::InternalError, f.internal_error),
             (FaultKind::SlowDown, f.slowdown),
             (FaultKind::Throttle, f.throttle),
+            (FaultKind::ErrorIn200, f.error_in_200),
         ] {
             if !applicable(k) || rate <= 0.0 {
                 continue;
@@ -892,6 +903,13 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Option<Response<Body>>
             )),
             FaultKind::InternalError if service == Service::S3 => Some(s3_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                &rid,
+                head,
+            )),
+            FaultKind::ErrorIn200 => Some(s3_error(
+                StatusCode::OK,
                 "InternalError",
                 "We encountered an internal error. Please try again.",
                 &rid,

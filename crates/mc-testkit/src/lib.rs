@@ -24,6 +24,8 @@ pub mod secrets;
 #[cfg(feature = "aws")]
 pub mod aws;
 mod process;
+#[cfg(feature = "aws")]
+pub mod signing;
 mod sys;
 
 /// The SDK crates the kit's clients come from, for tests that need their types.

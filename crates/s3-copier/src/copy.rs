@@ -20,6 +20,7 @@
 //! object's ACL, the source owner mapped to the destination owner: a copy is
 //! never more public than its source.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -33,6 +34,8 @@ use futures::{StreamExt, TryStreamExt};
 use mc_aws_common::acl::{self, Acl};
 use mc_aws_common::error::{describe_sdk_error, ToolError};
 use mc_aws_common::keys::copy_source;
+use mc_aws_common::lean::s3::LeanOp;
+use mc_aws_common::lean::{EndpointCapture, LeanError};
 use mc_aws_common::listing::ObjectEntry;
 use mc_aws_common::retry::Throttle;
 use mc_aws_common::twosided::{Folders, Side};
@@ -116,6 +119,8 @@ pub struct Copier {
     pub source_acls: bool,
     /// Encryption: pre-flight's findings and the flags.
     pub sse: SseSetup,
+    /// CopyObject beside the SDK after the first copy through it.
+    pub lean_copy: LeanOp,
 }
 
 /// An SSE-C source: HeadObject answers 400 without the key, CopyObject
@@ -155,6 +160,85 @@ const TAG_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// CopyObject of `source` to `bucket`/`key` through the SDK: metadata and
+/// tags copied by S3, `class`, `sse` and `acl` set.
+fn sdk_copy(
+    c: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    source: &str,
+    class: Option<StorageClass>,
+    acl: &AclPlan,
+    sse: &SsePlan,
+) -> aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder {
+    let mut b = c
+        .copy_object()
+        .bucket(bucket)
+        .key(key)
+        .copy_source(source)
+        .metadata_directive(MetadataDirective::Copy)
+        .tagging_directive(TaggingDirective::Copy)
+        .set_storage_class(class);
+    if let Some((alg, key, bucket_key)) = sse.headers() {
+        b = b
+            .server_side_encryption(alg)
+            .set_ssekms_key_id(key.map(str::to_string))
+            .set_bucket_key_enabled(bucket_key);
+    }
+    match acl {
+        AclPlan::None => b,
+        AclPlan::Canned(a) => b.acl(a.clone()),
+        AclPlan::Grants(a) => a.grant_headers().apply_copy_object(b),
+    }
+}
+
+/// The headers [`sdk_copy`] has the SDK send, for a lean
+/// CopyObject (a WRITE grant, meaningless on objects, is left out as the
+/// SDK's CopyObject has no header for it).
+fn copy_headers<'a>(
+    source: &'a str,
+    class: Option<&'a StorageClass>,
+    acl: &'a AclPlan,
+    grants: Option<&'a acl::GrantHeaders>,
+    sse: &'a SsePlan,
+) -> Vec<(&'static str, Cow<'a, str>)> {
+    let mut h = vec![
+        ("x-amz-copy-source", Cow::Borrowed(source)),
+        ("x-amz-metadata-directive", Cow::Borrowed("COPY")),
+        ("x-amz-tagging-directive", Cow::Borrowed("COPY")),
+    ];
+    if let Some(c) = class {
+        h.push(("x-amz-storage-class", Cow::Borrowed(c.as_str())));
+    }
+    if let Some((alg, key, bucket_key)) = sse.headers() {
+        h.push((
+            "x-amz-server-side-encryption",
+            Cow::Owned(alg.as_str().to_string()),
+        ));
+        if let Some(k) = key {
+            h.push((
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                Cow::Borrowed(k),
+            ));
+        }
+        if let Some(b) = bucket_key {
+            h.push((
+                "x-amz-server-side-encryption-bucket-key-enabled",
+                Cow::Borrowed(if b { "true" } else { "false" }),
+            ));
+        }
+    }
+    if let AclPlan::Canned(a) = acl {
+        h.push(("x-amz-acl", Cow::Borrowed(a.as_str())));
+    }
+    for (name, value) in grants.map(|g| g.header_pairs()).unwrap_or_default() {
+        if name != "x-amz-grant-write" {
+            h.push((name, Cow::Borrowed(value)));
+        }
+    }
+    h
+}
 
 /// What the copy of one object carries besides its bytes.
 enum AclPlan {
@@ -204,7 +288,7 @@ impl Copier {
         let (size, class, head) = match listed {
             Some(e) => (e.size, e.storage_class.as_deref().map(str::to_owned), None),
             None => {
-                let h = self.head_source(src_key).await?;
+                let h = Box::pin(self.head_source(src_key)).await?;
                 let size = h
                     .content_length()
                     .and_then(|l| u64::try_from(l).ok())
@@ -221,8 +305,7 @@ impl Copier {
                 None => self.head_source(src_key).await?,
             };
             let sse = self.object_sse(src_key, &head)?;
-            self.copy_multipart(src_key, &dst_key, &head, class, &acl, &sse)
-                .await?;
+            Box::pin(self.copy_multipart(src_key, &dst_key, &head, class, &acl, &sse)).await?;
         } else {
             let sse = match &head {
                 Some(h) => self.object_sse(src_key, h)?,
@@ -234,15 +317,11 @@ impl Copier {
         if let AclPlan::Grants(a) = &acl {
             // Headers cannot say "no grant at all": set such an ACL afterwards.
             if a.grant_headers().is_empty() {
-                acl::put_acl(
-                    &self.dst.client,
-                    &self.throttle,
-                    self.dst.bucket(),
-                    &dst_key,
-                    a,
-                )
-                .await
-                .map_err(CopyError::from_tool)?;
+                self.dst
+                    .acls
+                    .put(&self.throttle, &dst_key, a)
+                    .await
+                    .map_err(CopyError::from_tool)?;
             }
         }
         Ok(Copied {
@@ -262,15 +341,11 @@ impl Copier {
             // --acl skip or a canned ACL: source ACL changes are not followed.
             _ => return Ok(()),
         };
-        acl::put_acl(
-            &self.dst.client,
-            &self.throttle,
-            self.dst.bucket(),
-            &dst_key,
-            &want,
-        )
-        .await
-        .map_err(CopyError::from_tool)
+        self.dst
+            .acls
+            .put(&self.throttle, &dst_key, &want)
+            .await
+            .map_err(CopyError::from_tool)
     }
 
     /// Deletes the copy of `src_key`, but only if the source object is really
@@ -425,30 +500,69 @@ impl Copier {
         acl: &AclPlan,
         sse: &SsePlan,
     ) -> Result<(), CopyError> {
-        let c = &self.dst.client;
         let source = copy_source(self.src.bucket(), src_key, None);
+        if let Some((lean, route)) = self.lean_copy.get() {
+            let grants = match acl {
+                AclPlan::Grants(a) => Some(a.grant_headers()),
+                _ => None,
+            };
+            let headers = copy_headers(&source, class.as_ref(), acl, grants.as_ref(), sse);
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+            let url = route.url(dst_key);
+            match self.throttle.call(|| lean.put(&url, &headers)).await {
+                Ok(_) => return Ok(()),
+                // Rotated or expired credentials: the SDK's provider has new
+                // ones; so will the next lean copy.
+                Err(e) if e.is_credentials_refused() => {
+                    tracing::debug!(dst_key, "credentials refused ({e}); refreshing");
+                    lean.refresh_credentials().await;
+                }
+                Err(e) => return Err(self.lean_copy_error(&e, src_key, dst_key)),
+            }
+        }
+        // Boxed: the SDK's futures are large, and the lean path's is not.
+        Box::pin(self.copy_single_sdk(src_key, dst_key, &source, class, acl, sse)).await
+    }
+
+    fn lean_copy_error(&self, e: &LeanError, src_key: &str, dst_key: &str) -> CopyError {
+        let sse_c = matches!(e, LeanError::Service { code, message, .. }
+            if code == "InvalidRequest" && message.contains("Server Side Encryption"));
+        if sse_c {
+            return sse_c_failure();
+        }
+        CopyError::from_tool(e.describe(&self.copy_what(src_key, dst_key)))
+    }
+
+    /// CopyObject through the SDK; until one has shown the URL it sends
+    /// copies to, with an [`EndpointCapture`] for [`Copier::lean_copy`].
+    async fn copy_single_sdk(
+        &self,
+        src_key: &str,
+        dst_key: &str,
+        source: &str,
+        class: Option<StorageClass>,
+        acl: &AclPlan,
+        sse: &SsePlan,
+    ) -> Result<(), CopyError> {
+        let c = &self.dst.client;
+        let capture = (!self.lean_copy.is_learned()).then(EndpointCapture::default);
         self.throttle
             .call(|| {
-                let mut b = c
-                    .copy_object()
-                    .bucket(self.dst.bucket())
-                    .key(dst_key)
-                    .copy_source(&source)
-                    .metadata_directive(MetadataDirective::Copy)
-                    .tagging_directive(TaggingDirective::Copy)
-                    .set_storage_class(class.clone());
-                if let Some((alg, key, bucket_key)) = sse.headers() {
-                    b = b
-                        .server_side_encryption(alg)
-                        .set_ssekms_key_id(key.map(str::to_string))
-                        .set_bucket_key_enabled(bucket_key);
+                let b = sdk_copy(
+                    c,
+                    self.dst.bucket(),
+                    dst_key,
+                    source,
+                    class.clone(),
+                    acl,
+                    sse,
+                );
+                let mut call = b.customize();
+                if let Some(capture) = &capture {
+                    call = call.interceptor(capture.clone());
                 }
-                match acl {
-                    AclPlan::None => {}
-                    AclPlan::Canned(a) => b = b.acl(a.clone()),
-                    AclPlan::Grants(a) => b = a.grant_headers().apply_copy_object(b),
-                }
-                b.send()
+                call.send()
             })
             .await
             .map_err(|e| {
@@ -458,6 +572,11 @@ impl Copier {
                     CopyError::sdk(&e, &self.copy_what(src_key, dst_key))
                 }
             })?;
+        if let Some(capture) = capture {
+            let credentials = self.dst.acls.credentials();
+            self.lean_copy
+                .learn(&capture, dst_key, c.config(), credentials);
+        }
         Ok(())
     }
 
@@ -660,6 +779,77 @@ impl Copier {
                 self.dst_what(dst_key),
                 describe_sdk_error(&e, "upload")
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use aws_sdk_s3::types::ObjectCannedAcl;
+    use mc_aws_common::acl::{Grant, Grantee, Group, Permission};
+    use mc_aws_common::lean::sigv4::Signer;
+    use mc_testkit::signing::{capturing_s3, credentials, signed_at, SignedRequest};
+
+    /// A lean CopyObject is the SDK's request, header for header, with the
+    /// same signature, whatever the copy carries.
+    #[tokio::test]
+    async fn lean_copy_signs_as_the_sdk() {
+        let owner = "f00d".repeat(16);
+        let grants = Acl::new(
+            Some(owner.clone()),
+            [
+                Grant::new(Grantee::user(&owner), Permission::FullControl),
+                Grant::new(Grantee::Group(Group::AllUsers), Permission::Read),
+                Grant::new(Grantee::email("a@example.com"), Permission::ReadAcp),
+                Grant::new(Grantee::user("beef"), Permission::Write),
+            ],
+        );
+        let kms = SsePlan::Kms {
+            key: "arn:aws:kms:eu-west-1:111122223333:key/k-1".into(),
+            bucket_key: true,
+        };
+        let cases = [
+            (AclPlan::None, SsePlan::Default, None),
+            (AclPlan::Grants(grants), kms, Some(StorageClass::StandardIa)),
+            (
+                AclPlan::Canned(ObjectCannedAcl::BucketOwnerFullControl),
+                SsePlan::S3,
+                Some(StorageClass::Glacier),
+            ),
+        ];
+        for (endpoint, path_style) in [
+            ("http://127.0.0.1:9", true),
+            ("https://s3.eu-west-1.amazonaws.com", false),
+        ] {
+            let (client, captured) = capturing_s3(endpoint, "eu-west-1", path_style);
+            for (acl, sse, class) in &cases {
+                for key in ["plain", "a b/c+d%e?f#g&h=i", "ünï/日本", "dir/./..//x"] {
+                    let source = copy_source("src bucket", &format!("from/{key}"), None);
+                    let sdk = sdk_copy(&client, "dst", key, &source, class.clone(), acl, sse);
+                    assert!(sdk.send().await.is_err(), "captured, not sent");
+                    let sdk = captured.take().unwrap().signed_part();
+                    let grants = match acl {
+                        AclPlan::Grants(a) => Some(a.grant_headers()),
+                        _ => None,
+                    };
+                    let headers = copy_headers(&source, class.as_ref(), acl, grants.as_ref(), sse);
+                    let headers: Vec<(&str, &str)> =
+                        headers.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+                    let lean = Signer::default()
+                        .signed_request(
+                            http::Method::PUT,
+                            &sdk.uri,
+                            &headers,
+                            &credentials(),
+                            "eu-west-1",
+                            signed_at(),
+                        )
+                        .unwrap();
+                    assert_eq!(SignedRequest::of(&lean).signed_part(), sdk, "{key:?}");
+                }
+            }
         }
     }
 }

@@ -97,6 +97,7 @@ pub async fn copier(
         dest_owner: pf.dest_owner.clone(),
         source_acls: pf.source_acls,
         sse,
+        lean_copy: Default::default(),
     };
     Ok((copier, pf))
 }

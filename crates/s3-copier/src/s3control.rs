@@ -408,7 +408,7 @@ impl S3Control {
     }
 
     /// One signed request (the caller's throttle retries): the body of a
-    /// 200, else the service's error. (Not `lean::s3::S3Get`: CreateJob is a
+    /// 200, else the service's error. (Not `lean::s3::S3Lean`: CreateJob is a
     /// POST with a body, signed for the job's region, with no SDK call to
     /// capture an endpoint from.)
     async fn call(

@@ -244,6 +244,42 @@ pub struct Ctx {
     pub root: PathBuf,
     scratch: tempfile::TempDir,
     guards: Vec<Box<dyn Any>>,
+    /// The process id of the last model started with [`Ctx::model_process`].
+    model_pid: Option<u32>,
+}
+
+/// The CPU seconds a process (the S3 model) has used, read from `/proc`, so
+/// a contender can report the model's CPU beside its own.
+#[derive(Debug, Clone)]
+pub struct ProcessCpu {
+    pid: u32,
+    mark: std::sync::Arc<std::sync::Mutex<f64>>,
+}
+
+impl ProcessCpu {
+    /// User + system CPU seconds so far (`/proc/PID/stat` fields 14 and 15,
+    /// in USER_HZ = 100 ticks per second on Linux).
+    pub fn seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // The command name may hold spaces: fields are counted after its ')'.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
+    /// Remembers the CPU so far (before a run).
+    pub fn mark(&self) {
+        if let (Some(s), Ok(mut m)) = (self.seconds(), self.mark.lock()) {
+            *m = s;
+        }
+    }
+
+    /// CPU seconds since [`ProcessCpu::mark`].
+    pub fn since_mark(&self) -> Option<f64> {
+        let m = *self.mark.lock().ok()?;
+        Some(self.seconds()? - m)
+    }
 }
 
 impl Ctx {
@@ -253,6 +289,7 @@ impl Ctx {
             root: workspace_root(),
             scratch: tempfile::Builder::new().prefix("mc-bench-").tempdir()?,
             guards: Vec::new(),
+            model_pid: None,
         })
     }
 
@@ -285,6 +322,7 @@ impl Ctx {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;
+        self.model_pid = Some(child.id());
         let mut guard = KillOnDrop(Some(child));
         let stdout = guard
             .0
@@ -306,6 +344,14 @@ impl Ctx {
             .map_err(|_| anyhow!("mc-s3-model did not start"))?;
         self.guards.push(Box::new(guard));
         Ok(ep)
+    }
+
+    /// The CPU of the last model started with [`Ctx::model_process`].
+    pub fn model_cpu(&self) -> Option<ProcessCpu> {
+        Some(ProcessCpu {
+            pid: self.model_pid?,
+            mark: Default::default(),
+        })
     }
 
     /// Builds `package` in release mode and returns `target/release/<bin>`.

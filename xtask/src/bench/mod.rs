@@ -65,11 +65,13 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(s3_key_counter::KeyCounter::HEX),
         Box::new(s3_key_counter::KeyCounter::SKEWED),
         Box::new(s3_key_counter::KeyCounter::M1),
+        Box::new(s3_key_counter::KeyCounter::M25),
         Box::new(s3_copier::S3Copier::COPY),
         Box::new(s3_copier::S3Copier::COPY_HOT),
         Box::new(s3_copier::S3Copier::RESYNC),
         Box::new(s3_copier::S3Copier::RESYNC_1M),
         Box::new(batch_manifest::BatchManifest),
+        Box::new(s3_copier::S3Copier::RESYNC_10M),
     ]
 }
 

@@ -12,6 +12,7 @@
 //!   ours against `aws s3 sync`, `s5cmd sync` and `rclone sync --checksum`.
 //! - `s3-copier-resync-1m`: the same at 1M keys, ours alone: with the 100k table it shows that
 //!   memory (max RSS) stays flat as the bucket grows.
+//! - `s3-copier-resync-10m`: the same at 10M keys, with the model's CPU beside ours.
 //!
 //! `MC_BENCH_OURS_ONLY=1` skips the peers (they take minutes) to compare our own variants.
 //!
@@ -75,6 +76,13 @@ impl S3Copier {
     pub const RESYNC: Self = Self::new("s3-copier-resync", Kind::Resync, 100_000, "hex", true);
     pub const RESYNC_1M: Self =
         Self::new("s3-copier-resync-1m", Kind::Resync, 1_000_000, "hex", false);
+    pub const RESYNC_10M: Self = Self::new(
+        "s3-copier-resync-10m",
+        Kind::Resync,
+        10_000_000,
+        "hex",
+        false,
+    );
 
     const fn new(
         name: &'static str,
@@ -103,7 +111,7 @@ impl Scenario for S3Copier {
             (Kind::Copy, "hex", _) => "copy 20k objects bucket to bucket (--acl skip, ACLs copied) vs aws s3 sync, s5cmd cp, rclone copy (S3 model)",
             (Kind::Copy, _, _) => "copy 20k objects, 90% under one prefix (SlowDown above 3,500 writes/s) vs aws s3 sync, s5cmd cp, rclone copy",
             (Kind::Resync, _, true) => "no-op re-sync of a complete 100k bucket vs aws s3 sync, s5cmd sync, rclone sync (S3 model)",
-            (Kind::Resync, _, false) => "no-op re-sync of a complete 1M bucket, ours alone (memory flat vs the 100k run)",
+            (Kind::Resync, _, false) => "no-op re-sync of a complete 1M or 10M bucket, ours alone (memory flat vs the 100k run)",
         }
     }
 
@@ -403,8 +411,24 @@ impl S3Copier {
                     "2 × {pages} list pages × {PAGE_MS} ms / {OURS_J} in flight (at least one page)"
                 ),
             )
-            .check(move |out| check_ours(out, 0, n).map(Some))
             .baseline();
+        let ours = match ctx.model_cpu() {
+            Some(m) => {
+                let before = m.clone();
+                ours.before_each(move || {
+                    before.mark();
+                    Ok(())
+                })
+                .check(move |out| {
+                    let note = check_ours(out, 0, n)?;
+                    Ok(Some(match m.since_mark() {
+                        Some(s) => format!("{note}; the model's CPU: {s:.1} s"),
+                        None => note,
+                    }))
+                })
+            }
+            None => ours.check(move |out| check_ours(out, 0, n).map(Some)),
+        };
         let mut plan = Plan::new(
             format!(
                 "no-op re-sync of a complete {keys}-object bucket (both sides identical; S3 model)"

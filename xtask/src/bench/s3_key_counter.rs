@@ -6,6 +6,8 @@
 //! - `s3-key-counter-skewed`: 200k keys, 90% flat names under one prefix (`hot/`).
 //! - `s3-key-counter-1m`: 1M keys, ours alone (the peers would take minutes), to compare with
 //!   the model's floor and to show that memory stays flat as the bucket grows.
+//! - `s3-key-counter-25m`: 25M keys at `-j 256`, ours alone: client CPU and RSS at scale, with
+//!   the model's own CPU beside them (it shares the 2 cores).
 //!
 //! Every contender must print the exact object count (a small wrapper pulls it out of each
 //! tool's own output). The floor is the model's lower bound for any lister at that
@@ -38,12 +40,18 @@ pub struct KeyCounter {
     distribution: &'static str,
     /// Run the peers too (not at 1M keys).
     peers: bool,
+    /// Our `-j` values; the first is the baseline.
+    ours_j: &'static [u32],
 }
 
 impl KeyCounter {
     pub const HEX: Self = Self::new("s3-key-counter-hex", 200_000, "hex", true);
     pub const SKEWED: Self = Self::new("s3-key-counter-skewed", 200_000, "skewed", true);
     pub const M1: Self = Self::new("s3-key-counter-1m", 1_000_000, "hex", false);
+    pub const M25: Self = Self {
+        ours_j: &[256],
+        ..Self::new("s3-key-counter-25m", 25_000_000, "hex", false)
+    };
 
     const fn new(name: &'static str, keys: usize, distribution: &'static str, peers: bool) -> Self {
         Self {
@@ -51,6 +59,7 @@ impl KeyCounter {
             keys,
             distribution,
             peers,
+            ours_j: &[64, 256],
         }
     }
 }
@@ -63,6 +72,8 @@ impl Scenario for KeyCounter {
     fn about(&self) -> &'static str {
         if self.peers {
             "count 200k keys vs aws s3 ls --summarize, s5cmd du, rclone size, s3cmd du (S3 model, 100 ms/page)"
+        } else if self.ours_j.len() == 1 {
+            "count 25M keys at -j 256, ours alone: client CPU, RSS and the model's CPU (S3 model, 100 ms/page)"
         } else {
             "count 1M keys, ours alone, against the model's floor (S3 model, 100 ms/page)"
         }
@@ -91,15 +102,26 @@ impl Scenario for KeyCounter {
             )
         };
         let ours_bin = ctx.our_tool("s3-key-counter")?.display().to_string();
+        let model_cpu = ctx.model_cpu();
         let ours = |j: u32| {
             let (f, how) = floor(j);
-            let c = Contender::ours(format!("s3-key-counter -j {j}"), "/bin/sh")
+            let mut c = Contender::ours(format!("s3-key-counter -j {j}"), "/bin/sh")
                 .args([wrapper.as_str(), "ours", ours_bin.as_str()])
                 .args(["--endpoint-url", endpoint.as_str(), url.as_str()])
                 .args(["-j", &j.to_string()])
                 .expect_stdout(keys)
                 .floor(f, how);
-            if j == 64 {
+            if let Some(m) = model_cpu.clone() {
+                let before = m.clone();
+                c = c.before_each(move || {
+                    before.mark();
+                    Ok(())
+                });
+                c = c.check(move |_| {
+                    Ok(m.since_mark().map(|s| format!("the model's CPU: {s:.1} s")))
+                });
+            }
+            if j == self.ours_j[0] {
                 c.baseline()
             } else {
                 c
@@ -115,9 +137,10 @@ impl Scenario for KeyCounter {
                 }
             ),
             keys as u64,
-        )
-        .contender(ours(64))
-        .contender(ours(256));
+        );
+        for j in self.ours_j {
+            plan = plan.contender(ours(*j));
+        }
 
         if self.peers {
             let (seq_floor, seq_how) = floor(1);

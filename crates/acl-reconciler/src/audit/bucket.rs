@@ -12,7 +12,7 @@ use aws_sdk_s3::Client;
 use mc_aws_common::acl::{self, Acl, BucketAclSettings, Grant, Grantee, PublicAccessBlock};
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
-use mc_aws_common::lean::s3::S3Get;
+use mc_aws_common::lean::s3::S3Lean;
 use mc_aws_common::lean::s3control;
 use mc_aws_common::retry::Throttle;
 use serde_json::Value;
@@ -226,7 +226,7 @@ async fn account_bpa(
         .region()
         .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
     let url = s3control::public_access_block_url(endpoint, &account, &region);
-    let get = S3Get::new(client.config(), conf.credentials_provider(), region);
+    let get = S3Lean::new(client.config(), conf.credentials_provider(), region);
     match throttle
         .call(|| s3control::account_public_access_block(&get, &url, &account))
         .await

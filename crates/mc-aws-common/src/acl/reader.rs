@@ -7,7 +7,7 @@
 //! an answer sends that read back through the SDK.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::types::{self as s3t, RequestPayer};
@@ -16,8 +16,7 @@ use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder};
 
 use super::Acl;
 use crate::error::{describe_sdk_error, ToolError};
-use crate::keys::uri_path;
-use crate::lean::s3::S3Get;
+use crate::lean::s3::{LeanOp, Route, S3Lean};
 use crate::lean::EndpointCapture;
 use crate::retry::Throttle;
 
@@ -27,8 +26,11 @@ pub struct AclReader {
     bucket: String,
     throttle: Arc<Throttle>,
     credentials: Option<SharedCredentialsProvider>,
-    /// Set after the first SDK read: `None` if the lean path cannot be used.
-    lean: OnceLock<Option<Lean>>,
+    /// GetObjectAcl beside the SDK, after the first read through it.
+    lean: LeanOp,
+    /// PutObjectAcl (with grant headers) beside the SDK, after the first
+    /// write through it.
+    lean_put: LeanOp,
     /// Lean answers in a row the parser gave up on; at [`MAX_FALLBACKS`]
     /// reads stay with the SDK for good.
     fallbacks: AtomicU32,
@@ -42,67 +44,12 @@ const REQUEST_PAYER: (&str, &str) = ("x-amz-request-payer", "requester");
 /// Unreadable lean answers in a row after which reads stay with the SDK.
 const MAX_FALLBACKS: u32 = 3;
 
-/// What a query value keeps unescaped (RFC 3986 unreserved), as SigV4 wants.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 impl std::fmt::Debug for AclReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AclReader")
             .field("bucket", &self.bucket)
-            .field(
-                "lean",
-                &self.lean.get().map(|l| l.as_ref().map(|l| &l.base)),
-            )
+            .field("lean", &self.lean)
             .finish_non_exhaustive()
-    }
-}
-
-struct Lean {
-    get: S3Get,
-    /// The URL before `/key` (`https://bucket.s3.eu-west-1.amazonaws.com`,
-    /// or the endpoint and the bucket in path style).
-    base: String,
-    /// The URL after the key (`?acl`), without a version.
-    query: String,
-}
-
-impl Lean {
-    /// From the request the SDK sent for `key`'s ACL: the same URL for other
-    /// keys, signed the same way. `None` unless it was plain SigV4 for S3.
-    fn from_sent(capture: &EndpointCapture, key: &str, reader: &AclReader) -> Option<Self> {
-        let url = capture.get()?;
-        let scope = capture.scope().filter(|s| s.service == "s3")?;
-        let q = url.find('?')?;
-        let (path, query) = url.split_at(q);
-        let base = path.strip_suffix(&uri_path(key))?.strip_suffix('/')?;
-        // The first read may have named a version: the others name their own.
-        let query: Vec<&str> = query[1..]
-            .split('&')
-            .filter(|p| !p.starts_with("versionId="))
-            .collect();
-        let query = format!("?{}", query.join("&"));
-        Some(Self {
-            get: S3Get::new(
-                reader.client.config(),
-                reader.credentials.clone(),
-                scope.region,
-            ),
-            base: base.to_string(),
-            query: query.to_string(),
-        })
-    }
-
-    fn url(&self, key: &str, version: Option<&str>) -> String {
-        let mut url = format!("{}/{}{}", self.base, uri_path(key), self.query);
-        if let Some(v) = version {
-            url.push_str("&versionId=");
-            url.extend(percent_encoding::utf8_percent_encode(v, QUERY_VALUE));
-        }
-        url
     }
 }
 
@@ -120,7 +67,8 @@ impl AclReader {
             bucket: bucket.into(),
             throttle,
             credentials,
-            lean: OnceLock::new(),
+            lean: LeanOp::default(),
+            lean_put: LeanOp::default(),
             fallbacks: AtomicU32::new(0),
             requester_pays: false,
         }
@@ -142,18 +90,14 @@ impl AclReader {
     /// The ACL of one version of `key` (`None`: the current one).
     pub async fn get_version(&self, key: &str, version: Option<&str>) -> Result<Acl, ToolError> {
         // An empty key would make the lean URL the bucket's own ACL.
-        if let (Some(lean), false) = (self.lean(), key.is_empty()) {
-            let url = lean.url(key, version);
+        if let (Some((lean, route)), false) = (self.lean(), key.is_empty()) {
+            let url = route.url_of_version(key, version);
             let headers: &[(&str, &str)] = if self.requester_pays {
                 &[REQUEST_PAYER]
             } else {
                 &[]
             };
-            match self
-                .throttle
-                .call(|| lean.get.get_with(&url, headers))
-                .await
-            {
+            match self.throttle.call(|| lean.get_with(&url, headers)).await {
                 Ok(body) => match parse(&body) {
                     Some(acl) => {
                         // A success resets the count, unless it already
@@ -175,32 +119,38 @@ impl AclReader {
                 // ones; so will the next lean read.
                 Err(e) if e.is_credentials_refused() => {
                     tracing::debug!(key, "credentials refused ({e}); refreshing");
-                    lean.get.refresh_credentials().await;
+                    lean.refresh_credentials().await;
                 }
                 Err(e) => return Err(e.describe(&self.what(key))),
             }
-            return self.sdk(key, version, None).await;
+            // Boxed: the SDK's futures are large, and the lean path's is not.
+            return Box::pin(self.sdk(key, version, None)).await;
         }
         let capture = EndpointCapture::default();
         // The SDK refuses an empty key, so past this read `key` is not empty.
-        let acl = self.sdk(key, version, Some(&capture)).await?;
+        let acl = Box::pin(self.sdk(key, version, Some(&capture))).await?;
         // Directory buckets (S3 Express One Zone) sign with session
-        // credentials under their own scope: `from_sent` leaves them to the SDK.
-        if self.lean.get().is_none() {
-            let lean = Lean::from_sent(&capture, key, self);
-            if lean.is_none() {
-                tracing::debug!("GetObjectAcl stays with the SDK");
-            }
-            let _ = self.lean.set(lean);
-        }
+        // credentials under their own scope: `learn` leaves them to the SDK.
+        self.lean.learn(
+            &capture,
+            key,
+            self.client.config(),
+            self.credentials.clone(),
+        );
         Ok(acl)
     }
 
-    fn lean(&self) -> Option<&Lean> {
+    fn lean(&self) -> Option<(&S3Lean, &Route)> {
         if self.fallbacks.load(Ordering::Relaxed) >= MAX_FALLBACKS {
             return None;
         }
-        self.lean.get()?.as_ref()
+        self.lean.get()
+    }
+
+    /// The provider the SDK client signs with, for lean requests of other
+    /// operations on the same side.
+    pub fn credentials(&self) -> Option<SharedCredentialsProvider> {
+        self.credentials.clone()
     }
 
     /// Whether reads now bypass the SDK (after the first one, when the URL
@@ -237,10 +187,72 @@ impl AclReader {
         Ok(Acl::from_sdk(out.owner(), out.grants()))
     }
 
+    /// Replaces `key`'s ACL with `acl`'s grants, as [`super::put_acl`] does,
+    /// under `throttle` (writes do not draw on the read budget). After the
+    /// first write with grant headers, those go beside the SDK.
+    pub async fn put(
+        &self,
+        throttle: &Arc<Throttle>,
+        key: &str,
+        acl: &Acl,
+    ) -> Result<(), ToolError> {
+        let headers = acl.grant_headers();
+        let lean = self
+            .lean_put
+            .get()
+            .filter(|_| !headers.is_empty() && !key.is_empty());
+        if let Some((lean, route)) = lean {
+            let url = route.url(key);
+            let pairs = put_acl_headers(&headers);
+            match throttle.call(|| lean.put(&url, &pairs)).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_credentials_refused() => {
+                    tracing::debug!(key, "credentials refused ({e}); refreshing");
+                    lean.refresh_credentials().await;
+                }
+                Err(e) => return Err(e.describe(&self.what(key))),
+            }
+        }
+        let learn = !headers.is_empty() && !self.lean_put.is_learned();
+        let capture = learn.then(EndpointCapture::default);
+        let sdk = super::put_acl_with(
+            &self.client,
+            throttle,
+            &self.bucket,
+            key,
+            acl,
+            capture.as_ref(),
+        );
+        Box::pin(sdk).await?;
+        if let Some(c) = capture {
+            let config = self.client.config();
+            self.lean_put
+                .learn(&c, key, config, self.credentials.clone());
+        }
+        Ok(())
+    }
+
     fn what(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
 }
+
+/// PutObjectAcl's headers as the SDK sends them for `headers`: the grants,
+/// and what it adds for the (empty) body: its type and checksum, which S3
+/// requires on PutObjectAcl.
+pub(crate) fn put_acl_headers(headers: &super::GrantHeaders) -> Vec<(&'static str, &str)> {
+    let mut pairs = headers.header_pairs();
+    pairs.extend(PUT_ACL_CHECKSUM);
+    pairs
+}
+
+/// What the SDK adds to a PutObjectAcl without a body (CRC32 of nothing).
+const PUT_ACL_CHECKSUM: [(&str, &str); 4] = [
+    ("content-length", "0"),
+    ("content-type", "application/xml"),
+    ("x-amz-checksum-crc32", "AAAAAA=="),
+    ("x-amz-sdk-checksum-algorithm", "CRC32"),
+];
 
 /// An `<AccessControlPolicy>` read as the SDK reads it; `None` on anything
 /// it would not read.
@@ -333,6 +345,84 @@ fn parse_grantee(tag: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grantee> {
 mod tests {
     use super::*;
     use crate::acl::{Grant, Grantee, Group, Permission};
+    use crate::lean::sigv4::Signer;
+    use mc_testkit::signing::{capturing_s3, credentials, signed_at, SignedRequest};
+
+    const KEYS: [&str; 5] = [
+        "plain",
+        "a b/c+d%e?f#g&h=i",
+        "ünï/ködé/日本",
+        "dir/./..//x",
+        "quote\"'`^|\\{}[]<>!$*(),;:@~",
+    ];
+
+    /// The lean GetObjectAcl and PutObjectAcl are the SDK's requests,
+    /// header for header, with the same signature, sent to the same URL.
+    #[tokio::test]
+    async fn lean_requests_sign_as_the_sdk() {
+        let owner = "f00d".repeat(16);
+        let acl = Acl::new(
+            Some(owner.clone()),
+            [
+                Grant::new(Grantee::user(&owner), Permission::FullControl),
+                Grant::new(Grantee::Group(Group::AllUsers), Permission::Read),
+                Grant::new(Grantee::email("a@example.com"), Permission::ReadAcp),
+                Grant::new(Grantee::user("beef"), Permission::Write),
+            ],
+        );
+        let headers = acl.grant_headers();
+        for (endpoint, path_style) in [
+            ("http://127.0.0.1:9", true),
+            ("https://s3.eu-west-1.amazonaws.com", false),
+        ] {
+            let (client, captured) = capturing_s3(endpoint, "eu-west-1", path_style);
+            for key in KEYS {
+                let read = client.get_object_acl().bucket("b").key(key);
+                assert!(read.send().await.is_err(), "captured, not sent");
+                let sdk = captured.take().unwrap().signed_part();
+                let route = Route::from_url(&sdk.uri, key, "eu-west-1".into()).unwrap();
+                assert_eq!(route.url(key), sdk.uri);
+                let lean = Signer::default()
+                    .signed_request(
+                        http::Method::GET,
+                        &sdk.uri,
+                        &[],
+                        &credentials(),
+                        "eu-west-1",
+                        signed_at(),
+                    )
+                    .unwrap();
+                assert_eq!(
+                    SignedRequest::of(&lean).signed_part(),
+                    sdk,
+                    "GetObjectAcl {key:?}"
+                );
+
+                let write =
+                    headers.apply_put_object_acl(client.put_object_acl().bucket("b").key(key));
+                assert!(write.send().await.is_err(), "captured, not sent");
+                let sdk = captured.take().unwrap().signed_part();
+                let route = Route::from_url(&sdk.uri, key, "eu-west-1".into()).unwrap();
+                assert_eq!(route.url(key), sdk.uri);
+                let pairs = put_acl_headers(&headers);
+                let lean = Signer::default()
+                    .signed_request(
+                        http::Method::PUT,
+                        &sdk.uri,
+                        &pairs,
+                        &credentials(),
+                        "eu-west-1",
+                        signed_at(),
+                    )
+                    .unwrap();
+                assert_eq!(
+                    SignedRequest::of(&lean).signed_part(),
+                    sdk,
+                    "PutObjectAcl {key:?}"
+                );
+            }
+        }
+    }
 
     /// GetObjectAcl's answer as the S3 documentation shows it, plus a group
     /// and an e-mail grantee.

@@ -1,28 +1,39 @@
-//! Signed S3 GETs over a connector of their own.
+//! Signed S3 requests over a connector of their own, and the [`Route`]
+//! that sends one operation's requests where the SDK sent one of them.
+
+use std::sync::OnceLock;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SigningSettings, UriPathNormalizationMode,
-};
+use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::http::SharedHttpConnector;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
-use super::{CredentialCache, LeanError};
+use super::sigv4::Signer;
+use super::{CredentialCache, EndpointCapture, LeanError};
+use crate::keys::uri_path;
+
+/// What a query value keeps unescaped (RFC 3986 unreserved), as SigV4 wants.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 const USER_AGENT: &str = concat!("mc-ops-toolkit/", env!("CARGO_PKG_VERSION"));
 
-/// Sends signed GETs to S3 in one region.
-pub struct S3Get {
+/// Sends signed requests to S3 in one region.
+pub struct S3Lean {
     connector: SharedHttpConnector,
     credentials: CredentialCache,
+    signer: Signer,
     /// The region the SDK signed with (not always the client's: `aws-global`
     /// signs as `us-east-1`).
     region: String,
     clock: super::Clock,
 }
 
-impl S3Get {
+impl S3Lean {
     /// For an S3 client's `config`, signing for `region` with `credentials`
     /// (the SDK's config does not give its provider back).
     pub fn new(
@@ -33,6 +44,7 @@ impl S3Get {
         Self {
             connector: super::https_connector(config.sleep_impl()),
             credentials: CredentialCache::new(credentials),
+            signer: Signer::default(),
             region,
             clock: super::Clock::new(config.time_source()),
         }
@@ -49,12 +61,61 @@ impl S3Get {
         self.get_with(url, &[]).await
     }
 
-    /// [`S3Get::get`] with extra headers, signed with the request
+    /// [`S3Lean::get`] with extra headers, signed with the request
     /// (`x-amz-request-payer`, S3 Control's `x-amz-account-id`).
     pub async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Bytes, LeanError> {
+        let answer = self.send(http::Method::GET, url, headers).await?;
+        if answer.status == 200 {
+            return Ok(answer.body);
+        }
+        Err(s3_error(answer.status, &answer.body))
+    }
+
+    /// PUTs `url` with `headers` and no body, once: the body of a 200, else
+    /// S3's error. A 200 whose body is an `<Error>` is that error: S3 answers
+    /// so when a copy fails after the answer has begun (CopyObject,
+    /// UploadPartCopy).
+    pub async fn put(&self, url: &str, headers: &[(&str, &str)]) -> Result<Bytes, LeanError> {
+        let answer = self.send(http::Method::PUT, url, headers).await?;
+        if answer.status == 200 && !is_error_document(&answer.body) {
+            return Ok(answer.body);
+        }
+        Err(s3_error(answer.status, &answer.body))
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<super::Answer, LeanError> {
         let credentials = self.credentials.get().await?;
+        let request = self.signer.signed_request(
+            method,
+            url,
+            headers,
+            &credentials,
+            &self.region,
+            self.clock.now(),
+        )?;
+        super::exchange(&self.connector, request, url).await
+    }
+}
+
+impl Signer {
+    /// The request an S3 operation sends to `url` with `headers` (and no
+    /// body), signed at `time` as the SDK signs S3 requests.
+    pub fn signed_request(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        credentials: &Credentials,
+        region: &str,
+        time: std::time::SystemTime,
+    ) -> Result<http::Request<SdkBody>, LeanError> {
         let mut builder = http::Request::builder()
-            .method(http::Method::GET)
+            .method(method.clone())
             .uri(url)
             .header(http::header::USER_AGENT, USER_AGENT);
         for (name, value) in headers {
@@ -63,26 +124,143 @@ impl S3Get {
         let mut request = builder
             .body(SdkBody::empty())
             .map_err(|e| LeanError::Local(format!("{url}: {e}")))?;
-        // As the SDK signs S3 requests: the path as sent, not re-encoded or
-        // normalised, and the payload hash in a header.
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        super::sign_request(
-            &mut request,
-            credentials,
-            &self.region,
-            "s3",
-            self.clock.now(),
-            settings,
-        )?;
-        let answer = super::exchange(&self.connector, request, url).await?;
-        if answer.status == 200 {
-            return Ok(answer.body);
-        }
-        Err(s3_error(answer.status, &answer.body))
+        self.sign(&mut request, credentials, region, "s3", time)?;
+        Ok(request)
     }
+}
+
+/// Where an operation's requests on one bucket go: the URL the SDK sent for
+/// one key with the key cut out, and the region it signed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The URL before `/key` (`https://bucket.s3.eu-west-1.amazonaws.com`,
+    /// or the endpoint and the bucket in path style).
+    base: String,
+    /// The URL after the key (`?acl`, `?x-id=CopyObject`), if anything.
+    query: String,
+    region: String,
+}
+
+impl Route {
+    /// From the request the SDK sent for `key`: `None` unless it was plain
+    /// SigV4 for S3 (directory buckets sign with session credentials under a
+    /// scope of their own) and its path ends in the key.
+    pub fn from_sent(capture: &EndpointCapture, key: &str) -> Option<Self> {
+        let scope = capture.scope().filter(|s| s.service == "s3")?;
+        Self::from_url(&capture.get()?, key, scope.region)
+    }
+
+    /// From `url`, an SDK request's for `key`, signed for `region`.
+    pub fn from_url(url: &str, key: &str, region: String) -> Option<Self> {
+        let (path, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+        let base = path.strip_suffix(&uri_path(key))?.strip_suffix('/')?;
+        // That request may have named a version: the others name their own.
+        let params: Vec<&str> = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("versionId="))
+            .collect();
+        let query = match params.is_empty() {
+            true => String::new(),
+            false => format!("?{}", params.join("&")),
+        };
+        Some(Self {
+            base: base.to_string(),
+            query,
+            region,
+        })
+    }
+
+    /// The URL for `key` (not empty: that would be the bucket's own URL).
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{}{}", self.base, uri_path(key), self.query)
+    }
+
+    /// The URL for one version of `key` (`None`: the current one).
+    pub fn url_of_version(&self, key: &str, version: Option<&str>) -> String {
+        let mut url = self.url(key);
+        if let Some(v) = version {
+            url.push(if self.query.is_empty() { '?' } else { '&' });
+            url.push_str("versionId=");
+            url.extend(percent_encoding::utf8_percent_encode(v, QUERY_VALUE));
+        }
+        url
+    }
+
+    /// The base URL, for logs.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The region its requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+/// One S3 operation on one bucket sent beside the SDK once an SDK request
+/// has shown its [`Route`]: the first requests go through the SDK with an
+/// [`EndpointCapture`], the later ones through an [`S3Lean`].
+#[derive(Default)]
+pub struct LeanOp {
+    learned: OnceLock<Option<(S3Lean, Route)>>,
+}
+
+impl std::fmt::Debug for LeanOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let route = self
+            .learned
+            .get()
+            .map(|l| l.as_ref().map(|(_, r)| r.base()));
+        f.debug_struct("LeanOp").field("route", &route).finish()
+    }
+}
+
+impl LeanOp {
+    /// The sender and route, once learned and usable.
+    pub fn get(&self) -> Option<(&S3Lean, &Route)> {
+        self.learned.get()?.as_ref().map(|(s, r)| (s, r))
+    }
+
+    /// Whether an SDK request has been seen (usable or not): no need to
+    /// capture another.
+    pub fn is_learned(&self) -> bool {
+        self.learned.get().is_some()
+    }
+
+    /// Learns the route from the SDK request for `key` that `capture` saw,
+    /// sent by a client with `config` and signed with `credentials`.
+    pub fn learn(
+        &self,
+        capture: &EndpointCapture,
+        key: &str,
+        config: &aws_sdk_s3::Config,
+        credentials: Option<SharedCredentialsProvider>,
+    ) {
+        if self.is_learned() {
+            return;
+        }
+        let learned = Route::from_sent(capture, key).map(|route| {
+            let sender = S3Lean::new(config, credentials, route.region().to_string());
+            (sender, route)
+        });
+        if learned.is_none() {
+            tracing::debug!("requests stay with the SDK (not plain SigV4, or an unexpected URL)");
+        }
+        let _ = self.learned.set(learned);
+    }
+}
+
+/// Whether `body` is an S3 `<Error>` document.
+fn is_error_document(body: &[u8]) -> bool {
+    let mut rest = body.trim_ascii_start();
+    if rest.starts_with(b"<?xml") {
+        let Some(end) = memchr::memmem::find(rest, b"?>") else {
+            return false;
+        };
+        rest = rest[end + 2..].trim_ascii_start();
+    }
+    rest.starts_with(b"<Error>") || rest.starts_with(b"<Error ")
 }
 
 /// S3's `<Error><Code>…</Code><Message>…</Message></Error>` (S3 Control's
@@ -132,6 +310,26 @@ fn read_field(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knows_an_error_document_in_a_200() {
+        for error in [
+            "<Error><Code>InternalError</Code></Error>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>SlowDown</Code></Error>",
+            "  \r\n<Error xmlns=\"x\"><Code>InternalError</Code></Error>",
+        ] {
+            assert!(is_error_document(error.as_bytes()), "{error:?}");
+        }
+        for fine in [
+            "",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
+            "<CopyPartResult><ETag>e</ETag></CopyPartResult>",
+            "<Errors/>",
+            "<?xml unterminated <Error>",
+        ] {
+            assert!(!is_error_document(fine.as_bytes()), "{fine:?}");
+        }
+    }
 
     #[test]
     fn reads_s3_errors() {

@@ -4,7 +4,7 @@
 
 use aws_smithy_xml::decode::{try_data, Document};
 
-use super::s3::S3Get;
+use super::s3::S3Lean;
 use super::LeanError;
 use crate::acl::PublicAccessBlock;
 
@@ -31,7 +31,7 @@ pub fn public_access_block_url(endpoint: Option<&str>, account: &str, region: &s
 /// `account`'s Block Public Access (`None`: never configured, all off).
 /// An answer that is not one is [`LeanError::Local`].
 pub async fn account_public_access_block(
-    get: &S3Get,
+    get: &S3Lean,
     url: &str,
     account: &str,
 ) -> Result<Option<PublicAccessBlock>, LeanError> {

@@ -30,59 +30,73 @@ pub fn parse(xml: &[u8]) -> Option<FastPage> {
 /// fields it reads are read exactly as [`parse`] reads them.
 pub fn parse_with(xml: &[u8], detail: Detail) -> Option<FastPage> {
     memmem::find(xml, b"<ListBucketResult")?;
-    // Keys, prefixes and tokens are escaped, so a raw `<` is always markup and
-    // these tags cannot appear inside a value.
-    if memmem::find(xml, b"<CommonPrefixes>").is_some()
-        || memmem::find(xml, b"<EncodingType>").is_some()
-    {
-        return None;
+    let open = memmem::Finder::new(b"<Contents>");
+    // One pass: the head before the first entry, each entry once, the gaps
+    // between entries (nothing but whitespace) and the tail after the last.
+    let first = open.find(xml).unwrap_or(xml.len());
+    let count = field(xml, "KeyCount").map(number);
+    let mut items = Vec::with_capacity(match count {
+        Some(Some(n)) => usize::try_from(n.min(1000)).ok()?,
+        _ => 0,
+    });
+    let mut at = first;
+    while at < xml.len() {
+        let body = &xml[at + b"<Contents>".len()..];
+        let (item, used) = entry(body, detail)?;
+        items.push(item);
+        let after = at + b"<Contents>".len() + used;
+        let gap = open.find(&xml[after..]).unwrap_or(xml.len() - after);
+        if after + gap == xml.len() {
+            at = xml.len();
+            check_outside(&xml[after..])?;
+        } else {
+            // Anything between two entries is unexpected.
+            if !xml[after..after + gap].iter().all(u8::is_ascii_whitespace) {
+                return None;
+            }
+            at = after + gap;
+        }
     }
+    check_outside(&xml[..first])?;
     let truncated = match field(xml, "IsTruncated")? {
         b"true" => true,
         b"false" => false,
         _ => return None,
     };
-    let mut items = Vec::new();
-    let open = memmem::Finder::new(b"<Contents>");
-    let close = memmem::Finder::new(b"</Contents>");
-    let mut rest = xml;
-    while let Some(start) = open.find(rest) {
-        let body = &rest[start + b"<Contents>".len()..];
-        let end = close.find(body)?;
-        items.push(entry(&body[..end], detail)?);
-        rest = &body[end..];
-    }
-    // Every `<Contents>` read as exactly one entry (a broken document can
-    // hide one inside another).
-    if open.find_iter(xml).count() != items.len() {
-        return None;
-    }
-    if let Some(count) = field(xml, "KeyCount") {
-        if number(count)? != items.len() as u64 {
+    if let Some(count) = count {
+        if count? != items.len() as u64 {
             return None;
         }
     }
     Some(FastPage { items, truncated })
 }
 
-/// One `<Contents>` element's inside, in one pass over its tags. The fields
-/// we read have names no nested element of `<Contents>` uses (`Owner` has `ID`
-/// and `DisplayName`, `RestoreStatus` its own), so nesting can be ignored.
-fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
+/// Outside the entries: keys, prefixes and tokens are escaped, so a raw `<`
+/// is always markup and these tags cannot appear inside a value. A page
+/// with prefixes or encoded keys is left to the SDK.
+fn check_outside(part: &[u8]) -> Option<()> {
+    let unexpected = memmem::find(part, b"<CommonPrefixes>").is_some()
+        || memmem::find(part, b"<EncodingType>").is_some();
+    (!unexpected).then_some(())
+}
+
+/// One `<Contents>` element's inside, up to and with its `</Contents>`, in
+/// one pass over its tags; and how many bytes that was. The fields we read
+/// have names no nested element of `<Contents>` uses (`Owner` has `ID` and
+/// `DisplayName`, `RestoreStatus` its own), so nesting can be ignored.
+fn entry(c: &[u8], detail: Detail) -> Option<(ObjectEntry, usize)> {
     let [mut key, mut size, mut etag, mut class, mut modified] = [None; 5];
     let mut at = 0;
-    while let Some(lt) = memchr::memchr(b'<', &c[at..]) {
-        let tag = at + lt + 1;
+    let end = loop {
+        let tag = at + memchr::memchr(b'<', &c[at..])? + 1;
         let gt = tag + memchr::memchr(b'>', &c[tag..])?;
         let name = &c[tag..gt];
         if name.contains(&b'<') {
             // `</ContentsD<Contents>`: a broken tag swallowing the next one.
             return None;
         }
-        let value_start = gt + 1;
-        let value_end = value_start + memchr::memchr(b'<', &c[value_start..]).unwrap_or(0);
-        at = value_end.max(value_start);
         let slot = match name {
+            b"/Contents" => break gt + 1,
             b"Key" => &mut key,
             b"Size" => &mut size,
             b"ETag" => &mut etag,
@@ -90,8 +104,14 @@ fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
             b"LastModified" => &mut modified,
             // Only in a broken document: one `</Contents>` would close two.
             b"Contents" => return None,
-            _ => continue,
+            _ => {
+                at = gt + 1;
+                continue;
+            }
         };
+        let value_start = gt + 1;
+        let value_end = value_start + memchr::memchr(b'<', &c[value_start..])?;
+        // The value must be closed at once by its own tag.
         let close = &c[value_end..];
         let closed = close.starts_with(b"</")
             && close.get(2..2 + name.len())? == name
@@ -100,7 +120,8 @@ fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
             return None;
         }
         slot.get_or_insert(&c[value_start..value_end]);
-    }
+        at = value_end + name.len() + 3;
+    };
     let key = text(key?)?;
     let size = number(size?)?;
     let full = detail == Detail::Full;
@@ -120,13 +141,14 @@ fn entry(c: &[u8], detail: Detail) -> Option<ObjectEntry> {
         Some(t) if full => Some(rfc3339_secs(std::str::from_utf8(t).ok()?)?),
         _ => None,
     };
-    Some(ObjectEntry {
+    let entry = ObjectEntry {
         key,
         size,
         etag,
         storage_class,
         last_modified,
-    })
+    };
+    Some((entry, end))
 }
 
 /// The raw text of the first `<name>...</name>` in `xml`.

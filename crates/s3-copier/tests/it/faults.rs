@@ -81,3 +81,50 @@ async fn sync_under_slowdowns_and_resets_loses_nothing() {
     assert_eq!(t["acl_different"], 0, "{t}");
     assert_eq!(t["checked"], total, "{t}");
 }
+
+/// S3 can answer a CopyObject `200 OK` with an `<Error>` body: the copy
+/// failed. A fifth of the copies get that answer from the proxy (which then
+/// does not copy): every one is retried, none is taken for a copy, and the
+/// lean copies after the first (through the SDK) see most of them.
+#[tokio::test]
+async fn a_200_with_an_error_body_is_a_failed_copy() {
+    use mc_benchkit::proxy::{Faults, Proxy, ProxyConfig};
+
+    let (s3, src, dst) = buckets("err200").await;
+    let n = 60u64;
+    mc_testkit::put_objects(&s3, &src, (0..n).map(|i| (format!("k/{i:03}"), "v"))).await;
+    let proxy = Proxy::start_blocking(ProxyConfig {
+        upstream: mc_testkit::ministack().endpoint().to_string(),
+        faults: Faults {
+            error_in_200: 0.2,
+            only_ops: vec!["CopyObject".into()],
+            ..Faults::default()
+        },
+        seed: seed("error_in_200"),
+        ..ProxyConfig::default()
+    })
+    .unwrap();
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let out = copier()
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .args(["sync", "-o", "json", "-j", "4", "--acl", "skip", &s, &d])
+        .output()
+        .unwrap();
+    let stats = proxy.stats();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let r = report(&out);
+    let injected = stats.faults.get("ErrorIn200").copied().unwrap_or(0);
+    assert!(injected >= 5, "{stats:?}");
+    assert_eq!(r["copied"], n, "{r}");
+    assert_eq!(r["retries"], injected, "{r} {stats:?}");
+    // Every object is really there (a 200 taken for a copy would be missing).
+    let out = run(&["verify", "-o", "json", &s, &d]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = &report(&out)["totals"];
+    assert_eq!(
+        (t["missing"].as_u64(), t["checked"].as_u64()),
+        (Some(0), Some(n)),
+        "{t}"
+    );
+}

@@ -1,0 +1,403 @@
+//! SigV4 for the lean S3 requests, built for their hot path. It signs what
+//! `aws-sigv4` signs with S3's settings (the path as sent, the payload hash
+//! in `x-amz-content-sha256`), for requests without a body, and
+//! differs in cost only: the signing key (four HMACs) is derived once a day
+//! per secret, region and service instead of per request, and the canonical
+//! request is written into one buffer instead of some forty strings. With
+//! `aws-sigv4` signing was about half of a lean request's instructions.
+//! Checked against `aws-sigv4` on the SigV4 test suite's cases and against
+//! the SDK's own requests under a fixed clock.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use sha2::{Digest, Sha256};
+
+use super::LeanError;
+
+/// SHA-256 of an empty payload.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Headers SigV4 leaves unsigned (as `aws-sigv4`'s default settings).
+const UNSIGNED: [&str; 4] = [
+    "authorization",
+    "user-agent",
+    "x-amzn-trace-id",
+    "transfer-encoding",
+];
+
+/// What query names and values are encoded with in the canonical query
+/// (`aws-smithy-http`'s set: all but RFC 3986's unreserved characters).
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'/')
+    .add(b':')
+    .add(b',')
+    .add(b'?')
+    .add(b'#')
+    .add(b'[')
+    .add(b']')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'@')
+    .add(b'!')
+    .add(b'$')
+    .add(b'&')
+    .add(b'\'')
+    .add(b'(')
+    .add(b')')
+    .add(b'*')
+    .add(b'+')
+    .add(b';')
+    .add(b'=')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'"')
+    .add(b'^')
+    .add(b'`')
+    .add(b'\\');
+
+struct DayKey {
+    /// `YYYYMMDD/region/service` and the secret it was derived for.
+    scope: String,
+    secret: String,
+    key: [u8; 32],
+}
+
+/// Signs requests, keeping the last signing key.
+#[derive(Default)]
+pub struct Signer {
+    key: Mutex<Option<DayKey>>,
+}
+
+impl Signer {
+    /// Signs `request` (whose body must be empty) for `region` and
+    /// `service` at `time`: adds `x-amz-date`, `x-amz-content-sha256`,
+    /// `x-amz-security-token` (with a session token) and `authorization`.
+    pub fn sign<B>(
+        &self,
+        request: &mut http::Request<B>,
+        credentials: &Credentials,
+        region: &str,
+        service: &str,
+        time: SystemTime,
+    ) -> Result<(), LeanError> {
+        let date_time = timestamp(time);
+        let date = &date_time[..8];
+        let headers = request.headers_mut();
+        headers.insert("x-amz-date", header_value(&date_time)?);
+        headers.insert(
+            "x-amz-content-sha256",
+            http::HeaderValue::from_static(EMPTY_SHA256),
+        );
+        if let Some(token) = credentials.session_token() {
+            let mut value = header_value(token)?;
+            value.set_sensitive(true);
+            headers.insert("x-amz-security-token", value);
+        }
+        let (canonical, signed) = canonical_request(request)?;
+        let scope = format!("{date}/{region}/{service}");
+        let mut to_sign = String::with_capacity(160);
+        let _ = write!(
+            to_sign,
+            "AWS4-HMAC-SHA256\n{date_time}\n{scope}/aws4_request\n"
+        );
+        push_hex(&mut to_sign, &Sha256::digest(canonical.as_bytes()));
+        let key = self.key(
+            &scope,
+            date,
+            region,
+            service,
+            credentials.secret_access_key(),
+        );
+        let mut mac = hmac(&key);
+        mac.update(to_sign.as_bytes());
+        let mut authorization = String::with_capacity(256);
+        let _ = write!(
+            authorization,
+            "AWS4-HMAC-SHA256 Credential={}/{scope}/aws4_request, SignedHeaders={signed}, Signature=",
+            credentials.access_key_id()
+        );
+        push_hex(&mut authorization, &mac.finalize().into_bytes());
+        let mut value = header_value(&authorization)?;
+        value.set_sensitive(true);
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+        Ok(())
+    }
+
+    /// The signing key for `scope`, derived again only when the day, the
+    /// region, the service or the secret changed.
+    fn key(&self, scope: &str, date: &str, region: &str, service: &str, secret: &str) -> [u8; 32] {
+        let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = cached
+            .as_ref()
+            .filter(|k| k.scope == scope && k.secret == secret)
+        {
+            return k.key;
+        }
+        let mut key = [0u8; 32];
+        let mut k = hmac(format!("AWS4{secret}").as_bytes());
+        for part in [date, region, service, "aws4_request"] {
+            k.update(part.as_bytes());
+            key.copy_from_slice(&k.finalize().into_bytes());
+            k = hmac(&key);
+        }
+        *cached = Some(DayKey {
+            scope: scope.to_string(),
+            secret: secret.to_string(),
+            key,
+        });
+        key
+    }
+}
+
+fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length.
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
+
+fn header_value(s: &str) -> Result<http::HeaderValue, LeanError> {
+    http::HeaderValue::from_str(s).map_err(|e| LeanError::Local(format!("signing: {e}")))
+}
+
+/// `YYYYMMDD'T'HHMMSS'Z'` in UTC.
+fn timestamp(time: SystemTime) -> String {
+    let t = aws_smithy_types::DateTime::from(time);
+    let secs = t.secs();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a
+/// day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The canonical request and the signed header names.
+fn canonical_request<B>(request: &http::Request<B>) -> Result<(String, String), LeanError> {
+    let uri = request.uri();
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers().len() + 1);
+    for (name, value) in request.headers() {
+        if UNSIGNED.contains(&name.as_str()) {
+            continue;
+        }
+        let value = value
+            .to_str()
+            .map_err(|e| LeanError::Local(format!("signing: header {name}: {e}")))?;
+        headers.push((name.as_str(), value.trim_matches(' ')));
+    }
+    let host = host(uri)?;
+    if !request.headers().contains_key(http::header::HOST) {
+        headers.push(("host", host));
+    }
+    // Stable: values of one name keep their order.
+    headers.sort_by(|a, b| a.0.cmp(b.0));
+    let mut c = String::with_capacity(512);
+    c.push_str(request.method().as_str());
+    c.push('\n');
+    c.push_str(uri.path());
+    c.push('\n');
+    canonical_query(&mut c, uri.query().unwrap_or_default());
+    c.push('\n');
+    let mut signed = String::with_capacity(128);
+    let mut previous: Option<&str> = None;
+    for (name, value) in &headers {
+        if previous == Some(name) {
+            c.pop();
+            c.push(',');
+        } else {
+            if previous.is_some() {
+                signed.push(';');
+            }
+            signed.push_str(name);
+            c.push_str(name);
+            c.push(':');
+        }
+        push_trimmed(&mut c, value);
+        c.push('\n');
+        previous = Some(name);
+    }
+    c.push('\n');
+    c.push_str(&signed);
+    c.push('\n');
+    c.push_str(EMPTY_SHA256);
+    Ok((c, signed))
+}
+
+/// The `host` SigV4 signs: the authority, without a port that is the
+/// scheme's default.
+fn host(uri: &http::Uri) -> Result<&str, LeanError> {
+    let authority = uri
+        .authority()
+        .ok_or_else(|| LeanError::Local(format!("signing: {uri} has no host")))?;
+    let default = matches!(
+        (uri.scheme_str(), authority.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443))
+    );
+    Ok(if default {
+        authority.host()
+    } else {
+        authority.as_str()
+    })
+}
+
+/// `value` with runs of spaces inside it made one (its ends are trimmed).
+fn push_trimmed(out: &mut String, value: &str) {
+    if !value.contains("  ") {
+        out.push_str(value);
+        return;
+    }
+    let mut space = false;
+    for ch in value.chars() {
+        if ch == ' ' && space {
+            continue;
+        }
+        space = ch == ' ';
+        out.push(ch);
+    }
+}
+
+/// The query's parameters decoded, encoded again and sorted, as SigV4 wants.
+fn canonical_query(out: &mut String, query: &str) {
+    if query.is_empty() {
+        return;
+    }
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            (
+                utf8_percent_encode(&k, QUERY).to_string(),
+                utf8_percent_encode(&v, QUERY).to_string(),
+            )
+        })
+        .collect();
+    params.sort();
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SigningSettings, UriPathNormalizationMode,
+    };
+    use aws_smithy_types::body::SdkBody;
+    use std::time::Duration;
+
+    fn s3_settings() -> SigningSettings {
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings
+    }
+
+    fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> http::Request<SdkBody> {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("user-agent", "mc-test/1");
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(SdkBody::empty()).unwrap()
+    }
+
+    /// Signs like `aws-sigv4` with S3's settings: the same headers and
+    /// signature for odd paths, queries, repeated and spaced header values,
+    /// ports, with and without a session token, on either side of a leap day.
+    #[test]
+    fn signs_as_aws_sigv4() {
+        let signer = Signer::default();
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+        let cases: [Case<'_>; 6] = [
+            ("GET", "https://b.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd?acl", &[]),
+            ("PUT", "http://127.0.0.1:9/b/%C3%BC/x?x-id=CopyObject", &[("x-amz-copy-source", "src/a%20b"), ("content-length", "0"), ("x-amz-metadata-directive", "COPY")]),
+            ("GET", "http://127.0.0.1:80/b?list-type=2&prefix=a%2Fb%20c&start-after=x%2By&max-keys=1000", &[]),
+            ("PUT", "https://s3.amazonaws.com:443/b/k?acl", &[("x-amz-grant-read", "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""), ("x-amz-grant-read", "id=\"x\""), ("x-amz-meta-a", "  two   spaces  ")]),
+            ("GET", "http://localhost:4566/b/dir/./..//x?versionId=a+b&acl", &[]),
+            ("HEAD", "https://b.s3.amazonaws.com/", &[("X-Amz-Expected-Bucket-Owner", "111122223333")]),
+        ];
+        let day = 86_400;
+        for (i, (method, url, headers)) in cases.iter().enumerate() {
+            let token = (i % 2 == 0).then(|| "token/with+chars=".to_string());
+            let credentials = Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                token,
+                None,
+                "t",
+            );
+            for secs in [
+                1_709_164_799,
+                1_709_164_800,
+                1_709_164_800 + day,
+                951_782_400 - 1,
+            ] {
+                let time = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+                let mut ours = request(method, url, headers);
+                signer
+                    .sign(&mut ours, &credentials, "eu-west-1", "s3", time)
+                    .unwrap();
+                let mut theirs = request(method, url, headers);
+                super::super::sign_request(
+                    &mut theirs,
+                    credentials.clone(),
+                    "eu-west-1",
+                    "s3",
+                    time,
+                    s3_settings(),
+                )
+                .unwrap();
+                assert_eq!(ours.headers(), theirs.headers(), "{method} {url} at {secs}");
+            }
+        }
+    }
+
+    #[test]
+    fn knows_the_calendar() {
+        assert_eq!(timestamp(SystemTime::UNIX_EPOCH), "19700101T000000Z");
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_868_799);
+        assert_eq!(timestamp(leap), "20000229T235959Z");
+        let later = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+        assert_eq!(timestamp(later), "21000101T000000Z");
+    }
+}
