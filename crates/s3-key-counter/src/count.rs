@@ -16,7 +16,6 @@ use crate::multipart::{self, MultipartTally};
 use crate::splits::SplitRecorder;
 use crate::tally::{Countable, PrefixGrouping, Tally};
 use mc_aws_common::interrupt::Interrupt;
-use mc_aws_common::listing::versions::VersionSource;
 
 /// How to count.
 #[derive(Debug, Clone)]
@@ -65,6 +64,21 @@ impl Count {
     }
 }
 
+impl CountOptions {
+    /// An empty tally with the breakdowns asked for, prefixes below `url`'s.
+    pub fn tally(&self, url: &S3Url) -> Tally {
+        let grouping = self
+            .by_prefix
+            .as_ref()
+            .map(|(depth, delimiter)| PrefixGrouping {
+                base: url.prefix.clone(),
+                depth: *depth,
+                delimiter: delimiter.clone(),
+            });
+        Tally::new(grouping, self.by_storage_class)
+    }
+}
+
 /// Counts `url` with `client` (bound to the bucket's region).
 pub async fn count_url(
     client: Client,
@@ -75,15 +89,7 @@ pub async fn count_url(
     stop: &Interrupt,
 ) -> Result<Count, ToolError> {
     let start = Instant::now();
-    let grouping = opts
-        .by_prefix
-        .as_ref()
-        .map(|(depth, delimiter)| PrefixGrouping {
-            base: url.prefix.clone(),
-            depth: *depth,
-            delimiter: delimiter.clone(),
-        });
-    let tally = Tally::new(grouping, opts.by_storage_class);
+    let tally = opts.tally(&url);
     let multipart = async {
         if opts.multipart {
             let counted = multipart::count(
@@ -105,13 +111,14 @@ pub async fn count_url(
     };
     let listed = async {
         if opts.versions {
-            let source = VersionSource::new(
+            let source = S3Source::new(
                 client.clone(),
                 url.bucket.clone(),
                 url.prefix.clone(),
                 throttle.clone(),
             )
-            .page_size(opts.page_size);
+            .page_size(opts.page_size)
+            .versions();
             drain(source, tally, opts, progress, stop).await
         } else {
             let source = S3Source::new(

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::count::{Count, CountOptions};
 use crate::splits::KeySample;
-use crate::tally::{Countable, Kind, PrefixGrouping, Tally};
+use crate::tally::{Countable, Kind};
 
 /// Which report a count came from, and how old it is.
 #[derive(Debug, Clone, Serialize)]
@@ -97,15 +97,7 @@ pub async fn count_report(
     stop: &Interrupt,
 ) -> Result<Counted, ToolError> {
     let start = Instant::now();
-    let grouping = opts
-        .by_prefix
-        .as_ref()
-        .map(|(depth, delimiter)| PrefixGrouping {
-            base: url.prefix.clone(),
-            depth: *depth,
-            delimiter: delimiter.clone(),
-        });
-    let mut tally = Tally::new(grouping, opts.by_storage_class);
+    let mut tally = opts.tally(url);
     let mut sample = KeySample::new();
     let mut rows = report.rows(Detail::Counts, files_at_once());
     let signal = stop.wait();

@@ -11,7 +11,7 @@ use mc_aws_common::acl::{Acl, AclReader};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::listing::s3::S3Source;
-use mc_aws_common::listing::versions::{VersionEntry, VersionKind, VersionSource};
+use mc_aws_common::listing::versions::{VersionEntry, VersionKind};
 use mc_aws_common::listing::{self, Chunk, ListOptions, Listing, ObjectEntry};
 use mc_aws_common::retry::Throttle;
 use serde::Serialize;
@@ -134,8 +134,8 @@ pub async fn scan(
     };
     let (client, payer) = (bucket.client.clone(), bucket.requester_pays);
     if bucket.versioned {
-        let source = VersionSource::new(client, &url.bucket, &url.prefix, throttle.clone());
-        let listing = listing::list(source.requester_pays(payer), opts);
+        let source = S3Source::new(client, &url.bucket, &url.prefix, throttle.clone());
+        let listing = listing::list(source.requester_pays(payer).versions(), opts);
         drive(listing, job, stop, on_granted, Listed::from).await
     } else {
         let source = S3Source::new(client, &url.bucket, &url.prefix, throttle.clone());

@@ -13,7 +13,7 @@ use crate::listing::{storage_class, Detail, ObjectEntry};
 
 use super::acl::InventoryAcl;
 use super::manifest::Field;
-use super::rows::InventoryRow;
+use super::rows::{InventoryRow, Layout};
 
 /// Records read per column at a time.
 const BATCH: usize = 16 * 1024;
@@ -26,11 +26,11 @@ pub(crate) fn read_parquet(
     mut emit: impl FnMut(InventoryRow) -> bool,
 ) -> Result<u64, String> {
     let reader = SerializedFileReader::new(file).map_err(|e| format!("not a Parquet file: {e}"))?;
-    let wanted = Wanted::of(&reader, detail)?;
+    let layout = layout_of(&reader)?.only(detail);
     let mut rows = 0u64;
     for g in 0..reader.num_row_groups() {
         let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
-        let mut columns = wanted.open(group.as_ref())?;
+        let mut columns = Columns::open(&layout, group.as_ref())?;
         loop {
             let batch = columns.next_batch()?;
             if batch == 0 {
@@ -47,65 +47,15 @@ pub(crate) fn read_parquet(
     Ok(rows)
 }
 
-/// The leaf columns a row needs, by index in the file.
-struct Wanted {
-    key: usize,
-    size: Option<usize>,
-    etag: Option<usize>,
-    class: Option<usize>,
-    modified: Option<usize>,
-    version: Option<usize>,
-    latest: Option<usize>,
-    deleted: Option<usize>,
-    acl: Option<usize>,
-    owner: Option<usize>,
-    encryption: Option<usize>,
-}
-
-impl Wanted {
-    fn of(reader: &SerializedFileReader<File>, detail: Detail) -> Result<Self, String> {
-        let schema = reader.metadata().file_metadata().schema_descr();
-        let names: Vec<Field> = (0..schema.num_columns())
-            .map(|i| Field::named(schema.column(i).name()))
-            .collect();
-        let at = |f: Field| names.iter().position(|n| *n == f);
-        let full = |i: Option<usize>| i.filter(|_| detail == Detail::Full);
-        Ok(Self {
-            key: at(Field::Key).ok_or("the Parquet file has no key column")?,
-            size: at(Field::Size),
-            etag: full(at(Field::ETag)),
-            class: at(Field::StorageClass),
-            modified: full(at(Field::LastModifiedDate)),
-            version: at(Field::VersionId),
-            latest: at(Field::IsLatest),
-            deleted: at(Field::IsDeleteMarker),
-            acl: full(at(Field::ObjectAccessControlList)),
-            owner: full(at(Field::ObjectOwner)),
-            encryption: full(at(Field::EncryptionStatus)),
-        })
-    }
-
-    fn open(&self, group: &dyn RowGroupReader) -> Result<Columns, String> {
-        let text = |i: Option<usize>| {
-            i.map(|i| Column::<ByteArrayType>::open(group, i))
-                .transpose()
-        };
-        let int = |i: Option<usize>| i.map(|i| Column::<Int64Type>::open(group, i)).transpose();
-        let flag = |i: Option<usize>| i.map(|i| Column::<BoolType>::open(group, i)).transpose();
-        Ok(Columns {
-            key: Column::open(group, self.key)?,
-            size: int(self.size)?,
-            etag: text(self.etag)?,
-            class: text(self.class)?,
-            modified: int(self.modified)?,
-            version: text(self.version)?,
-            latest: flag(self.latest)?,
-            deleted: flag(self.deleted)?,
-            acl: text(self.acl)?,
-            owner: text(self.owner)?,
-            encryption: text(self.encryption)?,
-        })
-    }
+/// Where the fields are among the file's leaf columns.
+fn layout_of(reader: &SerializedFileReader<File>) -> Result<Layout, String> {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let names: Vec<Field> = (0..schema.num_columns())
+        .map(|i| Field::named(schema.column(i).name()))
+        .collect();
+    let at = |f: Field| names.iter().position(|n| *n == f);
+    let key = at(Field::Key).ok_or("the Parquet file has no key column")?;
+    Ok(Layout::located(at, key, names.len()))
 }
 
 /// One column of a row group, a batch at a time: its values, with `None`
@@ -188,6 +138,29 @@ fn text(b: &ByteArray) -> Result<&str, String> {
 }
 
 impl Columns {
+    /// The columns `layout` names, in `group`.
+    fn open(layout: &Layout, group: &dyn RowGroupReader) -> Result<Self, String> {
+        let text = |i: Option<usize>| {
+            i.map(|i| Column::<ByteArrayType>::open(group, i))
+                .transpose()
+        };
+        let int = |i: Option<usize>| i.map(|i| Column::<Int64Type>::open(group, i)).transpose();
+        let flag = |i: Option<usize>| i.map(|i| Column::<BoolType>::open(group, i)).transpose();
+        Ok(Self {
+            key: Column::open(group, layout.key)?,
+            size: int(layout.size)?,
+            etag: text(layout.etag)?,
+            class: text(layout.class)?,
+            modified: int(layout.modified)?,
+            version: text(layout.version)?,
+            latest: flag(layout.latest)?,
+            deleted: flag(layout.deleted)?,
+            acl: text(layout.acl)?,
+            owner: text(layout.owner)?,
+            encryption: text(layout.encryption)?,
+        })
+    }
+
     /// Reads the next batch of every column; the records in it (0: done).
     fn next_batch(&mut self) -> Result<usize, String> {
         let n = self.key.next()?;

@@ -26,28 +26,35 @@ pub struct InventoryRow {
     pub encryption: Option<String>,
 }
 
-/// Where each field is in a row.
+/// Where each field is in a row (a CSV record's fields, a Parquet file's
+/// leaf columns).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Layout {
-    key: usize,
-    size: Option<usize>,
-    etag: Option<usize>,
-    class: Option<usize>,
-    modified: Option<usize>,
-    version: Option<usize>,
-    latest: Option<usize>,
-    deleted: Option<usize>,
-    acl: Option<usize>,
-    owner: Option<usize>,
-    encryption: Option<usize>,
+    pub(super) key: usize,
+    pub(super) size: Option<usize>,
+    pub(super) etag: Option<usize>,
+    pub(super) class: Option<usize>,
+    pub(super) modified: Option<usize>,
+    pub(super) version: Option<usize>,
+    pub(super) latest: Option<usize>,
+    pub(super) deleted: Option<usize>,
+    pub(super) acl: Option<usize>,
+    pub(super) owner: Option<usize>,
+    pub(super) encryption: Option<usize>,
     width: usize,
 }
 
 impl Layout {
+    /// The layout of the manifest's `fileSchema` (CSV).
     pub(crate) fn of(columns: &[Field]) -> Self {
         let at = |f: Field| columns.iter().position(|c| *c == f);
+        Self::located(at, at(Field::Key).unwrap_or(1), columns.len())
+    }
+
+    /// Fields where `at` finds them, the key at `key`, `width` in all.
+    pub(super) fn located(at: impl Fn(Field) -> Option<usize>, key: usize, width: usize) -> Self {
         Self {
-            key: at(Field::Key).unwrap_or(1),
+            key,
             size: at(Field::Size),
             etag: at(Field::ETag),
             class: at(Field::StorageClass),
@@ -58,7 +65,23 @@ impl Layout {
             acl: at(Field::ObjectAccessControlList),
             owner: at(Field::ObjectOwner),
             encryption: at(Field::EncryptionStatus),
-            width: columns.len(),
+            width,
+        }
+    }
+
+    /// Without the fields `detail` does not read (a column reader not
+    /// opened is a column not decompressed).
+    pub(super) fn only(self, detail: Detail) -> Self {
+        if detail == Detail::Full {
+            return self;
+        }
+        Self {
+            etag: None,
+            modified: None,
+            acl: None,
+            owner: None,
+            encryption: None,
+            ..self
         }
     }
 

@@ -14,13 +14,13 @@ use crate::retry::Throttle;
 /// Lists `bucket` under `prefix` with ListObjectsV2.
 #[derive(Clone)]
 pub struct S3Source {
-    client: Client,
-    bucket: String,
-    prefix: String,
-    throttle: Arc<Throttle>,
-    page_size: i32,
+    pub(super) client: Client,
+    pub(super) bucket: String,
+    pub(super) prefix: String,
+    pub(super) throttle: Arc<Throttle>,
+    pub(super) page_size: i32,
     detail: Detail,
-    request_payer: Option<RequestPayer>,
+    pub(super) request_payer: Option<RequestPayer>,
 }
 
 impl S3Source {
@@ -61,6 +61,12 @@ impl S3Source {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The same bucket, prefix and settings, listing every version and
+    /// delete marker instead.
+    pub fn versions(self) -> super::versions::VersionSource {
+        super::versions::VersionSource::of(self)
     }
 
     /// Lists the keys in `(after, upto]` sequentially (for comparing one span of

@@ -12,14 +12,9 @@
 //!   versions) keeps fetching with `VersionIdMarker` inside the same call
 //!   until that key's versions are exhausted.
 
-use std::sync::Arc;
-
-use aws_sdk_s3::types::RequestPayer;
-use aws_sdk_s3::Client;
-
+use super::s3::S3Source;
 use super::{Page, PageSource};
 use crate::error::{describe_sdk_error, ToolError};
-use crate::retry::Throttle;
 
 /// What a ListObjectVersions entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,48 +46,20 @@ struct RawPage {
     pub next_version_id_marker: Option<String>,
 }
 
-/// Lists every version and delete marker of `bucket` under `prefix`.
+/// Lists every version and delete marker of a bucket under a prefix
+/// ([`S3Source::versions`]).
 #[derive(Clone)]
 pub struct VersionSource {
-    client: Client,
-    bucket: String,
-    prefix: String,
-    throttle: Arc<Throttle>,
-    page_size: i32,
-    request_payer: Option<RequestPayer>,
+    objects: S3Source,
 }
 
 impl VersionSource {
-    pub fn new(
-        client: Client,
-        bucket: impl Into<String>,
-        prefix: impl Into<String>,
-        throttle: Arc<Throttle>,
-    ) -> Self {
-        Self {
-            client,
-            bucket: bucket.into(),
-            prefix: prefix.into(),
-            throttle,
-            page_size: 1000,
-            request_payer: None,
-        }
-    }
-
-    /// Entries per request (1..=1000).
-    pub fn page_size(mut self, n: i32) -> Self {
-        self.page_size = n.clamp(1, 1000);
-        self
-    }
-
-    /// Sends `x-amz-request-payer: requester` (a requester-pays bucket).
-    pub fn requester_pays(mut self, yes: bool) -> Self {
-        self.request_payer = yes.then_some(RequestPayer::Requester);
-        self
+    pub(super) fn of(objects: S3Source) -> Self {
+        Self { objects }
     }
 
     fn what(&self) -> String {
-        format!("bucket {}", self.bucket)
+        format!("bucket {}", self.objects.bucket)
     }
 
     async fn fetch(
@@ -100,17 +67,18 @@ impl VersionSource {
         key_marker: Option<String>,
         version_id_marker: Option<String>,
     ) -> Result<RawPage, ToolError> {
-        let out = self
+        let o = &self.objects;
+        let out = o
             .throttle
             .call(|| {
-                self.client
+                o.client
                     .list_object_versions()
-                    .bucket(&self.bucket)
-                    .set_prefix(Some(self.prefix.clone()).filter(|p| !p.is_empty()))
+                    .bucket(&o.bucket)
+                    .set_prefix(Some(o.prefix.clone()).filter(|p| !p.is_empty()))
                     .set_key_marker(key_marker.clone())
                     .set_version_id_marker(version_id_marker.clone())
-                    .max_keys(self.page_size)
-                    .set_request_payer(self.request_payer.clone())
+                    .max_keys(o.page_size)
+                    .set_request_payer(o.request_payer.clone())
                     .send()
             })
             .await
@@ -258,7 +226,7 @@ impl PageSource for VersionSource {
     }
 
     fn prefix(&self) -> &str {
-        &self.prefix
+        &self.objects.prefix
     }
 
     async fn list_page(
@@ -269,26 +237,10 @@ impl PageSource for VersionSource {
         whole_keys_page(self, start_after).await
     }
 
+    /// The current keys' prefixes: a hint only, so a prefix that holds old
+    /// versions alone is still listed, inside a neighbour's range.
     async fn seed_boundaries(&self) -> Result<Vec<String>, ToolError> {
-        let out = self
-            .throttle
-            .call(|| {
-                self.client
-                    .list_object_versions()
-                    .bucket(&self.bucket)
-                    .set_prefix(Some(self.prefix.clone()).filter(|p| !p.is_empty()))
-                    .delimiter("/")
-                    .max_keys(1000)
-                    .set_request_payer(self.request_payer.clone())
-                    .send()
-            })
-            .await
-            .map_err(|e| describe_sdk_error(&e, &self.what()))?;
-        Ok(out
-            .common_prefixes()
-            .iter()
-            .filter_map(|p| p.prefix().map(str::to_string))
-            .collect())
+        self.objects.seed_boundaries().await
     }
 }
 

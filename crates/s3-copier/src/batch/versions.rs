@@ -18,7 +18,8 @@ use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::keyfilter::KeyFilter;
-use mc_aws_common::listing::versions::{VersionEntry, VersionKind, VersionSource};
+use mc_aws_common::listing::s3::S3Source;
+use mc_aws_common::listing::versions::{VersionEntry, VersionKind};
 use mc_aws_common::listing::{self, KeyRange, ListOptions};
 use mc_aws_common::output::printable;
 use mc_aws_common::retry::Throttle;
@@ -90,12 +91,13 @@ async fn list(
     manifest_file: &Path,
 ) -> Result<(Tally, bool), ToolError> {
     let side = &copier.src;
-    let source = VersionSource::new(
+    let source = S3Source::new(
         side.client.clone(),
         side.bucket(),
         &side.url.prefix,
         copier.throttle.clone(),
-    );
+    )
+    .versions();
     let cursors = d.throttle.list_cursors(false);
     let options = ListOptions {
         concurrency: cursors,
