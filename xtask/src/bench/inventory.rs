@@ -108,6 +108,27 @@ fn json_number(stdout: &str, field: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// What the log of a run says the sort spilled, both sides together.
+fn spilled(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let bytes: u64 = text
+        .lines()
+        .filter(|l| l.contains("sorted on disk"))
+        .filter_map(|l| {
+            let at = l.find("spilled=")? + "spilled=".len();
+            l[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    format!(
+        "spilled to disk: {:.2} GiB (both reports' sort runs and their merged files)",
+        bytes as f64 / (1u64 << 30) as f64
+    )
+}
+
 /// Rows per CPU-second of each contender, under the table.
 fn per_core(rows: u64) -> impl Fn(&[Measured]) -> String {
     move |measured| {
@@ -211,29 +232,33 @@ impl Scenario for InventoryDiff {
         let missing = n.div_ceil(1000) as u64;
         // Every 500th not skipped: the odd multiples of 500.
         let different = (n / 500 - n / 1000) as u64;
-        let ours = Contender::ours(
-            "s3-copier verify (two inventories)",
-            ctx.our_tool("s3-copier")?,
-        )
-        .endpoint(&endpoint)
-        .args(["verify", "-o", "json", "-q", "--source-inventory"])
-        .arg(a.display().to_string())
-        .arg("--dest-inventory")
-        .arg(b.display().to_string())
-        .args([format!("s3://{SOURCE}"), format!("s3://{DEST}")])
-        .check(move |out| {
-            let totals = &out[out.rfind("\"totals\"").unwrap_or(0)..];
-            let got = (
-                json_number(totals, "missing"),
-                json_number(totals, "different"),
-            );
-            ensure!(
-                got == (Some(missing), Some(different)),
-                "missing/different {got:?}, expected {missing}/{different}"
-            );
-            Ok(None)
-        })
-        .max_runs(1);
+        // Through `sh` to keep the log, whose lines say how much each side
+        // spilled, and to take verify's 1 (differences found) as success.
+        let log = ctx.scratch().join("verify.log");
+        let log_path = log.clone();
+        let ours = Contender::ours("s3-copier verify (two inventories)", "sh")
+            .endpoint(&endpoint)
+            .arg("-c")
+            .arg(format!("\"$0\" \"$@\" 2>{}; [ $? -le 1 ]", log.display()))
+            .arg(ctx.our_tool("s3-copier")?.display().to_string())
+            .args(["verify", "-o", "json", "-v", "--source-inventory"])
+            .arg(a.display().to_string())
+            .arg("--dest-inventory")
+            .arg(b.display().to_string())
+            .args([format!("s3://{SOURCE}"), format!("s3://{DEST}")])
+            .check(move |out| {
+                let totals = &out[out.rfind("\"totals\"").unwrap_or(0)..];
+                let got = (
+                    json_number(totals, "missing"),
+                    json_number(totals, "different"),
+                );
+                ensure!(
+                    got == (Some(missing), Some(different)),
+                    "missing/different {got:?}, expected {missing}/{different}"
+                );
+                Ok(Some(spilled(&log_path)))
+            })
+            .max_runs(1);
         Ok(Plan::new(format!("diff two {n}-row inventory reports"), n as u64)
             .contender(ours)
             .note("both reports CSV.gz written by pyarrow; rows sorted on disk (runs of 4 MiB merged) and merge-joined; peak RSS is the figure to read (target under 512 MiB)"))
