@@ -139,9 +139,11 @@ pub async fn count_report(
 /// current object unless every version is counted.
 fn wanted(row: &InventoryRow, url: &S3Url, opts: &CountOptions) -> bool {
     let key = &row.entry.key;
-    key.starts_with(url.prefix.as_str())
+    // Flags first: a key's bytes, written by a reader thread, are a cache
+    // miss here, to be paid only when a prefix or a range needs them.
+    (opts.versions || (row.is_latest && !row.is_delete_marker))
+        && (url.prefix.is_empty() || key.starts_with(url.prefix.as_str()))
         && opts.range.as_ref().is_none_or(|r| r.contains(key))
-        && (opts.versions || (row.is_latest && !row.is_delete_marker))
 }
 
 /// Data files read at once: one per core (decompressing and parsing is the
