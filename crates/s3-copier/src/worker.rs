@@ -9,7 +9,8 @@
 //! timeout and, after the queue's maxReceiveCount, goes to its dead-letter
 //! queue. Any number of workers can share a queue. With `--lag-state`, the
 //! age of each message handled goes to a state file for `s3-copier lag`
-//! ([`crate::lag_state`]).
+//! ([`crate::lag_state`]). A message published by `sync --publish-ranges`
+//! is a range, run as a `sync` pass and acknowledged ([`crate::fleet::work`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,8 @@ use tokio::sync::Semaphore;
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
+use crate::fleet::message::{self as range_message, RangeMessage};
+use crate::fleet::work::Ranges;
 use crate::lag_state::{self, Recorder};
 use crate::lambda::{handle_records, EventSummary};
 use crate::preflight;
@@ -47,6 +50,8 @@ pub struct WorkerReport {
     pub ignored: u64,
     pub stale: u64,
     pub gone: u64,
+    /// Published ranges finished and acknowledged.
+    pub ranges: u64,
 }
 
 impl WorkerReport {
@@ -64,8 +69,10 @@ impl WorkerReport {
 struct Ctx {
     sqs: aws_sdk_sqs::Client,
     queue: String,
-    copier: Copier,
+    copier: Arc<Copier>,
     throttle: Arc<Throttle>,
+    /// Published ranges (`sync --publish-ranges`) on the same queue.
+    ranges: Ranges,
     visibility: u32,
     propagate_deletes: bool,
     seq: Mutex<Sequencers>,
@@ -81,14 +88,25 @@ impl Ctx {
         };
         let id = msg.message_id().unwrap_or("?").to_string();
         let heartbeat = tokio::spawn(self.clone().heartbeat(receipt.clone()));
-        let result = match events::parse(msg.body().unwrap_or("")) {
-            Ok(records) => handle_records(&self.copier, records, self.propagate_deletes, &self.seq)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let body = msg.body().unwrap_or("");
+        let range = range_message::parse(body);
+        // A range's age says when it was published, not how far replication lags.
+        let is_event = range.is_none();
+        let result = match range {
+            Some(range) => self.range(range, &msg).await,
+            None => match events::parse(body) {
+                Ok(records) => {
+                    handle_records(&*self.copier, records, self.propagate_deletes, &self.seq)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
         };
         heartbeat.abort();
-        self.record_age(&msg, result.is_ok());
+        if is_event {
+            self.record_age(&msg, result.is_ok());
+        }
         let ok = match result {
             Ok(summary) => {
                 self.lock_report().add(&summary);
@@ -121,6 +139,24 @@ impl Ctx {
                 describe_sdk_error(&e, "queue")
             ),
         }
+    }
+
+    /// A published range: what it came to, counted as one copy summary.
+    async fn range(
+        &self,
+        range: Result<RangeMessage, String>,
+        msg: &Message,
+    ) -> Result<EventSummary, String> {
+        let attempt = msg
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let copied = self.ranges.handle(&range?, attempt).await?;
+        let mut report = self.lock_report();
+        report.ranges += 1;
+        report.copied += copied;
+        Ok(EventSummary::default())
     }
 
     fn lock_report(&self) -> std::sync::MutexGuard<'_, WorkerReport> {
@@ -186,7 +222,7 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let ctx = connect(args, aws).await?;
+    let ctx = connect(args, aws, out, stop.clone()).await?;
     if let Some(path) = &args.lag_state {
         // One that cannot be written is found now, not by the check later.
         ctx.write_lag(path).await.map_err(|e| ToolError::Invalid {
@@ -199,7 +235,10 @@ pub async fn run(
         .clone()
         .map(|path| tokio::spawn(write_lag_every(ctx.clone(), path)));
     tracing::info!("worker: polling {}", args.queue);
-    let stopped = poll(&ctx, args, stop).await?;
+    // Messages are handled on this thread's local set (see `poll`).
+    let stopped = tokio::task::LocalSet::new()
+        .run_until(poll(&ctx, args, stop))
+        .await?;
     if let Some(w) = lag_writer {
         w.abort();
     }
@@ -221,7 +260,12 @@ pub async fn run(
 
 /// Checks the queue (its ARN: pre-flight refuses a destination that
 /// notifies it), then both buckets, and builds the worker's context.
-async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError> {
+async fn connect(
+    args: &WorkerArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<Arc<Ctx>, ToolError> {
     let mut opts =
         args.copy
             .options(aws.endpoint_url.is_some())
@@ -243,6 +287,16 @@ async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let (copier, _) =
         preflight::copier(aws, &args.endpoints, opts, (&throttle, &acl_reads), None).await?;
+    let copier = Arc::new(copier);
+    let ranges = Ranges {
+        copier: copier.clone(),
+        throttles: (throttle.clone(), acl_reads.clone()),
+        throttle_args: args.throttle.clone(),
+        aws: aws.clone(),
+        out: out.clone(),
+        stop,
+        stores: Default::default(),
+    };
     let lag = args
         .lag_state
         .as_ref()
@@ -252,6 +306,7 @@ async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError
         queue: args.queue.clone(),
         copier,
         throttle,
+        ranges,
         visibility: args.visibility_timeout,
         propagate_deletes: args.propagate_deletes,
         seq: Mutex::new(Sequencers::default()),
@@ -306,6 +361,7 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
                 .wait_time_seconds(wait)
                 .visibility_timeout(args.visibility_timeout as i32)
                 .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
                 .send()
         });
         let got = tokio::select! {
@@ -318,7 +374,9 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
                 break;
             };
             let ctx = ctx.clone();
-            tokio::spawn(async move {
+            // Local: a range runs `sync`'s pass, whose futures the compiler
+            // cannot prove `Send` (the runtime has one thread anyway).
+            tokio::task::spawn_local(async move {
                 ctx.handle(msg).await;
                 drop(permit);
             });
@@ -357,6 +415,18 @@ fn print_report(report: &WorkerReport, format: Format) {
             kind: "summary",
             value: report,
         }),
+        Format::Human if report.ranges > 0 => p.line(format!(
+            "messages {} ({} failed, left for redelivery); ranges {}; copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
+            report.messages,
+            report.failed_messages,
+            report.ranges,
+            report.copied,
+            report.acl_applied,
+            report.deleted,
+            report.stale,
+            report.gone,
+            report.ignored
+        )),
         Format::Human => p.line(format!(
             "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
             report.messages,
