@@ -60,16 +60,17 @@ pub async fn run(
 /// How often `--wait` looks at the progress record.
 const WAIT_EVERY: Duration = Duration::from_secs(10);
 
-/// The run's id: when it was published, and 32 random bits.
+/// The run's id: when it was published (to the second), and 32 random bits.
 fn run_id(now: SystemTime) -> String {
     let stamp: String = statefile::rfc3339(now)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
+        .take("20261207T064500".len())
         .collect();
     let random = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
-    format!("{stamp}-{:08x}", random as u32)
+    format!("{stamp}Z-{:08x}", random as u32)
 }
 
 /// The ranges and everything the messages carry, checked before anything
@@ -203,7 +204,8 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
         let (a, b) = (run_id(t), run_id(t));
         assert_ne!(a, b);
-        assert!(a.starts_with(&statefile::rfc3339(t)[..4]), "{a}");
+        assert_eq!(a.len(), "20261207T064500Z-0a1b2c3d".len(), "{a}");
+        assert!(a.starts_with("2026") && a.contains("Z-"), "{a}");
         assert!(
             a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
             "{a}"

@@ -36,29 +36,15 @@ pub struct Ranges {
 
 impl Ranges {
     /// Works on one range; `Ok(copied)` when its message may be deleted,
-    /// else why not (the message comes back after its visibility timeout).
+    /// else why not (the message comes back after its visibility timeout,
+    /// and after the queue's maxReceiveCount goes to its dead-letter queue,
+    /// which the last attempt records).
     pub async fn handle(&self, m: &RangeMessage, attempt: u32) -> Result<u64, String> {
-        self.check(m)?;
         let store = self.store(&m.progress).await.map_err(|e| e.to_string())?;
-        if store.is_done(m.index).await.map_err(|e| e.to_string())? {
-            tracing::info!("{}: acknowledged already; message deleted", m.describe());
-            return Ok(0);
-        }
-        let (report, outcome) = self.pass(m).await?;
-        let why = match outcome {
-            Ok(true) => {
-                let counts = serde_json::to_value(&report.counts).unwrap_or_default();
-                store
-                    .mark(Mark::Done, &record(m, attempt, counts))
-                    .await
-                    .map_err(|e| format!("{}: copied, but not acknowledged: {e}", m.describe()))?;
-                tracing::info!("{}: done ({} copied)", m.describe(), report.counts.copied);
-                return Ok(report.counts.copied);
-            }
-            Ok(false) => failed_because(&report),
-            Err(e) => e.to_string(),
+        let why = match self.work(m, &store, attempt).await {
+            Ok(copied) => return Ok(copied),
+            Err(why) => format!("{}: {why}", m.describe()),
         };
-        let why = format!("{}: {why}", m.describe());
         if m.max_receive_count.is_some_and(|max| attempt >= max) {
             let last = record(m, attempt, serde_json::Value::String(why.clone()));
             if let Err(e) = store.mark(Mark::Dead, &last).await {
@@ -68,16 +54,36 @@ impl Ranges {
         Err(why)
     }
 
+    /// The range, unless done already, then its acknowledgement.
+    async fn work(&self, m: &RangeMessage, store: &Store, attempt: u32) -> Result<u64, String> {
+        self.check(m)?;
+        if store.is_done(m.index).await.map_err(|e| e.to_string())? {
+            tracing::info!("{}: acknowledged already; message deleted", m.describe());
+            return Ok(0);
+        }
+        let (report, outcome) = self.pass(m).await?;
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => return Err(failed_because(&report)),
+            Err(e) => return Err(e.to_string()),
+        }
+        let counts = serde_json::to_value(&report.counts).unwrap_or_default();
+        store
+            .mark(Mark::Done, &record(m, attempt, counts))
+            .await
+            .map_err(|e| format!("copied, but not acknowledged: {e}"))?;
+        tracing::info!("{}: done ({} copied)", m.describe(), report.counts.copied);
+        Ok(report.counts.copied)
+    }
+
     /// A range of another migration is not this worker's to copy.
     fn check(&self, m: &RangeMessage) -> Result<(), String> {
         let f = &self.copier.folders;
         let (src, dst) = (f.source.to_string(), f.dest.to_string());
         if m.source != src || m.dest != dst {
             return Err(format!(
-                "{}: of {} -> {}, this worker copies {src} -> {dst}",
-                m.describe(),
-                m.source,
-                m.dest
+                "of {} -> {}, this worker copies {src} -> {dst}",
+                m.source, m.dest
             ));
         }
         Ok(())
@@ -104,7 +110,7 @@ impl Ranges {
         &self,
         m: &RangeMessage,
     ) -> Result<(SyncReport, Result<bool, mc_aws_common::error::ToolError>), String> {
-        let filter = m.filter().map_err(|e| format!("{}: {e}", m.describe()))?;
+        let filter = m.filter()?;
         let concurrency = self.throttle_args.concurrency as usize;
         let job = Arc::new(Job {
             copier: self.copier.clone(),
