@@ -39,6 +39,9 @@ Examples:
   s3-copier sync --state migrate.json s3://old-bucket s3://new-bucket
   # Four machines, one shard each
   s3-copier sync --shard 2/4 --state shard2.json s3://old s3://new
+  # Many machines, no coordinator: ranges to SQS for any number of workers (fleet-status: done?)
+  s3-copier sync --publish-ranges https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
+      --create-queue --progress s3://ops/fleet/ s3://old s3://new
   # Live replication from S3 event notifications delivered to SQS
   s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/old-bucket-events s3://old-bucket s3://new-bucket
   # Anything missing or different? (JSON lines for jq; Nagios check)
@@ -309,7 +312,8 @@ once nothing is missing, i.e. the rest is dead-lettered).
 Examples:
   s3-copier sync --publish-ranges https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
       --create-queue --progress s3://ops-bucket/fleet/ s3://old-bucket s3://new-bucket
-  s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/ranges s3://old-bucket s3://new-bucket
+  s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
+      s3://old-bucket s3://new-bucket
   s3-copier fleet-status --wait s3://ops-bucket/fleet/RUN_ID/
   s3-copier verify s3://old-bucket s3://new-bucket";
 

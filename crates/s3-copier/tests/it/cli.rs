@@ -34,6 +34,7 @@ fn help_snapshots() {
     insta::assert_snapshot!("lag_help", stdout(&["lag", "--help"]));
     insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
     insta::assert_snapshot!("batch_help", stdout(&["batch", "--help"]));
+    insta::assert_snapshot!("fleet_status_help", stdout(&["fleet-status", "--help"]));
     for sub in ["plan", "create", "status", "confirm", "report", "manifest"] {
         insta::assert_snapshot!(
             format!("batch_{sub}_help"),
