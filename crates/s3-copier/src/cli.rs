@@ -270,20 +270,21 @@ pub struct PublishArgs {
     /// under it; workers acknowledge each range there).
     #[arg(long, value_name = "S3URL", value_parser = location, requires = "publish_ranges", help_heading = "Fleet")]
     pub progress: Option<S3Url>,
-    /// How many ranges: cut evenly over the fixed alphabet of --shard (keys spread unevenly
-    /// over it make uneven ranges: use --range-splits for big buckets).
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Fleet")]
-    pub ranges: u32,
+    /// Ranges of at most about this many keys: the source is listed once first and cut
+    /// where a range reaches it (or --range-bytes). The default way to cut.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Fleet")]
+    pub range_keys: u64,
+    /// ... and of at most about this many bytes (whichever limit a range reaches first).
+    #[arg(long, value_name = "SIZE", default_value = "1TiB", value_parser = parse_size, help_heading = "Fleet")]
+    pub range_bytes: u64,
     /// Cut at these split points instead, one per line (`s3-key-counter --emit-splits N`,
-    /// live or from an inventory: N ranges of equal key counts).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "publish_ranges",
-        conflicts_with = "ranges",
-        help_heading = "Fleet"
-    )]
+    /// live or from an inventory report: N ranges of equal key counts, no listing here).
+    #[arg(long, value_name = "FILE", requires = "publish_ranges", conflicts_with_all = ["ranges", "range_keys", "range_bytes"], help_heading = "Fleet")]
     pub range_splits: Option<PathBuf>,
+    /// Cut into N ranges evenly over the fixed alphabet of --shard instead (no listing; keys
+    /// spread unevenly over the alphabet, such as dates, make uneven ranges).
+    #[arg(long, value_name = "N", requires = "publish_ranges", conflicts_with_all = ["range_keys", "range_bytes"], value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Fleet")]
+    pub ranges: Option<u32>,
     /// Create the queue (named by the URL's last segment) with a dead-letter queue NAME-dlq
     /// that takes a range after --max-receive-count failed attempts.
     #[arg(long, requires = "publish_ranges", help_heading = "Fleet")]

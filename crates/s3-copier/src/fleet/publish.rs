@@ -12,6 +12,7 @@ use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::listing::KeyRange;
 use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
+use mc_aws_common::twosided::Side;
 use mc_aws_common::{exit, statefile, twosided};
 use serde::Serialize;
 
@@ -44,9 +45,23 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let mut plan = plan(args)?;
+    let (mut plan, cut) = plan(args)?;
     let throttle = Throttle::from_args(&args.throttle);
-    let (sqs, store) = connect(args, aws, &mut plan, &throttle).await?;
+    let (sqs, store, source) = connect(args, aws, &mut plan, &throttle).await?;
+    if let Cut::Listed { keys, bytes } = cut {
+        let cut = (keys, bytes);
+        let ranges = plan::listed(
+            &source,
+            &args.throttle,
+            args.list_page_size,
+            cut,
+            (out, &stop),
+        );
+        match ranges.await? {
+            Some(r) => plan.ranges = r,
+            None => return Ok(exit::INTERRUPTED),
+        }
+    }
     store.put_plan(&plan).await?;
     let bodies = messages(&plan, &store);
     let sent = send::all(&sqs, &throttle, &plan.queue, bodies).await?;
@@ -73,18 +88,23 @@ fn run_id(now: SystemTime) -> String {
     format!("{stamp}Z-{:08x}", random as u32)
 }
 
-/// The ranges and everything the messages carry, checked before anything
-/// is contacted.
-fn plan(args: &SyncArgs) -> Result<Plan, ToolError> {
+/// The ranges (unless they come from a listing) and everything the
+/// messages carry, checked before anything is contacted.
+fn plan(args: &SyncArgs) -> Result<(Plan, Cut<'_>), ToolError> {
     let ends = &args.endpoints;
     let folders = ends.folders()?;
-    let cut = match &args.fleet.range_splits {
-        Some(path) => Cut::Splits(path),
-        None => Cut::Even(args.fleet.ranges),
+    let f = &args.fleet;
+    let cut = match (&f.range_splits, f.ranges) {
+        (Some(path), _) => Cut::Splits(path),
+        (None, Some(n)) => Cut::Even(n),
+        (None, None) => Cut::Listed {
+            keys: f.range_keys,
+            bytes: f.range_bytes,
+        },
     };
-    let ranges: Vec<KeyRange> = plan::ranges(&folders.source.prefix, &cut)?;
+    let ranges: Vec<KeyRange> = plan::ranges(&folders.source.prefix, &cut)?.unwrap_or_default();
     let now = SystemTime::now();
-    Ok(Plan {
+    let plan = Plan {
         format: progress::FORMAT,
         run: run_id(now),
         created: statefile::rfc3339(now),
@@ -96,21 +116,22 @@ fn plan(args: &SyncArgs) -> Result<Plan, ToolError> {
         size_only: args.size_only,
         filters: message::filter_rules(&args.filters.filter),
         ranges,
-    })
+    };
+    Ok((plan, cut))
 }
 
-/// Both buckets (they must exist), the queue (created with its dead-letter
-/// queue on request; its redrive policy read into the plan), and the
-/// progress record's folder.
+/// Both buckets (they must exist; the source is returned for a listing),
+/// the queue (created with its dead-letter queue on request; its redrive
+/// policy read into the plan), and the progress record's folder.
 async fn connect(
     args: &SyncArgs,
     aws: &AwsArgs,
     plan: &mut Plan,
     throttle: &Arc<Throttle>,
-) -> Result<(aws_sdk_sqs::Client, Store), ToolError> {
+) -> Result<(aws_sdk_sqs::Client, Store, Side), ToolError> {
     let ends = &args.endpoints;
     let folders = ends.folders()?;
-    twosided::connect(aws, &ends.sides, &folders, throttle, throttle).await?;
+    let (source, _) = twosided::connect(aws, &ends.sides, &folders, throttle, throttle).await?;
     let sides = &ends.sides;
     let sqs = queue::client(
         aws,
@@ -142,7 +163,7 @@ async fn connect(
         });
     };
     let store = Store::connect(aws, status::run_folder(progress, &plan.run), throttle).await?;
-    Ok((sqs, store))
+    Ok((sqs, store, source))
 }
 
 /// One message body per range.

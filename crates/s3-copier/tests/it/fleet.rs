@@ -40,8 +40,9 @@ fn spread_keys(n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Publishes `src` -> `dst` to a created queue; returns the run's folder.
-fn publish(s: &str, d: &str, queue: &str, progress: &str, extra: &[&str]) -> String {
+/// Publishes `src` -> `dst` to a created queue; returns the run's folder
+/// and how many ranges it has.
+fn publish(s: &str, d: &str, queue: &str, progress: &str, extra: &[&str]) -> (String, u64) {
     let mut args = vec![
         "sync",
         "-o",
@@ -62,7 +63,8 @@ fn publish(s: &str, d: &str, queue: &str, progress: &str, extra: &[&str]) -> Str
         "{r}"
     );
     assert_eq!(r["sent"], r["ranges"], "{r}");
-    r["progress"].as_str().unwrap().to_string()
+    let folder = r["progress"].as_str().unwrap().to_string();
+    (folder, r["ranges"].as_u64().unwrap())
 }
 
 fn worker(queue: &str, s: &str, d: &str, extra: &[&str]) -> Child {
@@ -114,13 +116,12 @@ async fn three_workers_and_a_sigkill_cover_every_key() {
     mc_testkit::put_objects(&s3, &src, spread_keys(3000)).await;
     let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
     let queue = queue_url("fleet");
-    let folder = publish(
-        &s,
-        &d,
-        &queue,
-        &format!("s3://{ops}/fleet/"),
-        &["--ranges", "16"],
-    );
+    // Cut from a listing: ranges of about 200 keys (a page of the listing
+    // more at most), so 8 to 15 of them.
+    let progress = format!("s3://{ops}/fleet/");
+    let extra = ["--range-keys", "200", "--list-page-size", "100"];
+    let (folder, n) = publish(&s, &d, &queue, &progress, &extra);
+    assert!((8..=15).contains(&n), "{n} ranges");
 
     // The slow one (five requests a second, one range at a time) takes a
     // range and starts copying it; then the other two start, and the slow
@@ -143,7 +144,8 @@ async fn three_workers_and_a_sigkill_cover_every_key() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let idle = ["--exit-when-idle", "15"];
+    // Two ranges at a time each, so that both take some.
+    let idle = ["--exit-when-idle", "15", "--messages", "2"];
     let (b, c) = (worker(&queue, &s, &d, &idle), worker(&queue, &s, &d, &idle));
     send_signal(slow.id(), "KILL");
     slow.wait().unwrap();
@@ -154,7 +156,7 @@ async fn three_workers_and_a_sigkill_cover_every_key() {
     // Every range acknowledged (the killed one's by another worker), each
     // at least once; every key copied; verify finds nothing missing.
     let ranges = rb["ranges"].as_u64().unwrap() + rc["ranges"].as_u64().unwrap();
-    assert!(ranges >= 16, "{rb} {rc}");
+    assert!(ranges >= n, "{rb} {rc}");
     // The killed worker's range was done again: only what it had not copied.
     let copied = rb["copied"].as_u64().unwrap() + rc["copied"].as_u64().unwrap();
     assert!(copied < 3000, "{rb} {rc}");
@@ -163,17 +165,15 @@ async fn three_workers_and_a_sigkill_cover_every_key() {
     let st = report(&out);
     assert_eq!(
         (st["done"].as_u64(), st["ranges"].as_u64()),
-        (Some(16), Some(16)),
+        (Some(n), Some(n)),
         "{st}"
     );
     assert_eq!(st["finished"], true);
     assert_eq!(st["missing"].as_array().unwrap().len(), 0);
     let human = run(&["fleet-status", &folder]);
     let line = String::from_utf8_lossy(&human.stdout);
-    assert!(
-        line.contains("16 of 16 ranges done, 0 missing, 0 dead-lettered"),
-        "{line}"
-    );
+    let done = format!("{n} of {n} ranges done, 0 missing, 0 dead-lettered");
+    assert!(line.contains(&done), "{line}");
     assert_eq!(
         mc_testkit::list_all_keys(&s3, &dst, "").await,
         mc_testkit::list_all_keys(&s3, &src, "").await
@@ -193,7 +193,7 @@ async fn a_range_that_keeps_failing_ends_in_the_dead_letter_queue() {
     let queue = queue_url("fleetdlq");
     let ops = mc_testkit::unique_name("fleetdlq-ops");
     mc_testkit::create_bucket(&s3, &ops).await;
-    let folder = publish(
+    let (folder, _) = publish(
         &s,
         &d,
         &queue,
