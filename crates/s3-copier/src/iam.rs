@@ -145,7 +145,7 @@ fn progress_record(args: &IamPolicyArgs, actions: &[&str]) -> Vec<Value> {
     ]
 }
 
-/// `sync --publish-ranges`: both buckets looked up, the ranges sent (the
+/// `sync --publish-ranges`: both buckets looked up and the source listed, the ranges sent (the
 /// queue and its dead-letter queue created with `--create-queue`), the
 /// plan written and the progress record read (`--wait`, `fleet-status`).
 fn publish(args: &IamPolicyArgs, s: &Scope) -> Value {
@@ -153,19 +153,15 @@ fn publish(args: &IamPolicyArgs, s: &Scope) -> Value {
     let dlq = format!("{queue}-dlq");
     let mut send = vec!["sqs:SendMessage", "sqs:GetQueueAttributes"];
     if args.create_queue {
-        send.extend(["sqs:CreateQueue", "sqs:SetQueueAttributes"]);
+        send.push("sqs:CreateQueue");
     }
     let mut dlq_actions = vec!["sqs:GetQueueUrl", "sqs:GetQueueAttributes"];
     if args.create_queue {
         dlq_actions.push("sqs:CreateQueue");
     }
-    let mut statements = vec![
-        json!({
-            "Sid": "FindBuckets",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [bucket_arn(&s.sb), bucket_arn(&s.db)],
-        }),
+    // Both buckets looked up, the source listed (the default cut).
+    let mut statements = listing(args, s);
+    statements.extend([
         json!({
             "Sid": "SendRanges",
             "Effect": "Allow",
@@ -178,7 +174,7 @@ fn publish(args: &IamPolicyArgs, s: &Scope) -> Value {
             "Action": dlq_actions,
             "Resource": dlq,
         }),
-    ];
+    ]);
     statements.extend(progress_record(args, &["s3:PutObject", "s3:GetObject"]));
     json!({"Version": "2012-10-17", "Statement": statements})
 }
