@@ -272,3 +272,83 @@ async fn a_missing_queue_or_run_is_one_line_and_exit_3() {
     let out = run(&["fleet-status", &format!("s3://{dst}/no-such-run/")]);
     mc_testkit::badinput::assert_one_error_line("s3-copier", "missing run", &out, 3, "plan");
 }
+
+/// Entries SQS lists in a SendMessageBatch answer's `Failed[]` are not
+/// resent by any SDK retry: the publisher resends them. Through the bench
+/// kit's proxy, which fails a third of the entries (and does not deliver
+/// them), every range still arrives exactly once.
+#[tokio::test]
+async fn failed_batch_entries_are_resent() {
+    use mc_benchkit::proxy::{Faults, Proxy, ProxyConfig};
+
+    let (s3, src, dst) = buckets("fleetsend").await;
+    let ops = mc_testkit::unique_name("fleetsend-ops");
+    mc_testkit::create_bucket(&s3, &ops).await;
+    let proxy = Proxy::start_blocking(ProxyConfig {
+        upstream: emulator().endpoint().to_string(),
+        faults: Faults {
+            batch_entry_failure: 0.3,
+            only_ops: vec!["SendMessageBatch".into()],
+            ..Faults::default()
+        },
+        seed: 17,
+        ..ProxyConfig::default()
+    })
+    .unwrap();
+    let queue = queue_url("fleetsend");
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let progress = format!("s3://{ops}/runs/");
+    let args = [
+        "sync",
+        "-o",
+        "json",
+        "--publish-ranges",
+        &queue,
+        "--create-queue",
+        "--progress",
+        &progress,
+        "--ranges",
+        "40",
+        &s,
+        &d,
+    ];
+    let out = copier()
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(report(&out)["sent"], 40);
+    let failed = proxy
+        .stats()
+        .faults
+        .get("BatchEntryFailure")
+        .copied()
+        .unwrap_or(0);
+    assert!(failed >= 5, "{:?}", proxy.stats());
+
+    // Each range once on the queue.
+    let sqs = emulator().sqs().await;
+    let mut seen = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        let msgs = got.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            break;
+        }
+        for m in msgs {
+            let v: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            seen.push(v["index"].as_u64().unwrap());
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..40).collect::<Vec<u64>>());
+}
