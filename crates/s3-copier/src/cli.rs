@@ -386,7 +386,7 @@ dead-letter queue: a message is deleted only after every record in it was
 handled, so failures come back after the visibility timeout and end in the
 DLQ after maxReceiveCount attempts. Any number of workers can share a queue.
 
-Ranges: the same queue (or another, for another worker) may carry the ranges
+Ranges: the same queue (or another, a second --queue) may carry the ranges
 of `sync --publish-ranges`. A worker runs the same pass as `sync` over exactly
 that range, extends the message's visibility while it works, acknowledges
 the range in the run's progress record and only then deletes the message; a
@@ -430,10 +430,11 @@ fn queue_arn(s: &str) -> Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// URL of the SQS queue receiving the source bucket's event notifications (or the ranges
-    /// of `sync --publish-ranges`, or both).
-    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url)]
-    pub queue: String,
+    /// URL of the SQS queue receiving the source bucket's event notifications, or the ranges
+    /// of `sync --publish-ranges`, or both; repeatable (e.g. the events' queue, then the
+    /// ranges'; --lag-state is about the first).
+    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url, required = true)]
+    pub queue: Vec<String>,
     #[command(flatten)]
     pub endpoints: Endpoints,
     #[command(flatten)]

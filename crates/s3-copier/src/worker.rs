@@ -66,12 +66,17 @@ impl WorkerReport {
     }
 }
 
-struct Ctx {
+/// A queue the worker reads (`--queue`, repeatable), with a client in its region.
+struct Queue {
+    url: String,
     sqs: aws_sdk_sqs::Client,
-    queue: String,
+}
+
+struct Ctx {
+    queues: Vec<Queue>,
     copier: Arc<Copier>,
     throttle: Arc<Throttle>,
-    /// Published ranges (`sync --publish-ranges`) on the same queue.
+    /// Published ranges (`sync --publish-ranges`), on any of the queues.
     ranges: Ranges,
     visibility: u32,
     propagate_deletes: bool,
@@ -82,12 +87,13 @@ struct Ctx {
 }
 
 impl Ctx {
-    async fn handle(self: Arc<Self>, msg: Message) {
+    /// Handles a message of queue `q`.
+    async fn handle(self: Arc<Self>, q: usize, msg: Message) {
         let Some(receipt) = msg.receipt_handle().map(str::to_string) else {
             return;
         };
         let id = msg.message_id().unwrap_or("?").to_string();
-        let heartbeat = tokio::spawn(self.clone().heartbeat(receipt.clone()));
+        let heartbeat = tokio::spawn(self.clone().heartbeat(q, receipt.clone()));
         let body = msg.body().unwrap_or("");
         let range = range_message::parse(body);
         // A range's age says when it was published, not how far replication lags.
@@ -122,12 +128,14 @@ impl Ctx {
             self.lock_report().failed_messages += 1;
             return;
         }
+        let queue = &self.queues[q];
         let deleted = self
             .throttle
             .call(|| {
-                self.sqs
+                queue
+                    .sqs
                     .delete_message()
-                    .queue_url(&self.queue)
+                    .queue_url(&queue.url)
                     .receipt_handle(&receipt)
                     .send()
             })
@@ -190,16 +198,18 @@ impl Ctx {
     }
 
     /// Extends the message's visibility every half timeout while it is handled.
-    async fn heartbeat(self: Arc<Self>, receipt: String) {
+    async fn heartbeat(self: Arc<Self>, q: usize, receipt: String) {
         let every = Duration::from_secs(u64::from(self.visibility / 2).max(1));
+        let queue = &self.queues[q];
         loop {
             tokio::time::sleep(every).await;
             let r = self
                 .throttle
                 .call(|| {
-                    self.sqs
+                    queue
+                        .sqs
                         .change_message_visibility()
-                        .queue_url(&self.queue)
+                        .queue_url(&queue.url)
                         .receipt_handle(&receipt)
                         .visibility_timeout(self.visibility as i32)
                         .send()
@@ -234,7 +244,7 @@ pub async fn run(
         .lag_state
         .clone()
         .map(|path| tokio::spawn(write_lag_every(ctx.clone(), path)));
-    tracing::info!("worker: polling {}", args.queue);
+    tracing::info!("worker: polling {}", args.queue.join(", "));
     // Messages are handled on this thread's local set (see `poll`).
     let stopped = tokio::task::LocalSet::new()
         .run_until(poll(&ctx, args, stop))
@@ -280,9 +290,17 @@ async fn connect(
         sides.source_profile.as_deref(),
         sides.source_role_arn.as_deref(),
     );
-    let sqs = queue::client(aws, &args.queue, profile, role).await?;
-    let queue_arn = queue::arn(&sqs, &throttle, &args.queue).await?;
-    opts.notifications.own_queues.push(queue_arn);
+    let mut queues = Vec::new();
+    for url in &args.queue {
+        let sqs = queue::client(aws, url, profile, role).await?;
+        opts.notifications
+            .own_queues
+            .push(queue::arn(&sqs, &throttle, url).await?);
+        queues.push(Queue {
+            url: url.clone(),
+            sqs,
+        });
+    }
     opts.notifications.deletes = args.propagate_deletes;
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let (copier, _) =
@@ -297,13 +315,13 @@ async fn connect(
         stop,
         stores: Default::default(),
     };
+    // The events' queue: the first (published ranges say nothing of lag).
     let lag = args
         .lag_state
         .as_ref()
-        .map(|_| Mutex::new(Recorder::new(&args.queue, SystemTime::now())));
+        .map(|_| Mutex::new(Recorder::new(&args.queue[0], SystemTime::now())));
     Ok(Arc::new(Ctx {
-        sqs,
-        queue: args.queue.clone(),
+        queues,
         copier,
         throttle,
         ranges,
@@ -326,27 +344,43 @@ async fn write_lag_every(ctx: Arc<Ctx>, path: PathBuf) {
     }
 }
 
-/// Receives and hands out messages until a signal (`true`) or
-/// `--exit-when-idle` (`false`), then waits for those in flight.
+/// Receives and hands out messages of every queue until a signal (`true`)
+/// or `--exit-when-idle` (`false`), then waits for those in flight.
 async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool, ToolError> {
     let slots = Arc::new(Semaphore::new(args.messages as usize));
+    let loops = (0..ctx.queues.len()).map(|q| receive(ctx, q, args, &slots, stop.clone()));
+    let stopped = futures::future::try_join_all(loops).await?;
+    let stopped_by_signal = stopped.contains(&true);
+    drain(&slots, args.messages, stopped_by_signal).await;
+    Ok(stopped_by_signal)
+}
+
+/// Receives the messages of queue `q` while there are free slots (shared
+/// by every queue), until a signal (`true`) or `--exit-when-idle` (`false`).
+async fn receive(
+    ctx: &Arc<Ctx>,
+    q: usize,
+    args: &WorkerArgs,
+    slots: &Arc<Semaphore>,
+    stop: Interrupt,
+) -> Result<bool, ToolError> {
+    let queue = &ctx.queues[q];
     let mut last_message = Instant::now();
     let signal = stop.wait();
     tokio::pin!(signal);
-    let mut stopped_by_signal = false;
     loop {
         // Receive only as many as there are free slots (at most 10 per call).
         let free = slots.available_permits().min(10);
         if free == 0 {
             tokio::select! {
-                _ = &mut signal => { stopped_by_signal = true; break; }
+                _ = &mut signal => return Ok(true),
                 p = slots.clone().acquire_owned() => { drop(p); continue; }
             }
         }
         let idle = slots.available_permits() == args.messages as usize;
         if let Some(limit) = args.exit_when_idle {
             if idle && last_message.elapsed() >= Duration::from_secs(limit) {
-                break;
+                return Ok(false);
             }
         }
         let wait = match args.exit_when_idle {
@@ -354,9 +388,10 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
             None => 20,
         };
         let receive = ctx.throttle.call(|| {
-            ctx.sqs
+            queue
+                .sqs
                 .receive_message()
-                .queue_url(&args.queue)
+                .queue_url(&queue.url)
                 .max_number_of_messages(free as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(args.visibility_timeout as i32)
@@ -365,8 +400,8 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
                 .send()
         });
         let got = tokio::select! {
-            _ = &mut signal => { stopped_by_signal = true; break; }
-            r = receive => r.map_err(|e| describe_sdk_error(&e, &format!("queue {}", args.queue)))?,
+            _ = &mut signal => return Ok(true),
+            r = receive => r.map_err(|e| describe_sdk_error(&e, &format!("queue {}", queue.url)))?,
         };
         for msg in got.messages.unwrap_or_default() {
             last_message = Instant::now();
@@ -377,13 +412,11 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
             // Local: a range runs `sync`'s pass, whose futures the compiler
             // cannot prove `Send` (the runtime has one thread anyway).
             tokio::task::spawn_local(async move {
-                ctx.handle(msg).await;
+                ctx.handle(q, msg).await;
                 drop(permit);
             });
         }
     }
-    drain(&slots, args.messages, stopped_by_signal).await;
-    Ok(stopped_by_signal)
 }
 
 /// Waits for the messages in flight: all of them, or after a signal at most

@@ -352,3 +352,47 @@ async fn failed_batch_entries_are_resent() {
     seen.sort_unstable();
     assert_eq!(seen, (0..40).collect::<Vec<u64>>());
 }
+
+/// One worker, two queues: S3 events on one, published ranges on the other.
+#[tokio::test]
+async fn one_worker_takes_events_and_ranges_from_two_queues() {
+    let (s3, src, dst) = buckets("fleet2q").await;
+    let ops = mc_testkit::unique_name("fleet2q-ops");
+    mc_testkit::create_bucket(&s3, &ops).await;
+    mc_testkit::put_objects(&s3, &src, [("a/1", "1"), ("b/2", "2")]).await;
+    let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
+    let ranges = queue_url("fleet2q-ranges");
+    let progress = format!("s3://{ops}/runs/");
+    let (folder, n) = publish(&s, &d, &ranges, &progress, &["--ranges", "2"]);
+    assert_eq!(n, 2);
+    let (events, _) = queue("fleet2q-events").await;
+    let sqs = emulator().sqs().await;
+    sqs.send_message()
+        .queue_url(&events)
+        .message_body(crate::worker_crash::event(&src, "a/1", "01"))
+        .send()
+        .await
+        .unwrap();
+
+    let w = worker(
+        &events,
+        &s,
+        &d,
+        &["--queue", &ranges, "--exit-when-idle", "3"],
+    );
+    let r = finished(w);
+    assert_eq!(
+        (
+            r["messages"].as_u64(),
+            r["records"].as_u64(),
+            r["ranges"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2)),
+        "{r}"
+    );
+    let out = run(&["fleet-status", &folder]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut at_dest = mc_testkit::list_all_keys(&s3, &dst, "").await;
+    at_dest.sort();
+    assert_eq!(at_dest, ["a/1", "b/2"]);
+}
