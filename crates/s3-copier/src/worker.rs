@@ -448,29 +448,24 @@ fn print_report(report: &WorkerReport, format: Format) {
             kind: "summary",
             value: report,
         }),
-        Format::Human if report.ranges > 0 => p.line(format!(
-            "messages {} ({} failed, left for redelivery); ranges {}; copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
-            report.messages,
-            report.failed_messages,
-            report.ranges,
-            report.copied,
-            report.acl_applied,
-            report.deleted,
-            report.stale,
-            report.gone,
-            report.ignored
-        )),
-        Format::Human => p.line(format!(
-            "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
-            report.messages,
-            report.failed_messages,
-            report.copied,
-            report.acl_applied,
-            report.deleted,
-            report.stale,
-            report.gone,
-            report.ignored
-        )),
+        Format::Human => {
+            // Only when there were some: the line of an events-only worker is unchanged.
+            let ranges = match report.ranges {
+                0 => String::new(),
+                n => format!("ranges {n}; "),
+            };
+            p.line(format!(
+                "messages {} ({} failed, left for redelivery); {ranges}copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
+                report.messages,
+                report.failed_messages,
+                report.copied,
+                report.acl_applied,
+                report.deleted,
+                report.stale,
+                report.gone,
+                report.ignored
+            ))
+        }
     };
     let _ = p.flush();
 }
