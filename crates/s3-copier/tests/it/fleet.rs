@@ -246,29 +246,7 @@ async fn a_missing_queue_or_run_is_one_line_and_exit_3() {
         &d,
     ]);
     mc_testkit::badinput::assert_one_error_line("s3-copier", "missing queue", &out, 3, "queue");
-    for (args, code) in [
-        (
-            vec!["--publish-ranges", "not-a-url", "--progress", "s3://x/p/"],
-            2,
-        ),
-        (vec!["--publish-ranges", &missing], 2),
-        (
-            vec![
-                "--publish-ranges",
-                &missing,
-                "--progress",
-                "s3://x/",
-                "--dry-run",
-            ],
-            2,
-        ),
-    ] {
-        let mut a = vec!["sync"];
-        a.extend(args);
-        a.extend([s.as_str(), d.as_str()]);
-        let out = run(&a);
-        assert_eq!(out.status.code(), Some(code), "{a:?}");
-    }
+    // Malformed URLs and flags that do not fit: tests/it/cli.rs.
     let out = run(&["fleet-status", &format!("s3://{dst}/no-such-run/")]);
     mc_testkit::badinput::assert_one_error_line("s3-copier", "missing run", &out, 3, "plan");
 }
