@@ -200,19 +200,9 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::MIN_PART;
 
     fn opts(acl: &str) -> CopyOptions {
-        CopyOptions {
-            acl: AclMode::parse(acl).unwrap(),
-            storage_class: None,
-            sse_kms_key_id: None,
-            sse_allow_weaker: false,
-            sse_per_object: false,
-            multipart_threshold: MAX_SINGLE,
-            part_size: MIN_PART,
-            notifications: Default::default(),
-        }
+        CopyOptions::with_acl(AclMode::parse(acl).unwrap())
     }
 
     fn profile(largest: u64, classes: &[&str]) -> CopyProfile {

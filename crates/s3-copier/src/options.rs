@@ -124,6 +124,21 @@ pub struct CopyOptions {
 }
 
 impl CopyOptions {
+    /// The defaults with `acl`, for tests.
+    #[cfg(test)]
+    pub(crate) fn with_acl(acl: AclMode) -> Self {
+        Self {
+            acl,
+            storage_class: None,
+            sse_kms_key_id: None,
+            sse_allow_weaker: false,
+            sse_per_object: false,
+            multipart_threshold: MAX_SINGLE,
+            part_size: MIN_PART,
+            notifications: Default::default(),
+        }
+    }
+
     /// Whether an object of `size` bytes is copied in parts.
     pub fn is_multipart(&self, size: u64) -> bool {
         size > self.multipart_threshold
@@ -181,16 +196,7 @@ mod tests {
         assert_eq!(part_ranges(10, 4), vec![(0, 3), (4, 7), (8, 9)]);
         assert_eq!(part_ranges(8, 4), vec![(0, 3), (4, 7)]);
         assert!(part_ranges(0, 4).is_empty());
-        let o = CopyOptions {
-            acl: AclMode::Skip,
-            storage_class: None,
-            sse_kms_key_id: None,
-            sse_allow_weaker: false,
-            sse_per_object: false,
-            multipart_threshold: MAX_SINGLE,
-            part_size: MIN_PART,
-            notifications: Default::default(),
-        };
+        let o = CopyOptions::with_acl(AclMode::Skip);
         // 5 TiB in 5 MiB parts would be 1M parts: raised to fit 10,000.
         let size = 5u64 << 40;
         let p = o.part_size_for(size);

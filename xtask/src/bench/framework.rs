@@ -194,6 +194,8 @@ pub struct Measured {
     pub name: String,
     /// Median wall time; `None` when it failed or did not run.
     pub median: Option<Duration>,
+    /// Client CPU-seconds of the median run, when measured.
+    pub cpu: Option<f64>,
 }
 
 /// Renders extra markdown under a scenario's table from its results.
@@ -700,6 +702,7 @@ fn measured(rows: &[Row]) -> Vec<Measured> {
         .map(|r| Measured {
             name: r.name.clone(),
             median: r.median(),
+            cpu: r.median_sample().and_then(|s| s.cpu),
         })
         .collect()
 }

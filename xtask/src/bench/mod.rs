@@ -39,6 +39,7 @@ mod batch_manifest;
 // The framework is the extension API for scenarios still to come; not all of it is used yet.
 #[allow(dead_code)]
 mod framework;
+mod inventory;
 mod kit;
 mod pgindexbloat;
 mod raw;
@@ -72,6 +73,9 @@ pub fn all_scenarios() -> Vec<Box<dyn Scenario>> {
         Box::new(s3_copier::S3Copier::RESYNC_1M),
         Box::new(batch_manifest::BatchManifest),
         Box::new(s3_copier::S3Copier::RESYNC_10M),
+        Box::new(inventory::InventoryCount::CSV),
+        Box::new(inventory::InventoryCount::PARQUET),
+        Box::new(inventory::InventoryDiff),
     ]
 }
 

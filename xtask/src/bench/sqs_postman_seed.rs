@@ -246,6 +246,7 @@ mod tests {
         Measured {
             name,
             median: Some(Duration::from_secs_f64(secs)),
+            cpu: None,
         }
     }
 

@@ -309,11 +309,13 @@ impl Runs {
             }
             w.flush().map_err(io)?;
         }
+        let spilled = self.spilled + offset;
+        tracing::info!(rows, spilled, "inventory rows sorted on disk");
         Ok(SortedRows {
             file: out,
             index,
             rows,
-            spilled: self.spilled + offset,
+            spilled,
         })
     }
 }
