@@ -64,8 +64,15 @@ pub async fn run(
     }
     store.put_plan(&plan).await?;
     let bodies = messages(&plan, &store);
-    let sent = send::all(&sqs, &throttle, &plan.queue, bodies).await?;
+    let sent = send::all(&sqs, &throttle, &plan.queue, bodies, &stop).await?;
     print(&plan, &store, sent, out.output);
+    if sent < plan.ranges.len() as u64 {
+        tracing::warn!(
+            "interrupted: {sent} of {} ranges sent; fleet-status counts the others missing for good: publish again (a new run)",
+            plan.ranges.len()
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     if !args.fleet.wait {
         return Ok(exit::SUCCESS);
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::StreamExt;
 use mc_aws_common::error::{describe_sdk_error, ToolError};
+use mc_aws_common::interrupt::Interrupt;
 use mc_aws_common::retry::{Backoff, Throttle};
 
 /// Entries per SendMessageBatch (SQS's limit).
@@ -15,12 +16,14 @@ const PER_BATCH: usize = 10;
 /// Batches in flight.
 const BATCHES_AT_ONCE: usize = 8;
 
-/// Sends every body (each a message); returns how many were sent.
+/// Sends every body (each a message), or after a signal no more batches;
+/// returns how many were sent.
 pub async fn all(
     sqs: &aws_sdk_sqs::Client,
     throttle: &Arc<Throttle>,
     queue: &str,
     bodies: Vec<String>,
+    stop: &Interrupt,
 ) -> Result<u64, ToolError> {
     let batches: Vec<Vec<(usize, String)>> = bodies
         .into_iter()
@@ -31,6 +34,7 @@ pub async fn all(
         .collect();
     let mut sent = 0;
     let mut results = futures::stream::iter(batches)
+        .take_while(|_| std::future::ready(!stop.is_set()))
         .map(|b| batch(sqs, throttle, queue, b))
         .buffer_unordered(BATCHES_AT_ONCE);
     while let Some(r) = results.next().await {
