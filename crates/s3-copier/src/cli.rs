@@ -1,4 +1,4 @@
-//! The command line: `sync`, `verify`, `worker`, `iam-policy`.
+//! The command line: `sync`, `verify`, `worker`, `lag`, `batch`, `fleet-status`, `iam-policy`.
 
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ Examples:
   s3-copier sync --state migrate.json s3://old-bucket s3://new-bucket
   # Four machines, one shard each
   s3-copier sync --shard 2/4 --state shard2.json s3://old s3://new
+  # Many machines, no coordinator: ranges to SQS for any number of workers (fleet-status: done?)
+  s3-copier sync --publish-ranges https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
+      --create-queue --progress s3://ops/fleet/ s3://old s3://new
   # Live replication from S3 event notifications delivered to SQS
   s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/old-bucket-events s3://old-bucket s3://new-bucket
   # Anything missing or different? (JSON lines for jq; Nagios check)
@@ -82,6 +85,9 @@ pub enum Command {
     /// Copy the differences with S3 Batch Operations: manifest, job, status, report.
     #[command(after_long_help = format!("{BATCH_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
     Batch(BatchArgs),
+    /// A run published with `sync --publish-ranges`: ranges done, missing, dead-lettered.
+    #[command(after_long_help = format!("{FLEET_NOTES}\n\n{}", mc_aws_common::exit::HELP_TABLE))]
+    FleetStatus(FleetStatusArgs),
     /// Print the least-privilege IAM policy a mode needs.
     IamPolicy(IamPolicyArgs),
 }
@@ -241,6 +247,88 @@ pub struct SyncArgs {
     /// Price table for the cost estimate of --dry-run (default: the built-in, dated one).
     #[arg(long, value_name = "FILE", env = "S3_COPIER_PRICE_TABLE")]
     pub price_table: Option<PathBuf>,
+    #[command(flatten)]
+    pub fleet: PublishArgs,
+}
+
+/// `sync --publish-ranges`: the key space as range messages for a fleet of workers
+/// (the default: not published).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PublishArgs {
+    /// Copy nothing here: cut the source key space into ranges and send one message per
+    /// range to this SQS queue (URL), for any number of `s3-copier worker`s (see fleet-status).
+    #[arg(
+        long,
+        value_name = "QUEUE_URL",
+        value_parser = queue_url,
+        requires = "progress",
+        conflicts_with_all = ["dry_run", "state", "keys_from", "shard", "delete", "source_inventory", "dest_inventory"],
+        help_heading = "Fleet"
+    )]
+    pub publish_ranges: Option<String>,
+    /// Where the run's progress record goes: s3://bucket[/prefix] (the run's folder is made
+    /// under it; workers acknowledge each range there).
+    #[arg(long, value_name = "S3URL", value_parser = location, requires = "publish_ranges", help_heading = "Fleet")]
+    pub progress: Option<S3Url>,
+    /// Ranges of at most about this many keys: the source is listed once first and cut
+    /// where a range reaches it (or --range-bytes). The default way to cut.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Fleet")]
+    pub range_keys: u64,
+    /// ... and of at most about this many bytes (whichever limit a range reaches first).
+    #[arg(long, value_name = "SIZE", default_value = "1TiB", value_parser = parse_size, help_heading = "Fleet")]
+    pub range_bytes: u64,
+    /// Cut at these split points instead, one per line (`s3-key-counter --emit-splits N`,
+    /// live or from an inventory report: N ranges of equal key counts, no listing here).
+    #[arg(long, value_name = "FILE", requires = "publish_ranges", conflicts_with_all = ["ranges", "range_keys", "range_bytes"], help_heading = "Fleet")]
+    pub range_splits: Option<PathBuf>,
+    /// Cut into N ranges evenly over the fixed alphabet of --shard instead (no listing; keys
+    /// spread unevenly over the alphabet, such as dates, make uneven ranges).
+    #[arg(long, value_name = "N", requires = "publish_ranges", conflicts_with_all = ["range_keys", "range_bytes"], value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Fleet")]
+    pub ranges: Option<u32>,
+    /// Create the queue (named by the URL's last segment) with a dead-letter queue NAME-dlq
+    /// that takes a range after --max-receive-count failed attempts.
+    #[arg(long, requires = "publish_ranges", help_heading = "Fleet")]
+    pub create_queue: bool,
+    /// Attempts of a range before the dead-letter queue (the created queue's maxReceiveCount).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Fleet")]
+    pub max_receive_count: u32,
+    /// After publishing, wait until every range is acknowledged or dead-lettered (as
+    /// `fleet-status --wait`).
+    #[arg(long, requires = "publish_ranges", help_heading = "Fleet")]
+    pub wait: bool,
+}
+
+const FLEET_NOTES: &str = "\
+A run published with `sync --publish-ranges QUEUE --progress S3URL` has a
+folder under S3URL named after the run (the publisher prints it): plan.json
+(every range), done/N.json (one object per range a worker finished, written
+before it deleted the message) and dead/N.json (a range whose last attempt
+before the dead-letter queue failed). fleet-status reads them: N of M ranges
+done, which are missing (waiting, being copied, or failed and coming back)
+and which ended in the dead-letter queue.
+
+Exit code: 0 when every range is done, 1 when some are not (with --wait:
+once nothing is missing, i.e. the rest is dead-lettered).
+
+Examples:
+  s3-copier sync --publish-ranges https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
+      --create-queue --progress s3://ops-bucket/fleet/ s3://old-bucket s3://new-bucket
+  s3-copier worker --queue https://sqs.eu-west-1.amazonaws.com/123456789012/ranges \\
+      s3://old-bucket s3://new-bucket
+  s3-copier fleet-status --wait s3://ops-bucket/fleet/RUN_ID/
+  s3-copier verify s3://old-bucket s3://new-bucket";
+
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// The run's folder, as the publisher printed it: s3://bucket/prefix/RUN_ID/.
+    #[arg(value_name = "RUN_URL", value_parser = location)]
+    pub run: S3Url,
+    /// Wait until every range is acknowledged or dead-lettered.
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between two looks with --wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub every: u64,
 }
 
 const VERIFY_NOTES: &str = "\
@@ -296,7 +384,15 @@ s3:ObjectCreated:* (and optionally s3:ObjectRemoved:*, s3:ObjectAcl:Put) to an
 SQS queue, directly or through SNS. Give the queue a redrive policy to a
 dead-letter queue: a message is deleted only after every record in it was
 handled, so failures come back after the visibility timeout and end in the
-DLQ after maxReceiveCount attempts. Any number of workers can share a queue.";
+DLQ after maxReceiveCount attempts. Any number of workers can share a queue.
+
+Ranges: the same queue (or another, a second --queue) may carry the ranges
+of `sync --publish-ranges`. A worker runs the same pass as `sync` over exactly
+that range, extends the message's visibility while it works, acknowledges
+the range in the run's progress record and only then deletes the message; a
+range that keeps failing goes to the dead-letter queue. Ranges of another
+source or destination than the worker's are refused (left for another worker).
+--messages bounds the ranges in work at once too.";
 
 /// `--queue`: a queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`),
 /// which is what SQS calls take; an ARN or a bare name gets a hint.
@@ -334,9 +430,11 @@ fn queue_arn(s: &str) -> Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// URL of the SQS queue receiving the source bucket's event notifications.
-    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url)]
-    pub queue: String,
+    /// URL of the SQS queue receiving the source bucket's event notifications, or the ranges
+    /// of `sync --publish-ranges`, or both; repeatable (e.g. the events' queue, then the
+    /// ranges'; --lag-state is about the first).
+    #[arg(long, env = "S3_COPIER_QUEUE", value_parser = queue_url, required = true)]
+    pub queue: Vec<String>,
     #[command(flatten)]
     pub endpoints: Endpoints,
     #[command(flatten)]
@@ -663,6 +761,8 @@ pub enum PolicyMode {
     Lag,
     // The role S3 Batch Operations assumes (`batch create --role-arn`), and its trust policy.
     Batch,
+    // `sync --publish-ranges`: sends range messages, writes and reads the progress record.
+    Publish,
 }
 
 #[derive(Debug, Args)]
@@ -698,4 +798,10 @@ pub struct IamPolicyArgs {
     /// batch: print the role's trust policy (Batch Operations may assume it) instead.
     #[arg(long)]
     pub trust: bool,
+    /// publish, worker: the progress record's location (`--progress` of the publisher).
+    #[arg(long, value_name = "S3URL", value_parser = S3Url::parse_folder)]
+    pub progress: Option<S3Url>,
+    /// publish: the publisher creates the queue and its dead-letter queue (`--create-queue`).
+    #[arg(long)]
+    pub create_queue: bool,
 }

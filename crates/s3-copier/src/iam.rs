@@ -117,6 +117,68 @@ fn batch(args: &IamPolicyArgs, s: &Scope) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// The progress record of published ranges: its bucket's listing under
+/// the folder, and `actions` on its objects.
+fn progress_record(args: &IamPolicyArgs, actions: &[&str]) -> Vec<Value> {
+    let (pb, pp) = args
+        .progress
+        .as_ref()
+        .map(|u| (u.bucket.clone(), u.prefix.clone()))
+        .unwrap_or(("PROGRESS_BUCKET".into(), String::new()));
+    let mut list = json!({
+        "Sid": "ListProgressRecord",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": bucket_arn(&pb),
+    });
+    if !pp.is_empty() {
+        list["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{pp}*")]}});
+    }
+    vec![
+        list,
+        json!({
+            "Sid": "WriteProgressRecord",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": objects(&pb, &pp),
+        }),
+    ]
+}
+
+/// `sync --publish-ranges`: both buckets looked up and the source listed, the ranges sent (the
+/// queue and its dead-letter queue created with `--create-queue`), the
+/// plan written and the progress record read (`--wait`, `fleet-status`).
+fn publish(args: &IamPolicyArgs, s: &Scope) -> Value {
+    let queue = args.queue_arn.clone().unwrap_or(QUEUE_PLACEHOLDER.into());
+    let dlq = format!("{queue}-dlq");
+    let mut send = vec!["sqs:SendMessage", "sqs:GetQueueAttributes"];
+    if args.create_queue {
+        send.push("sqs:CreateQueue");
+    }
+    let mut dlq_actions = vec!["sqs:GetQueueUrl", "sqs:GetQueueAttributes"];
+    if args.create_queue {
+        dlq_actions.push("sqs:CreateQueue");
+    }
+    // Both buckets looked up, the source listed (the default cut).
+    let mut statements = listing(args, s);
+    statements.extend([
+        json!({
+            "Sid": "SendRanges",
+            "Effect": "Allow",
+            "Action": send,
+            "Resource": queue,
+        }),
+        json!({
+            "Sid": "DeadLetterQueue",
+            "Effect": "Allow",
+            "Action": dlq_actions,
+            "Resource": dlq,
+        }),
+    ]);
+    statements.extend(progress_record(args, &["s3:PutObject", "s3:GetObject"]));
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
 /// Builds the policy document for `args`.
 pub fn policy(args: &IamPolicyArgs) -> Value {
     if args.mode == PolicyMode::Lag {
@@ -129,6 +191,9 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
         }]});
     }
     let scope = Scope::of(args);
+    if args.mode == PolicyMode::Publish {
+        return publish(args, &scope);
+    }
     if args.mode == PolicyMode::Batch {
         return if args.trust {
             batch_trust()
@@ -145,6 +210,10 @@ pub fn policy(args: &IamPolicyArgs) -> Value {
         statements.push(destination_writes(args, &scope));
     }
     statements.extend(queue_keys_logs(args));
+    if args.mode == PolicyMode::Worker && args.progress.is_some() {
+        // Published ranges: acknowledged in the run's progress record.
+        statements.extend(progress_record(args, &["s3:PutObject"]));
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -310,7 +379,34 @@ mod tests {
             manifest: None,
             lambda_arn: None,
             trust: false,
+            progress: None,
+            create_queue: false,
         }
+    }
+
+    #[test]
+    fn the_publisher_sends_ranges_and_writes_the_progress_record() {
+        let mut a = args(PolicyMode::Publish);
+        a.progress = Some("s3://ops/fleet/".parse().unwrap());
+        a.queue_arn = Some("arn:aws:sqs:eu-west-1:111122223333:ranges".into());
+        let p = policy(&a);
+        let acts = actions(&p);
+        assert!(acts.contains(&"sqs:SendMessage".to_string()));
+        assert!(!acts.contains(&"sqs:CreateQueue".to_string()));
+        assert!(!acts
+            .iter()
+            .any(|x| x.starts_with("s3:Put") && x != "s3:PutObject"));
+        let text = p.to_string();
+        assert!(text.contains("arn:aws:s3:::ops/fleet/*"), "{text}");
+        assert!(text.contains("ranges-dlq"), "{text}");
+        a.create_queue = true;
+        assert!(actions(&policy(&a)).contains(&"sqs:CreateQueue".to_string()));
+        let mut w = args(PolicyMode::Worker);
+        assert!(!policy(&w).to_string().contains("Progress"));
+        w.progress = Some("s3://ops/fleet/".parse().unwrap());
+        let p = policy(&w);
+        assert!(p.to_string().contains("WriteProgressRecord"));
+        assert!(p.to_string().contains("ops/fleet/*"));
     }
 
     #[test]

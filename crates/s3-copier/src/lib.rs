@@ -9,6 +9,8 @@
 //!   S3 Batch Operations target;
 //! - [`batch`]: the same differences as an S3 Batch Operations job
 //!   ([`manifest`], [`operation`], [`cost`], [`s3control`], [`completion`]);
+//! - [`fleet`]: `sync --publish-ranges` sends the key space as ranges to
+//!   SQS for any number of workers, `fleet-status` reads their progress;
 //! - [`iam`]: the least-privilege policy each mode needs;
 //! - [`preflight`]: what is checked before anything is written.
 
@@ -19,6 +21,7 @@ pub mod completion;
 pub mod copy;
 pub mod cost;
 pub mod events;
+pub mod fleet;
 pub mod iam;
 pub mod lag;
 pub mod lag_state;
@@ -68,7 +71,10 @@ impl ToolCli for Cli {
             Command::Sync(a) => !a.dry_run,
             Command::Worker(_) => true,
             Command::Batch(b) => !matches!(b.command, BatchCommand::Status(_)),
-            Command::Verify(_) | Command::Lag(_) | Command::IamPolicy(_) => false,
+            Command::Verify(_)
+            | Command::Lag(_)
+            | Command::FleetStatus(_)
+            | Command::IamPolicy(_) => false,
         }
     }
 }
@@ -88,6 +94,7 @@ async fn run(cli: &Cli) -> Result<i32, ToolError> {
         Command::Worker(a) => worker::run(a, &cli.aws, &cli.output, stop).await,
         Command::Batch(a) => batch::run(a, &cli.aws, &cli.output, stop).await,
         Command::Lag(a) => lag::run(a, &cli.aws, &cli.output).await,
+        Command::FleetStatus(a) => fleet::status::run(a, &cli.aws, &cli.output, stop).await,
         Command::IamPolicy(a) => {
             let text = serde_json::to_string_pretty(&iam::policy(a)).unwrap_or_default();
             let mut p = Printer::new();

@@ -1,6 +1,7 @@
-//! The SQS side of `worker` and `lag`: a client in the queue's region, the
-//! queue's ARN (what pre-flight compares the destination's notifications
-//! with), its depth.
+//! The SQS side of `worker`, `lag` and published ranges: a client in the
+//! queue's region, the queue's ARN (what pre-flight compares the
+//! destination's notifications with), its depth, its redrive policy, and
+//! (`sync --publish-ranges --create-queue`) a queue with its dead-letter queue.
 
 use std::sync::Arc;
 
@@ -105,9 +106,153 @@ pub async fn depth(
     })
 }
 
+/// The last segment of a queue URL: the queue's name.
+pub fn queue_name(url: &str) -> &str {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
+}
+
+/// A queue's redrive policy: where a message goes after `max_receive_count` receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    pub dead_letter_arn: String,
+    pub max_receive_count: u32,
+}
+
+impl Redrive {
+    /// Reads the `RedrivePolicy` attribute (maxReceiveCount as a number or a string).
+    pub fn parse(text: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let count = &v["maxReceiveCount"];
+        let max_receive_count = count
+            .as_u64()
+            .or_else(|| count.as_str().and_then(|s| s.parse().ok()))?;
+        Some(Self {
+            dead_letter_arn: v["deadLetterTargetArn"].as_str()?.to_string(),
+            max_receive_count: u32::try_from(max_receive_count).ok()?,
+        })
+    }
+
+    fn to_attribute(&self) -> String {
+        serde_json::json!({
+            "deadLetterTargetArn": self.dead_letter_arn,
+            "maxReceiveCount": self.max_receive_count.to_string(),
+        })
+        .to_string()
+    }
+}
+
+/// The queue's redrive policy, if it has one (also checks the queue exists).
+pub async fn redrive(
+    sqs: &aws_sdk_sqs::Client,
+    throttle: &Arc<Throttle>,
+    queue: &str,
+) -> Result<Option<Redrive>, ToolError> {
+    let a = attributes(sqs, throttle, queue, &[QueueAttributeName::RedrivePolicy]).await?;
+    Ok(a.get(&QueueAttributeName::RedrivePolicy)
+        .and_then(|p| Redrive::parse(p)))
+}
+
+/// The URL of the queue with ARN `arn` (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
+pub async fn url_of(
+    sqs: &aws_sdk_sqs::Client,
+    throttle: &Arc<Throttle>,
+    arn: &str,
+) -> Result<String, ToolError> {
+    let fields: Vec<&str> = arn.split(':').collect();
+    let (account, name) = match fields.as_slice() {
+        [.., account, name] => (*account, *name),
+        _ => ("", arn),
+    };
+    let out = throttle
+        .call(|| {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .queue_owner_aws_account_id(account)
+                .send()
+        })
+        .await
+        .map_err(|e| describe_sdk_error(&e, &format!("queue {arn}")))?;
+    Ok(out.queue_url.unwrap_or_default())
+}
+
+/// How long SQS keeps a message at most (14 days): ranges and dead letters
+/// wait for workers that long.
+const RETENTION_SECONDS: &str = "1209600";
+
+/// Creates the queue at `url` (by its name) with a dead-letter queue
+/// `NAME-dlq` after `max_receive_count` receives; both keep messages 14
+/// days. CreateQueue is idempotent: queues that exist with these settings
+/// are kept. Returns the dead-letter queue's URL.
+pub async fn create_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    throttle: &Arc<Throttle>,
+    url: &str,
+    max_receive_count: u32,
+) -> Result<String, ToolError> {
+    let name = queue_name(url);
+    if name.ends_with(".fifo") {
+        return Err(ToolError::Invalid {
+            what: format!("queue {url}"),
+            message: "a FIFO queue; published ranges need a standard queue".into(),
+        });
+    }
+    let dlq = create(sqs, throttle, &format!("{name}-dlq"), Vec::new()).await?;
+    let redrive = Redrive {
+        dead_letter_arn: arn(sqs, throttle, &dlq).await?,
+        max_receive_count,
+    };
+    let attrs = vec![(QueueAttributeName::RedrivePolicy, redrive.to_attribute())];
+    create(sqs, throttle, name, attrs).await?;
+    Ok(dlq)
+}
+
+async fn create(
+    sqs: &aws_sdk_sqs::Client,
+    throttle: &Arc<Throttle>,
+    name: &str,
+    mut attrs: Vec<(QueueAttributeName, String)>,
+) -> Result<String, ToolError> {
+    attrs.push((
+        QueueAttributeName::MessageRetentionPeriod,
+        RETENTION_SECONDS.into(),
+    ));
+    let attrs: std::collections::HashMap<_, _> = attrs.into_iter().collect();
+    let out = throttle
+        .call(|| {
+            sqs.create_queue()
+                .queue_name(name)
+                .set_attributes(Some(attrs.clone()))
+                .send()
+        })
+        .await
+        .map_err(|e| describe_sdk_error(&e, &format!("creating queue {name}")))?;
+    tracing::info!("queue {name}: created (or already there with these settings)");
+    Ok(out.queue_url.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redrive_policies_and_names() {
+        let r = Redrive::parse(
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:1:q-dlq","maxReceiveCount":"5"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.max_receive_count, 5);
+        assert_eq!(Redrive::parse(&r.to_attribute()), Some(r.clone()));
+        assert_eq!(
+            Redrive::parse(r#"{"deadLetterTargetArn":"a","maxReceiveCount":3}"#)
+                .map(|r| r.max_receive_count),
+            Some(3)
+        );
+        assert_eq!(Redrive::parse("{}"), None);
+        assert_eq!(
+            queue_name("http://127.0.0.1:4566/000000000000/ranges"),
+            "ranges"
+        );
+    }
 
     #[test]
     fn region_from_queue_url() {

@@ -9,7 +9,8 @@
 //! timeout and, after the queue's maxReceiveCount, goes to its dead-letter
 //! queue. Any number of workers can share a queue. With `--lag-state`, the
 //! age of each message handled goes to a state file for `s3-copier lag`
-//! ([`crate::lag_state`]).
+//! ([`crate::lag_state`]). A message published by `sync --publish-ranges`
+//! is a range, run as a `sync` pass and acknowledged ([`crate::fleet::work`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,8 @@ use tokio::sync::Semaphore;
 use crate::cli::WorkerArgs;
 use crate::copy::Copier;
 use crate::events::{self, Sequencers};
+use crate::fleet::message::{self as range_message, RangeMessage};
+use crate::fleet::work::Ranges;
 use crate::lag_state::{self, Recorder};
 use crate::lambda::{handle_records, EventSummary};
 use crate::preflight;
@@ -47,6 +50,8 @@ pub struct WorkerReport {
     pub ignored: u64,
     pub stale: u64,
     pub gone: u64,
+    /// Published ranges finished and acknowledged.
+    pub ranges: u64,
 }
 
 impl WorkerReport {
@@ -61,11 +66,18 @@ impl WorkerReport {
     }
 }
 
-struct Ctx {
+/// A queue the worker reads (`--queue`, repeatable), with a client in its region.
+struct Queue {
+    url: String,
     sqs: aws_sdk_sqs::Client,
-    queue: String,
-    copier: Copier,
+}
+
+struct Ctx {
+    queues: Vec<Queue>,
+    copier: Arc<Copier>,
     throttle: Arc<Throttle>,
+    /// Published ranges (`sync --publish-ranges`), on any of the queues.
+    ranges: Ranges,
     visibility: u32,
     propagate_deletes: bool,
     seq: Mutex<Sequencers>,
@@ -75,20 +87,32 @@ struct Ctx {
 }
 
 impl Ctx {
-    async fn handle(self: Arc<Self>, msg: Message) {
+    /// Handles a message of queue `q`.
+    async fn handle(self: Arc<Self>, q: usize, msg: Message) {
         let Some(receipt) = msg.receipt_handle().map(str::to_string) else {
             return;
         };
         let id = msg.message_id().unwrap_or("?").to_string();
-        let heartbeat = tokio::spawn(self.clone().heartbeat(receipt.clone()));
-        let result = match events::parse(msg.body().unwrap_or("")) {
-            Ok(records) => handle_records(&self.copier, records, self.propagate_deletes, &self.seq)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let heartbeat = tokio::spawn(self.clone().heartbeat(q, receipt.clone()));
+        let body = msg.body().unwrap_or("");
+        let range = range_message::parse(body);
+        // A range's age says when it was published, not how far replication lags.
+        let is_event = range.is_none();
+        let result = match range {
+            Some(range) => self.range(range, &msg).await,
+            None => match events::parse(body) {
+                Ok(records) => {
+                    handle_records(&*self.copier, records, self.propagate_deletes, &self.seq)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
         };
         heartbeat.abort();
-        self.record_age(&msg, result.is_ok());
+        if is_event {
+            self.record_age(&msg, result.is_ok());
+        }
         let ok = match result {
             Ok(summary) => {
                 self.lock_report().add(&summary);
@@ -104,12 +128,14 @@ impl Ctx {
             self.lock_report().failed_messages += 1;
             return;
         }
+        let queue = &self.queues[q];
         let deleted = self
             .throttle
             .call(|| {
-                self.sqs
+                queue
+                    .sqs
                     .delete_message()
-                    .queue_url(&self.queue)
+                    .queue_url(&queue.url)
                     .receipt_handle(&receipt)
                     .send()
             })
@@ -121,6 +147,24 @@ impl Ctx {
                 describe_sdk_error(&e, "queue")
             ),
         }
+    }
+
+    /// A published range: what it came to, counted as one copy summary.
+    async fn range(
+        &self,
+        range: Result<RangeMessage, String>,
+        msg: &Message,
+    ) -> Result<EventSummary, String> {
+        let attempt = msg
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let copied = self.ranges.handle(&range?, attempt).await?;
+        let mut report = self.lock_report();
+        report.ranges += 1;
+        report.copied += copied;
+        Ok(EventSummary::default())
     }
 
     fn lock_report(&self) -> std::sync::MutexGuard<'_, WorkerReport> {
@@ -154,16 +198,18 @@ impl Ctx {
     }
 
     /// Extends the message's visibility every half timeout while it is handled.
-    async fn heartbeat(self: Arc<Self>, receipt: String) {
+    async fn heartbeat(self: Arc<Self>, q: usize, receipt: String) {
         let every = Duration::from_secs(u64::from(self.visibility / 2).max(1));
+        let queue = &self.queues[q];
         loop {
             tokio::time::sleep(every).await;
             let r = self
                 .throttle
                 .call(|| {
-                    self.sqs
+                    queue
+                        .sqs
                         .change_message_visibility()
-                        .queue_url(&self.queue)
+                        .queue_url(&queue.url)
                         .receipt_handle(&receipt)
                         .visibility_timeout(self.visibility as i32)
                         .send()
@@ -186,7 +232,7 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
-    let ctx = connect(args, aws).await?;
+    let ctx = connect(args, aws, out, stop.clone()).await?;
     if let Some(path) = &args.lag_state {
         // One that cannot be written is found now, not by the check later.
         ctx.write_lag(path).await.map_err(|e| ToolError::Invalid {
@@ -198,8 +244,11 @@ pub async fn run(
         .lag_state
         .clone()
         .map(|path| tokio::spawn(write_lag_every(ctx.clone(), path)));
-    tracing::info!("worker: polling {}", args.queue);
-    let stopped = poll(&ctx, args, stop).await?;
+    tracing::info!("worker: polling {}", args.queue.join(", "));
+    // Messages are handled on this thread's local set (see `poll`).
+    let stopped = tokio::task::LocalSet::new()
+        .run_until(poll(&ctx, args, stop))
+        .await?;
     if let Some(w) = lag_writer {
         w.abort();
     }
@@ -221,7 +270,12 @@ pub async fn run(
 
 /// Checks the queue (its ARN: pre-flight refuses a destination that
 /// notifies it), then both buckets, and builds the worker's context.
-async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError> {
+async fn connect(
+    args: &WorkerArgs,
+    aws: &AwsArgs,
+    out: &OutputArgs,
+    stop: Interrupt,
+) -> Result<Arc<Ctx>, ToolError> {
     let mut opts =
         args.copy
             .options(aws.endpoint_url.is_some())
@@ -236,22 +290,41 @@ async fn connect(args: &WorkerArgs, aws: &AwsArgs) -> Result<Arc<Ctx>, ToolError
         sides.source_profile.as_deref(),
         sides.source_role_arn.as_deref(),
     );
-    let sqs = queue::client(aws, &args.queue, profile, role).await?;
-    let queue_arn = queue::arn(&sqs, &throttle, &args.queue).await?;
-    opts.notifications.own_queues.push(queue_arn);
+    let mut queues = Vec::new();
+    for url in &args.queue {
+        let sqs = queue::client(aws, url, profile, role).await?;
+        opts.notifications
+            .own_queues
+            .push(queue::arn(&sqs, &throttle, url).await?);
+        queues.push(Queue {
+            url: url.clone(),
+            sqs,
+        });
+    }
     opts.notifications.deletes = args.propagate_deletes;
     let acl_reads = args.acl_reads.throttle(&args.throttle, &throttle);
     let (copier, _) =
         preflight::copier(aws, &args.endpoints, opts, (&throttle, &acl_reads), None).await?;
+    let copier = Arc::new(copier);
+    let ranges = Ranges {
+        copier: copier.clone(),
+        throttles: (throttle.clone(), acl_reads.clone()),
+        throttle_args: args.throttle.clone(),
+        aws: aws.clone(),
+        out: out.clone(),
+        stop,
+        stores: Default::default(),
+    };
+    // The events' queue: the first (published ranges say nothing of lag).
     let lag = args
         .lag_state
         .as_ref()
-        .map(|_| Mutex::new(Recorder::new(&args.queue, SystemTime::now())));
+        .map(|_| Mutex::new(Recorder::new(&args.queue[0], SystemTime::now())));
     Ok(Arc::new(Ctx {
-        sqs,
-        queue: args.queue.clone(),
+        queues,
         copier,
         throttle,
+        ranges,
         visibility: args.visibility_timeout,
         propagate_deletes: args.propagate_deletes,
         seq: Mutex::new(Sequencers::default()),
@@ -271,27 +344,43 @@ async fn write_lag_every(ctx: Arc<Ctx>, path: PathBuf) {
     }
 }
 
-/// Receives and hands out messages until a signal (`true`) or
-/// `--exit-when-idle` (`false`), then waits for those in flight.
+/// Receives and hands out messages of every queue until a signal (`true`)
+/// or `--exit-when-idle` (`false`), then waits for those in flight.
 async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool, ToolError> {
     let slots = Arc::new(Semaphore::new(args.messages as usize));
+    let loops = (0..ctx.queues.len()).map(|q| receive(ctx, q, args, &slots, stop.clone()));
+    let stopped = futures::future::try_join_all(loops).await?;
+    let stopped_by_signal = stopped.contains(&true);
+    drain(&slots, args.messages, stopped_by_signal).await;
+    Ok(stopped_by_signal)
+}
+
+/// Receives the messages of queue `q` while there are free slots (shared
+/// by every queue), until a signal (`true`) or `--exit-when-idle` (`false`).
+async fn receive(
+    ctx: &Arc<Ctx>,
+    q: usize,
+    args: &WorkerArgs,
+    slots: &Arc<Semaphore>,
+    stop: Interrupt,
+) -> Result<bool, ToolError> {
+    let queue = &ctx.queues[q];
     let mut last_message = Instant::now();
     let signal = stop.wait();
     tokio::pin!(signal);
-    let mut stopped_by_signal = false;
     loop {
         // Receive only as many as there are free slots (at most 10 per call).
         let free = slots.available_permits().min(10);
         if free == 0 {
             tokio::select! {
-                _ = &mut signal => { stopped_by_signal = true; break; }
+                _ = &mut signal => return Ok(true),
                 p = slots.clone().acquire_owned() => { drop(p); continue; }
             }
         }
         let idle = slots.available_permits() == args.messages as usize;
         if let Some(limit) = args.exit_when_idle {
             if idle && last_message.elapsed() >= Duration::from_secs(limit) {
-                break;
+                return Ok(false);
             }
         }
         let wait = match args.exit_when_idle {
@@ -299,18 +388,20 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
             None => 20,
         };
         let receive = ctx.throttle.call(|| {
-            ctx.sqs
+            queue
+                .sqs
                 .receive_message()
-                .queue_url(&args.queue)
+                .queue_url(&queue.url)
                 .max_number_of_messages(free as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(args.visibility_timeout as i32)
                 .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
                 .send()
         });
         let got = tokio::select! {
-            _ = &mut signal => { stopped_by_signal = true; break; }
-            r = receive => r.map_err(|e| describe_sdk_error(&e, &format!("queue {}", args.queue)))?,
+            _ = &mut signal => return Ok(true),
+            r = receive => r.map_err(|e| describe_sdk_error(&e, &format!("queue {}", queue.url)))?,
         };
         for msg in got.messages.unwrap_or_default() {
             last_message = Instant::now();
@@ -318,14 +409,14 @@ async fn poll(ctx: &Arc<Ctx>, args: &WorkerArgs, stop: Interrupt) -> Result<bool
                 break;
             };
             let ctx = ctx.clone();
-            tokio::spawn(async move {
-                ctx.handle(msg).await;
+            // Local: a range runs `sync`'s pass, whose futures the compiler
+            // cannot prove `Send` (the runtime has one thread anyway).
+            tokio::task::spawn_local(async move {
+                ctx.handle(q, msg).await;
                 drop(permit);
             });
         }
     }
-    drain(&slots, args.messages, stopped_by_signal).await;
-    Ok(stopped_by_signal)
 }
 
 /// Waits for the messages in flight: all of them, or after a signal at most
@@ -357,17 +448,24 @@ fn print_report(report: &WorkerReport, format: Format) {
             kind: "summary",
             value: report,
         }),
-        Format::Human => p.line(format!(
-            "messages {} ({} failed, left for redelivery); copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
-            report.messages,
-            report.failed_messages,
-            report.copied,
-            report.acl_applied,
-            report.deleted,
-            report.stale,
-            report.gone,
-            report.ignored
-        )),
+        Format::Human => {
+            // Only when there were some: the line of an events-only worker is unchanged.
+            let ranges = match report.ranges {
+                0 => String::new(),
+                n => format!("ranges {n}; "),
+            };
+            p.line(format!(
+                "messages {} ({} failed, left for redelivery); {ranges}copied {}, ACLs applied {}, deleted {}, stale {}, gone {}, ignored {}",
+                report.messages,
+                report.failed_messages,
+                report.copied,
+                report.acl_applied,
+                report.deleted,
+                report.stale,
+                report.gone,
+                report.ignored
+            ))
+        }
     };
     let _ = p.flush();
 }

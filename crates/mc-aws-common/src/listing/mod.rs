@@ -32,7 +32,7 @@ pub(crate) use entry::rfc3339_secs;
 pub use entry::{storage_class, Detail, ObjectEntry};
 pub use range::{KeyRange, RangeSet};
 pub use sharded::{list, Chunk, ListOptions, Listing, Page, PageSource};
-pub use split_points::{shard_ranges, split_n, Alphabet};
+pub use split_points::{even_points, shard_ranges, split_n, Alphabet};
 
 /// The longest prefix every key in `(after, upto]` must start with: `base`
 /// (the listing's prefix), or the longer prefix both ends share, since any

@@ -229,18 +229,21 @@ pub(crate) fn log_width(prefix: &str, range: &KeyRange, alphabet: &Alphabet) -> 
 /// compute the same split points without seeing any key.
 const SHARD_ALPHABET: &str = "-./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
+/// The split points that cut the key space under `prefix` into `n` slices
+/// evenly over the fixed alphabet of `--shard` without a splits file (fewer
+/// when the alphabet runs out of distinct keys): the same points on every
+/// machine, without seeing any key.
+pub fn even_points(prefix: &str, n: usize) -> Vec<String> {
+    split_n(prefix, &KeyRange::all(), &Alphabet::of(SHARD_ALPHABET), n)
+}
+
 /// The range of shard `i` of `N` under `prefix`: `N` slices of the key space
 /// split evenly over a fixed alphabet (or over `splits`, N - 1 sorted keys,
 /// when given, e.g. from `s3-key-counter --emit-splits`).
 pub fn shard_ranges(prefix: &str, shard: Shard, splits: Option<&[String]>) -> KeyRange {
     let points: Vec<String> = match splits {
         Some(s) => s.to_vec(),
-        None => split_n(
-            prefix,
-            &KeyRange::all(),
-            &Alphabet::of(SHARD_ALPHABET),
-            shard.count as usize,
-        ),
+        None => even_points(prefix, shard.count as usize),
     };
     let i = shard.index as usize;
     let after = if i == 0 {

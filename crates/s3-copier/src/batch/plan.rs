@@ -83,6 +83,7 @@ fn sync_args(d: &DiffArgs) -> SyncArgs {
         list_page_size: d.list_page_size,
         price_table: None,
         keys_from: None,
+        fleet: Default::default(),
     }
 }
 

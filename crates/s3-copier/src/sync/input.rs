@@ -7,8 +7,7 @@ use mc_aws_common::listing::{Chunk, Listing, ObjectEntry};
 use tokio::sync::mpsc;
 
 use super::chunk::{ChunkDone, Job};
-use super::Connected;
-use crate::cli::SyncArgs;
+use super::{Connected, Pass};
 
 /// Key batches worked on at once.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -37,8 +36,8 @@ impl Work {
 impl Input {
     /// The input, whether nothing is left to do, and how many pieces to
     /// work on at once.
-    pub async fn open(args: &SyncArgs, run: &Connected) -> Result<(Self, bool, usize), ToolError> {
-        if let Some(path) = &args.keys_from {
+    pub async fn open(pass: &Pass, run: &Connected) -> Result<(Self, bool, usize), ToolError> {
+        if let Some(path) = &pass.keys_from {
             let batches = keyfile::read_batches(path, 0, BATCHES_IN_FLIGHT).await?;
             return Ok((Input::Keys(batches), false, BATCHES_IN_FLIGHT));
         }
@@ -48,7 +47,7 @@ impl Input {
             run.job
                 .copier
                 .src
-                .chunks(ranges, &args.throttle, args.list_page_size);
+                .chunks(ranges, &pass.throttle, pass.page_size);
         Ok((Input::Listing(listing), nothing_left, max_chunks))
     }
 

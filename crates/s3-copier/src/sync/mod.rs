@@ -10,17 +10,19 @@
 pub mod chunk;
 mod input;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use indicatif::ProgressBar;
 use mc_aws_common::checkpoint::{Checkpoint, RunId};
-use mc_aws_common::cli::{AwsArgs, ShardPlan};
+use mc_aws_common::cli::{AwsArgs, ShardPlan, ThrottleArgs};
 use mc_aws_common::error::ToolError;
 use mc_aws_common::exit;
 use mc_aws_common::interrupt::{Interrupt, GRACE};
+use mc_aws_common::listing::KeyRange;
 use mc_aws_common::output::{Format, OutputArgs, Printer};
 use mc_aws_common::retry::Throttle;
 
@@ -80,6 +82,30 @@ impl Plan {
     }
 }
 
+/// What a pass over the source takes from the command line (or, for a
+/// worker's range, from the worker's).
+pub(crate) struct Pass {
+    /// `--keys-from`: the named keys instead of a listing.
+    pub keys_from: Option<PathBuf>,
+    pub throttle: ThrottleArgs,
+    pub page_size: i32,
+    /// Where the checkpoint is saved (nowhere on a dry run).
+    pub state: Option<PathBuf>,
+    pub bar: ProgressBar,
+}
+
+impl Pass {
+    fn of(args: &SyncArgs, out: &OutputArgs) -> Self {
+        Self {
+            keys_from: args.keys_from.clone(),
+            throttle: args.throttle.clone(),
+            page_size: args.list_page_size,
+            state: args.state.clone().filter(|_| !args.dry_run),
+            bar: out.progress(None, "compared"),
+        }
+    }
+}
+
 /// A connected run: both sides checked, the checkpoint loaded and saved.
 pub struct Connected {
     pub job: Arc<Job>,
@@ -96,6 +122,9 @@ pub async fn run(
     out: &OutputArgs,
     stop: Interrupt,
 ) -> Result<i32, ToolError> {
+    if args.fleet.publish_ranges.is_some() {
+        return crate::fleet::publish::run(args, aws, out, stop).await;
+    }
     let prices = match args.dry_run {
         true => Some(PriceTable::load(args.price_table.as_deref())?),
         false => None,
@@ -133,7 +162,7 @@ pub async fn diff(
     let started = Instant::now();
     let plan = Plan::new(args, aws)?;
     let mut run = connect(args, aws, out, plan, stop, manifest).await?;
-    let (stopped, fatal) = execute(args, out, &mut run).await;
+    let (stopped, fatal) = execute(Pass::of(args, out), &mut run).await;
     let saved = args.dry_run || save(&run.checkpoint, args.state.as_deref());
     let stats = if Arc::ptr_eq(&run.acl_reads, &run.throttle) {
         run.throttle.stats()
@@ -244,19 +273,53 @@ fn load_checkpoint(
     Ok(cp)
 }
 
+/// One published range (`worker`): the very pass `sync` makes, over
+/// exactly `range` (a checkpoint in memory scoped to it), on the worker's
+/// connected copier. Returns the pass's report and whether every span of
+/// the range was finished.
+pub async fn range_pass(
+    job: Arc<Job>,
+    (throttle, acl_reads): (Arc<Throttle>, Arc<Throttle>),
+    run: RunId,
+    range: &KeyRange,
+    throttle_args: &ThrottleArgs,
+    out: &OutputArgs,
+) -> (SyncReport, Result<bool, ToolError>) {
+    let started = Instant::now();
+    let folders = &job.copier.folders;
+    let report = SyncReport::new(folders.source.to_string(), folders.dest.to_string(), false);
+    let mut conn = Connected {
+        job,
+        throttle,
+        acl_reads,
+        checkpoint: Checkpoint::new(run, Some(range)),
+        report,
+    };
+    let pass = Pass {
+        keys_from: None,
+        throttle: throttle_args.clone(),
+        page_size: 1000,
+        state: None,
+        bar: out.progress(None, "compared"),
+    };
+    let (stopped, fatal) = execute(pass, &mut conn).await;
+    conn.report.finish(Default::default(), started.elapsed());
+    let outcome = match fatal {
+        Some(e) => Err(e),
+        None => Ok(!stopped && conn.checkpoint.is_finished()),
+    };
+    (conn.report, outcome)
+}
+
 /// Lists the source and works on its chunks until the listing ends, a
 /// signal stops the run, or the listing fails. Returns whether the run was
 /// stopped, and the listing's error.
-async fn execute(
-    args: &SyncArgs,
-    out: &OutputArgs,
-    run: &mut Connected,
-) -> (bool, Option<ToolError>) {
-    let (mut input, nothing_left, max_chunks) = match Input::open(args, run).await {
+async fn execute(pass: Pass, run: &mut Connected) -> (bool, Option<ToolError>) {
+    let (mut input, nothing_left, max_chunks) = match Input::open(&pass, run).await {
         Ok(i) => i,
         Err(e) => return (false, Some(e)),
     };
-    let bar = out.progress(None, "compared");
+    let bar = pass.bar;
     let mut inflight = FuturesUnordered::new();
     let mut listing_done = nothing_left;
     let mut stopping = false;
@@ -269,11 +332,7 @@ async fn execute(
     // After a signal: how long the requests in flight may take.
     let grace = tokio::time::sleep(GRACE);
     tokio::pin!(grace);
-    let state = if args.dry_run {
-        None
-    } else {
-        args.state.as_deref()
-    };
+    let state = pass.state.as_deref();
     loop {
         if (listing_done || stopping) && inflight.is_empty() {
             break;

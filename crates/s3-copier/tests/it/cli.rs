@@ -34,6 +34,7 @@ fn help_snapshots() {
     insta::assert_snapshot!("lag_help", stdout(&["lag", "--help"]));
     insta::assert_snapshot!("iam_policy_help", stdout(&["iam-policy", "--help"]));
     insta::assert_snapshot!("batch_help", stdout(&["batch", "--help"]));
+    insta::assert_snapshot!("fleet_status_help", stdout(&["fleet-status", "--help"]));
     for sub in ["plan", "create", "status", "confirm", "report", "manifest"] {
         insta::assert_snapshot!(
             format!("batch_{sub}_help"),
@@ -135,6 +136,65 @@ fn bad_input_is_one_line_and_exit_2() {
             "--queue",
             "https://sqs.us-east-1.amazonaws.com/1/q",
         ],
+        // Published ranges: a queue URL, --progress, no flags that do not fit.
+        &[
+            "sync",
+            "--publish-ranges",
+            "ranges",
+            "--progress",
+            "s3://ops/p/",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--publish-ranges",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--publish-ranges",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "--progress",
+            "s3://ops/p/",
+            "--delete",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--publish-ranges",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "--progress",
+            "s3://ops/p/",
+            "--ranges",
+            "0",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--publish-ranges",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+            "--progress",
+            "s3://ops/p/",
+            "--ranges",
+            "4",
+            "--range-keys",
+            "10",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &[
+            "sync",
+            "--ranges",
+            "4",
+            "s3://old-bucket",
+            "s3://new-bucket",
+        ],
+        &["fleet-status", "ops/p/run/"],
         // lag: the state file and the queue are required, durations checked.
         &["lag", "--queue", "https://sqs.us-east-1.amazonaws.com/1/q"],
         &["lag", "--state", "f.json"],

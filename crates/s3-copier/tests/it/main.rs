@@ -7,6 +7,7 @@ mod closed_stdout;
 mod common;
 mod faults;
 mod filters;
+mod fleet;
 mod fuzz_regressions;
 mod in_flight;
 mod inventory;

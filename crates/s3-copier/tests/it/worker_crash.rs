@@ -14,7 +14,7 @@ use common::*;
 use mc_testkit::child::*;
 
 /// An `ObjectCreated:Put` notification for `key` (form-encoded, as S3 sends it).
-fn event(bucket: &str, key: &str, sequencer: &str) -> String {
+pub fn event(bucket: &str, key: &str, sequencer: &str) -> String {
     serde_json::json!({
         "Records": [{
             "eventVersion": "2.1",
