@@ -1,4 +1,4 @@
-//! `cargo xtask ci [--all] [--advisories]`: everything CI checks, in order,
+//! `cargo xtask ci [--all] [--advisories] [--lean-disk]`: everything CI checks, in order,
 //! stopping at the first failure:
 //!
 //! 1. `cargo fmt --all --check`
@@ -15,7 +15,11 @@
 //!    a temp root, and `<tool> --version` runs, for every binary the crate
 //!    installs (sqs-postman also installs `postman`). The installs share the
 //!    workspace's `target/` so they reuse the test build's artifacts
-//!    (`MC_CI_INSTALL_TARGET_DIR` overrides).
+//!    (`MC_CI_INSTALL_TARGET_DIR` overrides). With `--lean-disk` (what
+//!    `.ci/run` passes on a clean clone) `target/debug` is removed first
+//!    instead: the installs' feature sets differ from the tests', so they
+//!    rebuild most crates anyway, and keeping both builds is what set
+//!    target/'s peak size.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -45,12 +49,14 @@ const AWS_CRATE_PREFIXES: &[&str] = &["aws-sdk-", "aws-config"];
 pub(crate) fn run(args: &[String]) -> Result<u8> {
     let mut all = false;
     let mut advisories = false;
+    let mut lean_disk = false;
     for arg in args {
         match arg.as_str() {
             "--all" => all = true,
             "--advisories" => advisories = true,
+            "--lean-disk" => lean_disk = true,
             other => bail!(
-                "xtask ci: unknown argument `{other}` (usage: cargo xtask ci [--all] [--advisories])"
+                "xtask ci: unknown argument `{other}` (usage: cargo xtask ci [--all] [--advisories] [--lean-disk])"
             ),
         }
     }
@@ -109,6 +115,9 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
     }
     step_done(title, started);
 
+    if lean_disk {
+        free_test_build()?;
+    }
     let install_root = tempfile::Builder::new()
         .prefix("mc-ci-install-")
         .tempdir()
@@ -146,6 +155,20 @@ pub(crate) fn run(args: &[String]) -> Result<u8> {
 
     println!("\n==> ci: all steps passed");
     Ok(0)
+}
+
+/// Removes the test build (`target/debug`) before the installs, which
+/// rebuild what they need with their own feature sets.
+fn free_test_build() -> Result<()> {
+    let title = "remove target/debug (--lean-disk: the tests are done)";
+    let started = step(title);
+    let debug = workspace_root().join("target").join("debug");
+    if debug.exists() {
+        std::fs::remove_dir_all(&debug)
+            .with_context(|| format!("cannot remove {}", debug.display()))?;
+    }
+    step_done(title, started);
+    Ok(())
 }
 
 /// `bin` (installed by `tool`'s crate) is in the install root and
