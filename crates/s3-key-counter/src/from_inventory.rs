@@ -88,11 +88,14 @@ pub struct Counted {
     pub sample: KeySample,
 }
 
-/// Counts `url` from `report`.
+/// Counts `url` from `report`, sampling its keys when `sample_keys` (the
+/// sample costs a random slot's cache miss per kept key: only
+/// `--emit-splits` and `--cross-check` pay it).
 pub async fn count_report(
     report: &Arc<Report>,
     url: &S3Url,
     opts: &CountOptions,
+    sample_keys: bool,
     progress: &ProgressBar,
     stop: &Interrupt,
 ) -> Result<Counted, ToolError> {
@@ -116,7 +119,7 @@ pub async fn count_report(
                 row,
                 versions: opts.versions,
             });
-            if row.is_latest && !row.is_delete_marker {
+            if sample_keys && row.is_latest && !row.is_delete_marker {
                 sample.offer(&row.entry.key);
             }
         }

@@ -223,8 +223,9 @@ async fn count_from_inventory(
         .await?
         .ok_or_else(|| Error::Usage("--inventory names no report".into()))?;
     let opts = count_options(cli, ranges.remove(0));
+    let sample_keys = cli.emit_splits.is_some() || cli.cross_check.is_some();
     let from_inventory::Counted { mut count, sample } =
-        from_inventory::count_report(&report, url, &opts, progress, stop).await?;
+        from_inventory::count_report(&report, url, &opts, sample_keys, progress, stop).await?;
     let drift = match cli.cross_check {
         Some(n) if !count.interrupted => {
             let source = S3Source::new(client.clone(), &url.bucket, &url.prefix, throttle.clone());

@@ -73,6 +73,11 @@ pub struct KeySample {
     keys: Vec<String>,
     seen: u64,
     rng: u64,
+    /// Algorithm L (Li, 1994): the count at which the next key is kept, and
+    /// the running weight that draws the skip to it. Keys between are not
+    /// even looked at: one random draw per kept key, not one per key.
+    next: u64,
+    weight: f64,
 }
 
 impl Default for KeySample {
@@ -81,6 +86,8 @@ impl Default for KeySample {
             keys: Vec::new(),
             seen: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
+            next: 0,
+            weight: 1.0,
         }
     }
 }
@@ -101,17 +108,38 @@ impl KeySample {
         self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    /// A uniform draw in (0, 1).
+    fn unit(&mut self) -> f64 {
+        ((self.next_random() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Draws the weight and the count of the next key to keep.
+    fn schedule(&mut self) {
+        let k = Self::SIZE as f64;
+        self.weight *= (self.unit().ln() / k).exp();
+        let skip = (self.unit().ln() / (-self.weight).ln_1p()).floor();
+        // Saturating: a skip past u64 is "never again" for any real report.
+        self.next = self.seen.saturating_add(skip as u64).saturating_add(1);
+    }
+
     /// Offers one key.
     pub fn offer(&mut self, key: &str) {
         self.seen += 1;
         if self.keys.len() < Self::SIZE {
             self.keys.push(key.to_string());
+            if self.keys.len() == Self::SIZE {
+                self.schedule();
+            }
             return;
         }
-        let slot = self.next_random() % self.seen;
-        if let Some(k) = self.keys.get_mut(slot as usize) {
+        if self.seen < self.next {
+            return;
+        }
+        let slot = (self.next_random() % Self::SIZE as u64) as usize;
+        if let Some(k) = self.keys.get_mut(slot) {
             key.clone_into(k);
         }
+        self.schedule();
     }
 
     /// Keys offered.
@@ -165,6 +193,23 @@ mod tests {
             let at: u64 = p[1..].parse().unwrap();
             let ideal = (i as u64 + 1) * 50_000;
             assert!(at.abs_diff(ideal) < 2_000, "{p} vs {ideal}");
+        }
+    }
+
+    #[test]
+    fn a_sorted_stream_is_sampled_evenly_to_its_end() {
+        // Sorted order is where a skipping reservoir would show a bias: keys
+        // late in the stream must keep their share of the sample.
+        let mut s = KeySample::new();
+        for i in 0..1_000_000u64 {
+            s.offer(&format!("k{i:07}"));
+        }
+        let points = s.split_points(10);
+        assert_eq!(points.len(), 9);
+        for (i, p) in points.iter().enumerate() {
+            let at: u64 = p[1..].parse().unwrap();
+            let ideal = (i as u64 + 1) * 100_000;
+            assert!(at.abs_diff(ideal) < 10_000, "{p} vs {ideal}");
         }
     }
 

@@ -16,7 +16,7 @@ use super::manifest::Field;
 use super::rows::{InventoryRow, Layout};
 
 /// Records read per column at a time.
-const BATCH: usize = 16 * 1024;
+const BATCH: usize = 1024;
 
 /// Reads every row of `file`, handing each to `emit` (which returns `false`
 /// to stop). Returns the rows read.
@@ -64,9 +64,15 @@ struct Column<T: parquet::data_type::DataType> {
     reader: ColumnReaderImpl<T>,
     max_def: i16,
     levels: Vec<i16>,
+    /// The batch's non-null values.
     present: Vec<T::T>,
-    values: Vec<Option<T::T>>,
+    /// Each record's index in `present` (`NULL` for none); empty when the
+    /// batch has no null, so the common case copies no value twice.
+    slots: Vec<u32>,
 }
+
+/// A null record's slot.
+const NULL: u32 = u32::MAX;
 
 impl<T: parquet::data_type::DataType> Column<T>
 where
@@ -88,7 +94,7 @@ where
             max_def: descr.max_def_level(),
             levels: Vec::with_capacity(BATCH),
             present: Vec::with_capacity(BATCH),
-            values: Vec::with_capacity(BATCH),
+            slots: Vec::new(),
         })
     }
 
@@ -96,24 +102,35 @@ where
     fn next(&mut self) -> Result<usize, String> {
         self.levels.clear();
         self.present.clear();
-        self.values.clear();
+        self.slots.clear();
         let (records, _, _) = self
             .reader
             .read_records(BATCH, Some(&mut self.levels), None, &mut self.present)
             .map_err(|e| e.to_string())?;
-        if self.max_def == 0 {
-            self.values.extend(self.present.drain(..).map(Some));
-        } else {
-            let mut present = self.present.drain(..);
+        if self.max_def > 0 && self.present.len() != records {
+            let mut next = 0u32;
             for level in &self.levels {
-                self.values.push(if *level == self.max_def {
-                    present.next()
+                self.slots.push(if *level == self.max_def {
+                    next += 1;
+                    next - 1
                 } else {
-                    None
+                    NULL
                 });
             }
         }
         Ok(records)
+    }
+
+    /// Record `i` of the batch, if not null.
+    fn get(&self, i: usize) -> Option<&T::T> {
+        if self.slots.is_empty() {
+            self.present.get(i)
+        } else {
+            match self.slots.get(i) {
+                Some(&slot) if slot != NULL => self.present.get(slot as usize),
+                _ => None,
+            }
+        }
     }
 }
 
@@ -182,12 +199,12 @@ impl Columns {
 
     fn row(&self, i: usize, detail: Detail) -> Result<InventoryRow, String> {
         let get_text = |c| text_at(c, i);
-        let key = match &self.key.values[i] {
+        let key = match self.key.get(i) {
             Some(b) => text(b)?.to_string(),
             None => return Err("a row without a key".into()),
         };
-        let int = |c: &Option<Column<Int64Type>>| c.as_ref().and_then(|c| c.values[i]);
-        let flag = |c: &Option<Column<BoolType>>| c.as_ref().and_then(|c| c.values[i]);
+        let int = |c: &Option<Column<Int64Type>>| c.as_ref().and_then(|c| c.get(i).copied());
+        let flag = |c: &Option<Column<BoolType>>| c.as_ref().and_then(|c| c.get(i).copied());
         let acl = match get_text(&self.acl)? {
             Some(field) => Some(
                 InventoryAcl::decode(field, get_text(&self.owner)?)
@@ -218,7 +235,7 @@ impl Columns {
 
 /// Value `i` of a text column, if it has the column and the value.
 fn text_at(c: &Option<Column<ByteArrayType>>, i: usize) -> Result<Option<&str>, String> {
-    match c.as_ref().and_then(|c| c.values[i].as_ref()) {
+    match c.as_ref().and_then(|c| c.get(i)) {
         Some(b) => text(b).map(Some),
         None => Ok(None),
     }
