@@ -6,8 +6,11 @@
 //! two-sided core gets what the live lister gives: chunks of sorted keys
 //! whose spans partition exactly the ranges asked for (the source side),
 //! or the rows of one span (the destination side). Memory is the run
-//! budget plus a read buffer per run, whatever the report's size; disk is
-//! about twice the rows' encoded size while merging.
+//! budget plus a read buffer per merged run, whatever the report's size:
+//! runs are merged [`SortBudget::fan_in`] at a time as they pile up (levels,
+//! as in a log-structured merge), so neither memory nor open files grow with
+//! the row count. Disk is about twice the rows' encoded size while merging;
+//! each row is written once more per level (three times for 100M rows).
 
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -48,13 +51,23 @@ pub struct SortedRows {
 pub struct SortBudget {
     /// Bytes of rows per run (in memory, estimated).
     pub run_bytes: usize,
+    /// Runs merged at once, each with a read buffer of [`READ_BUFFER`]
+    /// bytes and an open file: 64 keep a merge within 4 MiB and a side's
+    /// open files within a few hundred for billions of rows.
+    pub fan_in: usize,
 }
 
 impl Default for SortBudget {
     fn default() -> Self {
-        Self { run_bytes: 4 << 20 }
+        Self {
+            run_bytes: 4 << 20,
+            fan_in: 64,
+        }
     }
 }
+
+/// A merge's read buffer per run.
+const READ_BUFFER: usize = 64 << 10;
 
 impl SortedRows {
     /// Reads every current object of `report` under `prefix` and sorts
@@ -231,7 +244,9 @@ struct Runs {
     budget: SortBudget,
     current: Vec<SortedRow>,
     bytes: usize,
-    files: Vec<File>,
+    /// Sorted run files by level: level `k + 1` holds merges of `fan_in`
+    /// runs of level `k`.
+    levels: Vec<Vec<File>>,
     spilled: u64,
 }
 
@@ -241,7 +256,7 @@ impl Runs {
             budget,
             current: Vec::new(),
             bytes: 0,
-            files: Vec::new(),
+            levels: Vec::new(),
             spilled: 0,
         }
     }
@@ -271,42 +286,58 @@ impl Runs {
         }
         self.spilled += f.stream_position().map_err(io)?;
         f.seek(SeekFrom::Start(0)).map_err(io)?;
-        self.files.push(f);
         self.bytes = 0;
         self.current.shrink_to(0);
-        Ok(())
+        self.add_run(0, f)
+    }
+
+    /// Adds a run at `level`, merging the level into the next one when it
+    /// is full.
+    fn add_run(&mut self, level: usize, run: File) -> Result<(), ToolError> {
+        if self.levels.len() <= level {
+            self.levels.resize_with(level + 1, Vec::new);
+        }
+        self.levels[level].push(run);
+        if self.levels[level].len() < self.budget.fan_in.max(2) {
+            return Ok(());
+        }
+        let full = std::mem::take(&mut self.levels[level]);
+        let mut out = tempfile::tempfile().map_err(io)?;
+        let written = {
+            let mut w = BufWriter::with_capacity(256 << 10, &mut out);
+            let mut written = 0u64;
+            merge_runs(full, |row| {
+                written += write_row(&mut w, row)?;
+                Ok(())
+            })
+            .map_err(io)?;
+            w.flush().map_err(io)?;
+            written
+        };
+        self.spilled += written;
+        out.seek(SeekFrom::Start(0)).map_err(io)?;
+        self.add_run(level + 1, out)
     }
 
     /// Merges the runs into one sorted file with its index.
     fn merge(mut self) -> Result<SortedRows, ToolError> {
         self.spill()?;
-        let mut readers: Vec<BufReader<File>> = self
-            .files
-            .drain(..)
-            .map(|f| BufReader::with_capacity(64 << 10, f))
-            .collect();
-        let mut heap = BinaryHeap::new();
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(row) = read_row(r).map_err(io)? {
-                heap.push(Head(row, i));
-            }
-        }
+        let runs: Vec<File> = self.levels.drain(..).flatten().collect();
         let mut out = tempfile::tempfile().map_err(io)?;
         let mut index = Vec::new();
         let mut rows = 0u64;
         let mut offset = 0u64;
         {
             let mut w = BufWriter::with_capacity(256 << 10, &mut out);
-            while let Some(Head(row, i)) = heap.pop() {
+            merge_runs(runs, |row| {
                 if rows.is_multiple_of(INDEX_EVERY) {
                     index.push((row.entry.key.clone(), offset));
                 }
-                offset += write_row(&mut w, &row).map_err(io)?;
+                offset += write_row(&mut w, row)?;
                 rows += 1;
-                if let Some(next) = read_row(&mut readers[i]).map_err(io)? {
-                    heap.push(Head(next, i));
-                }
-            }
+                Ok(())
+            })
+            .map_err(io)?;
             w.flush().map_err(io)?;
         }
         let spilled = self.spilled + offset;
@@ -318,6 +349,31 @@ impl Runs {
             spilled,
         })
     }
+}
+
+/// Hands the rows of sorted `runs` to `emit` in key order (a k-way merge);
+/// each run's file is closed (and, unlinked, freed) when the merge ends.
+fn merge_runs(
+    runs: Vec<File>,
+    mut emit: impl FnMut(&SortedRow) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut readers: Vec<BufReader<File>> = runs
+        .into_iter()
+        .map(|f| BufReader::with_capacity(READ_BUFFER, f))
+        .collect();
+    let mut heap = BinaryHeap::new();
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(row) = read_row(r)? {
+            heap.push(Head(row, i));
+        }
+    }
+    while let Some(Head(row, i)) = heap.pop() {
+        emit(&row)?;
+        if let Some(next) = read_row(&mut readers[i])? {
+            heap.push(Head(next, i));
+        }
+    }
+    Ok(())
 }
 
 /// A run's next row, ordered for a min-heap on the key.
@@ -465,8 +521,8 @@ mod tests {
         }
     }
 
-    fn sorted(keys: &[String], run_bytes: usize) -> SortedRows {
-        let mut runs = Runs::new(SortBudget { run_bytes });
+    fn sorted(keys: &[String], run_bytes: usize, fan_in: usize) -> SortedRows {
+        let mut runs = Runs::new(SortBudget { run_bytes, fan_in });
         for k in keys {
             runs.push(row(k)).unwrap();
         }
@@ -498,6 +554,31 @@ mod tests {
         assert_eq!(read_row(&mut rd).unwrap(), None);
     }
 
+    #[test]
+    fn runs_pile_up_in_levels_not_in_one_wide_merge() {
+        // 1000 rows, a run per row or two: without levels, 500+ files
+        // open at once (and a read buffer each) in the final merge.
+        let mut runs = Runs::new(SortBudget {
+            run_bytes: 1,
+            fan_in: 4,
+        });
+        for i in (0..1000).rev() {
+            runs.push(row(&format!("k{i:04}"))).unwrap();
+            assert!(runs.levels.iter().all(|l| l.len() < 4));
+        }
+        assert!(runs.levels.len() <= 6, "{} levels", runs.levels.len());
+        let sorted = runs.merge().unwrap();
+        assert_eq!(sorted.rows, 1000);
+        let keys: Vec<String> = sorted
+            .span(&KeyRange::all())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        let want: Vec<String> = (0..1000).map(|i| format!("k{i:04}")).collect();
+        assert_eq!(keys, want);
+    }
+
     proptest! {
         /// Whatever the run size and ranges: every key in the ranges comes
         /// out once, sorted within a chunk, and the chunk spans partition
@@ -506,6 +587,7 @@ mod tests {
         fn chunks_partition_the_ranges(
             keys in proptest::collection::btree_set("[a-d/é]{1,5}", 0..300),
             run_bytes in 64usize..4096,
+            fan_in in 2usize..6,
             cut in proptest::option::of(("[a-d]{1,3}", "[a-d]{1,3}")),
         ) {
             let keys: Vec<String> = keys.into_iter().rev().collect(); // unsorted input
@@ -513,7 +595,7 @@ mod tests {
                 let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
                 vec![KeyRange::new(None, Some(lo.clone())), KeyRange::new(Some(hi), None)]
             });
-            let rows = sorted(&keys, run_bytes);
+            let rows = sorted(&keys, run_bytes, fan_in);
             let probe = KeyRange::new(Some("b".into()), Some("c".into()));
             let in_probe: Vec<String> = rows.span(&probe).unwrap().into_iter().map(|e| e.key).collect();
             let mut want_probe: Vec<String> = keys.iter().filter(|k| probe.contains(k)).cloned().collect();
