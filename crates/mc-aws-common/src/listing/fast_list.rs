@@ -1,9 +1,10 @@
 //! Hands a ListObjectsV2 response body to [`fast_xml`] instead of the SDK's
 //! XML decoder, while the SDK keeps doing everything else (endpoint, signing,
-//! errors). An interceptor wraps a 200 response's body; when the body ends,
-//! the wrapper parses it, leaves the page in a slot for the caller and gives
-//! the SDK a tiny stand-in document to decode. If [`fast_xml`] gives up, the
-//! SDK gets the original bytes and the slot stays empty.
+//! errors). An interceptor wraps a 200 response's body; the wrapper reads the
+//! page as it arrives (the body itself is not kept: at `-j 256` whole bodies
+//! were most of the memory), leaves it in a slot for the caller and gives the
+//! SDK a tiny stand-in document to decode. If [`fast_xml`] gives up, the slot
+//! says so and the caller asks for the page again without this interceptor.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -19,10 +20,18 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 
 use super::entry::Detail;
-use super::fast_xml::{self, FastPage};
+use super::fast_xml::{FastPage, PageReader};
 
-/// Where the parsed page lands (the last successful attempt's).
-pub(crate) type Slot = Arc<Mutex<Option<FastPage>>>;
+/// What the last attempt's body was.
+#[derive(Debug)]
+pub(crate) enum Read {
+    Page(FastPage),
+    /// Not a page [`fast_xml`] reads: ask again, for the SDK to decode.
+    Unreadable,
+}
+
+/// Where the parsed page lands (the last attempt's).
+pub(crate) type Slot = Arc<Mutex<Option<Read>>>;
 
 #[derive(Debug)]
 pub(crate) struct FastList {
@@ -49,53 +58,43 @@ impl Intercept for FastList {
     ) -> Result<(), BoxError> {
         let response = context.response_mut();
         if response.status().as_u16() == 200 {
-            // One allocation for the whole page (~220 KB for 1000 keys).
-            let length = response
-                .headers()
-                .get("content-length")
-                .and_then(|l| l.parse::<usize>().ok())
-                .unwrap_or(0);
             let inner = std::mem::replace(response.body_mut(), SdkBody::taken());
             *response.body_mut() = SdkBody::from_body_1_x(Parsing {
                 inner,
-                buf: Vec::with_capacity(length.min(4 << 20)),
+                reader: Some(PageReader::new(self.detail)),
                 slot: self.slot.clone(),
-                detail: self.detail,
-                done: false,
             });
         }
         Ok(())
     }
 }
 
-/// Collects the body; at its end yields either the stand-in or the original.
+/// Reads the body as it arrives; at its end yields the stand-in.
 struct Parsing {
     inner: SdkBody,
-    buf: Vec<u8>,
+    /// `None` once the body has ended.
+    reader: Option<PageReader>,
     slot: Slot,
-    detail: Detail,
-    done: bool,
 }
 
 impl Parsing {
-    fn finish(&mut self) -> Bytes {
-        let buf = std::mem::take(&mut self.buf);
-        match fast_xml::parse_with(&buf, self.detail) {
+    fn finish(&mut self, reader: PageReader) -> Bytes {
+        let (read, truncated) = match reader.finish() {
             Some(page) => {
-                let stand_in = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
-                     <ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                     <IsTruncated>{}</IsTruncated></ListBucketResult>",
-                    page.truncated
-                );
-                *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(page);
-                Bytes::from(stand_in)
+                let t = page.truncated;
+                (Read::Page(page), t)
             }
             None => {
                 tracing::debug!("ListObjectsV2: page left to the SDK's XML decoder");
-                Bytes::from(buf)
+                (Read::Unreadable, false)
             }
-        }
+        };
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+        Bytes::from(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+             <ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+             <IsTruncated>{truncated}</IsTruncated></ListBucketResult>"
+        ))
     }
 }
 
@@ -107,21 +106,24 @@ impl Body for Parsing {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
         loop {
-            if self.done {
+            let Some(reader) = this.reader.as_mut() else {
                 return Poll::Ready(None);
-            }
-            match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+            };
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => {
                     // Trailers (none on ListObjectsV2) are dropped.
                     if let Ok(data) = frame.into_data() {
-                        self.buf.extend_from_slice(&data);
+                        reader.feed(&data);
                     }
                 }
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => {
-                    self.done = true;
-                    let out = self.finish();
+                    let Some(reader) = this.reader.take() else {
+                        return Poll::Ready(None);
+                    };
+                    let out = this.finish(reader);
                     return Poll::Ready(Some(Ok(Frame::data(out))));
                 }
             }

@@ -29,46 +29,188 @@ pub fn parse(xml: &[u8]) -> Option<FastPage> {
 /// not checked either, so it may accept a page [`parse`] gives up on; the
 /// fields it reads are read exactly as [`parse`] reads them.
 pub fn parse_with(xml: &[u8], detail: Detail) -> Option<FastPage> {
-    memmem::find(xml, b"<ListBucketResult")?;
-    let open = memmem::Finder::new(b"<Contents>");
-    // One pass: the head before the first entry, each entry once, the gaps
-    // between entries (nothing but whitespace) and the tail after the last.
-    let first = open.find(xml).unwrap_or(xml.len());
-    let count = field(xml, "KeyCount").map(number);
-    let mut items = Vec::with_capacity(match count {
-        Some(Some(n)) => usize::try_from(n.min(1000)).ok()?,
-        _ => 0,
-    });
-    let mut at = first;
-    while at < xml.len() {
-        let body = &xml[at + b"<Contents>".len()..];
-        let (item, used) = entry(body, detail)?;
-        items.push(item);
-        let after = at + b"<Contents>".len() + used;
-        let gap = open.find(&xml[after..]).unwrap_or(xml.len() - after);
-        if after + gap == xml.len() {
-            at = xml.len();
-            check_outside(&xml[after..])?;
-        } else {
-            // Anything between two entries is unexpected.
-            if !xml[after..after + gap].iter().all(u8::is_ascii_whitespace) {
-                return None;
-            }
-            at = after + gap;
+    let mut reader = PageReader::new(detail);
+    reader.feed(xml);
+    reader.finish()
+}
+
+/// Reads a page as its body arrives, one `<Contents>` at a time, keeping only
+/// the part of an entry cut by a frame's end and the bytes outside the
+/// entries: a page in flight holds its keys, not its ~220 KB of XML.
+///
+/// Fields outside the entries (`KeyCount`, `IsTruncated`) are read from the
+/// head and the tail only, where S3 writes them.
+#[derive(Debug)]
+pub struct PageReader {
+    detail: Detail,
+    state: State,
+    /// Bytes before the first entry, then `head_len`, then the tail's.
+    outside: Vec<u8>,
+    head_len: usize,
+    /// Unread bytes cut by a frame's end.
+    carry: Vec<u8>,
+    items: Vec<ObjectEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the first `<Contents>`.
+    Head,
+    /// Just after a `<Contents>` tag.
+    Entry,
+    /// After an entry's `</Contents>`: whitespace, then an entry or the tail.
+    Gap,
+    /// After the last entry.
+    Tail,
+    Failed,
+}
+
+const OPEN: &[u8] = b"<Contents>";
+const CLOSE: &[u8] = b"</Contents>";
+
+impl PageReader {
+    pub fn new(detail: Detail) -> Self {
+        Self {
+            detail,
+            state: State::Head,
+            outside: Vec::new(),
+            head_len: 0,
+            carry: Vec::new(),
+            items: Vec::new(),
         }
     }
-    check_outside(&xml[..first])?;
-    let truncated = match field(xml, "IsTruncated")? {
-        b"true" => true,
-        b"false" => false,
-        _ => return None,
-    };
-    if let Some(count) = count {
-        if count? != items.len() as u64 {
+
+    /// Reads the next bytes of the body.
+    pub fn feed(&mut self, data: &[u8]) {
+        let mut pos = 0;
+        // Finish the unit the last frame cut first, copying only as much of
+        // `data` as it needs (doubling, so a long entry costs linear time).
+        while !self.carry.is_empty() && pos < data.len() {
+            let take = (data.len() - pos).min(self.carry.len().max(256));
+            self.carry.extend_from_slice(&data[pos..pos + take]);
+            pos += take;
+            let carry = std::mem::take(&mut self.carry);
+            let used = self.read(&carry);
+            let left = carry.len() - used;
+            self.carry = carry;
+            if left <= take {
+                // The rest is in `data`: read on from there, uncopied.
+                pos -= left;
+                self.carry.clear();
+            } else {
+                self.carry.drain(..used);
+            }
+        }
+        if self.carry.is_empty() && pos < data.len() {
+            let used = self.read(&data[pos..]);
+            self.carry.extend_from_slice(&data[pos + used..]);
+        }
+        if self.state == State::Failed {
+            self.carry = Vec::new();
+        }
+    }
+
+    /// Reads as many whole units of `buf` as it has; how many bytes that was.
+    fn read(&mut self, buf: &[u8]) -> usize {
+        let mut at = 0;
+        loop {
+            match self.state {
+                State::Failed => return buf.len(),
+                State::Head => match memmem::find(&buf[at..], OPEN) {
+                    Some(i) => {
+                        self.outside.extend_from_slice(&buf[at..at + i]);
+                        self.head_len = self.outside.len();
+                        if let Some(Some(n)) = field(&self.outside, "KeyCount").map(number) {
+                            self.items.reserve(n.min(1000) as usize);
+                        }
+                        at += i + OPEN.len();
+                        self.state = State::Entry;
+                    }
+                    None => {
+                        // Keep what may be the start of `<Contents>`.
+                        let keep = (buf.len() - at).min(OPEN.len() - 1);
+                        let end = buf.len() - keep;
+                        self.outside.extend_from_slice(&buf[at..end]);
+                        return end;
+                    }
+                },
+                State::Entry => match entry(&buf[at..], self.detail) {
+                    Some((item, used)) => {
+                        self.items.push(item);
+                        at += used;
+                        self.state = State::Gap;
+                    }
+                    // With its `</Contents>` here, the entry had all it
+                    // reads (values have no raw `<`): it is broken.
+                    None if memmem::find(&buf[at..], CLOSE).is_some() => {
+                        self.state = State::Failed;
+                        return buf.len();
+                    }
+                    // Cut by the frame's end.
+                    None => return at,
+                },
+                State::Gap => {
+                    let rest = &buf[at..];
+                    let ws = rest
+                        .iter()
+                        .position(|b| !b.is_ascii_whitespace())
+                        .unwrap_or(rest.len());
+                    let rest = &rest[ws..];
+                    if rest.starts_with(OPEN) {
+                        at += ws + OPEN.len();
+                        self.state = State::Entry;
+                    } else if OPEN.starts_with(rest) {
+                        // Empty, or cut inside what may be `<Contents>`.
+                        return at + ws;
+                    } else {
+                        at += ws;
+                        self.state = State::Tail;
+                    }
+                }
+                State::Tail => {
+                    self.outside.extend_from_slice(&buf[at..]);
+                    return buf.len();
+                }
+            }
+        }
+    }
+
+    /// The page, once the body has ended; `None` if anything was unexpected.
+    pub fn finish(mut self) -> Option<FastPage> {
+        let carry = std::mem::take(&mut self.carry);
+        match self.state {
+            State::Failed | State::Entry => return None,
+            State::Head => {
+                self.outside.extend_from_slice(&carry);
+                self.head_len = self.outside.len();
+            }
+            // A cut `<Contents>` prefix is the tail's.
+            State::Gap | State::Tail => self.outside.extend_from_slice(&carry),
+        }
+        let (head, tail) = self.outside.split_at(self.head_len);
+        let in_both = |name: &str| field(head, name).or_else(|| field(tail, name));
+        memmem::find(head, b"<ListBucketResult")?;
+        // An entry after something that is not one is unexpected.
+        if memmem::find(tail, OPEN).is_some() {
             return None;
         }
+        check_outside(head)?;
+        check_outside(tail)?;
+        let truncated = match in_both("IsTruncated")? {
+            b"true" => true,
+            b"false" => false,
+            _ => return None,
+        };
+        if let Some(count) = in_both("KeyCount") {
+            if number(count)? != self.items.len() as u64 {
+                return None;
+            }
+        }
+        Some(FastPage {
+            items: self.items,
+            truncated,
+        })
     }
-    Some(FastPage { items, truncated })
 }
 
 /// Outside the entries: keys, prefixes and tokens are escaped, so a raw `<`
@@ -250,6 +392,37 @@ mod tests {
         assert_eq!(super::super::entry::storage_class("NEW_TIER"), "NEW_TIER");
     }
 
+    /// Fed in pieces, as a body arrives: the same page, or the same refusal.
+    fn cut(xml: &[u8], at: &[usize]) -> Option<FastPage> {
+        let mut reader = PageReader::new(Detail::Full);
+        let mut from = 0;
+        for &i in at {
+            reader.feed(&xml[from..i]);
+            from = i;
+        }
+        reader.feed(&xml[from..]);
+        reader.finish()
+    }
+
+    #[test]
+    fn reads_a_page_cut_anywhere() {
+        let xml = AWS_PAGE.as_bytes();
+        let whole = parse(xml);
+        assert!(whole.is_some());
+        for i in 0..=xml.len() {
+            assert_eq!(cut(xml, &[i]), whole, "cut at {i}");
+        }
+        for i in (0..xml.len()).step_by(7) {
+            for j in (i..xml.len()).step_by(5) {
+                assert_eq!(cut(xml, &[i, j]), whole, "cut at {i}, {j}");
+            }
+        }
+        let bad = b"<ListBucketResult><KeyCount>1</KeyCount><IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents>x<Contents><Key>b</Key><Size>1</Size></Contents></ListBucketResult>";
+        for i in 0..=bad.len() {
+            assert_eq!(cut(bad, &[i]), None, "cut at {i}");
+        }
+    }
+
     #[test]
     fn reads_an_empty_last_page() {
         let xml = r#"<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>"#;
@@ -298,7 +471,10 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn round_trips_any_key(keys in proptest::collection::vec("\\PC{1,40}", 0..20)) {
+        fn round_trips_any_key(
+            keys in proptest::collection::vec("\\PC{1,40}", 0..20),
+            cuts in proptest::collection::vec(0usize..100_000, 0..6),
+        ) {
             let contents: String = keys
                 .iter()
                 .enumerate()
@@ -306,6 +482,10 @@ mod tests {
                 .collect();
             let xml = format!("<ListBucketResult><KeyCount>{}</KeyCount><IsTruncated>true</IsTruncated>{contents}</ListBucketResult>", keys.len());
             let p = parse(xml.as_bytes()).unwrap();
+            let bytes = xml.as_bytes();
+            let mut at: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            at.sort_unstable();
+            proptest::prop_assert_eq!(cut(bytes, &at), Some(p.clone()));
             let got: Vec<&str> = p.items.iter().map(|e| e.key.as_str()).collect();
             proptest::prop_assert_eq!(got, keys.iter().map(String::as_str).collect::<Vec<_>>());
             for (i, e) in p.items.iter().enumerate() {

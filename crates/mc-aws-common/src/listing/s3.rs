@@ -6,7 +6,7 @@ use aws_sdk_s3::types::RequestPayer;
 use aws_sdk_s3::Client;
 
 use super::entry::{storage_class, Detail, ObjectEntry};
-use super::fast_list::{FastList, Slot};
+use super::fast_list::{FastList, Read, Slot};
 use super::{Page, PageSource};
 use crate::error::{describe_sdk_error, ToolError};
 use crate::retry::Throttle;
@@ -126,28 +126,38 @@ impl PageSource for S3Source {
     ) -> Result<Page<ObjectEntry>, ToolError> {
         let prefix = super::narrowed_prefix(&self.prefix, start_after.as_deref(), upto.as_deref());
         let fast: Slot = Arc::new(Mutex::new(None));
-        let out = self
-            .throttle
-            .call(|| {
-                self.client
+        let (prefix, start_after) = (&prefix, &start_after);
+        let send = |fast: Option<Slot>| {
+            self.throttle.call(move || {
+                let request = self
+                    .client
                     .list_objects_v2()
                     .bucket(&self.bucket)
                     .set_prefix(Some(prefix.clone()).filter(|p| !p.is_empty()))
                     .set_start_after(start_after.clone())
                     .max_keys(self.page_size)
                     .set_request_payer(self.request_payer.clone())
-                    .customize()
-                    .interceptor(FastList::new(fast.clone(), self.detail))
-                    .send()
+                    .customize();
+                match fast.clone() {
+                    Some(slot) => request.interceptor(FastList::new(slot, self.detail)),
+                    None => request,
+                }
+                .send()
             })
-            .await
-            .map_err(|e| describe_sdk_error(&e, &format!("bucket {}", self.bucket)))?;
+        };
+        let describe = |e| describe_sdk_error(&e, &format!("bucket {}", self.bucket));
+        let mut out = send(Some(fast.clone())).await.map_err(describe)?;
         let parsed = fast.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(page) = parsed {
-            return Ok(Page {
-                items: page.items,
-                truncated: page.truncated,
-            });
+        match parsed {
+            Some(Read::Page(page)) => {
+                return Ok(Page {
+                    items: page.items,
+                    truncated: page.truncated,
+                })
+            }
+            // The body was read as it came, not kept: ask again for the SDK.
+            Some(Read::Unreadable) => out = send(None).await.map_err(describe)?,
+            None => {}
         }
         let items = out
             .contents()

@@ -140,3 +140,37 @@ fn skewed_5000_keys_listed_exactly() {
         assert!(all == reference, "shards do not add up to the key set");
     });
 }
+
+/// A page the fast reader refuses (here: with `CommonPrefixes`) is asked for
+/// again and decoded by the SDK: the same keys, one request more.
+#[test]
+fn a_page_the_fast_reader_refuses_is_decoded_by_the_sdk() {
+    use mc_aws_common::listing::PageSource;
+    use mc_benchkit::canned::{Answer, Canned};
+    let page = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>b</Name><KeyCount>2</KeyCount><IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents><Contents><Key>b&amp;c</Key><Size>2</Size></Contents><CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes></ListBucketResult>";
+    let server = Canned::start_blocking(vec![Answer::new("GET", "/b", 200, page)]).unwrap();
+    let rt = rt();
+    rt.block_on(async {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKID", "secret", None, None, "test",
+            ))
+            .endpoint_url(server.endpoint())
+            .force_path_style(true)
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(config);
+        let throttle = Throttle::new(1, None, Backoff::default());
+        let source = S3Source::new(client, "b", "", Arc::clone(&throttle));
+        let page = source.list_page(None, None).await.unwrap();
+        let keys: Vec<(&str, u64)> = page
+            .items
+            .iter()
+            .map(|i| (i.key.as_str(), i.size))
+            .collect();
+        assert_eq!(keys, [("a", 1), ("b&c", 2)]);
+        assert!(!page.truncated);
+        assert_eq!(throttle.stats().requests, 2);
+    });
+}
