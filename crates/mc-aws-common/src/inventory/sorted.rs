@@ -10,7 +10,8 @@
 //! runs are merged [`SortBudget::fan_in`] at a time as they pile up (levels,
 //! as in a log-structured merge), so neither memory nor open files grow with
 //! the row count. Disk is about twice the rows' encoded size while merging;
-//! each row is written once more per level (three times for 100M rows).
+//! each row is written once more per level (3.75 times on average in a
+//! 100M × 100M diff: 62 GiB written, one pass over both sides being 16.6).
 
 use std::collections::BinaryHeap;
 use std::fs::File;
