@@ -200,6 +200,29 @@ pub async fn get_object_acl(
     }
 }
 
+/// Uploads one small object with a canned ACL.
+pub async fn put_object_with_acl(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    acl: aws_sdk_s3::types::ObjectCannedAcl,
+) {
+    if let Err(e) = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .acl(acl)
+        .body(ByteStream::from_static(b"data"))
+        .send()
+        .await
+    {
+        panic!(
+            "mc-testkit: PutObject s3://{bucket}/{key}: {:?}",
+            e.into_service_error()
+        );
+    }
+}
+
 /// Upload objects concurrently ([`PUT_CONCURRENCY`] in flight).
 pub async fn put_objects<I, K, B>(client: &aws_sdk_s3::Client, bucket: &str, objects: I)
 where

@@ -35,7 +35,7 @@ pub use {aws_config, aws_sdk_s3, aws_sdk_sqs};
 #[cfg(feature = "aws")]
 pub use aws::{
     awkward_keys, create_bucket, create_bucket_in_region, create_bucket_with_acls, create_queue,
-    enable_versioning, get_object_acl, list_all_keys, put_objects, queue_arn,
+    enable_versioning, get_object_acl, list_all_keys, put_object_with_acl, put_objects, queue_arn,
 };
 pub use emulator::{
     ministack, ministack_auth, moto, unique_name, workspace_root, Emulator, EmulatorKind,

@@ -19,17 +19,6 @@ const BIN: &str = "acl-reconciler";
 use aws_sdk_s3::types::ObjectCannedAcl;
 use mc_testkit::cli::{stderr, stdout};
 
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, acl: ObjectCannedAcl) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .acl(acl)
-        .body(b"data".to_vec().into())
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn is_public(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
     let a = mc_testkit::get_object_acl(s3, bucket, key).await;
     mc_aws_common::acl::Acl::from_sdk(a.owner(), a.grants()).is_public()
@@ -45,8 +34,8 @@ async fn plan_and_apply_print_no_secret_and_never_widen_without_the_flag() {
     let dst = mc_testkit::unique_name("nosec-dst");
     mc_testkit::create_bucket_with_acls(&s3, &src).await;
     mc_testkit::create_bucket_with_acls(&s3, &dst).await;
-    put(&s3, &src, "public", ObjectCannedAcl::PublicRead).await;
-    put(&s3, &dst, "public", ObjectCannedAcl::Private).await;
+    mc_testkit::put_object_with_acl(&s3, &src, "public", ObjectCannedAcl::PublicRead).await;
+    mc_testkit::put_object_with_acl(&s3, &dst, "public", ObjectCannedAcl::Private).await;
     let (s, d) = (format!("s3://{src}"), format!("s3://{dst}"));
     let (plan, apply) = tokio::task::spawn_blocking(move || {
         let plan = run_checked(emu, &["-o", "json", &s, &d]);
@@ -82,7 +71,7 @@ async fn audit_prints_no_secret() {
     let s3 = emu.s3().await;
     let bucket = mc_testkit::unique_name("nosec-audit");
     mc_testkit::create_bucket_with_acls(&s3, &bucket).await;
-    put(&s3, &bucket, "public", ObjectCannedAcl::PublicRead).await;
+    mc_testkit::put_object_with_acl(&s3, &bucket, "public", ObjectCannedAcl::PublicRead).await;
     let url = format!("s3://{bucket}");
     let runs =
         tokio::task::spawn_blocking(move || run_checked(emu, &["audit", "-o", "json", &url]))

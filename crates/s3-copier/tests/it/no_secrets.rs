@@ -32,14 +32,7 @@ async fn buckets(prefix: &str) -> (aws_sdk_s3::Client, String, String) {
         ("public", ObjectCannedAcl::PublicRead),
         ("private", ObjectCannedAcl::Private),
     ] {
-        s3.put_object()
-            .bucket(&src)
-            .key(key)
-            .acl(acl)
-            .body(b"data".to_vec().into())
-            .send()
-            .await
-            .unwrap();
+        mc_testkit::put_object_with_acl(&s3, &src, key, acl).await;
     }
     (s3, src, dst)
 }
