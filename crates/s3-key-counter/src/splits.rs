@@ -187,12 +187,17 @@ mod tests {
             s.offer(&format!("k{:06}", (i * 7919) % 200_000));
         }
         assert_eq!(s.seen(), 200_000);
-        let points = s.split_points(4);
-        assert_eq!(points.len(), 3);
+        assert_points_near(&s.split_points(4), 3, 50_000, 2_000);
+    }
+
+    /// `points` ("k" and a number) are `n` and each within `tolerance` of
+    /// its ideal place, a multiple of `step`.
+    fn assert_points_near(points: &[String], n: usize, step: u64, tolerance: u64) {
+        assert_eq!(points.len(), n);
         for (i, p) in points.iter().enumerate() {
             let at: u64 = p[1..].parse().unwrap();
-            let ideal = (i as u64 + 1) * 50_000;
-            assert!(at.abs_diff(ideal) < 2_000, "{p} vs {ideal}");
+            let ideal = (i as u64 + 1) * step;
+            assert!(at.abs_diff(ideal) < tolerance, "{p} vs {ideal}");
         }
     }
 
@@ -204,13 +209,7 @@ mod tests {
         for i in 0..1_000_000u64 {
             s.offer(&format!("k{i:07}"));
         }
-        let points = s.split_points(10);
-        assert_eq!(points.len(), 9);
-        for (i, p) in points.iter().enumerate() {
-            let at: u64 = p[1..].parse().unwrap();
-            let ideal = (i as u64 + 1) * 100_000;
-            assert!(at.abs_diff(ideal) < 10_000, "{p} vs {ideal}");
-        }
+        assert_points_near(&s.split_points(10), 9, 100_000, 10_000);
     }
 
     #[test]

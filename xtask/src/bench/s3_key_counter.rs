@@ -106,21 +106,21 @@ impl Scenario for KeyCounter {
         let ours_bin = ctx.our_tool("s3-key-counter")?.display().to_string();
         let model_cpu = ctx.model_cpu();
         // A run of ours alone keeps its human report beside the tables.
-        let report = ctx.root.join(format!("target/bench/{}.out", self.name));
-        if let Some(dir) = report.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let report = report.display().to_string();
-        let kind: &[&str] = if self.peers || self.ours_j.len() > 1 {
-            &["ours"]
+        let alone = !self.peers && self.ours_j.len() == 1;
+        let kind = if alone {
+            let report = ctx.root.join(format!("target/bench/{}.out", self.name));
+            if let Some(dir) = report.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            vec!["human".to_owned(), report.display().to_string()]
         } else {
-            &["human", report.as_str()]
+            vec!["ours".to_owned()]
         };
         let ours = |j: u32| {
             let (f, how) = floor(j);
             let mut c = Contender::ours(format!("s3-key-counter -j {j}"), "/bin/sh")
                 .arg(wrapper.as_str())
-                .args(kind.iter().copied())
+                .args(kind.iter().cloned())
                 .arg(ours_bin.as_str())
                 .args(["--endpoint-url", endpoint.as_str(), url.as_str()])
                 .args(["-j", &j.to_string()])

@@ -74,10 +74,7 @@ struct Column<T: parquet::data_type::DataType> {
 /// A null record's slot.
 const NULL: u32 = u32::MAX;
 
-impl<T: parquet::data_type::DataType> Column<T>
-where
-    T::T: Clone,
-{
+impl<T: parquet::data_type::DataType> Column<T> {
     fn open(group: &dyn RowGroupReader, i: usize) -> Result<Self, String> {
         let descr = group.metadata().schema_descr().column(i);
         if descr.physical_type() != T::get_physical_type() {
