@@ -353,26 +353,63 @@ pub async fn exchange(
     request: http::Request<SdkBody>,
     what: &str,
 ) -> Result<Answer, LeanError> {
-    let request = aws_smithy_runtime_api::http::Request::try_from(request)
-        .map_err(|e| LeanError::Local(format!("{what}: {e}")))?;
-    let response = connector
-        .call(request)
-        .await
-        .map_err(|e| LeanError::Transport(format!("{what}: {}", error_line(&e))))?;
+    let response = respond(connector, request, what).await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = ByteStream::new(response.into_body())
-        .collect()
-        .await
-        .map_err(|e| {
-            LeanError::Transport(format!("{what}: reading the answer: {}", error_line(&e)))
-        })?
-        .into_bytes();
+    let body = read_whole(response.into_body(), what).await?;
     Ok(Answer {
         status,
         headers,
         body,
     })
+}
+
+/// Sends `request` over `connector`: the answer, its body unread.
+pub async fn respond(
+    connector: &SharedHttpConnector,
+    request: http::Request<SdkBody>,
+    what: &str,
+) -> Result<aws_smithy_runtime_api::http::Response, LeanError> {
+    let request = aws_smithy_runtime_api::http::Request::try_from(request)
+        .map_err(|e| LeanError::Local(format!("{what}: {e}")))?;
+    connector
+        .call(request)
+        .await
+        .map_err(|e| LeanError::Transport(format!("{what}: {}", error_line(&e))))
+}
+
+/// Reads `body` to its end.
+pub async fn read_whole(body: SdkBody, what: &str) -> Result<bytes::Bytes, LeanError> {
+    Ok(ByteStream::new(body)
+        .collect()
+        .await
+        .map_err(|e| reading_failed(what, &e))?
+        .into_bytes())
+}
+
+/// Hands each piece of `body` to `read` as it arrives, keeping none.
+pub async fn read_streamed(
+    mut body: SdkBody,
+    what: &str,
+    mut read: impl FnMut(&[u8]),
+) -> Result<(), LeanError> {
+    use http_body::Body as _;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => return Ok(()),
+            Some(Err(e)) => return Err(reading_failed(what, &*e)),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    read(data);
+                }
+            }
+        }
+    }
+}
+
+fn reading_failed(what: &str, e: &(dyn std::error::Error + 'static)) -> LeanError {
+    LeanError::Transport(format!("{what}: reading the answer: {}", error_line(e)))
 }
 
 pub mod s3;

@@ -302,7 +302,8 @@ pub async fn connect(
             acl_reads.clone(),
             conf.credentials_provider(),
         )),
-        lister: S3Source::new(client.clone(), &url.bucket, &url.prefix, throttle.clone()),
+        lister: S3Source::new(client.clone(), &url.bucket, &url.prefix, throttle.clone())
+            .credentials(conf.credentials_provider()),
         client,
         url: url.clone(),
         #[cfg(feature = "inventory")]

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_s3::config::SharedCredentialsProvider;
 use aws_sdk_s3::Client;
 use indicatif::ProgressBar;
 use mc_aws_common::error::ToolError;
@@ -79,9 +80,11 @@ impl CountOptions {
     }
 }
 
-/// Counts `url` with `client` (bound to the bucket's region).
+/// Counts `url` with `client` (bound to the bucket's region), built with
+/// `credentials`.
 pub async fn count_url(
     client: Client,
+    credentials: Option<SharedCredentialsProvider>,
     throttle: Arc<Throttle>,
     url: S3Url,
     opts: &CountOptions,
@@ -128,7 +131,8 @@ pub async fn count_url(
                 throttle.clone(),
             )
             .page_size(opts.page_size)
-            .detail(Detail::Counts);
+            .detail(Detail::Counts)
+            .credentials(credentials);
             drain(source, tally, opts, progress, stop).await
         }
     };
@@ -163,7 +167,9 @@ where
         ListOptions {
             concurrency: opts.concurrency.max(1),
             ranges: opts.range.clone().map(|r| vec![r]),
-            buffer: opts.concurrency.max(16),
+            // On one thread the tally keeps up page by page: a few chunks
+            // ahead is enough, and more would only hold memory.
+            buffer: 16,
         },
     );
     let signal = stop.wait();

@@ -138,7 +138,8 @@ pub async fn scan(
         let listing = listing::list(source.requester_pays(payer).versions(), opts);
         drive(listing, job, stop, on_granted, Listed::from).await
     } else {
-        let source = S3Source::new(client, &url.bucket, &url.prefix, throttle.clone());
+        let source = S3Source::new(client, &url.bucket, &url.prefix, throttle.clone())
+            .credentials(bucket.conf.credentials_provider());
         let listing = listing::list(source.requester_pays(payer), opts);
         drive(listing, job, stop, on_granted, Listed::from).await
     }

@@ -71,6 +71,33 @@ impl S3Lean {
         Err(s3_error(answer.status, &answer.body))
     }
 
+    /// [`S3Lean::get_with`] handing a 200's body to `read` as it arrives
+    /// (a list page is read without being kept); any other answer is S3's
+    /// error.
+    pub async fn get_streamed(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        read: impl FnMut(&[u8]),
+    ) -> Result<(), LeanError> {
+        let credentials = self.credentials.get().await?;
+        let request = self.signer.signed_request(
+            http::Method::GET,
+            url,
+            headers,
+            &credentials,
+            &self.region,
+            self.clock.now(),
+        )?;
+        let response = super::respond(&self.connector, request, url).await?;
+        let status = response.status().as_u16();
+        if status == 200 {
+            return super::read_streamed(response.into_body(), url, read).await;
+        }
+        let body = super::read_whole(response.into_body(), url).await?;
+        Err(s3_error(status, &body))
+    }
+
     /// PUTs `url` with `headers` and no body, once: the body of a 200, else
     /// S3's error. A 200 whose body is an `<Error>` is that error: S3 answers
     /// so when a copy fails after the answer has begun (CopyObject,
@@ -171,6 +198,36 @@ impl Route {
         })
     }
 
+    /// From the request the SDK sent on the bucket itself (ListObjectsV2):
+    /// its URL without the query. `None` unless it was plain SigV4 for S3.
+    pub fn of_bucket(capture: &EndpointCapture) -> Option<Self> {
+        let scope = capture.scope().filter(|s| s.service == "s3")?;
+        Some(Self::of_bucket_url(&capture.get()?, scope.region))
+    }
+
+    /// From `url`, an SDK request's on the bucket, signed for `region`.
+    pub fn of_bucket_url(url: &str, region: String) -> Self {
+        let base = url.split('?').next().unwrap_or(url);
+        Self {
+            base: base.to_string(),
+            query: String::new(),
+            region,
+        }
+    }
+
+    /// The bucket's URL with `params` as its query, encoded as the SDK
+    /// encodes them (a [`Route::of_bucket`]).
+    pub fn bucket_url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = self.base.clone();
+        for (i, (name, value)) in params.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(name);
+            url.push('=');
+            url.extend(percent_encoding::utf8_percent_encode(value, QUERY_VALUE));
+        }
+        url
+    }
+
     /// The URL for `key` (not empty: that would be the bucket's own URL).
     pub fn url(&self, key: &str) -> String {
         format!("{}/{}{}", self.base, uri_path(key), self.query)
@@ -237,10 +294,24 @@ impl LeanOp {
         config: &aws_sdk_s3::Config,
         credentials: Option<SharedCredentialsProvider>,
     ) {
+        if !self.is_learned() {
+            self.learn_route(Route::from_sent(capture, key), config, credentials);
+        }
+    }
+
+    /// Learns `route`, if any, from an SDK request sent by a client with
+    /// `config` and signed with `credentials`; `None` leaves the operation
+    /// to the SDK for good.
+    pub fn learn_route(
+        &self,
+        route: Option<Route>,
+        config: &aws_sdk_s3::Config,
+        credentials: Option<SharedCredentialsProvider>,
+    ) {
         if self.is_learned() {
             return;
         }
-        let learned = Route::from_sent(capture, key).map(|route| {
+        let learned = route.map(|route| {
             let sender = S3Lean::new(config, credentials, route.region().to_string());
             (sender, route)
         });

@@ -51,18 +51,26 @@ async fn bucket_with(prefix: &str, objects: &[(String, usize)]) -> String {
     name
 }
 
-/// Lists `ranges` (None: everything) with the sharded lister; returns the
-/// keys in arrival order and the chunk spans.
+/// Lists `ranges` (None: everything) with the sharded lister, its pages
+/// after the first sent beside the SDK when `lean`; returns the keys in
+/// arrival order and the chunk spans.
 async fn list(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     ranges: Option<Vec<KeyRange>>,
-    concurrency: usize,
-    page_size: i32,
+    (concurrency, page_size, lean): (usize, i32, bool),
 ) -> (Vec<String>, Vec<KeyRange>) {
     let throttle = Throttle::new(concurrency, None, Backoff::default());
-    let source =
-        S3Source::new(client.clone(), bucket, "", Arc::clone(&throttle)).page_size(page_size);
+    let credentials = match lean {
+        true => mc_testkit::ministack()
+            .sdk_config()
+            .await
+            .credentials_provider(),
+        false => None,
+    };
+    let source = S3Source::new(client.clone(), bucket, "", Arc::clone(&throttle))
+        .page_size(page_size)
+        .credentials(credentials);
     let mut listing = listing::list(
         source,
         ListOptions {
@@ -113,8 +121,9 @@ fn skewed_5000_keys_listed_exactly() {
         let mut reference = mc_testkit::list_all_keys(&client, &bucket, "").await;
         assert_eq!(reference.len(), 5000);
         reference.sort();
-        for (concurrency, page_size) in [(64, 100), (7, 250), (1, 1000)] {
-            let (mut keys, spans) = list(&client, &bucket, None, concurrency, page_size).await;
+        for (concurrency, page_size, lean) in [(64, 100, true), (7, 250, false), (1, 1000, true)] {
+            let (mut keys, spans) =
+                list(&client, &bucket, None, (concurrency, page_size, lean)).await;
             keys.sort();
             // Same multiset: no key missing, none twice.
             assert_eq!(
@@ -132,7 +141,8 @@ fn skewed_5000_keys_listed_exactly() {
         let mut all = Vec::new();
         for index in 0..6 {
             let range = shard_ranges("", Shard { index, count: 6 }, None);
-            let (keys, _) = list(&client, &bucket, Some(vec![range.clone()]), 16, 100).await;
+            let (keys, _) =
+                list(&client, &bucket, Some(vec![range.clone()]), (16, 100, true)).await;
             assert!(keys.iter().all(|k| range.contains(k)));
             all.extend(keys);
         }
@@ -142,7 +152,8 @@ fn skewed_5000_keys_listed_exactly() {
 }
 
 /// A page the fast reader refuses (here: with `CommonPrefixes`) is asked for
-/// again and decoded by the SDK: the same keys, one request more.
+/// again and decoded by the SDK: the same keys, one request more, whether
+/// the page came through the SDK (the first) or beside it (the next).
 #[test]
 fn a_page_the_fast_reader_refuses_is_decoded_by_the_sdk() {
     use mc_aws_common::listing::PageSource;
@@ -162,15 +173,101 @@ fn a_page_the_fast_reader_refuses_is_decoded_by_the_sdk() {
             .build();
         let client = aws_sdk_s3::Client::from_conf(config);
         let throttle = Throttle::new(1, None, Backoff::default());
-        let source = S3Source::new(client, "b", "", Arc::clone(&throttle));
-        let page = source.list_page(None, None).await.unwrap();
-        let keys: Vec<(&str, u64)> = page
-            .items
-            .iter()
-            .map(|i| (i.key.as_str(), i.size))
+        let credentials = aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new("AKID", "secret", None, None, "test"),
+        );
+        let source =
+            S3Source::new(client, "b", "", Arc::clone(&throttle)).credentials(Some(credentials));
+        for round in 1..=2 {
+            let page = source.list_page(None, None).await.unwrap();
+            let keys: Vec<(&str, u64)> = page
+                .items
+                .iter()
+                .map(|i| (i.key.as_str(), i.size))
+                .collect();
+            assert_eq!(keys, [("a", 1), ("b&c", 2)]);
+            assert!(!page.truncated);
+            assert_eq!(throttle.stats().requests, 2 * round);
+            assert!(source.is_lean(), "the first page showed the route");
+        }
+    });
+}
+
+/// Against the S3 model checking every signature: after the first page the
+/// lister signs its own ListObjectsV2 requests, lists every key exactly
+/// (awkward keys in the prefixes and start keys it sends), and a lean page
+/// whose credentials are refused is listed by the SDK instead.
+#[test]
+fn lean_pages_are_signed_and_list_exactly() {
+    use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+    use mc_benchkit::s3model::{ModelConfig, S3Model};
+    let rt = rt();
+    rt.block_on(async {
+        let config = ModelConfig {
+            check_signatures: Some(("AKIDLIST".into(), "list-secret".into())),
+            ..ModelConfig::instant()
+        };
+        let model = S3Model::start(config).await.unwrap();
+        let creds = |secret: &str| {
+            SharedCredentialsProvider::new(Credentials::new(
+                "AKIDLIST",
+                secret,
+                Some("session-token".into()),
+                None,
+                "test",
+            ))
+        };
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .endpoint_url(model.endpoint())
+            .force_path_style(true)
+            .credentials_provider(creds("list-secret"))
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(conf);
+        client
+            .create_bucket()
+            .bucket("signed")
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = mc_testkit::awkward_keys()
+            .into_iter()
+            .map(|(k, _)| k)
             .collect();
-        assert_eq!(keys, [("a", 1), ("b&c", 2)]);
-        assert!(!page.truncated);
-        assert_eq!(throttle.stats().requests, 2);
+        keys.extend((0..600).map(|i| format!("p q+r/{i:04}")));
+        mc_testkit::put_objects(&client, "signed", keys.iter().map(|k| (k.clone(), b"x"))).await;
+        keys.sort();
+        let mut requests = Vec::new();
+        for secret in ["list-secret", "wrong-secret"] {
+            let throttle = Throttle::new(8, None, Backoff::default());
+            let source = S3Source::new(client.clone(), "signed", "", throttle.clone())
+                .page_size(50)
+                .credentials(Some(creds(secret)));
+            let opts = ListOptions {
+                concurrency: 8,
+                ..ListOptions::default()
+            };
+            let mut listing = listing::list(source.clone(), opts);
+            let mut got = Vec::new();
+            while let Some(chunk) = listing.next().await {
+                got.extend(chunk.unwrap().items.into_iter().map(|i| i.key));
+            }
+            got.sort();
+            assert!(
+                got == keys,
+                "{secret}: {} keys listed of {}",
+                got.len(),
+                keys.len()
+            );
+            assert!(source.is_lean(), "{secret}: pages still go through the SDK");
+            // Narrowed prefixes with awkward keys, through the lean path.
+            let span = KeyRange::new(Some("p q+r/0100".into()), Some("p q+r/0420".into()));
+            let spanned = source.list_span(&span).await.unwrap();
+            assert_eq!(spanned.len(), 320, "{secret}");
+            requests.push(throttle.stats().requests);
+        }
+        // Refused, each lean page was asked for again through the SDK.
+        assert!(requests[1] > requests[0] * 5 / 4, "requests: {requests:?}");
     });
 }
