@@ -237,16 +237,16 @@ fn entry(c: &[u8], detail: Detail) -> Option<(ObjectEntry, usize)> {
             // `</ContentsD<Contents>`: a broken tag swallowing the next one.
             return None;
         }
-        let slot = match name {
-            b"/Contents" => break gt + 1,
-            b"Key" => &mut key,
-            b"Size" => &mut size,
-            b"ETag" => &mut etag,
-            b"StorageClass" => &mut class,
-            b"LastModified" => &mut modified,
+        let slot = match Name::of(name) {
+            Name::Close => break gt + 1,
+            Name::Key => &mut key,
+            Name::Size => &mut size,
+            Name::ETag => &mut etag,
+            Name::StorageClass => &mut class,
+            Name::LastModified => &mut modified,
             // Only in a broken document: one `</Contents>` would close two.
-            b"Contents" => return None,
-            _ => {
+            Name::Open => return None,
+            Name::Other => {
                 at = gt + 1;
                 continue;
             }
@@ -254,11 +254,7 @@ fn entry(c: &[u8], detail: Detail) -> Option<(ObjectEntry, usize)> {
         let value_start = gt + 1;
         let value_end = value_start + memchr::memchr(b'<', &c[value_start..])?;
         // The value must be closed at once by its own tag.
-        let close = &c[value_end..];
-        let closed = close.starts_with(b"</")
-            && close.get(2..2 + name.len())? == name
-            && close.get(2 + name.len()) == Some(&b'>');
-        if !closed {
+        if !closes(&c[value_end..], name) {
             return None;
         }
         slot.get_or_insert(&c[value_start..value_end]);
@@ -268,7 +264,7 @@ fn entry(c: &[u8], detail: Detail) -> Option<(ObjectEntry, usize)> {
     let size = number(size?)?;
     let full = detail == Detail::Full;
     let etag = match etag {
-        Some(t) if full => text(t)?.trim_matches('"').to_string(),
+        Some(t) if full => etag_text(t)?,
         _ => String::new(),
     };
     let storage_class = match class {
@@ -291,6 +287,61 @@ fn entry(c: &[u8], detail: Detail) -> Option<(ObjectEntry, usize)> {
         last_modified,
     };
     Some((entry, end))
+}
+
+/// The tag names inside `<Contents>` that [`entry`] tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Open,
+    Close,
+    Key,
+    Size,
+    ETag,
+    StorageClass,
+    LastModified,
+    Other,
+}
+
+impl Name {
+    /// By length first, then as fixed-size arrays: one comparison in
+    /// registers, not a `memcmp` call per candidate name.
+    fn of(name: &[u8]) -> Name {
+        fn is<const N: usize>(name: &[u8], want: &[u8; N]) -> bool {
+            <&[u8; N]>::try_from(name).is_ok_and(|n| n == want)
+        }
+        match name.len() {
+            3 if is(name, b"Key") => Name::Key,
+            4 if is(name, b"Size") => Name::Size,
+            4 if is(name, b"ETag") => Name::ETag,
+            8 if is(name, b"Contents") => Name::Open,
+            9 if is(name, b"/Contents") => Name::Close,
+            12 if is(name, b"StorageClass") => Name::StorageClass,
+            12 if is(name, b"LastModified") => Name::LastModified,
+            _ => Name::Other,
+        }
+    }
+}
+
+/// Whether `rest` starts with `</name>`.
+fn closes(rest: &[u8], name: &[u8]) -> bool {
+    let n = name.len();
+    rest.len() > n + 2
+        && rest[0] == b'<'
+        && rest[1] == b'/'
+        && rest[n + 2] == b'>'
+        && rest[2..n + 2].iter().zip(name).all(|(a, b)| a == b)
+}
+
+/// An ETag's text without its quotes, which AWS writes as `&quot;` and
+/// others as `"`: unquoted before decoding, so the usual ETag is one
+/// allocation, not a decoded copy and a trimmed one.
+fn etag_text(t: &[u8]) -> Option<String> {
+    let mut t = t;
+    for quote in [&b"&quot;"[..], b"\""] {
+        t = t.strip_prefix(quote).unwrap_or(t);
+        t = t.strip_suffix(quote).unwrap_or(t);
+    }
+    Some(text(t)?.trim_matches('"').to_string())
 }
 
 /// The raw text of the first `<name>...</name>` in `xml`.
