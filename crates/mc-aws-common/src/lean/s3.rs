@@ -80,15 +80,7 @@ impl S3Lean {
         headers: &[(&str, &str)],
         read: impl FnMut(&[u8]),
     ) -> Result<(), LeanError> {
-        let credentials = self.credentials.get().await?;
-        let request = self.signer.signed_request(
-            http::Method::GET,
-            url,
-            headers,
-            &credentials,
-            &self.region,
-            self.clock.now(),
-        )?;
+        let request = self.signed(http::Method::GET, url, headers).await?;
         let response = super::respond(&self.connector, request, url).await?;
         let status = response.status().as_u16();
         if status == 200 {
@@ -116,16 +108,27 @@ impl S3Lean {
         url: &str,
         headers: &[(&str, &str)],
     ) -> Result<super::Answer, LeanError> {
+        let request = self.signed(method, url, headers).await?;
+        super::exchange(&self.connector, request, url).await
+    }
+
+    /// The request to `url` with `headers`, signed now with the current
+    /// credentials.
+    async fn signed(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<http::Request<SdkBody>, LeanError> {
         let credentials = self.credentials.get().await?;
-        let request = self.signer.signed_request(
+        self.signer.signed_request(
             method,
             url,
             headers,
             &credentials,
             &self.region,
             self.clock.now(),
-        )?;
-        super::exchange(&self.connector, request, url).await
+        )
     }
 }
 

@@ -107,41 +107,12 @@ async fn reads_like_the_sdk_on_moto() {
 /// send the read back through the SDK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lean_reads_pass_a_signature_check() {
-    use aws_credential_types::provider::SharedCredentialsProvider;
-    use aws_credential_types::Credentials;
-    use mc_benchkit::s3model::{ModelConfig, S3Model};
-
-    let config = ModelConfig {
-        check_signatures: Some(("AKIDLEAN".into(), "lean-secret".into())),
-        ..ModelConfig::instant()
-    };
-    let model = S3Model::start(config).await.unwrap();
-    let creds = |secret: &str| {
-        SharedCredentialsProvider::new(Credentials::new(
-            "AKIDLEAN",
-            secret,
-            Some("session-token".into()),
-            None,
-            "test",
-        ))
-    };
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-        .endpoint_url(model.endpoint())
-        .force_path_style(true)
-        .credentials_provider(creds("lean-secret"))
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    use crate::signed_model::{credentials as creds, SECRET};
+    let (model, s3) = crate::signed_model::start("eu-west-1").await;
     s3.create_bucket().bucket("signed").send().await.unwrap();
     mc_testkit::put_objects(&s3, "signed", KEYS.map(|k| (k, b"x"))).await;
     let throttle = Throttle::new(8, None, Backoff::default());
-    let reader = AclReader::new(
-        s3.clone(),
-        "signed",
-        throttle.clone(),
-        Some(creds("lean-secret")),
-    );
+    let reader = AclReader::new(s3.clone(), "signed", throttle.clone(), Some(creds(SECRET)));
     let refused = AclReader::new(
         s3.clone(),
         "signed",
@@ -201,25 +172,8 @@ async fn lean_reads_pass_a_signature_check() {
 /// read that named a version does not stick to the later ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versions_and_requester_pays_are_signed() {
-    use aws_credential_types::provider::SharedCredentialsProvider;
-    use aws_credential_types::Credentials;
-    use mc_benchkit::s3model::{ModelConfig, S3Model};
-
-    let config = ModelConfig {
-        check_signatures: Some(("AKIDV".into(), "v-secret".into())),
-        ..ModelConfig::instant()
-    };
-    let model = S3Model::start(config).await.unwrap();
-    let creds =
-        SharedCredentialsProvider::new(Credentials::new("AKIDV", "v-secret", None, None, "t"));
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(model.endpoint())
-        .force_path_style(true)
-        .credentials_provider(creds.clone())
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let (_model, s3) = crate::signed_model::start("us-east-1").await;
+    let creds = crate::signed_model::credentials(crate::signed_model::SECRET);
     s3.create_bucket().bucket("versions").send().await.unwrap();
     mc_testkit::put_objects(&s3, "versions", KEYS.map(|k| (k, b"x"))).await;
     let throttle = Throttle::new(4, None, Backoff::default());

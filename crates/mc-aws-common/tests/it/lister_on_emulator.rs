@@ -199,32 +199,10 @@ fn a_page_the_fast_reader_refuses_is_decoded_by_the_sdk() {
 /// whose credentials are refused is listed by the SDK instead.
 #[test]
 fn lean_pages_are_signed_and_list_exactly() {
-    use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
-    use mc_benchkit::s3model::{ModelConfig, S3Model};
+    use crate::signed_model::{credentials as creds, SECRET};
     let rt = rt();
     rt.block_on(async {
-        let config = ModelConfig {
-            check_signatures: Some(("AKIDLIST".into(), "list-secret".into())),
-            ..ModelConfig::instant()
-        };
-        let model = S3Model::start(config).await.unwrap();
-        let creds = |secret: &str| {
-            SharedCredentialsProvider::new(Credentials::new(
-                "AKIDLIST",
-                secret,
-                Some("session-token".into()),
-                None,
-                "test",
-            ))
-        };
-        let conf = aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .endpoint_url(model.endpoint())
-            .force_path_style(true)
-            .credentials_provider(creds("list-secret"))
-            .build();
-        let client = aws_sdk_s3::Client::from_conf(conf);
+        let (_model, client) = crate::signed_model::start("eu-west-1").await;
         client
             .create_bucket()
             .bucket("signed")
@@ -239,7 +217,7 @@ fn lean_pages_are_signed_and_list_exactly() {
         mc_testkit::put_objects(&client, "signed", keys.iter().map(|k| (k.clone(), b"x"))).await;
         keys.sort();
         let mut requests = Vec::new();
-        for secret in ["list-secret", "wrong-secret"] {
+        for secret in [SECRET, "wrong-secret"] {
             let throttle = Throttle::new(8, None, Backoff::default());
             let source = S3Source::new(client.clone(), "signed", "", throttle.clone())
                 .page_size(50)

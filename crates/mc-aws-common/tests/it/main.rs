@@ -7,3 +7,4 @@ mod keyfilter_reference;
 mod lister_on_emulator;
 mod listing_efficiency;
 mod sharded_listing;
+mod signed_model;
