@@ -6,15 +6,15 @@
 //! derives the signing key (four HMACs) each time; measured with perf, that
 //! was a fifth of the sender's CPU, CPU that on a shared host the server does
 //! not get. Here the canonical request is written straight into one buffer and
-//! the key is derived once per day. The general signer stays as the fallback
+//! the key is derived once per day (`SigningKeys`, which the toolkit's lean S3
+//! requests share). The general signer stays as the fallback
 //! for endpoints with a path, and a test checks this one byte for byte
 //! against it.
 
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use mc_aws_common::lean::sigv4::{amz_date, push_hex, signature, SigningKeys};
 use sha2::{Digest, Sha256};
 
 /// The headers a request gets from signing.
@@ -24,17 +24,11 @@ pub struct Signature {
     pub amz_date: String,
 }
 
-struct CachedKey {
-    date: String,
-    secret: String,
-    key: Vec<u8>,
-}
-
 /// Signs `POST /` SendMessageBatch requests for one host and region.
 pub struct FastSigner {
     host: String,
     region: String,
-    key: Mutex<Option<CachedKey>>,
+    keys: SigningKeys,
 }
 
 impl FastSigner {
@@ -62,7 +56,7 @@ impl FastSigner {
         Some(Self {
             host,
             region: region.to_string(),
-            key: Mutex::new(None),
+            keys: SigningKeys::default(),
         })
     }
 
@@ -73,7 +67,7 @@ impl FastSigner {
         if token.is_some_and(|t| !plain(t)) {
             return None;
         }
-        let amz_date = amz_date(now)?;
+        let amz_date = amz_date(now);
         let date = &amz_date[..8];
         let signed_headers = if token.is_some() {
             "content-type;host;x-amz-date;x-amz-security-token;x-amz-target;x-amzn-query-mode"
@@ -89,7 +83,10 @@ impl FastSigner {
         sts.push_str(&scope);
         sts.push('\n');
         push_hex(&mut sts, &Sha256::digest(creq.as_bytes()));
-        let signature = self.signature(creds, now, date, &sts);
+        let key = self
+            .keys
+            .get(date, &self.region, "sqs", creds.secret_access_key());
+        let signature = signature(&key, &sts);
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             creds.access_key_id()
@@ -123,61 +120,11 @@ impl FastSigner {
         push_hex(&mut creq, &Sha256::digest(body));
         creq
     }
-
-    /// The signature of `string_to_sign`, with the day's signing key derived
-    /// once (again when the day or the secret changes).
-    fn signature(
-        &self,
-        creds: &Credentials,
-        now: SystemTime,
-        date: &str,
-        string_to_sign: &str,
-    ) -> String {
-        let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
-        let secret = creds.secret_access_key();
-        let stale = cached
-            .as_ref()
-            .is_none_or(|k| k.date != date || k.secret != secret);
-        if stale {
-            let key = generate_signing_key(secret, now, &self.region, "sqs");
-            *cached = Some(CachedKey {
-                date: date.to_string(),
-                secret: secret.to_string(),
-                key: key.as_ref().to_vec(),
-            });
-        }
-        let key = cached
-            .as_ref()
-            .map(|k| k.key.as_slice())
-            .unwrap_or_default();
-        calculate_signature(key, string_to_sign.as_bytes())
-    }
 }
 
 /// Printable ASCII without spaces: header values aws-sigv4 leaves as they are.
 fn plain(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-}
-
-/// `YYYYMMDDTHHMMSSZ` (UTC).
-fn amz_date(now: SystemTime) -> Option<String> {
-    let secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
-    let (y, m, d) = crate::template::civil_from_days(i64::try_from(secs / 86_400).ok()?);
-    let t = secs % 86_400;
-    Some(format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    ))
 }
 
 #[cfg(test)]
@@ -186,7 +133,7 @@ mod tests {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     use aws_sigv4::sign::v4;
     use aws_smithy_runtime_api::client::identity::Identity;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// What aws-sigv4 puts on the same request.
     fn reference(
@@ -306,15 +253,5 @@ mod tests {
         let odd = Credentials::new("AK", "s", Some("has space".into()), None, "t");
         let fast = FastSigner::new("http://h/", "us-east-1").unwrap();
         assert!(fast.sign(&odd, SystemTime::now(), b"").is_none());
-    }
-
-    #[test]
-    fn dates() {
-        let at = |s| amz_date(UNIX_EPOCH + Duration::from_secs(s)).unwrap();
-        assert_eq!(at(0), "19700101T000000Z");
-        assert_eq!(at(951_782_400), "20000229T000000Z");
-        assert_eq!(at(2_180_473_269), "20390204T230109Z");
-        assert_eq!(at(4_102_444_799), "20991231T235959Z");
-        assert_eq!(at(4_107_542_399), "21000228T235959Z");
     }
 }

@@ -70,10 +70,52 @@ struct DayKey {
     key: [u8; 32],
 }
 
+/// The last SigV4 signing key (four HMACs), derived again only when the
+/// day, the region, the service or the secret changes: shared by the
+/// hot-path signers (this module's [`Signer`], sqs-postman's batches).
+#[derive(Default)]
+pub struct SigningKeys {
+    last: Mutex<Option<DayKey>>,
+}
+
+impl SigningKeys {
+    /// The key for `date` (`YYYYMMDD`), `region` and `service`.
+    pub fn get(&self, date: &str, region: &str, service: &str, secret: &str) -> [u8; 32] {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let scope_is =
+            |k: &&DayKey| k.secret == secret && k.scope.split('/').eq([date, region, service]);
+        if let Some(k) = last.as_ref().filter(scope_is) {
+            return k.key;
+        }
+        let mut key = [0u8; 32];
+        let mut k = hmac(format!("AWS4{secret}").as_bytes());
+        for part in [date, region, service, "aws4_request"] {
+            k.update(part.as_bytes());
+            key.copy_from_slice(&k.finalize().into_bytes());
+            k = hmac(&key);
+        }
+        *last = Some(DayKey {
+            scope: format!("{date}/{region}/{service}"),
+            secret: secret.to_string(),
+            key,
+        });
+        key
+    }
+}
+
+/// The hex signature of `string_to_sign` with `key`.
+pub fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
+    let mut mac = hmac(key);
+    mac.update(string_to_sign.as_bytes());
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, &mac.finalize().into_bytes());
+    out
+}
+
 /// Signs requests, keeping the last signing key.
 #[derive(Default)]
 pub struct Signer {
-    key: Mutex<Option<DayKey>>,
+    keys: SigningKeys,
 }
 
 impl Signer {
@@ -88,7 +130,7 @@ impl Signer {
         service: &str,
         time: SystemTime,
     ) -> Result<(), LeanError> {
-        let date_time = timestamp(time);
+        let date_time = amz_date(time);
         let date = &date_time[..8];
         let headers = request.headers_mut();
         headers.insert("x-amz-date", header_value(&date_time)?);
@@ -109,53 +151,20 @@ impl Signer {
             "AWS4-HMAC-SHA256\n{date_time}\n{scope}/aws4_request\n"
         );
         push_hex(&mut to_sign, &Sha256::digest(canonical.as_bytes()));
-        let key = self.key(
-            &scope,
-            date,
-            region,
-            service,
-            credentials.secret_access_key(),
+        let key = self
+            .keys
+            .get(date, region, service, credentials.secret_access_key());
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}/aws4_request, SignedHeaders={signed}, Signature={}",
+            credentials.access_key_id(),
+            signature(&key, &to_sign)
         );
-        let mut mac = hmac(&key);
-        mac.update(to_sign.as_bytes());
-        let mut authorization = String::with_capacity(256);
-        let _ = write!(
-            authorization,
-            "AWS4-HMAC-SHA256 Credential={}/{scope}/aws4_request, SignedHeaders={signed}, Signature=",
-            credentials.access_key_id()
-        );
-        push_hex(&mut authorization, &mac.finalize().into_bytes());
         let mut value = header_value(&authorization)?;
         value.set_sensitive(true);
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, value);
         Ok(())
-    }
-
-    /// The signing key for `scope`, derived again only when the day, the
-    /// region, the service or the secret changed.
-    fn key(&self, scope: &str, date: &str, region: &str, service: &str, secret: &str) -> [u8; 32] {
-        let mut cached = self.key.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = cached
-            .as_ref()
-            .filter(|k| k.scope == scope && k.secret == secret)
-        {
-            return k.key;
-        }
-        let mut key = [0u8; 32];
-        let mut k = hmac(format!("AWS4{secret}").as_bytes());
-        for part in [date, region, service, "aws4_request"] {
-            k.update(part.as_bytes());
-            key.copy_from_slice(&k.finalize().into_bytes());
-            k = hmac(&key);
-        }
-        *cached = Some(DayKey {
-            scope: scope.to_string(),
-            secret: secret.to_string(),
-            key,
-        });
-        key
     }
 }
 
@@ -168,8 +177,8 @@ fn header_value(s: &str) -> Result<http::HeaderValue, LeanError> {
     http::HeaderValue::from_str(s).map_err(|e| LeanError::Local(format!("signing: {e}")))
 }
 
-/// `YYYYMMDD'T'HHMMSS'Z'` in UTC.
-fn timestamp(time: SystemTime) -> String {
+/// `YYYYMMDD'T'HHMMSS'Z'` in UTC, as SigV4's `x-amz-date`.
+pub fn amz_date(time: SystemTime) -> String {
     let t = aws_smithy_types::DateTime::from(time);
     let secs = t.secs();
     let days = secs.div_euclid(86_400);
@@ -305,7 +314,8 @@ fn canonical_query(out: &mut String, query: &str) {
     }
 }
 
-fn push_hex(out: &mut String, bytes: &[u8]) {
+/// Appends `bytes` in lower-case hex.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -394,10 +404,15 @@ mod tests {
 
     #[test]
     fn knows_the_calendar() {
-        assert_eq!(timestamp(SystemTime::UNIX_EPOCH), "19700101T000000Z");
+        assert_eq!(amz_date(SystemTime::UNIX_EPOCH), "19700101T000000Z");
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_868_799);
-        assert_eq!(timestamp(leap), "20000229T235959Z");
+        assert_eq!(amz_date(leap), "20000229T235959Z");
         let later = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
-        assert_eq!(timestamp(later), "21000101T000000Z");
+        assert_eq!(amz_date(later), "21000101T000000Z");
+        let at = |s| amz_date(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(951_782_400), "20000229T000000Z");
+        assert_eq!(at(2_180_473_269), "20390204T230109Z");
+        assert_eq!(at(4_102_444_799), "20991231T235959Z");
+        assert_eq!(at(4_107_542_399), "21000228T235959Z");
     }
 }
