@@ -19,6 +19,15 @@ pub struct FastPage {
     pub truncated: bool,
 }
 
+impl From<FastPage> for super::Page<ObjectEntry> {
+    fn from(page: FastPage) -> Self {
+        Self {
+            items: page.items,
+            truncated: page.truncated,
+        }
+    }
+}
+
 /// Reads a `<ListBucketResult>` document; `None` when it is anything else or
 /// anything in it is unexpected.
 pub fn parse(xml: &[u8]) -> Option<FastPage> {

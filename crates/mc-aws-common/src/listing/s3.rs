@@ -31,7 +31,7 @@ pub struct S3Source {
 /// ListObjectsV2 beside the SDK once an SDK page has shown its route.
 struct LeanList {
     op: LeanOp,
-    credentials: Option<SharedCredentialsProvider>,
+    credentials: SharedCredentialsProvider,
 }
 
 impl S3Source {
@@ -58,10 +58,10 @@ impl S3Source {
     /// them as they arrive. Without a provider every page goes through the
     /// SDK.
     pub fn credentials(mut self, credentials: Option<SharedCredentialsProvider>) -> Self {
-        self.lean = credentials.map(|c| {
+        self.lean = credentials.map(|credentials| {
             Arc::new(LeanList {
                 op: LeanOp::default(),
-                credentials: Some(c),
+                credentials,
             })
         });
         self
@@ -164,18 +164,13 @@ impl S3Source {
         let mut out = send(fast.then(|| slot.clone())).await.map_err(describe)?;
         if let (Some(lean), Some(capture)) = (learn, capture) {
             let route = Route::of_bucket(capture);
-            let credentials = lean.credentials.clone();
+            let credentials = Some(lean.credentials.clone());
             lean.op
                 .learn_route(route, self.client.config(), credentials);
         }
         let parsed = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         match parsed {
-            Some(Read::Page(page)) => {
-                return Ok(Page {
-                    items: page.items,
-                    truncated: page.truncated,
-                })
-            }
+            Some(Read::Page(page)) => return Ok(page.into()),
             // The body was read as it came, not kept: ask again for the SDK.
             Some(Read::Unreadable) => out = send(None).await.map_err(describe)?,
             None => {}
@@ -213,10 +208,7 @@ impl S3Source {
                 let mut reader = PageReader::new(self.detail);
                 lean.get_streamed(&url, headers, |data| reader.feed(data))
                     .await?;
-                Ok(reader.finish().map(|page| Page {
-                    items: page.items,
-                    truncated: page.truncated,
-                }))
+                Ok(reader.finish().map(Page::from))
             })
             .await
     }
