@@ -19,13 +19,14 @@ use aws_smithy_types::config_bag::ConfigBag;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 
-use super::entry::Detail;
-use super::fast_xml::{FastPage, PageReader};
+use super::entry::{Detail, ObjectEntry};
+use super::fast_xml::PageReader;
+use super::Page;
 
 /// What the last attempt's body was.
 #[derive(Debug)]
 pub(crate) enum Read {
-    Page(FastPage),
+    Page(Page<ObjectEntry>),
     /// Not a page [`fast_xml`] reads: ask again, for the SDK to decode.
     Unreadable,
 }

@@ -11,33 +11,18 @@
 use memchr::memmem;
 
 use super::entry::{rfc3339_secs, Detail, ObjectEntry};
-
-/// The keys of one page, and whether more follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FastPage {
-    pub items: Vec<ObjectEntry>,
-    pub truncated: bool,
-}
-
-impl From<FastPage> for super::Page<ObjectEntry> {
-    fn from(page: FastPage) -> Self {
-        Self {
-            items: page.items,
-            truncated: page.truncated,
-        }
-    }
-}
+use super::Page;
 
 /// Reads a `<ListBucketResult>` document; `None` when it is anything else or
 /// anything in it is unexpected.
-pub fn parse(xml: &[u8]) -> Option<FastPage> {
+pub fn parse(xml: &[u8]) -> Option<Page<ObjectEntry>> {
     parse_with(xml, Detail::Full)
 }
 
 /// [`parse`], reading only the fields `detail` asks for. A field it skips is
 /// not checked either, so it may accept a page [`parse`] gives up on; the
 /// fields it reads are read exactly as [`parse`] reads them.
-pub fn parse_with(xml: &[u8], detail: Detail) -> Option<FastPage> {
+pub fn parse_with(xml: &[u8], detail: Detail) -> Option<Page<ObjectEntry>> {
     let mut reader = PageReader::new(detail);
     reader.feed(xml);
     reader.finish()
@@ -185,7 +170,7 @@ impl PageReader {
     }
 
     /// The page, once the body has ended; `None` if anything was unexpected.
-    pub fn finish(mut self) -> Option<FastPage> {
+    pub fn finish(mut self) -> Option<Page<ObjectEntry>> {
         let carry = std::mem::take(&mut self.carry);
         match self.state {
             State::Failed | State::Entry => return None,
@@ -215,7 +200,7 @@ impl PageReader {
                 return None;
             }
         }
-        Some(FastPage {
+        Some(Page {
             items: self.items,
             truncated,
         })
@@ -453,7 +438,7 @@ mod tests {
     }
 
     /// Fed in pieces, as a body arrives: the same page, or the same refusal.
-    fn cut(xml: &[u8], at: &[usize]) -> Option<FastPage> {
+    fn cut(xml: &[u8], at: &[usize]) -> Option<Page<ObjectEntry>> {
         let mut reader = PageReader::new(Detail::Full);
         let mut from = 0;
         for &i in at {
@@ -488,7 +473,7 @@ mod tests {
         let xml = r#"<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>"#;
         assert_eq!(
             parse(xml.as_bytes()),
-            Some(FastPage {
+            Some(Page {
                 items: vec![],
                 truncated: false
             })

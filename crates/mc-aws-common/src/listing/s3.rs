@@ -170,7 +170,7 @@ impl S3Source {
         }
         let parsed = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         match parsed {
-            Some(Read::Page(page)) => return Ok(page.into()),
+            Some(Read::Page(page)) => return Ok(page),
             // The body was read as it came, not kept: ask again for the SDK.
             Some(Read::Unreadable) => out = send(None).await.map_err(describe)?,
             None => {}
@@ -208,7 +208,7 @@ impl S3Source {
                 let mut reader = PageReader::new(self.detail);
                 lean.get_streamed(&url, headers, |data| reader.feed(data))
                     .await?;
-                Ok(reader.finish().map(Page::from))
+                Ok(reader.finish())
             })
             .await
     }

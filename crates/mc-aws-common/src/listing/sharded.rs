@@ -16,7 +16,7 @@ use super::split_points::{log_width, split_at, split_n, Alphabet};
 use super::KeyRange;
 
 /// One page of a listing, in ascending key order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// More keys follow the last one (S3's `IsTruncated`).
