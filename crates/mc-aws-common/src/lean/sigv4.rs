@@ -63,9 +63,11 @@ const QUERY: &AsciiSet = &CONTROLS
     .add(b'`')
     .add(b'\\');
 
+/// A signing key and what it was derived for.
 struct DayKey {
-    /// `YYYYMMDD/region/service` and the secret it was derived for.
-    scope: String,
+    date: String,
+    region: String,
+    service: String,
     secret: String,
     key: [u8; 32],
 }
@@ -82,9 +84,15 @@ impl SigningKeys {
     /// The key for `date` (`YYYYMMDD`), `region` and `service`.
     pub fn get(&self, date: &str, region: &str, service: &str, secret: &str) -> [u8; 32] {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let scope_is =
-            |k: &&DayKey| k.secret == secret && k.scope.split('/').eq([date, region, service]);
-        if let Some(k) = last.as_ref().filter(scope_is) {
+        let derived_for = |k: &&DayKey| {
+            (
+                k.date.as_str(),
+                k.region.as_str(),
+                k.service.as_str(),
+                k.secret.as_str(),
+            ) == (date, region, service, secret)
+        };
+        if let Some(k) = last.as_ref().filter(derived_for) {
             return k.key;
         }
         let mut key = [0u8; 32];
@@ -95,7 +103,9 @@ impl SigningKeys {
             k = hmac(&key);
         }
         *last = Some(DayKey {
-            scope: format!("{date}/{region}/{service}"),
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
             secret: secret.to_string(),
             key,
         });
