@@ -10,6 +10,7 @@
 //! ([`s3url`], [`keys`]), error classification ([`error`]), and the parallel
 //! key-space lister ([`listing`]).
 
+pub mod calendar;
 pub mod exit;
 pub mod logging;
 pub mod nagios;

@@ -255,7 +255,7 @@ pub fn push_rfc3339(out: &mut String, t: SystemTime) {
     let secs = d.as_secs();
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let (y, m, day) = civil_from_days(days);
+    let (y, m, day) = mc_aws_common::calendar::civil_from_days(days);
     let _ = write!(
         out,
         "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
@@ -264,21 +264,6 @@ pub fn push_rfc3339(out: &mut String, t: SystemTime) {
         rem % 60,
         d.subsec_millis()
     );
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

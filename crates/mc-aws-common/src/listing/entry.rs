@@ -59,6 +59,7 @@ pub(crate) fn rfc3339_secs(s: &str) -> Option<i64> {
 /// general parser's ~100; `None` for anything else, which the general
 /// parser then reads (or refuses) as before.
 fn s3_timestamp_secs(s: &[u8]) -> Option<i64> {
+    use crate::calendar::{days_from_civil, days_in_month};
     let fraction = match s.len() {
         20 => false,
         24 => true,
@@ -82,26 +83,6 @@ fn s3_timestamp_secs(s: &[u8]) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Howard Hinnant's `days_from_civil`: days since 1970-01-01.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
