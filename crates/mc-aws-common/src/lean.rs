@@ -2,25 +2,23 @@
 //! orchestrator (type-erased config bags, a dozen interceptor hooks, endpoint
 //! rules, a tracing span) costs several times the CPU of the work itself.
 //!
-//! The SDK still does everything else: it resolves the endpoint (captured from
-//! one of its own requests with [`EndpointCapture`], so `--endpoint-url`,
-//! path style, FIPS and dual-stack mean the same), provides the credentials
-//! ([`CredentialCache`]) and the connector. A lean request is signed with
-//! `aws-sigv4`, as the SDK signs, and its failures are [`LeanError`]s that
-//! classify and describe like the SDK's.
+//! The SDK still does most of the rest: it resolves the endpoint (captured
+//! from one of its own requests with [`EndpointCapture`], so
+//! `--endpoint-url`, path style, FIPS and dual-stack mean the same) and
+//! provides the credentials ([`CredentialCache`]). The connector is ours,
+//! configured as the SDK's but with capped read buffers ([`https_connector`]).
+//! A lean request is signed with `aws-sigv4`, as the SDK signs, and its
+//! failures are [`LeanError`]s that classify and describe like the SDK's.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_s3::config::SharedAsyncSleep;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::http::{
-    HttpConnector, HttpConnectorSettings, SharedHttpConnector,
-};
+use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -33,32 +31,13 @@ use crate::error::{classify_parts, describe_parts, refuses_credentials, ErrorCla
 use crate::output::error_line;
 use crate::retry::Classify;
 
+pub use connector::{https_connector, CappedConnector};
+
 /// Credentials are refreshed this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 /// Credentials without an expiry are fetched again after this long, as the
 /// SDK's identity cache does (a rotated credentials file is picked up).
 const NO_EXPIRY_LIFETIME: Duration = Duration::from_secs(900);
-
-/// An HTTPS connector like the SDK's default one: rustls, 10 s to connect
-/// and 60 s to read, and `HTTP(S)_PROXY` / `NO_PROXY` from the environment.
-pub fn https_connector(sleep: Option<SharedAsyncSleep>) -> SharedHttpConnector {
-    let settings = HttpConnectorSettings::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build();
-    let mut builder = aws_smithy_http_client::Connector::builder()
-        .connector_settings(settings)
-        .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
-    if let Some(sleep) = sleep {
-        builder = builder.sleep_impl(sleep);
-    }
-    let connector = builder
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build();
-    SharedHttpConnector::new(connector)
-}
 
 /// The SDK's clock when its config has one (a test may set it), else the
 /// system's: signatures must carry the time the SDK would use.
@@ -412,6 +391,7 @@ fn reading_failed(what: &str, e: &(dyn std::error::Error + 'static)) -> LeanErro
     LeanError::Transport(format!("{what}: reading the answer: {}", error_line(e)))
 }
 
+mod connector;
 pub mod s3;
 pub mod s3control;
 pub mod sigv4;
