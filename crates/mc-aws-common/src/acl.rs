@@ -20,6 +20,7 @@
 //! takes an XML body on PutObjectAcl; moto ignores it and honours only the
 //! headers, so the headers are the portable choice.)
 
+mod policy_xml;
 mod reader;
 
 pub use reader::AclReader;

@@ -255,9 +255,16 @@ const PUT_ACL_CHECKSUM: [(&str, &str); 4] = [
 ];
 
 /// An `<AccessControlPolicy>` read as the SDK reads it; `None` on anything
-/// it would not read.
+/// it would not read. S3's usual shape is read by [`super::policy_xml`],
+/// the rest by the general XML decoder.
 fn parse(body: &[u8]) -> Option<Acl> {
     let text = std::str::from_utf8(body).ok()?;
+    let (owner, grants) = super::policy_xml::read(body).or_else(|| parse_general(text))?;
+    Some(Acl::from_sdk(owner.as_ref(), &grants))
+}
+
+/// The owner and grants as the general XML decoder reads them.
+pub(super) fn parse_general(text: &str) -> Option<(Option<s3t::Owner>, Vec<s3t::Grant>)> {
     // The decoder would take a cut-off document for a shorter ACL.
     if !text.trim_end().ends_with("</AccessControlPolicy>") {
         return None;
@@ -287,12 +294,12 @@ fn parse(body: &[u8]) -> Option<Acl> {
             once(&mut grants, list)?;
         }
     }
-    Some(Acl::from_sdk(owner.as_ref(), &grants.unwrap_or_default()))
+    Some((owner, grants.unwrap_or_default()))
 }
 
 /// Sets `slot` to `value`; `None` if it was set already (a repeated element
 /// the SDK would read differently: it keeps the last one).
-fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+pub(super) fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     match slot {
         Some(_) => None,
         None => {
@@ -302,9 +309,9 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     }
 }
 
-fn parse_grant(grant: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grant> {
+fn parse_grant(element: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grant> {
     let (mut grantee, mut permission) = (None, None);
-    while let Some(mut tag) = grant.next_tag() {
+    while let Some(mut tag) = element.next_tag() {
         if tag.start_el().matches("Grantee") {
             once(&mut grantee, parse_grantee(&mut tag)?)?;
         } else if tag.start_el().matches("Permission") {
@@ -312,7 +319,14 @@ fn parse_grant(grant: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grant> {
             once(&mut permission, p)?;
         }
     }
-    // A grant we could not read whole: the SDK decides.
+    grant(grantee, permission)
+}
+
+/// The grant, if it was read whole (else the SDK decides).
+pub(super) fn grant(
+    grantee: Option<s3t::Grantee>,
+    permission: Option<s3t::Permission>,
+) -> Option<s3t::Grant> {
     let known = permission
         .as_ref()
         .is_some_and(|p| s3t::Permission::values().contains(&p.as_str()));

@@ -359,7 +359,7 @@ fn number(t: &[u8]) -> Option<u64> {
 
 /// XML text with its entities decoded; `None` for invalid UTF-8 or an
 /// entity we do not know.
-fn text(t: &[u8]) -> Option<String> {
+pub(crate) fn text(t: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(t).ok()?;
     if !s.contains('&') {
         return Some(s.to_string());
