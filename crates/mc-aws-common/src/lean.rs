@@ -18,7 +18,6 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -31,7 +30,7 @@ use crate::error::{classify_parts, describe_parts, refuses_credentials, ErrorCla
 use crate::output::error_line;
 use crate::retry::Classify;
 
-pub use connector::{https_connector, CappedConnector};
+pub use connector::{https_connector, CappedConnector, Connector};
 
 /// Credentials are refreshed this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
@@ -321,38 +320,34 @@ pub fn sign_request(
 /// An answer read whole.
 pub struct Answer {
     pub status: u16,
-    pub headers: aws_smithy_runtime_api::http::Headers,
+    pub headers: http::HeaderMap,
     pub body: bytes::Bytes,
 }
 
 /// Sends `request` over `connector` and reads the whole answer; `what`
 /// (the endpoint or URL) names the request in errors.
 pub async fn exchange(
-    connector: &SharedHttpConnector,
+    connector: &Connector,
     request: http::Request<SdkBody>,
     what: &str,
 ) -> Result<Answer, LeanError> {
-    let response = respond(connector, request, what).await?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = read_whole(response.into_body(), what).await?;
+    let (parts, body) = respond(connector, request, what).await?.into_parts();
+    let body = read_whole(body, what).await?;
     Ok(Answer {
-        status,
-        headers,
+        status: parts.status.as_u16(),
+        headers: parts.headers,
         body,
     })
 }
 
 /// Sends `request` over `connector`: the answer, its body unread.
 pub async fn respond(
-    connector: &SharedHttpConnector,
+    connector: &Connector,
     request: http::Request<SdkBody>,
     what: &str,
-) -> Result<aws_smithy_runtime_api::http::Response, LeanError> {
-    let request = aws_smithy_runtime_api::http::Request::try_from(request)
-        .map_err(|e| LeanError::Local(format!("{what}: {e}")))?;
+) -> Result<http::Response<SdkBody>, LeanError> {
     connector
-        .call(request)
+        .send(request)
         .await
         .map_err(|e| LeanError::Transport(format!("{what}: {}", error_line(&e))))
 }

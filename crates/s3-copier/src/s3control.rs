@@ -11,7 +11,7 @@
 
 use aws_config::SdkConfig;
 use aws_sigv4::http_request::{PayloadChecksumKind, SigningSettings};
-use aws_smithy_runtime_api::client::http::SharedHttpConnector;
+
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 use aws_smithy_xml::encode::{ScopeWriter, XmlWriter};
@@ -324,7 +324,7 @@ pub struct S3Control {
     base: String,
     account: String,
     region: String,
-    connector: SharedHttpConnector,
+    connector: mc_aws_common::lean::Connector,
     credentials: CredentialCache,
     clock: Clock,
 }

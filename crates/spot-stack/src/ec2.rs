@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use aws_config::SdkConfig;
 use aws_sigv4::http_request::SigningSettings;
 use aws_smithy_query::QueryWriter;
-use aws_smithy_runtime_api::client::http::SharedHttpConnector;
+
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
@@ -39,7 +39,7 @@ pub struct Ec2 {
     /// `https://ec2.REGION.amazonaws.com/`, or the configured endpoint.
     url: String,
     region: String,
-    connector: SharedHttpConnector,
+    connector: mc_aws_common::lean::Connector,
     credentials: CredentialCache,
     clock: Clock,
 }

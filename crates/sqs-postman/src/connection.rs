@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_config::Region;
-use aws_smithy_runtime_api::client::http::{http_client_fn, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::http_client_fn;
 use mc_aws_common::cli::AwsArgs;
 use mc_aws_common::retry::{Backoff, Throttle};
 
@@ -16,7 +16,7 @@ pub struct Connection {
     pub sdk: aws_config::SdkConfig,
     pub client: aws_sdk_sqs::Client,
     /// The connection pool shared by the SDK client and [`crate::wire::Wire`].
-    pub connector: SharedHttpConnector,
+    pub connector: mc_aws_common::lean::Connector,
     pub throttle: Arc<Throttle>,
     pub queue: Queue,
 }
@@ -42,7 +42,7 @@ pub async fn connect(
     }
     // One connector (TLS set up once, one pool) for the SDK's calls and ours.
     let connector = mc_aws_common::lean::https_connector(sdk.sleep_impl());
-    let shared = connector.clone();
+    let shared = connector.shared();
     let sdk = sdk
         .into_builder()
         .http_client(http_client_fn(move |_, _| shared.clone()))

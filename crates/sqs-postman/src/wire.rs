@@ -1,7 +1,8 @@
 //! A lean `SendMessageBatch`: the request body is concatenated from entries
 //! encoded once when the message was generated, signed with SigV4
-//! (`aws-sigv4`) and sent over the SDK's own HTTP connector (hyper, rustls,
-//! one pooled keep-alive connection per request in flight).
+//! (`aws-sigv4`) and sent over the lean connector, which the SDK's SQS client
+//! shares (hyper, rustls, one pooled keep-alive connection per request in
+//! flight).
 //!
 //! Why not the SDK's fluent call: measured with callgrind, the SDK's
 //! orchestrator (type-erased config bags, interceptors, re-serialising the
@@ -18,7 +19,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::SigningSettings;
-use aws_smithy_runtime_api::client::http::SharedHttpConnector;
+
 use aws_smithy_types::body::SdkBody;
 use mc_aws_common::lean::{exchange, sign_request, CredentialCache, LeanError};
 use serde::Deserialize;
@@ -55,7 +56,7 @@ pub struct BatchResult {
 
 /// Sends SendMessageBatch requests for one queue.
 pub struct Wire {
-    connector: SharedHttpConnector,
+    connector: mc_aws_common::lean::Connector,
     endpoint: String,
     region: String,
     credentials: CredentialCache,
@@ -67,7 +68,7 @@ pub struct Wire {
 
 impl Wire {
     pub fn new(
-        connector: SharedHttpConnector,
+        connector: mc_aws_common::lean::Connector,
         endpoint: String,
         region: String,
         credentials: Option<SharedCredentialsProvider>,
@@ -130,7 +131,10 @@ impl Wire {
         if answer.status == 200 {
             return parse_result(&answer.body, batch.len());
         }
-        let query_error = answer.headers.get("x-amzn-query-error");
+        let query_error = answer
+            .headers
+            .get("x-amzn-query-error")
+            .and_then(|v| v.to_str().ok());
         Err(parse_error(answer.status, query_error, &answer.body))
     }
 }

@@ -52,16 +52,61 @@ const PROXY_VARIABLES: [&str; 6] = [
 
 /// The connector for lean requests: [`CappedConnector`] on the system's
 /// roots, or the SDK's connector when a proxy is set in the environment.
-pub fn https_connector(sleep: Option<SharedAsyncSleep>) -> SharedHttpConnector {
+pub fn https_connector(sleep: Option<SharedAsyncSleep>) -> Connector {
     if proxy_configured(|name| std::env::var_os(name)) {
-        return sdk_connector(sleep);
+        return Connector::sdk(sdk_connector(sleep));
     }
     match CappedConnector::new(native_roots(), sleep.clone()) {
-        Ok(connector) => SharedHttpConnector::new(connector),
+        Ok(connector) => Connector::capped(connector),
         Err(e) => {
             tracing::debug!("the SDK's connector for lean requests: {e}");
-            sdk_connector(sleep)
+            Connector::sdk(sdk_connector(sleep))
         }
+    }
+}
+
+/// What lean requests are sent over. Ours is called directly, with the
+/// `http` types the requests are built in; the SDK's through its interface.
+#[derive(Clone, Debug)]
+pub struct Connector {
+    direct: Option<CappedConnector>,
+    /// The same pool, for an SDK client to share (sqs-postman's).
+    shared: SharedHttpConnector,
+}
+
+impl Connector {
+    pub fn capped(connector: CappedConnector) -> Self {
+        Self {
+            shared: SharedHttpConnector::new(connector.clone()),
+            direct: Some(connector),
+        }
+    }
+
+    pub fn sdk(connector: SharedHttpConnector) -> Self {
+        Self {
+            direct: None,
+            shared: connector,
+        }
+    }
+
+    /// The connector as the SDK takes it (one pool for its calls and ours).
+    pub fn shared(&self) -> SharedHttpConnector {
+        self.shared.clone()
+    }
+
+    /// Sends `request`: the answer, its body unread.
+    pub async fn send(
+        &self,
+        request: http::Request<SdkBody>,
+    ) -> Result<http::Response<SdkBody>, ConnectorError> {
+        if let Some(direct) = &self.direct {
+            return direct.send(request).await;
+        }
+        let request = HttpRequest::try_from(request).map_err(|e| ConnectorError::user(e.into()))?;
+        let answer = self.shared.call(request).await?;
+        answer
+            .try_into_http1x()
+            .map_err(|e| ConnectorError::other(e.into(), None))
     }
 }
 
@@ -197,27 +242,37 @@ fn sdk_cipher_suites(base: &rustls::crypto::CryptoProvider) -> Vec<rustls::Suppo
     .collect()
 }
 
+impl CappedConnector {
+    /// Sends `request`; gives up after the read timeout without an answer.
+    async fn send(
+        &self,
+        request: http::Request<SdkBody>,
+    ) -> Result<http::Response<SdkBody>, ConnectorError> {
+        let answer = self.client.request(request);
+        let answer = match &self.sleep {
+            Some(sleep) => Timeout::new(answer, sleep.sleep(self.read_timeout))
+                .await
+                .map_err(|TimedOutError| {
+                    let waited = self.read_timeout;
+                    ConnectorError::timeout(format!("no answer within {waited:?}").into())
+                })?,
+            None => answer.await,
+        };
+        let answer = answer.map_err(|e| ConnectorError::io(e.into()))?;
+        Ok(answer.map(SdkBody::from_body_1_x))
+    }
+}
+
 impl HttpConnector for CappedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let request = match request.try_into_http1x() {
             Ok(request) => request,
             Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
         };
-        let answer = self.client.request(request);
-        let sleep = self.sleep.clone();
-        let read_timeout = self.read_timeout;
+        let connector = self.clone();
         HttpConnectorFuture::new(async move {
-            let answer = match sleep {
-                Some(sleep) => Timeout::new(answer, sleep.sleep(read_timeout))
-                    .await
-                    .map_err(|TimedOutError| {
-                        ConnectorError::timeout(format!("no answer within {read_timeout:?}").into())
-                    })?,
-                None => answer.await,
-            };
-            let answer = answer.map_err(|e| ConnectorError::io(e.into()))?;
-            Response::try_from(answer.map(SdkBody::from_body_1_x))
-                .map_err(|e| ConnectorError::other(e.into(), None))
+            let answer = connector.send(request).await?;
+            Response::try_from(answer).map_err(|e| ConnectorError::other(e.into(), None))
         })
     }
 }

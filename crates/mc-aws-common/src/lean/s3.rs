@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use aws_smithy_runtime_api::client::http::SharedHttpConnector;
+
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
@@ -24,7 +24,7 @@ const USER_AGENT: &str = concat!("mc-ops-toolkit/", env!("CARGO_PKG_VERSION"));
 
 /// Sends signed requests to S3 in one region.
 pub struct S3Lean {
-    connector: SharedHttpConnector,
+    connector: super::Connector,
     credentials: CredentialCache,
     signer: Signer,
     /// The region the SDK signed with (not always the client's: `aws-global`

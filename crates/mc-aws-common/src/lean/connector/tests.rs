@@ -103,12 +103,14 @@ fn connector(roots: &Ca) -> CappedConnector {
 }
 
 async fn get(connector: &CappedConnector, url: &str) -> Result<Bytes, LeanError> {
-    let connector =
-        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector.clone());
+    get_over(&super::Connector::capped(connector.clone()), url).await
+}
+
+async fn get_over(connector: &super::Connector, url: &str) -> Result<Bytes, LeanError> {
     let request = http::Request::get(url)
         .body(aws_smithy_types::body::SdkBody::empty())
         .unwrap();
-    let response = respond(&connector, request, url).await?;
+    let response = respond(connector, request, url).await?;
     assert_eq!(response.status().as_u16(), 200);
     read_whole(response.into_body(), url).await
 }
@@ -130,6 +132,20 @@ async fn speaks_tls_to_a_server_it_trusts_and_keeps_the_connection() {
         1,
         "one pooled connection"
     );
+}
+
+/// Through the SDK's interface (as the SDK's SQS client calls it, and as
+/// lean requests call the SDK's connector when a proxy is set).
+#[tokio::test]
+async fn answers_alike_through_the_sdks_interface() {
+    let ca = ca("test CA");
+    let server = serve(&ca).await;
+    let shared = aws_smithy_runtime_api::client::http::SharedHttpConnector::new(connector(&ca));
+    let url = format!("https://localhost:{}/large", server.port);
+    let large = get_over(&super::Connector::sdk(shared), &url)
+        .await
+        .unwrap();
+    assert_eq!(large.len(), LARGE);
 }
 
 #[tokio::test]
