@@ -462,6 +462,10 @@ mod tests {
     #[test]
     fn reads_an_aws_answer() {
         let owner = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+        // Read by the scanner, as the general decoder reads it.
+        let scanned = super::super::policy_xml::read(AWS_ACL.as_bytes());
+        assert!(scanned.is_some());
+        assert_eq!(scanned, parse_general(AWS_ACL));
         let acl = parse(AWS_ACL.as_bytes()).unwrap();
         let expected = Acl::new(
             Some(owner.to_string()),
