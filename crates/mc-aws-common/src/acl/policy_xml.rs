@@ -15,11 +15,10 @@ use crate::listing::fast_xml::text;
 /// `None` for anything else.
 pub(super) fn read(body: &[u8]) -> Option<(Option<s3t::Owner>, Vec<s3t::Grant>)> {
     let mut s = Scan(body);
+    // S3's declaration, first of all, or none; any other (or whitespace
+    // before it, which XML forbids) is the general decoder's to judge.
+    s.eat(br#"<?xml version="1.0" encoding="UTF-8"?>"#);
     s.space();
-    // S3's declaration, or none; any other is the general decoder's to judge.
-    if s.eat(br#"<?xml version="1.0" encoding="UTF-8"?>"#) {
-        s.space();
-    }
     attributes(s.open(b"AccessControlPolicy")?)?;
     let (mut owner, mut grants) = (None, None);
     loop {
@@ -103,14 +102,8 @@ fn read_grantee(s: &mut Scan<'_>, attrs: &[u8]) -> Option<s3t::Grantee> {
         }
         let (name, raw) = s.field()?;
         let value = Some(text(raw)?);
+        let (slot, set) = super::reader::grantee_field(name)?;
         // A field twice: the general decoder keeps the last; leave it to it.
-        let (slot, set): (usize, fn(_, _) -> _) = match name {
-            b"ID" => (0, s3t::builders::GranteeBuilder::set_id),
-            b"URI" => (1, s3t::builders::GranteeBuilder::set_uri),
-            b"EmailAddress" => (2, s3t::builders::GranteeBuilder::set_email_address),
-            b"DisplayName" => (3, s3t::builders::GranteeBuilder::set_display_name),
-            _ => return None,
-        };
         if std::mem::replace(&mut seen[slot], true) {
             return None;
         }

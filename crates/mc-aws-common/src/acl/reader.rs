@@ -344,15 +344,28 @@ fn parse_grantee(tag: &mut ScopedDecoder<'_, '_>) -> Option<s3t::Grantee> {
     while let Some(mut field) = tag.next_tag() {
         let name = field.start_el().local().to_string();
         let value = Some(try_data(&mut field).ok()?.into_owned());
-        g = match name.as_str() {
-            "ID" => g.set_id(value),
-            "URI" => g.set_uri(value),
-            "EmailAddress" => g.set_email_address(value),
-            "DisplayName" => g.set_display_name(value),
-            _ => g,
-        };
+        if let Some((_, set)) = grantee_field(name.as_bytes()) {
+            g = set(g, value);
+        }
     }
     g.build().ok()
+}
+
+/// A `GranteeBuilder` setter per field of a `<Grantee>`, with the field's
+/// place (0..4), shared by the decoder and the scanner; `None` for any
+/// other name (the decoder skips it, the scanner gives up).
+pub(super) type GranteeSetter =
+    fn(s3t::builders::GranteeBuilder, Option<String>) -> s3t::builders::GranteeBuilder;
+
+pub(super) fn grantee_field(name: &[u8]) -> Option<(usize, GranteeSetter)> {
+    use s3t::builders::GranteeBuilder as B;
+    Some(match name {
+        b"ID" => (0, B::set_id),
+        b"URI" => (1, B::set_uri),
+        b"EmailAddress" => (2, B::set_email_address),
+        b"DisplayName" => (3, B::set_display_name),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -159,3 +159,14 @@ proptest! {
         }
     }
 }
+
+/// XML allows nothing before its declaration: such an answer is the general
+/// decoder's to judge; whitespace before the root alone is fine.
+#[test]
+fn leaves_whitespace_before_the_declaration_to_the_decoder() {
+    let body = "<AccessControlPolicy><Owner><ID>o</ID></Owner></AccessControlPolicy>";
+    let declared = format!(r#"<?xml version="1.0" encoding="UTF-8"?>{body}"#);
+    assert!(read(declared.as_bytes()).is_some());
+    assert!(read(format!("\n {body}").as_bytes()).is_some());
+    assert!(read(format!("\n{declared}").as_bytes()).is_none());
+}
