@@ -202,6 +202,21 @@ impl Scenario for AclReconciler {
             .args([endpoint.as_str(), &THREADS.to_string()])
             .expect_stdout(&want)
             .baseline();
+        // The wire's floor: the two reads per key and nothing else, over raw HTTP/1.1.
+        let raw = Contender::peer(
+            "raw HTTP/1.1 floor: 2 unsigned GetObjectAcl per key, no listing, no writes",
+            ctx.release_bin("mc-benchkit", "mc-raw-s3")?,
+        )
+        .args([
+            "--endpoint",
+            endpoint.as_str(),
+            "--acl-of",
+            "src",
+            "--acl-of",
+            "dst",
+        ])
+        .args(["--keys", &keys.to_string(), "-j", "256"])
+        .expect_stdout(format!("reads={}", 2 * keys));
         // Two GetObjectAcl per key plus a PutObjectAcl per drifted key, 20 ms each.
         let requests = 2 * keys + drift;
         let floor = std::time::Duration::from_millis(ACL_MS) * requests as u32 / 256;
@@ -214,6 +229,8 @@ impl Scenario for AclReconciler {
         )
         .contender(faulted.floor(floor, "as above, before retries"))
         .contender(boto)
+        .contender(raw)
+        .note("the raw floor (`mc-raw-s3`) reads both ACLs of every key over one keep-alive connection per request in flight (read by hand, Content-Length only) on the tools' one-thread runtime; its CPU per key is what the loopback, the runtime and the bytes cost on this machine, with nothing of signing, listing, parsing, comparing or fixing")
         .note("each run fixes 10% of the keys: the source alternates between a bucket with every 10th key public-read and an all-private one")
         .note("SlowDown is S3's 'reduce your request rate': our limiter halves its concurrency on it (at most once per round) and climbs back by one per round. S3 sends it when a prefix is over its rate, which the 256 hex prefixes here never are (s3-copier-copy-hot shows SlowDown from the model's per-prefix limits absorbed at speed). Injected at random on 5% of the ACL calls regardless of load, it keeps the concurrency low: measured 217 s, every key fixed, 0 errors")
         .note("model times model S3 (per-call latency + per-prefix rate limits); they are not a measurement of S3"))

@@ -335,7 +335,22 @@ impl S3Copier {
                 .floor(f_skip, how_skip)
                 .baseline(),
         )
-        .contender(ours("(ACLs copied)", None, Some("ObjectWriter")).floor(f_acl, how_acl));
+        .contender(ours("(ACLs copied)", None, Some("ObjectWriter")).floor(f_acl, how_acl))
+        .contender(
+            wrapped(
+                Contender::peer(
+                    "raw HTTP/1.1 floor: unsigned GetObjectAcl + CopyObject per key, no listing",
+                    "/bin/sh",
+                ),
+                "plain",
+                Some("ObjectWriter"),
+            )
+            .arg(path_str(&ctx.release_bin("mc-benchkit", "mc-raw-s3")?))
+            .args(["--endpoint", endpoint.as_str(), "--acl-of", SRC])
+            .args(["--copy-to", "@DST@", "--keys", &keys.to_string()])
+            .args(["-j", &OURS_J.to_string()])
+            .expect_stdout(format!("copied={keys}")),
+        );
 
         if with_peers(self.peers) {
             if let Ok(aws) = ctx.peer("aws") {
@@ -390,6 +405,7 @@ impl S3Copier {
             .note(format!("model latencies: list page {PAGE_MS} ms, CopyObject {COPY_MS} ms, GetObjectAcl {ACL_MS} ms; S3's per-prefix limits ({WRITE_LIMIT} writes/s, 5,500 reads/s) answered with 503 SlowDown"))
             .note("ACLs copied: our default (--acl copy) reads each source ACL (on a -j budget of its own, overlapping the copies) and sends it, owner mapped, with the CopyObject (x-amz-grant-*); the destination bucket has Object Ownership = ObjectWriter")
             .note("the peers copy no ACLs (the destination default applies), like --acl skip")
+            .note("the raw floor (`mc-raw-s3`) reads each source ACL and copies the object granting its owner full control, one request after the other per key, over one keep-alive connection per request in flight (read by hand) on the tools' one-thread runtime; its CPU per object is what the loopback, the runtime and the bytes cost on this machine, with nothing of signing, listing, parsing or checking")
             .note("model times model S3 (sorted index + sleep per request); they are not a measurement of S3"))
     }
 
