@@ -108,6 +108,7 @@ impl Tool {
             Ok(cli) => cli,
             Err(code) => return code,
         };
+        raise_open_files_limit();
         let runtime = match runtime(self.name, threads == Threads::Many) {
             Ok(rt) => rt,
             Err(code) => return code,
@@ -201,6 +202,50 @@ pub fn parse_args<C: clap::Parser>(
     Err(exit::USAGE)
 }
 
+/// Lets the process open as many files as its hard limit allows. A run at
+/// `-j 256` holds a connection per request in flight to each bucket, over a
+/// thousand sockets for a copy with ACLs, past the soft limit many systems
+/// start programs with (1024; 256 on macOS): each connection past it failed
+/// with EMFILE and was retried, doubling the copy's time. As Go's runtime
+/// does, only the soft limit moves, and a refusal changes nothing.
+#[cfg(feature = "aws")]
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let Some(wanted) = wanted_open_files(limit.current, limit.maximum) else {
+            return;
+        };
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::debug!("open files limit raised to {wanted}"),
+            Err(e) => tracing::debug!("open files limit left as it was: {e}"),
+        }
+    }
+}
+
+/// The most open files asked for: macOS refuses more than `OPEN_MAX` even
+/// under an unlimited hard limit; Linux more than `fs.nr_open` (2^20 unless
+/// changed).
+#[cfg(feature = "aws")]
+const MAX_OPEN_FILES: u64 = if cfg!(target_os = "macos") {
+    10_240
+} else {
+    1 << 20
+};
+
+/// The soft open-files limit to ask for, given the current soft and hard
+/// limits (`None`: unlimited): the hard one, capped, when that is more.
+#[cfg(feature = "aws")]
+fn wanted_open_files(current: Option<u64>, maximum: Option<u64>) -> Option<u64> {
+    let target = maximum.unwrap_or(MAX_OPEN_FILES).min(MAX_OPEN_FILES);
+    current.filter(|c| *c < target).map(|_| target)
+}
+
 /// A tokio runtime (`multi_thread`, or one thread for tools whose requests
 /// cost microseconds each); when none can start, says so for `tool` and
 /// gives the exit code.
@@ -220,6 +265,21 @@ pub fn runtime(tool: &str, multi_thread: bool) -> Result<tokio::runtime::Runtime
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(feature = "aws")]
+    fn asks_for_the_hard_open_files_limit() {
+        assert_eq!(wanted_open_files(Some(1024), Some(524_288)), Some(524_288));
+        assert_eq!(wanted_open_files(Some(256), None), Some(MAX_OPEN_FILES));
+        assert_eq!(
+            wanted_open_files(Some(1024), Some(u64::MAX)),
+            Some(MAX_OPEN_FILES)
+        );
+        // Already there, above the cap, or unlimited: left alone.
+        assert_eq!(wanted_open_files(Some(4096), Some(4096)), None);
+        assert_eq!(wanted_open_files(Some(MAX_OPEN_FILES + 1), None), None);
+        assert_eq!(wanted_open_files(None, None), None);
+    }
 
     #[derive(clap::Parser, Debug)]
     #[command(name = "t", version)]

@@ -36,3 +36,42 @@ fn a_run_stays_within_j_plus_acl_reads() {
     // The ACL reads (two a key) fill their own budget.
     assert!(most >= 3, "no load: {most} in flight");
 }
+
+/// Started with a soft open-files limit below what `-j` needs (the 1024 or
+/// 256 many systems give programs), a run raises it to the hard limit:
+/// no connection fails with EMFILE, nothing is retried.
+#[cfg(unix)]
+#[test]
+fn a_low_open_files_limit_is_raised() {
+    let model = S3Model::start_blocking(ModelConfig {
+        scale: 0.5,
+        rate_limits: None,
+        ..ModelConfig::default()
+    })
+    .unwrap();
+    for bucket in ["nofile-src", "nofile-dst"] {
+        model
+            .seed(&SeedSpec::new(bucket, 300, Distribution::Hex))
+            .unwrap();
+    }
+    let mut cmd = Command::new("sh");
+    model.apply_env(&mut cmd);
+    let out = cmd
+        .args(["-c", r#"ulimit -Sn 48 && exec "$@""#, "sh"])
+        .arg(mc_testkit::cli::bin("acl-reconciler"))
+        .args(["-q", "-o", "json", "-j", "64"])
+        .args(["s3://nofile-src", "s3://nofile-dst"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", mc_testkit::cli::stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains(r#""checked":300"#)
+            && summary.contains(r#""errors":0"#)
+            && summary.contains(r#""retries":0"#),
+        "{summary}"
+    );
+    // The load needed more than the 48: at least -j requests at once.
+    assert!(model.max_in_flight() > 48, "{}", model.max_in_flight());
+}
