@@ -136,6 +136,20 @@ impl Scenario for KeyCounter {
                     Ok(m.since_mark().map(|s| format!("the model's CPU: {s:.1} s")))
                 });
             }
+            // What any client gets from the model with the same requests in
+            // flight: the raw one, knowing the 256 prefixes, lists j groups
+            // of them at once (one thread and connection per group).
+            if self.distribution == "hex" && keys <= 1_000_000 {
+                let (ep, j) = (endpoint.clone(), j as usize);
+                c = c.ceiling(move || {
+                    let groups: Vec<Vec<String>> = (0..j.min(256))
+                        .map(|t| (t..256).step_by(j).map(|p| format!("{p:02x}/")).collect())
+                        .collect();
+                    let (n, d) = super::raw::parallel_count(&ep, BUCKET, &groups)?;
+                    anyhow::ensure!(n == keys as u64, "raw client counted {n}, expected {keys}");
+                    Ok(d)
+                });
+            }
             if j == self.ours_j[0] {
                 c.baseline()
             } else {
@@ -223,6 +237,7 @@ impl Scenario for KeyCounter {
         }
         Ok(plan
             .note(format!("floor: the model's lower bound, pages × {PAGE_MS} ms / requests in flight (1 for the sequential peers)"))
+            .note("raw-client ceiling (hex layouts up to 1M keys): an unsigned std-only HTTP client told the 256 prefixes, listing -j groups of them at once (a thread and connection each), in the same run: what the model and the machine give any client at that many requests in flight")
             .note("every contender must print the exact object count (extracted from its own output by a small sh wrapper, included in time and RSS)")
             .note("rclone runs with --fast-list (one recursive listing); without it, it lists every 'directory' separately")
             .note("model times model S3 (sorted index + sleep per page); they are not a measurement of S3"))
