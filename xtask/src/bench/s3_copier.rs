@@ -405,7 +405,7 @@ impl S3Copier {
             .note(format!("model latencies: list page {PAGE_MS} ms, CopyObject {COPY_MS} ms, GetObjectAcl {ACL_MS} ms; S3's per-prefix limits ({WRITE_LIMIT} writes/s, 5,500 reads/s) answered with 503 SlowDown"))
             .note("ACLs copied: our default (--acl copy) reads each source ACL (on a -j budget of its own, overlapping the copies) and sends it, owner mapped, with the CopyObject (x-amz-grant-*); the destination bucket has Object Ownership = ObjectWriter")
             .note("the peers copy no ACLs (the destination default applies), like --acl skip")
-            .note("the raw floor (`mc-raw-s3`) reads each source ACL and copies the object granting its owner full control, one request after the other per key, over one keep-alive connection per request in flight (read by hand) on the tools' one-thread runtime; its CPU per object is what the loopback, the runtime and the bytes cost on this machine, with nothing of signing, listing, parsing or checking")
+            .note("the raw floor (`mc-raw-s3`) reads each source ACL and copies the object granting its owner full control, one request after the other per key, over one keep-alive connection per request in flight (read by hand) on the tools' one-thread runtime; its CPU per object is what the loopback, the runtime and the bytes cost on this machine, with nothing of signing, listing, parsing or checking. Its wall time is no floor for ours: with 256 connections each key waits for its read and then its copy, where ours has the reads on a budget of their own beside -j")
             .note("model times model S3 (sorted index + sleep per request); they are not a measurement of S3"))
     }
 

@@ -7,19 +7,26 @@ use std::process::Command;
 
 use mc_benchkit::s3model::{Distribution, ModelConfig, S3Model, SeedSpec};
 
-#[test]
-fn a_run_stays_within_j_plus_acl_reads() {
+/// The model at half its latencies, without rate limits, with `buckets`
+/// seeded with the same 300 keys.
+fn seeded_model(buckets: [&str; 2]) -> S3Model {
     let model = S3Model::start_blocking(ModelConfig {
         scale: 0.5,
         rate_limits: None,
         ..ModelConfig::default()
     })
     .unwrap();
-    for bucket in ["inflight-src", "inflight-dst"] {
+    for bucket in buckets {
         model
             .seed(&SeedSpec::new(bucket, 300, Distribution::Hex))
             .unwrap();
     }
+    model
+}
+
+#[test]
+fn a_run_stays_within_j_plus_acl_reads() {
+    let model = seeded_model(["inflight-src", "inflight-dst"]);
     let mut cmd = Command::new(mc_testkit::cli::bin("acl-reconciler"));
     model.apply_env(&mut cmd);
     let out = cmd
@@ -43,17 +50,7 @@ fn a_run_stays_within_j_plus_acl_reads() {
 #[cfg(unix)]
 #[test]
 fn a_low_open_files_limit_is_raised() {
-    let model = S3Model::start_blocking(ModelConfig {
-        scale: 0.5,
-        rate_limits: None,
-        ..ModelConfig::default()
-    })
-    .unwrap();
-    for bucket in ["nofile-src", "nofile-dst"] {
-        model
-            .seed(&SeedSpec::new(bucket, 300, Distribution::Hex))
-            .unwrap();
-    }
+    let model = seeded_model(["nofile-src", "nofile-dst"]);
     let mut cmd = Command::new("sh");
     model.apply_env(&mut cmd);
     let out = cmd
