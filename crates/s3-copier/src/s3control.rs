@@ -11,7 +11,6 @@
 
 use aws_config::SdkConfig;
 use aws_sigv4::http_request::{PayloadChecksumKind, SigningSettings};
-
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 use aws_smithy_xml::encode::{ScopeWriter, XmlWriter};

@@ -9,7 +9,6 @@ use std::time::SystemTime;
 use aws_config::SdkConfig;
 use aws_sigv4::http_request::SigningSettings;
 use aws_smithy_query::QueryWriter;
-
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};

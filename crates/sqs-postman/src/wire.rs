@@ -19,7 +19,6 @@ use std::time::SystemTime;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::SigningSettings;
-
 use aws_smithy_types::body::SdkBody;
 use mc_aws_common::lean::{exchange, sign_request, CredentialCache, LeanError};
 use serde::Deserialize;

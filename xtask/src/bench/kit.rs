@@ -81,10 +81,7 @@ impl Scenario for Kit {
                 per_prefix[p] += 1;
             }
         }
-        let prefixes: Vec<String> = (0..256).map(|i| format!("{i:02x}/")).collect();
-        let groups: Vec<Vec<String>> = (0..THREADS)
-            .map(|t| prefixes.iter().skip(t).step_by(THREADS).cloned().collect())
-            .collect();
+        let groups = raw::round_robin(&raw::hex_prefixes(), THREADS);
         let seq_pages = pages(keys);
         let par_pages: u64 = per_prefix.iter().map(|n| pages(*n)).sum();
         let critical: u64 = (0..THREADS)

@@ -105,6 +105,19 @@ impl RawConn {
     }
 }
 
+/// The 256 two-hex-digit prefixes of the model's hex layout, `00/` to `ff/`.
+pub fn hex_prefixes() -> Vec<String> {
+    (0..256).map(|i| format!("{i:02x}/")).collect()
+}
+
+/// `prefixes` dealt round-robin into `n` groups, one per thread of
+/// [`parallel_count`].
+pub fn round_robin(prefixes: &[String], n: usize) -> Vec<Vec<String>> {
+    (0..n)
+        .map(|t| prefixes.iter().skip(t).step_by(n).cloned().collect())
+        .collect()
+}
+
 fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");

@@ -126,11 +126,9 @@ impl Scenario for S3Copier {
 /// Prefixes that partition the seeded key space of every distribution used here (`hex`:
 /// `xx/…`; `skewed`: `hot/…` plus `xx/…`), 16 groups, for counting a bucket in parallel.
 fn count_groups() -> Vec<Vec<String>> {
-    let mut prefixes: Vec<String> = (0..256).map(|i| format!("{i:02x}/")).collect();
+    let mut prefixes = raw::hex_prefixes();
     prefixes.push("hot/".to_owned());
-    (0..16)
-        .map(|t| prefixes.iter().skip(t).step_by(16).cloned().collect())
-        .collect()
+    raw::round_robin(&prefixes, 16)
 }
 
 /// Objects in `bucket` (over the partition of [`count_groups`]).

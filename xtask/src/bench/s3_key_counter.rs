@@ -142,9 +142,7 @@ impl Scenario for KeyCounter {
             if self.distribution == "hex" && keys <= 1_000_000 {
                 let (ep, j) = (endpoint.clone(), j as usize);
                 c = c.ceiling(move || {
-                    let groups: Vec<Vec<String>> = (0..j.min(256))
-                        .map(|t| (t..256).step_by(j).map(|p| format!("{p:02x}/")).collect())
-                        .collect();
+                    let groups = super::raw::round_robin(&super::raw::hex_prefixes(), j.min(256));
                     let (n, d) = super::raw::parallel_count(&ep, BUCKET, &groups)?;
                     anyhow::ensure!(n == keys as u64, "raw client counted {n}, expected {keys}");
                     Ok(d)

@@ -5,7 +5,6 @@ use std::sync::OnceLock;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
