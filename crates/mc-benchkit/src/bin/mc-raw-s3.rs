@@ -108,7 +108,9 @@ struct Conn<'a> {
 
 impl<'a> Conn<'a> {
     async fn open(host: &'a str) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(host).await?;
+        let stream = TcpStream::connect(host)
+            .await
+            .with_context(|| format!("connecting to {host}"))?;
         stream.set_nodelay(true)?;
         Ok(Self {
             host,
